@@ -1,0 +1,225 @@
+/**
+ * The fast path: libsodium through `sodium-native` (prebuilt native addon, no install scripts) when it loads,
+ * otherwise node:crypto ed25519 (KeyObjects cached per key) with tweetnacl for the Salsa/Curve primitives.
+ * Every function is byte-identical to `reference.ts` (tweetnacl); test/crypto proves it.
+ */
+import { createRequire } from 'node:module'
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto'
+import { reference } from './reference.js'
+
+interface Sodium {
+  crypto_sign_seed_keypair: (pk: Uint8Array, sk: Uint8Array, seed: Uint8Array) => void
+  crypto_sign_detached: (sig: Uint8Array, m: Uint8Array, sk: Uint8Array) => void
+  crypto_sign_verify_detached: (sig: Uint8Array, m: Uint8Array, pk: Uint8Array) => boolean
+  crypto_sign_ed25519_pk_to_curve25519: (x: Uint8Array, pk: Uint8Array) => void
+  crypto_sign_ed25519_sk_to_curve25519: (x: Uint8Array, sk: Uint8Array) => void
+  crypto_secretbox_easy: (c: Uint8Array, m: Uint8Array, n: Uint8Array, k: Uint8Array) => void
+  crypto_secretbox_open_easy: (m: Uint8Array, c: Uint8Array, n: Uint8Array, k: Uint8Array) => boolean
+  crypto_box_easy: (c: Uint8Array, m: Uint8Array, n: Uint8Array, pk: Uint8Array, sk: Uint8Array) => void
+  crypto_box_open_easy: (m: Uint8Array, c: Uint8Array, n: Uint8Array, pk: Uint8Array, sk: Uint8Array) => boolean
+  crypto_scalarmult_base: (q: Uint8Array, n: Uint8Array) => void
+}
+
+function loadSodium (): Sodium | null {
+  if (process.env.MURMUR_CRYPTO_BACKEND === 'node') return null
+  try {
+    return createRequire(import.meta.url)('sodium-native') as Sodium
+  } catch {
+    return null
+  }
+}
+
+const sodium = loadSodium()
+
+/** Which implementation the fast path uses in this process. */
+export const backend: 'sodium-native' | 'node:crypto' = sodium != null ? 'sodium-native' : 'node:crypto'
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
+const MAX_CACHED_KEYS = 4096
+const publicKeyCache = new Map<string, KeyObject | null>()
+const privateKeyCache = new WeakMap<Uint8Array, KeyObject>()
+
+function nodePublicKey (publicKey: Uint8Array): KeyObject | null {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex')
+  let key = publicKeyCache.get(id)
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: 'der', type: 'spki' })
+    } catch {
+      key = null
+    }
+    if (publicKeyCache.size >= MAX_CACHED_KEYS) publicKeyCache.clear()
+    publicKeyCache.set(id, key)
+  }
+  return key
+}
+
+function nodePrivateKey (secretKey: Uint8Array): KeyObject {
+  let key = privateKeyCache.get(secretKey)
+  if (key == null) {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
+    privateKeyCache.set(secretKey, key)
+  }
+  return key
+}
+
+export function randomBytes (n: number): Uint8Array {
+  return new Uint8Array(nodeRandomBytes(n))
+}
+
+export function signKeyPairFromSeed (seed: Uint8Array): { publicKey: Uint8Array, secretKey: Uint8Array } {
+  if (sodium != null) {
+    const publicKey = new Uint8Array(32)
+    const secretKey = new Uint8Array(64)
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
+    return { publicKey, secretKey }
+  }
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' })
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(spki.subarray(spki.length - 32))
+  const secretKey = new Uint8Array(64)
+  secretKey.set(seed, 0)
+  secretKey.set(publicKey, 32)
+  return { publicKey, secretKey }
+}
+
+/** Ed25519 detached signature (64 bytes); `secretKey` in NaCl layout (seed || public key). */
+export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (sodium != null) {
+    const sig = new Uint8Array(64)
+    sodium.crypto_sign_detached(sig, message, secretKey)
+    return sig
+  }
+  return new Uint8Array(nodeSign(null, message, nodePrivateKey(secretKey)))
+}
+
+/** Ed25519 verification; false (never a throw) for any malformed key or signature. */
+export function verify (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false
+  if (sodium != null) {
+    try {
+      return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+    } catch {
+      return false
+    }
+  }
+  const key = nodePublicKey(publicKey)
+  if (key == null) return false
+  try {
+    return nodeVerify(null, message, key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** XSalsa20-Poly1305 secretbox written into `out` (length message.length + 16): mac || ciphertext. */
+export function secretboxInto (out: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  if (out.length !== message.length + 16) throw new RangeError('secretbox output must be 16 bytes longer than the message')
+  if (sodium != null) {
+    sodium.crypto_secretbox_easy(out, message, nonce, key)
+    return
+  }
+  out.set(reference.secretbox(message, nonce, key))
+}
+
+export function secretbox (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(message.length + 16)
+  secretboxInto(out, message, nonce, key)
+  return out
+}
+
+/** Opens a secretbox; null when it does not authenticate (never throws on bad input). */
+export function secretboxOpen (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
+  if (box.length < 16 || nonce.length !== 24 || key.length !== 32) return null
+  if (sodium != null) {
+    const out = new Uint8Array(box.length - 16)
+    try {
+      return sodium.crypto_secretbox_open_easy(out, box, nonce, key) ? out : null
+    } catch {
+      return null
+    }
+  }
+  return reference.secretboxOpen(box, nonce, key)
+}
+
+export function boxPublicKey (secretKey: Uint8Array): Uint8Array {
+  if (sodium != null) {
+    const q = new Uint8Array(32)
+    sodium.crypto_scalarmult_base(q, secretKey)
+    return q
+  }
+  return reference.boxPublicKey(secretKey)
+}
+
+export function box (message: Uint8Array, nonce: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (sodium != null) {
+    const out = new Uint8Array(message.length + 16)
+    sodium.crypto_box_easy(out, message, nonce, publicKey, secretKey)
+    return out
+  }
+  return reference.box(message, nonce, publicKey, secretKey)
+}
+
+export function boxOpen (sealed: Uint8Array, nonce: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null {
+  if (sealed.length < 16 || nonce.length !== 24 || publicKey.length !== 32 || secretKey.length !== 32) return null
+  if (sodium != null) {
+    const out = new Uint8Array(sealed.length - 16)
+    try {
+      return sodium.crypto_box_open_easy(out, sealed, nonce, publicKey, secretKey) ? out : null
+    } catch {
+      return null
+    }
+  }
+  return reference.boxOpen(sealed, nonce, publicKey, secretKey)
+}
+
+const P = (1n << 255n) - 19n
+
+function modPow (b: bigint, e: bigint): bigint {
+  let r = 1n
+  b %= P
+  while (e > 0n) {
+    if ((e & 1n) === 1n) r = r * b % P
+    b = b * b % P
+    e >>= 1n
+  }
+  return r
+}
+
+/**
+ * The standard birational map from an ed25519 public key to its X25519 public key
+ * (libsodium's crypto_sign_ed25519_pk_to_curve25519: u = (1 + y) / (1 - y)). Null for an invalid key.
+ */
+export function boxPublicKeyFromSignPublicKey (publicKey: Uint8Array): Uint8Array | null {
+  if (publicKey.length !== 32) return null
+  if (sodium != null) {
+    const out = new Uint8Array(32)
+    try {
+      sodium.crypto_sign_ed25519_pk_to_curve25519(out, publicKey)
+      return out
+    } catch {
+      return null
+    }
+  }
+  if (nodePublicKey(publicKey) == null) return null
+  let y = 0n
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? publicKey[i] & 0x7f : publicKey[i])
+  if (y >= P || y === 1n) return null
+  const u = (1n + y) * modPow((1n - y + P) % P, P - 2n) % P
+  const out = new Uint8Array(32)
+  let v = u
+  for (let i = 0; i < 32; i++) { out[i] = Number(v & 0xffn); v >>= 8n }
+  return out
+}
+
+/** SHA-256 of the concatenation of `parts` (node:crypto; SHA-NI where the CPU has it). */
+export function sha256 (...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest())
+}
+
+export function toHexKey (key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}

@@ -1,0 +1,555 @@
+/**
+ * Models as flat weight vectors over one shared TF.js runtime.
+ *
+ * A `Model` is the per-thread, shareable part: the spec, the layer layout and the TF.js code that trains and
+ * predicts. It holds no peer's state. A peer's state is `TrainState`: its flat `Float32Array` weights, its
+ * optimizer state (adam: 2 x numParams; momentum: 1 x; sgd: none) and its step count. `trainSteps` uploads a
+ * state, runs k steps inside `tf.tidy`, and downloads it again, so hundreds of peers in one thread share one
+ * `Model` and cost only their own arrays.
+ *
+ * The training step is written by hand (forward pass, backward pass with explicit transposes, optimizer on the
+ * flat vector): on the wasm backend this is several times faster than autodiff, whose transposed matMuls are slow.
+ * `gradientCheck` (tests) compares it with `tf.grads`.
+ */
+import { createHash } from 'node:crypto'
+import { tf } from './tf.js'
+import { createRng } from '../protocol/rng.js'
+import { parseModelSpec, type Activation, type LossName, type ModelSpec, type ModelSpecInput } from './specs.js'
+import { IncompatibleModelError, InvalidSpecError, WeightsMismatchError } from './errors.js'
+import type { Task } from './metrics.js'
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from './constants.js'
+
+/** What a model must know about the data it will see. */
+export interface ModelInfo {
+  inputDim: number
+  task: Task
+  /** Number of classes for multiclass (>= 2); ignored otherwise. */
+  numClasses?: number
+}
+
+/** Row-major training data that models read minibatches from (a `Dataset` is one). */
+export interface TensorData {
+  readonly numFeatures: number
+  /** Features, row-major, at least size x numFeatures. */
+  readonly x: Float32Array
+  /** Labels: class index, 0/1, count or value. */
+  readonly y: Float32Array
+  /** log(exposure) per row for count models, or null. */
+  readonly offset: Float32Array | null
+  /** Exposure per row, or null. */
+  readonly exposure: Float32Array | null
+  /** Sample weight per row, or null. */
+  readonly weight: Float32Array | null
+}
+
+export interface ParamInfo { name: string, shape: number[], offset: number, size: number, kind: 'kernel' | 'bias' }
+
+/** A peer's own training state: everything a shared Model needs to train on its behalf. */
+export interface TrainState {
+  weights: Float32Array
+  /** Optimizer slots, `optimizerSlots x numParams` floats (adam: m then v; momentum: velocity), or null. */
+  optimizer: Float32Array | null
+  /** Optimizer steps taken so far (adam bias correction). */
+  step: number
+}
+
+type Output = 'sigmoid' | 'softmax' | 'exp' | 'identity'
+
+interface Layer { name: string, inDim: number, outDim: number, activation: Activation | Output, kernel: ParamInfo, bias: ParamInfo }
+
+function naturalOutput (type: ModelSpec['type'], task: Task): Output {
+  const bad = (): never => {
+    throw new IncompatibleModelError(`model '${type}' cannot be trained on a ${task} label` +
+      (task === 'count' ? " (use 'poisson-glm' or 'poisson-mlp')" : task === 'binary' ? " (use 'logistic' or 'mlp')" : task === 'multiclass' ? " (use 'softmax' or 'mlp')" : " (use 'linear' or 'mlp')"))
+  }
+  switch (type) {
+    case 'logistic': return task === 'binary' ? 'sigmoid' : bad()
+    case 'softmax': return task === 'multiclass' || task === 'binary' ? 'softmax' : bad()
+    case 'linear': return task === 'regression' ? 'identity' : bad()
+    case 'poisson-glm':
+    case 'poisson-mlp': return task === 'count' ? 'exp' : bad()
+    case 'mlp': return task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : task === 'count' ? 'exp' : 'identity'
+  }
+}
+
+const LOSS_OF: Record<Output, LossName> = {
+  sigmoid: 'binary-crossentropy', softmax: 'categorical-crossentropy', exp: 'poisson-deviance', identity: 'mse'
+}
+
+/** Hex SHA-256 of the layer names, shapes and dtypes: the identity of a weight layout. */
+export function schemaHashOf (params: ReadonlyArray<{ name: string, shape: readonly number[] }>): string {
+  const text = JSON.stringify(params.map((p) => ({ name: p.name, shape: p.shape, dtype: 'float32' })))
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** Flattens named tensors' values (in the given order) into one Float32Array. */
+export function flattenWeights (parts: ReadonlyArray<Float32Array | number[]>): Float32Array {
+  const n = parts.reduce((s, p) => s + p.length, 0)
+  const out = new Float32Array(n)
+  let o = 0
+  for (const p of parts) { out.set(p, o); o += p.length }
+  return out
+}
+
+/** Splits a flat vector back into per-parameter arrays (views, no copy) following a layout. */
+export function unflattenWeights (flat: Float32Array, params: readonly ParamInfo[]): Float32Array[] {
+  const total = params.reduce((s, p) => s + p.size, 0)
+  if (flat.length !== total) throw new WeightsMismatchError(`weights have ${flat.length} values, the layout needs ${total}`)
+  return params.map((p) => flat.subarray(p.offset, p.offset + p.size))
+}
+
+const CLIP_ETA: [number, number] = [-30, 20]
+
+export class Model {
+  readonly spec: ModelSpec
+  readonly info: Required<ModelInfo>
+  readonly params: ParamInfo[]
+  readonly numParams: number
+  readonly schemaHash: string
+  /** Natural loss of the output (the only one supported for it). */
+  readonly loss: LossName
+  readonly output: Output
+  /** Width of the output layer (1, or the number of classes for softmax). */
+  readonly outputDim: number
+  /** How many numParams-long slots the optimizer keeps per peer. */
+  readonly optimizerSlots: number
+  readonly defaultBatchSize: number
+  private readonly layers: Layer[]
+  private l2Mask: tf.Tensor1D | null = null
+  private readonly evalCache = new WeakMap<object, { x: tf.Tensor2D[], offset: Array<tf.Tensor2D | null>, rows: number[] }>()
+  private readonly cachedTensors = new Set<tf.Tensor>()
+  private disposed = false
+
+  constructor (specInput: ModelSpecInput | ModelSpec, info: ModelInfo) {
+    this.spec = parseModelSpec(specInput)
+    const numClasses = info.task === 'multiclass' ? (info.numClasses ?? 0) : info.task === 'binary' ? 2 : 1
+    if (info.task === 'multiclass' && numClasses < 2) throw new IncompatibleModelError('a multiclass model needs numClasses >= 2')
+    if (!(Number.isInteger(info.inputDim) && info.inputDim > 0)) throw new IncompatibleModelError(`inputDim must be a positive integer, got ${info.inputDim}`)
+    this.info = { inputDim: info.inputDim, task: info.task, numClasses }
+    this.output = naturalOutput(this.spec.type, info.task)
+    this.loss = LOSS_OF[this.output]
+    if (this.spec.loss != null && this.spec.loss !== this.loss) {
+      throw new InvalidSpecError(`invalid model spec: model.loss: '${this.spec.loss}' does not fit a '${this.spec.type}' model on a ${info.task} label (its loss is '${this.loss}')`, 'model.loss')
+    }
+    this.outputDim = this.output === 'softmax' ? numClasses : 1
+    const hidden = this.spec.type === 'mlp' || this.spec.type === 'poisson-mlp' ? (this.spec.hidden ?? []) : []
+    const dims = [info.inputDim, ...hidden, this.outputDim]
+    this.layers = []
+    this.params = []
+    let offset = 0
+    for (let l = 0; l + 1 < dims.length; l++) {
+      const last = l + 2 === dims.length
+      const activation = last ? this.output : this.spec.activation
+      const name = last ? `output_${this.output}` : `hidden_${l}_${activation}`
+      const kernel: ParamInfo = { name: `${name}/kernel`, shape: [dims[l], dims[l + 1]], offset, size: dims[l] * dims[l + 1], kind: 'kernel' }
+      offset += kernel.size
+      const bias: ParamInfo = { name: `${name}/bias`, shape: [dims[l + 1]], offset, size: dims[l + 1], kind: 'bias' }
+      offset += bias.size
+      this.params.push(kernel, bias)
+      this.layers.push({ name, inDim: dims[l], outDim: dims[l + 1], activation, kernel, bias })
+    }
+    this.numParams = offset
+    this.schemaHash = schemaHashOf(this.params)
+    this.optimizerSlots = this.spec.optimizer.type === 'adam' ? 2 : this.spec.optimizer.type === 'momentum' ? 1 : 0
+    this.defaultBatchSize = this.spec.batchSize ?? DEFAULT_BATCH_SIZE
+  }
+
+  get hiddenSizes (): number[] { return this.layers.slice(0, -1).map((l) => l.outDim) }
+
+  /** Deterministic initial weights: Glorot-uniform kernels for networks, zeros for linear models; output bias from the spec. */
+  initialWeights (seed: number | string = 0): Float32Array {
+    const w = new Float32Array(this.numParams)
+    const rng = createRng(seed).fork('init')
+    const linear = this.layers.length === 1
+    for (const layer of this.layers) {
+      if (!linear) {
+        const limit = Math.sqrt(6 / (layer.inDim + layer.outDim))
+        for (let i = 0; i < layer.kernel.size; i++) w[layer.kernel.offset + i] = (rng.next() * 2 - 1) * limit
+      }
+    }
+    const out = this.layers[this.layers.length - 1]
+    if (this.spec.outputBiasInit != null) w.fill(this.spec.outputBiasInit, out.bias.offset, out.bias.offset + out.bias.size)
+    return w
+  }
+
+  /** A fresh training state (initial weights from the seed, zero optimizer slots). */
+  initialState (seed: number | string = 0, weights?: Float32Array): TrainState {
+    if (weights != null) this.checkWeights(weights)
+    return {
+      weights: weights != null ? Float32Array.from(weights) : this.initialWeights(seed),
+      optimizer: this.optimizerSlots > 0 ? new Float32Array(this.optimizerSlots * this.numParams) : null,
+      step: 0
+    }
+  }
+
+  checkWeights (weights: Float32Array): void {
+    if (!(weights instanceof Float32Array)) throw new WeightsMismatchError('weights must be a Float32Array')
+    if (weights.length !== this.numParams) {
+      throw new WeightsMismatchError(`weights have ${weights.length} values, model ${this.schemaHash.slice(0, 12)} needs ${this.numParams}`)
+    }
+  }
+
+  /** Per-parameter arrays (views) of a flat vector. */
+  unflatten (weights: Float32Array): Float32Array[] { return unflattenWeights(weights, this.params) }
+
+  private getL2Mask (): tf.Tensor1D {
+    if (this.l2Mask == null) {
+      const m = new Float32Array(this.numParams)
+      for (const p of this.params) if (p.kind === 'kernel') m.fill(1, p.offset, p.offset + p.size)
+      this.l2Mask = tf.keep(tf.tensor1d(m))
+    }
+    return this.l2Mask
+  }
+
+  private slices (theta: tf.Tensor1D): Array<{ W: tf.Tensor2D, b: tf.Tensor1D }> {
+    return this.layers.map((l) => ({
+      W: theta.slice(l.kernel.offset, l.kernel.size).reshape([l.inDim, l.outDim]) as tf.Tensor2D,
+      b: theta.slice(l.bias.offset, l.bias.size)
+    }))
+  }
+
+  private activate (z: tf.Tensor2D, a: Activation | Output): tf.Tensor2D {
+    switch (a) {
+      case 'relu': return tf.relu(z)
+      case 'tanh': return tf.tanh(z)
+      case 'sigmoid': return tf.sigmoid(z)
+      case 'elu': return tf.elu(z)
+      case 'linear': case 'identity': return z
+      case 'softmax': return tf.softmax(z)
+      case 'exp': return tf.exp(tf.clipByValue(z, CLIP_ETA[0], CLIP_ETA[1]))
+    }
+  }
+
+  /** d activation / d z, given z and a = act(z), times the incoming gradient. */
+  private backAct (da: tf.Tensor2D, z: tf.Tensor2D, a: tf.Tensor2D, act: Activation): tf.Tensor2D {
+    switch (act) {
+      case 'relu': return tf.mul(da, tf.step(z))
+      case 'tanh': return tf.mul(da, tf.sub(1, tf.square(a)))
+      case 'sigmoid': return tf.mul(da, tf.mul(a, tf.sub(1, a)))
+      case 'elu': return tf.mul(da, tf.where(tf.greater(z, 0), tf.onesLike(z), tf.add(a, 1)))
+      case 'linear': return da
+    }
+  }
+
+  /**
+   * Forward and backward on one batch: returns [lossSum (scalar, summed over rows, weighted), flat gradient of
+   * the MEAN loss]. Must run inside tf.tidy. `xT` is the transposed batch (built in JS; faster than tf.transpose).
+   */
+  private forwardBackward (theta: tf.Tensor1D, x: tf.Tensor2D, xT: tf.Tensor2D, y: tf.Tensor, offset: tf.Tensor2D | null,
+    weight: tf.Tensor2D | null, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor1D] {
+    const ps = this.slices(theta)
+    const acts: tf.Tensor2D[] = [x]
+    const zs: tf.Tensor2D[] = []
+    const rate = this.spec.dropout
+    for (let l = 0; l < this.layers.length - 1; l++) {
+      const z = tf.add(tf.matMul(acts[l], ps[l].W), ps[l].b) as tf.Tensor2D
+      let a = this.activate(z, this.layers[l].activation)
+      if (rate > 0 && dropoutSeed != null) {
+        const keep = tf.div(tf.step(tf.sub(tf.randomUniform(a.shape, 0, 1, 'float32', dropoutSeed + l), rate)), 1 - rate) as tf.Tensor2D
+        a = tf.mul(a, keep)
+        zs.push(z)
+        acts.push(a)
+        ;(a as unknown as { murmurKeep: tf.Tensor2D }).murmurKeep = keep
+      } else {
+        zs.push(z)
+        acts.push(a)
+      }
+    }
+    const L = this.layers.length - 1
+    let eta = tf.add(tf.matMul(acts[L], ps[L].W), ps[L].b) as tf.Tensor2D
+    if (this.output === 'exp' && offset != null) eta = tf.add(eta, offset)
+    const inv = 1 / rows
+    let lossRows: tf.Tensor2D
+    let deta: tf.Tensor2D
+    switch (this.output) {
+      case 'sigmoid': {
+        const yy = y as tf.Tensor2D
+        // BCE from logits: max(eta, 0) - eta*y + log(1 + exp(-|eta|))
+        lossRows = tf.add(tf.sub(tf.relu(eta), tf.mul(eta, yy)), tf.log1p(tf.exp(tf.neg(tf.abs(eta)))))
+        deta = tf.sub(tf.sigmoid(eta), yy)
+        break
+      }
+      case 'softmax': {
+        const Y = y as tf.Tensor2D
+        const logp = tf.logSoftmax(eta)
+        lossRows = tf.neg(tf.sum(tf.mul(Y, logp), 1, true)) as tf.Tensor2D
+        deta = tf.sub(tf.exp(logp), Y)
+        break
+      }
+      case 'exp': {
+        const yy = y as tf.Tensor2D
+        const etaC = tf.clipByValue(eta, CLIP_ETA[0], CLIP_ETA[1])
+        const mu = tf.exp(etaC)
+        // unit deviance 2 (mu - y - y log(mu/y)) = 2 (mu - y - y eta + y log y); y log y precomputed as 0 for y = 0
+        const ylogy = tf.mul(yy, tf.log(tf.maximum(yy, 1e-30)))
+        lossRows = tf.mul(2, tf.add(tf.sub(tf.sub(mu, yy), tf.mul(yy, etaC)), ylogy))
+        deta = tf.mul(2, tf.sub(mu, yy))
+        break
+      }
+      case 'identity': {
+        const diff = tf.sub(eta, y as tf.Tensor2D)
+        lossRows = tf.square(diff) as tf.Tensor2D
+        deta = tf.mul(2, diff)
+        break
+      }
+    }
+    if (weight != null) { lossRows = tf.mul(lossRows, weight); deta = tf.mul(deta, weight) }
+    const lossSum = tf.sum(lossRows) as tf.Scalar
+    deta = tf.mul(deta, inv)
+    const grads: tf.Tensor[] = new Array(this.layers.length * 2)
+    let d: tf.Tensor2D = deta
+    for (let l = L; l >= 0; l--) {
+      const aT = l === 0 ? xT : tf.transpose(acts[l])
+      grads[2 * l] = tf.reshape(tf.matMul(aT, d), [-1])
+      grads[2 * l + 1] = tf.sum(d, 0)
+      if (l > 0) {
+        let da = tf.matMul(d, tf.transpose(ps[l].W)) as tf.Tensor2D
+        const keep = (acts[l] as unknown as { murmurKeep?: tf.Tensor2D }).murmurKeep
+        if (keep != null) da = tf.mul(da, keep)
+        // a (before dropout) is needed for tanh/sigmoid/elu: recompute from z
+        const aPre = keep != null ? this.activate(zs[l - 1], this.layers[l - 1].activation) : acts[l]
+        d = this.backAct(da, zs[l - 1], aPre, this.layers[l - 1].activation as Activation)
+      }
+    }
+    return [lossSum, tf.concat(grads) as tf.Tensor1D]
+  }
+
+  /** Gradient of the mean loss at `weights` on the given rows (for tests and diagnostics). */
+  gradient (weights: Float32Array, data: TensorData, rows: Uint32Array): { loss: number, grad: Float32Array } {
+    this.checkWeights(weights)
+    const buf = this.makeBuffers(rows.length)
+    this.gather(data, rows, buf)
+    const [loss, grad] = tf.tidy(() => {
+      const t = this.batchTensors(buf, rows.length)
+      const [ls, g] = this.forwardBackward(tf.tensor1d(weights), t.x, t.xT, t.y, t.offset, t.weight, rows.length, null)
+      return [ls.dataSync()[0] / rows.length, g.dataSync() as Float32Array]
+    })
+    return { loss, grad }
+  }
+
+  /** The same gradient by TF.js autodiff (tf.grads), to check the hand-written backward pass. */
+  autodiffGradient (weights: Float32Array, data: TensorData, rows: Uint32Array): Float32Array {
+    const buf = this.makeBuffers(rows.length)
+    this.gather(data, rows, buf)
+    return tf.tidy(() => {
+      const t = this.batchTensors(buf, rows.length)
+      const f = (theta: tf.Tensor): tf.Scalar => {
+        const ps = this.slices(theta as tf.Tensor1D)
+        let a: tf.Tensor2D = t.x
+        for (let l = 0; l < this.layers.length - 1; l++) a = this.activate(tf.add(tf.matMul(a, ps[l].W), ps[l].b) as tf.Tensor2D, this.layers[l].activation)
+        const L = this.layers.length - 1
+        let eta = tf.add(tf.matMul(a, ps[L].W), ps[L].b) as tf.Tensor2D
+        if (this.output === 'exp' && t.offset != null) eta = tf.add(eta, t.offset)
+        let rowsLoss: tf.Tensor
+        if (this.output === 'sigmoid') rowsLoss = tf.add(tf.sub(tf.relu(eta), tf.mul(eta, t.y)), tf.log1p(tf.exp(tf.neg(tf.abs(eta)))))
+        else if (this.output === 'softmax') rowsLoss = tf.neg(tf.sum(tf.mul(t.y, tf.logSoftmax(eta)), 1, true))
+        else if (this.output === 'exp') rowsLoss = tf.mul(2, tf.sub(tf.exp(eta), tf.mul(t.y, eta)))
+        else rowsLoss = tf.square(tf.sub(eta, t.y))
+        if (t.weight != null) rowsLoss = tf.mul(rowsLoss, t.weight)
+        return tf.div(tf.sum(rowsLoss), rows.length) as tf.Scalar
+      }
+      return tf.grad(f)(tf.tensor1d(weights)).dataSync() as Float32Array
+    })
+  }
+
+  private makeBuffers (rows: number): Buffers {
+    const d = this.info.inputDim
+    return {
+      x: new Float32Array(rows * d),
+      xT: new Float32Array(rows * d),
+      y: new Float32Array(rows * (this.output === 'softmax' ? this.outputDim : 1)),
+      offset: new Float32Array(rows),
+      weight: new Float32Array(rows),
+      hasOffset: false,
+      hasWeight: false
+    }
+  }
+
+  private gather (data: TensorData, rows: Uint32Array, b: Buffers): void {
+    const d = this.info.inputDim
+    const n = rows.length
+    if (data.numFeatures !== d) throw new IncompatibleModelError(`data has ${data.numFeatures} features, the model expects ${d}`)
+    const X = data.x
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]
+      const src = r * d
+      b.x.set(X.subarray(src, src + d), i * d)
+      for (let j = 0; j < d; j++) b.xT[j * n + i] = X[src + j]
+    }
+    if (this.output === 'softmax') {
+      const k = this.outputDim
+      b.y.fill(0)
+      for (let i = 0; i < n; i++) b.y[i * k + data.y[rows[i]]] = 1
+    } else {
+      for (let i = 0; i < n; i++) b.y[i] = data.y[rows[i]]
+    }
+    b.hasOffset = this.output === 'exp' && data.offset != null
+    if (b.hasOffset) for (let i = 0; i < n; i++) b.offset[i] = data.offset![rows[i]]
+    b.hasWeight = data.weight != null
+    if (b.hasWeight) for (let i = 0; i < n; i++) b.weight[i] = data.weight![rows[i]]
+  }
+
+  private batchTensors (b: Buffers, n: number): { x: tf.Tensor2D, xT: tf.Tensor2D, y: tf.Tensor2D, offset: tf.Tensor2D | null, weight: tf.Tensor2D | null } {
+    const d = this.info.inputDim
+    const k = this.output === 'softmax' ? this.outputDim : 1
+    return {
+      x: tf.tensor2d(b.x, [n, d]),
+      xT: tf.tensor2d(b.xT, [d, n]),
+      y: tf.tensor2d(b.y, [n, k]),
+      offset: b.hasOffset ? tf.tensor2d(b.offset, [n, 1]) : null,
+      weight: b.hasWeight ? tf.tensor2d(b.weight, [n, 1]) : null
+    }
+  }
+
+  /**
+   * Trains `steps` minibatches for one peer: uploads its state, runs the steps, writes the new weights and
+   * optimizer slots back into `state` (in place) and returns the mean training loss. `nextRows` gives each
+   * step's row indices into `data` (a fixed batch size keeps TF.js kernels cached).
+   */
+  trainSteps (state: TrainState, data: TensorData, steps: number, nextRows: () => Uint32Array,
+    options: { dropoutSeed?: () => number, learningRate?: number } = {}): { loss: number, examples: number } {
+    if (this.disposed) throw new Error('model disposed')
+    this.checkWeights(state.weights)
+    if (steps <= 0) return { loss: NaN, examples: 0 }
+    const opt = this.spec.optimizer
+    const lr = options.learningRate ?? opt.learningRate ?? DEFAULT_LEARNING_RATE[opt.type]
+    const P = this.numParams
+    let theta = tf.keep(tf.tensor1d(state.weights))
+    let m: tf.Tensor1D | null = null
+    let v: tf.Tensor1D | null = null
+    if (this.optimizerSlots >= 1) m = tf.keep(tf.tensor1d(state.optimizer!.subarray(0, P)))
+    if (this.optimizerSlots >= 2) v = tf.keep(tf.tensor1d(state.optimizer!.subarray(P, 2 * P)))
+    let lossTotal = tf.keep(tf.scalar(0))
+    let examples = 0
+    let buf: Buffers | null = null
+    const l2 = opt.l2
+    try {
+      for (let s = 0; s < steps; s++) {
+        const rows = nextRows()
+        const n = rows.length
+        if (n === 0) break
+        if (buf == null || buf.x.length !== n * this.info.inputDim) buf = this.makeBuffers(n)
+        this.gather(data, rows, buf)
+        const b = buf
+        const t = ++state.step
+        const dropoutSeed = this.spec.dropout > 0 ? (options.dropoutSeed?.() ?? t) : null
+        const out = tf.tidy(() => {
+          const bt = this.batchTensors(b, n)
+          const [lossSum, g0] = this.forwardBackward(theta, bt.x, bt.xT, bt.y, bt.offset, bt.weight, n, dropoutSeed)
+          let g: tf.Tensor1D = g0
+          if (l2 > 0) g = tf.add(g, tf.mul(tf.mul(theta, this.getL2Mask()), l2)) as tf.Tensor1D
+          let nt: tf.Tensor1D; let nm: tf.Tensor1D | null = null; let nv: tf.Tensor1D | null = null
+          if (opt.type === 'sgd') {
+            nt = tf.sub(theta, tf.mul(g, lr)) as tf.Tensor1D
+          } else if (opt.type === 'momentum') {
+            nm = tf.add(tf.mul(m!, opt.momentum), g) as tf.Tensor1D
+            nt = tf.sub(theta, tf.mul(nm, lr)) as tf.Tensor1D
+          } else {
+            nm = tf.add(tf.mul(m!, opt.beta1), tf.mul(g, 1 - opt.beta1)) as tf.Tensor1D
+            nv = tf.add(tf.mul(v!, opt.beta2), tf.mul(tf.square(g), 1 - opt.beta2)) as tf.Tensor1D
+            const lrT = lr * Math.sqrt(1 - Math.pow(opt.beta2, t)) / (1 - Math.pow(opt.beta1, t))
+            nt = tf.sub(theta, tf.mul(tf.div(nm, tf.add(tf.sqrt(nv), opt.epsilon)), lrT)) as tf.Tensor1D
+          }
+          const res: tf.Tensor[] = [nt, tf.add(lossTotal, lossSum)]
+          if (nm != null) res.push(nm)
+          if (nv != null) res.push(nv)
+          return res
+        }) as tf.Tensor[]
+        theta.dispose(); theta = out[0] as tf.Tensor1D
+        lossTotal.dispose(); lossTotal = out[1] as tf.Scalar
+        if (out.length > 2) { m!.dispose(); m = out[2] as tf.Tensor1D }
+        if (out.length > 3) { v!.dispose(); v = out[3] as tf.Tensor1D }
+        examples += n
+      }
+      state.weights.set(theta.dataSync())
+      if (m != null) state.optimizer!.set(m.dataSync(), 0)
+      if (v != null) state.optimizer!.set(v.dataSync(), P)
+      const loss = examples > 0 ? lossTotal.dataSync()[0] / examples : NaN
+      return { loss, examples }
+    } finally {
+      theta.dispose(); m?.dispose(); v?.dispose(); lossTotal.dispose()
+    }
+  }
+
+  /**
+   * Predictions for rows of `data`: binary -> P(positive); multiclass -> n x k probabilities; count -> expected
+   * count (frequency x exposure); regression -> value. The rows' features are cached as tensors per `rows`
+   * array (by identity) so that many peers evaluating on one test split upload it once.
+   */
+  predict (weights: Float32Array, data: TensorData, rows: Uint32Array, options: { cache?: boolean, chunkRows?: number } = {}): Float32Array {
+    this.checkWeights(weights)
+    const k = this.output === 'softmax' ? this.outputDim : 1
+    const out = new Float32Array(rows.length * k)
+    const chunkRows = options.chunkRows ?? 16384
+    let cached = options.cache !== false ? this.evalCache.get(rows) : undefined
+    if (cached == null) {
+      const x: tf.Tensor2D[] = []; const offset: Array<tf.Tensor2D | null> = []; const sizes: number[] = []
+      const d = this.info.inputDim
+      for (let start = 0; start < rows.length; start += chunkRows) {
+        const n = Math.min(chunkRows, rows.length - start)
+        const xb = new Float32Array(n * d)
+        const ob = new Float32Array(n)
+        for (let i = 0; i < n; i++) {
+          const r = rows[start + i]
+          xb.set(data.x.subarray(r * d, r * d + d), i * d)
+          if (data.offset != null) ob[i] = data.offset[r]
+        }
+        x.push(tf.keep(tf.tensor2d(xb, [n, d])))
+        offset.push(this.output === 'exp' && data.offset != null ? tf.keep(tf.tensor2d(ob, [n, 1])) : null)
+        sizes.push(n)
+      }
+      cached = { x, offset, rows: sizes }
+      if (options.cache !== false) {
+        this.evalCache.set(rows, cached)
+        for (const t of [...x, ...offset]) if (t != null) this.cachedTensors.add(t)
+      }
+    }
+    tf.tidy(() => {
+      const theta = tf.tensor1d(weights)
+      const ps = this.slices(theta)
+      let o = 0
+      for (let c = 0; c < cached!.x.length; c++) {
+        let a: tf.Tensor2D = cached!.x[c]
+        for (let l = 0; l < this.layers.length - 1; l++) a = this.activate(tf.add(tf.matMul(a, ps[l].W), ps[l].b) as tf.Tensor2D, this.layers[l].activation)
+        const L = this.layers.length - 1
+        let eta = tf.add(tf.matMul(a, ps[L].W), ps[L].b) as tf.Tensor2D
+        const off = cached!.offset[c]
+        if (off != null) eta = tf.add(eta, off)
+        const p = this.activate(eta, this.output)
+        const vals = p.dataSync() as Float32Array
+        out.set(vals, o)
+        o += vals.length
+        tf.dispose([a, eta, p])
+      }
+    })
+    if (options.cache === false) for (const t of [...cached.x, ...cached.offset]) t?.dispose()
+    return out
+  }
+
+  /** Frees cached evaluation tensors (they are also freed by dispose). */
+  clearCache (): void {
+    for (const t of this.cachedTensors) t.dispose()
+    this.cachedTensors.clear()
+  }
+
+  dispose (): void {
+    this.clearCache()
+    this.l2Mask?.dispose()
+    this.l2Mask = null
+    this.disposed = true
+  }
+
+  /** The layer layout as plain data (for export and documentation). */
+  describe (): { type: string, output: Output, loss: LossName, layers: Array<{ name: string, inDim: number, outDim: number, activation: string }>, numParams: number, schemaHash: string } {
+    return {
+      type: this.spec.type,
+      output: this.output,
+      loss: this.loss,
+      layers: this.layers.map((l) => ({ name: l.name, inDim: l.inDim, outDim: l.outDim, activation: l.activation })),
+      numParams: this.numParams,
+      schemaHash: this.schemaHash
+    }
+  }
+}
+
+interface Buffers { x: Float32Array, xT: Float32Array, y: Float32Array, offset: Float32Array, weight: Float32Array, hasOffset: boolean, hasWeight: boolean }

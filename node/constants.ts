@@ -1,0 +1,49 @@
+/**
+ * `defaultPeerNodeOptions`: the single source for the daemon's configuration and the CLI's defaults.
+ */
+export const defaultPeerNodeOptions = {
+  /** Data directory: identity.json, the LevelDB (`db/`), api.json. */
+  datadir: '.murmur',
+  /** libp2p listen addresses. */
+  listen: ['/ip4/0.0.0.0/tcp/4001'],
+  /** Multiaddrs (with /p2p/ id) to join through. */
+  bootstrap: [] as string[],
+  /** HTTP API `HOST:PORT` (port 0: any free port; the daemon writes the bound URL to `<datadir>/api.json`). */
+  api: '127.0.0.1:0',
+  /** Token for the API; required when `api` is not a loopback address (env MURMUR_API_TOKEN). */
+  apiToken: undefined as string | undefined,
+  /** Pause between local rounds (ms). */
+  roundIntervalMs: 1000,
+  /** Local training steps per round. */
+  localSteps: 5,
+  /** Evaluate on local validation rows every this many rounds. */
+  evaluateEveryRounds: 5,
+  /** Checkpoint every this many rounds (and with every merged update). */
+  checkpointEveryRounds: 1,
+  /** Seed of this peer's random choices (partners, initialization); default: derived from the peer key. */
+  seed: undefined as number | undefined,
+  /** TF.js backend. */
+  backend: 'wasm' as string,
+  /** How often the data file (or directory) is checked for new rows (ms). */
+  dataPollMs: 1000,
+  /** Stop after this many local rounds (0: run until stopped). */
+  maxRounds: 0,
+  /** Largest message on the update stream (bytes). */
+  maxMessageBytes: 64 * 1024 * 1024,
+  /** Open networks: the passphrase (env MURMUR_PASSPHRASE). */
+  passphrase: undefined as string | undefined,
+  /** Peers to keep connections to (peer exchange stops asking above this). */
+  targetPeers: 8,
+  /** Checkpoints kept in the database. */
+  keepCheckpoints: 3
+}
+
+export type PeerNodeOptions = typeof defaultPeerNodeOptions & {
+  /** Path of network.json (the manifest). */
+  network: string
+  /** Local data: a CSV file (tailed for appended rows) or a directory (new files are read as they land). */
+  data: string
+}
+
+export const API_FILE = 'api.json'
+export const DB_DIR = 'db'

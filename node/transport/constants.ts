@@ -1,0 +1,21 @@
+/** Defaults for the libp2p transport (merged once into `Libp2pTransportInit`). */
+
+/** Protocol for weights and pairwise exchange: length-prefixed, chunked, bounded. */
+export const UPDATE_PROTOCOL = '/murmur/update/1.0.0'
+
+/** Largest message the update stream accepts (checked against the declared length before allocating). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+/** Chunk size on the update stream. */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024
+
+/** Largest announcement on gossipsub (it silently drops anything over about 4 MiB). */
+export const DEFAULT_MAX_ANNOUNCE_BYTES = 64 * 1024
+
+/** How long one direct send may take, ack included. */
+export const DEFAULT_SEND_TIMEOUT_MS = 60_000
+
+/** Gossipsub topic for a network's announcements. */
+export function announceTopic (networkId: string): string {
+  return `/murmur/${networkId}/announce/1`
+}

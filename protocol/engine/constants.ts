@@ -1,0 +1,53 @@
+/** Defaults for `peerEngine(init)`: the single source for config and CLI defaults. */
+import type { AveragingParamsInput } from '../averaging/params.js'
+
+export const defaultPeerEngineOptions = {
+  /** Averaging rule and parameters (normally from the network manifest). */
+  averaging: { rule: 'epidemic' } as AveragingParamsInput,
+  /** Local training steps per round. */
+  localSteps: 1,
+  /** Evaluate on local validation rows every this many rounds (0: never). */
+  evaluateEveryRounds: 10,
+  /** Write a checkpoint every this many rounds (0: never at round ends). */
+  checkpointEveryRounds: 1,
+  /** Also checkpoint in the same atomic batch as every merged update (crash safety for async merges). */
+  checkpointOnMerge: true,
+  /** Daemon loop: pause between rounds (ms on the injected Clock). */
+  roundIntervalMs: 1_000,
+  /** Accept updates at most this many rounds behind our round (STALE_ROUND beyond). */
+  maxRoundLag: 100,
+  /** Accept updates at most this many rounds ahead of our round (FUTURE_ROUND beyond). */
+  maxRoundLead: 1_000,
+  /** Reordered envelopes from one sender are accepted within this many sequence numbers. */
+  replayWindow: 64,
+  /** Keep envelope bytes in the update log (the simulator turns this off to save memory). */
+  logEnvelopeBytes: true,
+  /** Record refused envelopes in the update log too. */
+  logRefused: true,
+  /** Keep the last model received from each neighbour (for the consensus estimate; needed by behaviours). */
+  keepLastReceived: false,
+  /** Pairwise: an exchange not answered by the initiator's next round stops making it BUSY. */
+  pairwiseReplyTimeoutRounds: 1,
+  /** Pairwise: a reply arriving later than this many rounds after its request is refused (STALE_ROUND). */
+  pairwiseMaxReplyAgeRounds: 5,
+  /** Own envelopes kept for behaviours that re-send them (replay attack), most recent first. */
+  sentLogSize: 16
+}
+
+export type PeerEngineOptions = typeof defaultPeerEngineOptions
+
+/** Metric names the engine reports (labels in comments). */
+export const ENGINE_METRICS = {
+  rounds: 'murmur_engine_rounds_total',
+  round: 'murmur_engine_round',
+  trainLoss: 'murmur_engine_train_loss',
+  evaluation: 'murmur_engine_evaluation', // {metric}
+  bytesSent: 'murmur_engine_bytes_sent_total',
+  bytesReceived: 'murmur_engine_bytes_received_total',
+  updatesSent: 'murmur_engine_updates_sent_total', // {kind}
+  updatesMerged: 'murmur_engine_updates_merged_total',
+  updatesRefused: 'murmur_engine_updates_refused_total', // {reason}
+  sendFailures: 'murmur_engine_send_failures_total',
+  consensusDistance: 'murmur_engine_consensus_distance',
+  pushSumWeight: 'murmur_engine_push_sum_weight'
+} as const

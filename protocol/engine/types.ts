@@ -1,0 +1,232 @@
+/**
+ * Types of the peer engine: its components (everything injected), the envelope seam, the behaviour seam for
+ * simulated adversaries, events and reports.
+ */
+import type {
+  AbortOptions, Clock, Incoming, Learner, MetricValues, Metrics, PeerKey, RefusalReason, Rng, Transport
+} from '../interfaces.js'
+import type { AveragingParams } from '../averaging/params.js'
+import type { PeerEngineOptions } from './constants.js'
+import type { Store } from './store.js'
+
+/**
+ * The header `kind` byte: what an envelope is for. Assigned by the engine; the envelope layer only carries it.
+ * - UPDATE (0): a model for epidemic / push-sum merging (`weight` = merge mass: example count or 1 for epidemic,
+ *   the push-sum weight share for push-sum).
+ * - PAIRWISE_REQUEST (1): opens a pairwise exchange (`weight` = initiator's merge mass).
+ * - PAIRWISE_REPLY (2): the responder's PRE-merge model (`weight` = its merge mass; `parents[0]` = request id).
+ * - DPSGD (3): a synchronous D-PSGD round's model (`weight` = the sender's degree in the graph).
+ */
+export const UpdateKind = { UPDATE: 0, PAIRWISE_REQUEST: 1, PAIRWISE_REPLY: 2, DPSGD: 3 } as const
+export type UpdateKind = typeof UpdateKind[keyof typeof UpdateKind]
+export const UPDATE_KIND_NAMES: Record<number, string> = { 0: 'update', 1: 'pairwise-request', 2: 'pairwise-reply', 3: 'dpsgd' }
+
+/** The header fields the engine chooses; the envelope layer adds network, epoch, schema, sender, codec, hashes. */
+export interface UpdateFields {
+  kind: UpdateKind
+  round: number
+  seq: number
+  /** The sender's local example count. */
+  examples: number
+  /** Rule-specific mass (see UpdateKind). float64 on the wire. */
+  weight: number
+  /** Parent update ids (lineage): the updates merged into this model since the last send, or the request id. */
+  parents: string[]
+}
+
+export interface UpdateHeader extends UpdateFields {
+  /** Signer of the envelope. */
+  sender: PeerKey
+}
+
+export type OpenResult =
+  | { ok: true, id: string, header: UpdateHeader, weights: Float32Array }
+  | { ok: false, reason: RefusalReason, detail?: string, header?: Partial<UpdateHeader>, id?: string }
+
+/**
+ * The envelope seam: encode + seal outgoing models, decode + validate incoming ones. The production
+ * implementation (`sealedEnvelopes` in envelopes.ts) uses protocol/messages and protocol/codecs: size, decode
+ * with limits, network and schema, membership and epoch, signature, decryption, finite values and shape, norm
+ * bound. Round window, replay and equivocation are checked by the ENGINE (it owns the persisted replay marks).
+ */
+export interface Envelopes {
+  /** Seals this peer's update. `id` is the update id receivers will compute. */
+  seal: (fields: UpdateFields, weights: Float32Array) => { bytes: Uint8Array, id: string } | Promise<{ bytes: Uint8Array, id: string }>
+  /** Validates an arriving envelope (everything except round window, replay and equivocation). */
+  open: (bytes: Uint8Array) => OpenResult | Promise<OpenResult>
+}
+
+/** pino-compatible subset. */
+export interface EngineLogger {
+  debug: (obj: object, msg?: string) => void
+  info: (obj: object, msg?: string) => void
+  warn: (obj: object, msg?: string) => void
+  error: (obj: object, msg?: string) => void
+}
+
+/** A model this peer is about to seal and send. A behaviour may rewrite any field. */
+export interface OutgoingUpdate extends UpdateFields {
+  /** The recipients of this envelope. */
+  to: PeerKey[]
+  weights: Float32Array
+}
+
+/** A model received from a neighbour (kept when a behaviour is installed or `keepLastReceived` is on). */
+export interface ReceivedModel {
+  sender: PeerKey
+  round: number
+  kind: UpdateKind
+  examples: number
+  weight: number
+  weights: Float32Array
+  receivedAt: number
+}
+
+/** An envelope this peer sent (most recent first in `BehaviourContext.sentLog`). */
+export interface SentEnvelope { id: string, seq: number, round: number, kind: UpdateKind, to: PeerKey[], bytes: Uint8Array }
+
+/** What a behaviour sees and may do. */
+export interface BehaviourContext {
+  readonly self: PeerKey
+  readonly round: number
+  readonly rule: AveragingParams['rule']
+  /** A stream for the behaviour's own random choices (forked from the engine's rng with label 'behaviour'). */
+  readonly rng: Rng
+  /** This peer's honest model for this round (do not mutate). */
+  readonly honest: Float32Array
+  /** The last model received from each neighbour. */
+  readonly received: ReadonlyMap<PeerKey, ReceivedModel>
+  /** Current neighbours. */
+  readonly neighbours: readonly PeerKey[]
+  /** This peer's recent envelopes, most recent first (for replay). */
+  readonly sentLog: readonly SentEnvelope[]
+  /** Takes a fresh sequence number (for extra envelopes). */
+  nextSeq: () => number
+  /** Seals arbitrary fields and weights as this peer (e.g. a second envelope with the same seq: equivocation). */
+  seal: (fields: UpdateFields, weights: Float32Array) => Promise<{ bytes: Uint8Array, id: string }>
+  /** Sends raw bytes (e.g. an old envelope: replay). Counted in bytes sent. */
+  send: (peer: PeerKey, bytes: Uint8Array, options?: AbortOptions) => Promise<void>
+}
+
+/**
+ * The behaviour seam (adversaries live in simulations/attacks). Every hook is optional; an honest peer has none.
+ */
+export interface Behaviour {
+  /** A label for reports. */
+  readonly name?: string
+  /**
+   * Rewrites an outgoing update before it is sealed. Return the update (modified or not), several (e.g. the same
+   * seq with different weights to different recipients: equivocation), or an empty array to send nothing.
+   */
+  outgoing?: (update: OutgoingUpdate, context: BehaviourContext) => OutgoingUpdate | OutgoingUpdate[] | Promise<OutgoingUpdate | OutgoingUpdate[]>
+  /** Runs after the round's sends; may send extra envelopes through the context. */
+  afterSend?: (context: BehaviourContext, options?: AbortOptions) => void | Promise<void>
+  /** Whether this peer merges what it receives (default true; a free-riding or static attacker may not). */
+  merges?: (context: BehaviourContext) => boolean
+}
+
+export interface PeerEngineComponents {
+  transport: Transport
+  learner: Learner
+  store: Store
+  clock: Clock
+  /** The peer's seeded stream; the engine forks 'partners', 'behaviour' from it. */
+  rng: Rng
+  envelopes: Envelopes
+  metrics?: Metrics | null
+  logger?: EngineLogger
+  behaviour?: Behaviour | null
+}
+
+export interface PeerEngineInit extends Partial<Omit<PeerEngineOptions, 'averaging'>> {
+  /** Averaging rule and parameters (validated with zod; see protocol/averaging/params.ts). */
+  averaging?: unknown
+}
+
+/** What one local round did. */
+export interface RoundReport {
+  round: number
+  rule: AveragingParams['rule']
+  /** Local training steps and mean loss (NaN when no step ran). */
+  steps: number
+  loss: number
+  examples: number
+  trainMs: number
+  bytesSent: number
+  bytesReceived: number
+  updatesSent: number
+  updatesMerged: number
+  sendFailures: number
+  refused: Partial<Record<RefusalReason, number>>
+  /** Mean L2 distance between this peer's model and the models received this round (null: none received). */
+  consensusDistance: number | null
+  /** consensusDistance / |own model| (null: none received or own norm 0). */
+  relativeConsensusDistance: number | null
+  pushSumWeight: number
+  /** Present on evaluation rounds. */
+  evaluation?: MetricValues
+}
+
+export interface MergeEvent { from: PeerKey, id: string, kind: UpdateKind, round: number }
+export interface RefusedEvent { from: PeerKey, reason: RefusalReason, detail?: string, id?: string }
+export interface SentEvent { to: PeerKey, id: string, kind: UpdateKind, bytes: number, ok: boolean }
+
+export interface PeerEngineEvents {
+  round: CustomEvent<RoundReport>
+  merged: CustomEvent<MergeEvent>
+  refused: CustomEvent<RefusedEvent>
+  sent: CustomEvent<SentEvent>
+  error: CustomEvent<Error>
+}
+
+/** Running totals since the engine was created. */
+export interface EngineTotals {
+  rounds: number
+  bytesSent: number
+  bytesReceived: number
+  updatesSent: number
+  updatesMerged: number
+  sendFailures: number
+  refused: Partial<Record<RefusalReason, number>>
+}
+
+/** A typed EventTarget (the engine is a Node EventTarget dispatching CustomEvents). */
+export interface TypedEventTarget<M extends { [K in keyof M]: Event }> {
+  addEventListener: <K extends keyof M & string>(type: K, listener: (event: M[K]) => void, options?: { once?: boolean, signal?: AbortSignal }) => void
+  removeEventListener: <K extends keyof M & string>(type: K, listener: (event: M[K]) => void) => void
+  dispatchEvent: (event: Event) => boolean
+}
+
+export interface PeerEngine extends TypedEventTarget<PeerEngineEvents> {
+  readonly self: PeerKey
+  readonly params: AveragingParams
+  readonly options: Readonly<PeerEngineOptions>
+  /** The current local round (the round `beginRound` trains). */
+  readonly round: number
+  /** The next sequence number. */
+  readonly seq: number
+  readonly pushSumWeight: number
+  readonly running: boolean
+  /** Loads checkpoint and replay marks from the store and registers with the transport. Idempotent. */
+  init: (options?: AbortOptions) => Promise<void>
+  /** Round begins: merges nothing; trains `localSteps`, then builds, seals and sends per the rule. */
+  beginRound: (options?: AbortOptions) => Promise<void>
+  /** Round ends: merges what was buffered (epidemic, dpsgd), evaluates and checkpoints when due, emits 'round'. */
+  endRound: (options?: AbortOptions) => Promise<RoundReport>
+  /** beginRound + endRound (for dpsgd, the caller must deliver neighbours' messages in between). */
+  runRound: (options?: AbortOptions) => Promise<RoundReport>
+  /**
+   * Validates and handles one arriving envelope: returns the refusal reason or null. Merges at once for
+   * push-sum and pairwise; buffers for epidemic (merged at endRound) and dpsgd (by round).
+   */
+  handleMessage: (incoming: Incoming, options?: AbortOptions) => Promise<RefusalReason | null>
+  /** dpsgd: true when every current neighbour's update for this round has arrived. Others: true. */
+  roundComplete: () => boolean
+  /** Daemon mode: loops rounds on the injected Clock until `stop()` or the signal aborts. Resolves once started. */
+  start: (options?: AbortOptions) => Promise<void>
+  /** Stops the loop, waits for it, and writes a final checkpoint. */
+  stop: () => Promise<void>
+  /** A copy of the current model. */
+  weights: () => Float32Array
+  totals: () => EngineTotals
+}

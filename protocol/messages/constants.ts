@@ -1,0 +1,25 @@
+/** Wire constants of the update envelope (format version 1). */
+
+export const FORMAT_VERSION = 1
+/** Domain tag prepended to the header before signing. */
+export const SIGNATURE_DOMAIN = 'murmur/update/v1\0'
+/** Domain tag of the header binding hash sealed inside the ciphertext. */
+export const BINDING_DOMAIN = 'murmur/update-binding/v1\0'
+/** Most parent update ids a header may carry (lineage). */
+export const MAX_PARENTS = 16
+/** Message kinds (the engine assigns their meaning; 3..255 reserved and refused). */
+export const UpdateKind = { UPDATE: 0, PAIRWISE_REQUEST: 1, PAIRWISE_REPLY: 2 } as const
+export const MAX_KIND = 2
+/** Fixed part of the header before the codec (see docs/security.md for the table). */
+export const HEADER_FIXED_BYTES = 130
+/** Smallest possible header: fixed part, codec id, payload length, payload hash, parent count. */
+export const MIN_HEADER_BYTES = HEADER_FIXED_BYTES + 1 + 4 + 32 + 1
+export const MAX_HEADER_BYTES = MIN_HEADER_BYTES + 4 + 32 * MAX_PARENTS
+export const SIGNATURE_BYTES = 64
+export const NONCE_BYTES = 24
+export const MAC_BYTES = 16
+export const BINDING_BYTES = 32
+/** Envelope bytes besides the header and payload: header length prefix, signature, nonce, mac, binding. */
+export const ENVELOPE_OVERHEAD = 2 + SIGNATURE_BYTES + NONCE_BYTES + MAC_BYTES + BINDING_BYTES
+/** Default replay window (sequence numbers) per sender. */
+export const DEFAULT_REPLAY_WINDOW = 1024

@@ -1,0 +1,169 @@
+/**
+ * Adversaries for the simulator, plugged into honest peer code through the engine's behaviour seam
+ * (`Behaviour` in protocol/engine/types.ts). Each attack rewrites what a peer sends; `label-flip` poisons the
+ * peer's data instead (the learner trains on flipped labels) and sends honestly-computed updates.
+ *
+ * | kind          | what the attacker sends                                                                 |
+ * |---------------|-----------------------------------------------------------------------------------------|
+ * | sign-flip     | ref - scale * (honest - ref), ref = mean of the models it received (0 before any)       |
+ * | noise         | honest + N(0, sigma^2) on every weight                                                  |
+ * | alie          | mean - z * std of the models it sees (Baruch et al. 2019), z from n and f by default     |
+ * | ipm           | -epsilon * mean of the models it sees (Xie, Koyejo and Gupta 2020)                       |
+ * | label-flip    | an honest update trained on flipped labels (class c -> C-1-c)                           |
+ * | dissensus     | to each neighbour i: x_i - epsilon * (mean - x_i), pushing i away from consensus (He et al. 2022) |
+ * | replay        | from its second round on, old signed envelopes again instead of new ones (refused REPLAYED) |
+ * | equivocation  | two different envelopes with the same sequence number to every recipient (EQUIVOCATION)  |
+ *
+ * @example
+ * ```ts
+ * const behaviour = createBehaviour({ kind: 'sign-flip', scale: 1000 }, { peers: 100, adversaries: 20 })
+ * peerEngine(init)({ ...components, behaviour })
+ * ```
+ */
+import type { Behaviour, BehaviourContext, OutgoingUpdate } from '../../protocol/engine/types.js'
+import type { AttackSpec } from '../scenario.js'
+import { alieZ, meanOf, stdOf } from './math.js'
+
+export { alieZ, meanOf, stdOf, normalQuantile } from './math.js'
+
+export interface AttackContext {
+  /** Peers in the network. */
+  peers: number
+  /** Byzantine peers in the network. */
+  adversaries: number
+}
+
+export const DEFAULT_ATTACK_PARAMS = {
+  signFlipScale: 1000,
+  noiseSigma: 10,
+  ipmEpsilon: 0.5,
+  dissensusEpsilon: 1.5
+} as const
+
+/** The models an attacker sees this round: its own honest one and the last one from each neighbour. */
+function observed (ctx: BehaviourContext): Float32Array[] {
+  const out = [ctx.honest]
+  for (const key of [...ctx.received.keys()].sort()) {
+    const r = ctx.received.get(key)
+    if (r != null && r.weights.length === ctx.honest.length) out.push(r.weights)
+  }
+  return out
+}
+
+function received (ctx: BehaviourContext): Float32Array[] {
+  return [...ctx.received.keys()].sort().map((k) => ctx.received.get(k)?.weights).filter((w): w is Float32Array => w != null && w.length === ctx.honest.length)
+}
+
+function replaceWeights (update: OutgoingUpdate, weights: Float32Array): OutgoingUpdate {
+  return { ...update, weights }
+}
+
+export function signFlip (scale: number): Behaviour {
+  return {
+    name: `sign-flip x${scale}`,
+    outgoing: (update, ctx) => {
+      const seen = received(ctx)
+      const ref = seen.length > 0 ? meanOf(seen, ctx.honest.length) : new Float32Array(ctx.honest.length)
+      const w = new Float32Array(ctx.honest.length)
+      for (let j = 0; j < w.length; j++) w[j] = ref[j] - scale * (update.weights[j] - ref[j])
+      return replaceWeights(update, w)
+    }
+  }
+}
+
+export function noise (sigma: number): Behaviour {
+  return {
+    name: `noise sigma=${sigma}`,
+    outgoing: (update, ctx) => {
+      const w = new Float32Array(update.weights.length)
+      for (let j = 0; j < w.length; j++) w[j] = update.weights[j] + sigma * ctx.rng.normal()
+      return replaceWeights(update, w)
+    }
+  }
+}
+
+export function alie (z: number): Behaviour {
+  return {
+    name: `alie z=${z.toFixed(2)}`,
+    outgoing: (update, ctx) => {
+      const models = observed(ctx)
+      const mu = meanOf(models, ctx.honest.length)
+      const sd = stdOf(models, mu)
+      const w = new Float32Array(mu.length)
+      for (let j = 0; j < w.length; j++) w[j] = mu[j] - z * sd[j]
+      return replaceWeights(update, w)
+    }
+  }
+}
+
+export function ipm (epsilon: number): Behaviour {
+  return {
+    name: `ipm epsilon=${epsilon}`,
+    outgoing: (update, ctx) => {
+      const mu = meanOf(observed(ctx), ctx.honest.length)
+      const w = new Float32Array(mu.length)
+      for (let j = 0; j < w.length; j++) w[j] = -epsilon * mu[j]
+      return replaceWeights(update, w)
+    }
+  }
+}
+
+export function dissensus (epsilon: number): Behaviour {
+  return {
+    name: `dissensus epsilon=${epsilon}`,
+    outgoing: (update, ctx) => {
+      const mu = meanOf(observed(ctx), ctx.honest.length)
+      return update.to.map((peer, k) => {
+        const target = ctx.received.get(peer)?.weights ?? ctx.honest
+        const w = new Float32Array(mu.length)
+        for (let j = 0; j < w.length; j++) w[j] = target[j] - epsilon * (mu[j] - target[j])
+        return { ...update, to: [peer], seq: k === 0 ? update.seq : ctx.nextSeq(), weights: w }
+      })
+    }
+  }
+}
+
+export function replay (): Behaviour {
+  return {
+    name: 'replay',
+    outgoing: (update, ctx) => (ctx.sentLog.length === 0 ? update : []),
+    afterSend: async (ctx) => {
+      const old = ctx.sentLog.at(-1)
+      if (old == null || old.round === ctx.round) return
+      for (const peer of ctx.neighbours) {
+        try { await ctx.send(peer, old.bytes) } catch {}
+      }
+    }
+  }
+}
+
+export function equivocation (): Behaviour {
+  return {
+    name: 'equivocation',
+    outgoing: (update) => {
+      const flipped = new Float32Array(update.weights.length)
+      for (let j = 0; j < flipped.length; j++) flipped[j] = -update.weights[j]
+      // Same seq, different content, to every recipient: each receiver sees both and refuses the second.
+      return [update, { ...update, weights: flipped }]
+    }
+  }
+}
+
+/** The engine behaviour for an attack, or null when the attack works on data only (label-flip). */
+export function createBehaviour (attack: AttackSpec, context: AttackContext): Behaviour | null {
+  switch (attack.kind) {
+    case 'sign-flip': return signFlip(attack.scale ?? DEFAULT_ATTACK_PARAMS.signFlipScale)
+    case 'noise': return noise(attack.sigma ?? DEFAULT_ATTACK_PARAMS.noiseSigma)
+    case 'alie': return alie(attack.z ?? alieZ(context.peers, context.adversaries))
+    case 'ipm': return ipm(attack.epsilon ?? DEFAULT_ATTACK_PARAMS.ipmEpsilon)
+    case 'dissensus': return dissensus(attack.epsilon ?? DEFAULT_ATTACK_PARAMS.dissensusEpsilon)
+    case 'replay': return replay()
+    case 'equivocation': return equivocation()
+    case 'label-flip': return null
+  }
+}
+
+/** Whether the attack poisons the attacker's training data (the learner flips labels). */
+export function flipsLabels (attack: AttackSpec | null): boolean {
+  return attack?.kind === 'label-flip'
+}

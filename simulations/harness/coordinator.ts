@@ -1,0 +1,295 @@
+/**
+ * The coordinator: spreads the peers over worlds (worker threads, or this thread with `workers: 0`), advances
+ * virtual time round by round with the barrier-synchronous window protocol of world.ts, routes messages between
+ * worlds, applies churn, gathers evaluations and consensus distance, and runs the baseline jobs on the worlds.
+ *
+ * Results are identical for any number of workers: every peer's computation depends only on its own state and
+ * on the messages it receives, delivered in a fixed (time, receiver, sender, sequence) order; aggregates are
+ * computed here in peer-index order.
+ */
+import { Worker } from 'node:worker_threads'
+import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
+import { createRng } from '../../protocol/rng.js'
+import type { Scenario } from '../scenario.js'
+import { ChurnSchedule } from '../network.js'
+import { chooseAdversaries, planNetwork, type PeerCounters, type RoundEndResult, type StepResult, type WireMessage } from '../world.js'
+import { consensusDistance, peerSummary } from '../stats.js'
+import { RpcClient } from './rpc.js'
+import { WorldHost, type PeerEnvironmentModule, type WorldInit } from './world-host.js'
+
+/** The module that builds real peers (PeerEngine + TF.js learner + sealed envelopes). */
+export const DEFAULT_FACTORY_MODULE = new URL('./peers.ts', import.meta.url).href
+
+export interface WorldHandle {
+  init: (init: WorldInit) => Promise<void>
+  startRound: (round: number, offline: number[]) => Promise<StepResult & { steps?: number }>
+  runWindow: (until: number, inbound: WireMessage[]) => Promise<StepResult>
+  endRound: (round: number, options: { evaluate: false | 'curve' | 'final', weights: boolean }) => Promise<RoundEndResult>
+  counters: () => Promise<Array<[number, PeerCounters]>>
+  task: (name: string, args: unknown) => Promise<unknown>
+  close: () => Promise<void>
+}
+
+class LocalHandle implements WorldHandle {
+  readonly #host = new WorldHost()
+  async init (init: WorldInit): Promise<void> { await this.#host.init(init) }
+  async startRound (round: number, offline: number[]): Promise<StepResult> { return await this.#host.world.startRound(round, offline) }
+  async runWindow (until: number, inbound: WireMessage[]): Promise<StepResult> { return await this.#host.world.runWindow(until, inbound) }
+  async endRound (round: number, options: { evaluate: false | 'curve' | 'final', weights: boolean }): Promise<RoundEndResult> { return await this.#host.world.endRound(round, options) }
+  async counters (): Promise<Array<[number, PeerCounters]>> { return this.#host.world.counters() }
+  async task (name: string, args: unknown): Promise<unknown> { return await this.#host.task(name, args) }
+  async close (): Promise<void> { await this.#host.close() }
+}
+
+class WorkerHandle implements WorldHandle {
+  readonly #worker: Worker
+  readonly #rpc: RpcClient
+  constructor () {
+    this.#worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+      workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href },
+      env: process.env,
+      // Do not inherit the parent's --import flags: the bootstrap registers tsx itself.
+      execArgv: [],
+      stdout: false,
+      stderr: false
+    })
+    this.#rpc = new RpcClient(this.#worker)
+  }
+
+  async init (init: WorldInit): Promise<void> { await this.#rpc.call('init', [init]) }
+  async startRound (round: number, offline: number[]): Promise<StepResult> { return await this.#rpc.call('startRound', [round, offline]) }
+  async runWindow (until: number, inbound: WireMessage[]): Promise<StepResult> { return await this.#rpc.call('runWindow', [until, inbound], true) }
+  async endRound (round: number, options: { evaluate: false | 'curve' | 'final', weights: boolean }): Promise<RoundEndResult> { return await this.#rpc.call('endRound', [round, options]) }
+  async counters (): Promise<Array<[number, PeerCounters]>> { return await this.#rpc.call('counters', []) }
+  async task (name: string, args: unknown): Promise<unknown> { return await this.#rpc.call('task', [name, args], true) }
+  async close (): Promise<void> {
+    try { await this.#rpc.call('close', []) } finally { await this.#worker.terminate() }
+  }
+}
+
+export interface RoundRecord {
+  round: number
+  /** Peers that ran the round (began and ended it). */
+  peersActive: number
+  peersOffline: number
+  evaluated: boolean
+  mean: number | null
+  min: number | null
+  p10: number | null
+  consensusDistance: number | null
+  relativeConsensusDistance: number | null
+  bytesSent: number
+  bytesReceived: number
+  messagesLost: number
+  messagesUnreachable: number
+  messagesDropped: number
+  refused: Record<string, number>
+  /** Partition groups in force this round (0 = none). */
+  partitioned: boolean
+  wallMs: number
+}
+
+export interface DecentralizedResult {
+  scenario: Scenario
+  keys: PeerKey[]
+  adversaries: number[]
+  stragglers: number[]
+  metric: { name: string, higherIsBetter: boolean }
+  rounds: RoundRecord[]
+  /** Final evaluation of every honest peer: [index, all metrics]. */
+  final: Array<[number, MetricValues]>
+  counters: Array<[number, PeerCounters]>
+  refused: Record<string, number>
+  trainingSteps: number
+  wallSeconds: number
+  /** Wall time spent inside engine calls (train+seal+send, validate+merge), summed over worlds. */
+  busyMs: { begin: number, deliver: number, end: number }
+  maxRssMiB: number
+  workers: number
+}
+
+export interface ProgressEvent { round: number, rounds: number, mean: number | null, metric: string, elapsedMs: number }
+
+export interface SimulationOptions {
+  /** Worker threads (0 = run in this thread). Default: min(2, peers). */
+  workers?: number
+  /** Module exporting createPeerEnvironment / peerKeys (default: real peers). */
+  factoryModule?: string
+  /** Main metric (defaults to the environment module's `describeMetric`, else accuracy). */
+  metric?: { name: string, higherIsBetter: boolean }
+  onRound?: (event: ProgressEvent) => void
+  signal?: AbortSignal
+}
+
+/** A running set of worlds; keep it to run baseline tasks after the decentralized run. */
+export class Simulation {
+  readonly scenario: Scenario
+  readonly handles: WorldHandle[]
+  readonly shares: number[][]
+  readonly keys: PeerKey[]
+  readonly adversaries: number[]
+
+  private constructor (scenario: Scenario, handles: WorldHandle[], shares: number[][], keys: PeerKey[], adversaries: number[]) {
+    this.scenario = scenario
+    this.handles = handles
+    this.shares = shares
+    this.keys = keys
+    this.adversaries = adversaries
+  }
+
+  static async create (scenario: Scenario, options: SimulationOptions = {}): Promise<Simulation> {
+    const factoryModule = options.factoryModule ?? DEFAULT_FACTORY_MODULE
+    const mod = await import(factoryModule) as PeerEnvironmentModule
+    const keys = await mod.peerKeys(scenario)
+    if (new Set(keys).size !== scenario.peers) throw new Error('peer keys must be unique, one per peer')
+    const workers = Math.max(0, Math.min(options.workers ?? Math.min(2, scenario.peers), scenario.peers))
+    const count = Math.max(1, workers)
+    // Contiguous shares, as equal as possible (any split gives the same results).
+    const shares = Array.from({ length: count }, (_, w) => {
+      const from = Math.floor((w * scenario.peers) / count)
+      const to = Math.floor(((w + 1) * scenario.peers) / count)
+      return Array.from({ length: to - from }, (_, k) => from + k)
+    })
+    const adversaries = chooseAdversaries(scenario)
+    const handles: WorldHandle[] = shares.map(() => workers === 0 ? new LocalHandle() : new WorkerHandle())
+    try {
+      await Promise.all(handles.map(async (h, w) => {
+        await h.init({ scenario, keys, owned: shares[w], adversaries, workerIndex: w, factoryModule })
+      }))
+    } catch (err) {
+      await Promise.allSettled(handles.map(async (h) => { await h.close() }))
+      throw err
+    }
+    return new Simulation(scenario, handles, shares, keys, adversaries)
+  }
+
+  /** Runs a named task on every world with the same args; results in world order. */
+  async task<T> (name: string, args: (world: number) => unknown): Promise<T[]> {
+    return await Promise.all(this.handles.map(async (h, w) => await h.task(name, args(w)) as T))
+  }
+
+  async close (): Promise<void> {
+    await Promise.allSettled(this.handles.map(async (h) => { await h.close() }))
+  }
+
+  /** The decentralized run itself. */
+  async run (options: SimulationOptions = {}): Promise<DecentralizedResult> {
+    const scenario = this.scenario
+    const metric = options.metric ?? { name: 'accuracy', higherIsBetter: true }
+    const plan = planNetwork(scenario)
+    const churn = new ChurnSchedule(scenario.network.churn, scenario.peers, createRng(scenario.seed))
+    const roundMs = scenario.network.roundMs
+    const L = Math.max(1e-3, plan.lookaheadMs)
+    const worldOf = new Int32Array(scenario.peers)
+    this.shares.forEach((share, w) => { for (const i of share) worldOf[i] = w })
+    const pending: WireMessage[][] = this.handles.map(() => [])
+    let pendingMin = Infinity
+    const route = (results: StepResult[]): number => {
+      let next = Infinity
+      for (const r of results) {
+        next = Math.min(next, r.next)
+        for (const m of r.outbox) {
+          pending[worldOf[m.to]].push(m)
+          if (m.at < pendingMin) pendingMin = m.at
+        }
+      }
+      return Math.min(next, pendingMin)
+    }
+    const rounds: RoundRecord[] = []
+    const refusedTotal: Record<string, number> = {}
+    const busy = { begin: 0, deliver: 0, end: 0 }
+    let final: Array<[number, MetricValues]> = []
+    let trainingSteps = 0
+    let maxRss = process.memoryUsage().rss
+    const started = performance.now()
+    for (let r = 0; r < scenario.rounds; r++) {
+      options.signal?.throwIfAborted()
+      const roundStarted = performance.now()
+      churn.advance(r)
+      const offline: number[] = []
+      churn.offline.forEach((v, i) => { if (v === 1) offline.push(i) })
+      const starts = await Promise.all(this.handles.map(async (h) => await h.startRound(r, offline)))
+      for (const s of starts) busy.begin += s.busyMs
+      let next = route(starts)
+      const roundEnd = (r + 1) * roundMs
+      while (next < roundEnd) {
+        const until = Math.min(next + L, roundEnd)
+        const inbound = pending.map((p, w) => {
+          const due: WireMessage[] = []
+          const later: WireMessage[] = []
+          for (const m of p) (m.at < until ? due : later).push(m)
+          pending[w] = later
+          return due
+        })
+        pendingMin = Infinity
+        for (const p of pending) for (const m of p) if (m.at < pendingMin) pendingMin = m.at
+        const results = await Promise.all(this.handles.map(async (h, w) => await h.runWindow(until, inbound[w])))
+        for (const s of results) busy.deliver += s.busyMs
+        next = route(results)
+      }
+      const last = r === scenario.rounds - 1
+      const evaluate = last ? 'final' : ((r + 1) % scenario.evaluation.every === 0 ? 'curve' : false)
+      const ends = await Promise.all(this.handles.map(async (h) => await h.endRound(r, { evaluate, weights: evaluate !== false })))
+      const record = this.#aggregate(r, ends, metric, offline.length, plan.partitions.active(r).length > 0)
+      for (const e of ends) busy.end += e.busyMs
+      for (const [k, v] of Object.entries(record.refused)) refusedTotal[k] = (refusedTotal[k] ?? 0) + v
+      // Steps: every peer that began a round trained localSteps (counted when it ends).
+      trainingSteps += record.peersActive * scenario.localSteps
+      if (last) {
+        final = ends.flatMap((e) => e.evaluations).sort((a, b) => a[0] - b[0])
+      }
+      record.wallMs = performance.now() - roundStarted
+      rounds.push(record)
+      maxRss = Math.max(maxRss, process.memoryUsage().rss)
+      options.onRound?.({ round: r, rounds: scenario.rounds, mean: record.mean, metric: metric.name, elapsedMs: performance.now() - started })
+    }
+    const wallSeconds = (performance.now() - started) / 1000
+    const counters = (await Promise.all(this.handles.map(async (h) => await h.counters()))).flat().sort((a, b) => a[0] - b[0])
+    return {
+      scenario,
+      keys: this.keys,
+      adversaries: this.adversaries,
+      stragglers: plan.stragglers,
+      metric,
+      rounds,
+      final,
+      counters,
+      refused: refusedTotal,
+      trainingSteps,
+      wallSeconds,
+      busyMs: busy,
+      maxRssMiB: maxRss / (1024 * 1024),
+      workers: this.handles.length
+    }
+  }
+
+  #aggregate (round: number, ends: RoundEndResult[], metric: { name: string, higherIsBetter: boolean }, offline: number, partitioned: boolean): RoundRecord {
+    const evaluations = ends.flatMap((e) => e.evaluations).sort((a, b) => a[0] - b[0])
+    const values = evaluations.map(([, m]) => m[metric.name]).filter((v): v is number => typeof v === 'number')
+    const summary = values.length > 0 ? peerSummary(values, metric.higherIsBetter) : null
+    const weights = ends.flatMap((e) => e.weights).sort((a, b) => a[0] - b[0]).map(([, w]) => w)
+    const cd = weights.length > 0 ? consensusDistance(weights) : null
+    const refused: Record<string, number> = {}
+    for (const e of ends) for (const [k, v] of Object.entries(e.refused)) refused[k] = (refused[k] ?? 0) + v
+    const sum = (f: (e: RoundEndResult) => number): number => ends.reduce((s, e) => s + f(e), 0)
+    return {
+      round,
+      peersActive: sum((e) => e.peersActive),
+      peersOffline: offline,
+      evaluated: evaluations.length > 0,
+      mean: summary?.mean ?? null,
+      min: summary?.min ?? null,
+      p10: summary?.p10 ?? null,
+      consensusDistance: cd?.rms ?? null,
+      relativeConsensusDistance: cd?.relative ?? null,
+      bytesSent: sum((e) => e.bytesSent),
+      bytesReceived: sum((e) => e.bytesReceived),
+      messagesLost: sum((e) => e.messagesLost),
+      messagesUnreachable: sum((e) => e.messagesUnreachable),
+      messagesDropped: sum((e) => e.messagesDropped),
+      refused,
+      partitioned,
+      wallMs: 0
+    }
+  }
+}

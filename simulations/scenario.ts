@@ -1,0 +1,299 @@
+/**
+ * Scenario files: what a simulation runs. JSON or YAML, validated with zod; every error names the file and the
+ * field (`scenario byzantine.yaml: network.loss: Too big: expected number to be <=1`).
+ *
+ * @example
+ * ```ts
+ * const scenario = await loadScenario('default')              // a built-in from simulations/scenarios/
+ * const custom = await loadScenario('./my-run.yaml', { peers: 20, rounds: 5 })
+ * ```
+ */
+import { readFile, readdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { basename, extname, join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import YAML from 'yaml'
+import { parseAveragingParams } from '../protocol/averaging/params.js'
+
+export class ScenarioError extends Error {
+  static override name = 'ScenarioError'
+  override name = 'ScenarioError'
+}
+
+const positive = z.number().positive()
+const fraction = z.number().min(0).max(1)
+
+const latencySchema = z.union([
+  positive.transform((ms) => ({ dist: 'constant' as const, ms })),
+  z.discriminatedUnion('dist', [
+    z.object({ dist: z.literal('constant'), ms: positive }).strict(),
+    z.object({ dist: z.literal('uniform'), minMs: positive, maxMs: positive }).strict()
+      .refine((v) => v.maxMs >= v.minMs, { message: 'maxMs must be >= minMs', path: ['maxMs'] }),
+    z.object({ dist: z.literal('lognormal'), medianMs: positive, sigma: z.number().min(0).max(3), minMs: positive.default(1) }).strict()
+  ])
+])
+export type LatencySpec = z.infer<typeof latencySchema>
+
+const bandwidthSchema = z.union([
+  positive.transform((mbps) => ({ minMbps: mbps, maxMbps: mbps })),
+  z.object({ minMbps: positive, maxMbps: positive }).strict()
+    .refine((v) => v.maxMbps >= v.minMbps, { message: 'maxMbps must be >= minMbps', path: ['maxMbps'] })
+])
+
+const partitionEventSchema = z.object({
+  /** First round (0-based) during which the network is split. */
+  fromRound: z.number().int().min(0),
+  /** Round at which it heals (exclusive); omit for a split that never heals. */
+  toRound: z.number().int().min(1).optional(),
+  /** Number of groups (2 = two halves). */
+  groups: z.number().int().min(2).default(2),
+  /** `contiguous`: peers 0..n/g-1 form group 0, and so on; `random`: a seeded random assignment. */
+  assign: z.enum(['contiguous', 'random']).default('contiguous')
+}).strict().refine((p) => p.toRound == null || p.toRound > p.fromRound, { message: 'toRound must be after fromRound', path: ['toRound'] })
+export type PartitionEvent = z.infer<typeof partitionEventSchema>
+
+const networkSchema = z.object({
+  /** Virtual duration of one round (ms). Messages that arrive later count in the next round. */
+  roundMs: positive.default(1000),
+  latency: latencySchema.default({ dist: 'lognormal', medianMs: 40, sigma: 0.5, minMs: 5 }),
+  /** Per-peer link speed, drawn uniformly in [minMbps, maxMbps] for each peer (same up and down). */
+  bandwidthMbps: bandwidthSchema.default({ minMbps: 100, maxMbps: 100 }),
+  /** Probability that a message is lost. */
+  loss: fraction.default(0),
+  partitions: z.array(partitionEventSchema).default([]),
+  churn: z.object({
+    /** Share of peers that change state (leave or rejoin) at each round boundary. */
+    rate: fraction.default(0),
+    /** Rounds a peer stays away after leaving. */
+    downRounds: z.number().int().min(1).default(1),
+    /** First round with churn. */
+    fromRound: z.number().int().min(0).default(1)
+  }).strict().default({ rate: 0, downRounds: 1, fromRound: 1 })
+}).strict()
+export type NetworkSpec = z.infer<typeof networkSchema>
+
+const topologySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('complete') }).strict(),
+  z.object({ kind: z.literal('ring'), k: z.number().int().min(2).default(2) }).strict(),
+  z.object({ kind: z.literal('k-regular'), k: z.number().int().min(1) }).strict(),
+  z.object({ kind: z.literal('small-world'), k: z.number().int().min(2), beta: fraction }).strict(),
+  z.object({ kind: z.literal('erdos-renyi'), p: z.number().gt(0).max(1) }).strict(),
+  z.object({ kind: z.literal('s-random'), s: z.number().int().min(1) }).strict()
+])
+
+export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation'] as const
+export type AttackKind = typeof ATTACK_KINDS[number]
+
+const attackSchema = z.object({
+  kind: z.enum(ATTACK_KINDS),
+  /** sign-flip: multiplier of the flipped update. */
+  scale: positive.optional(),
+  /** noise: standard deviation of the Gaussian noise added to every weight. */
+  sigma: positive.optional(),
+  /** alie: how many standard deviations to shift (default: from the number of peers, as in Baruch et al.). */
+  z: positive.optional(),
+  /** ipm and dissensus: strength epsilon. */
+  epsilon: positive.optional()
+}).strict()
+export type AttackSpec = z.infer<typeof attackSchema>
+
+const adversariesSchema = z.object({
+  fraction: fraction.default(0),
+  attack: attackSchema.default({ kind: 'sign-flip', scale: 1000 })
+}).strict()
+
+const nameOrObject = z.union([z.string().min(1), z.looseObject({})])
+
+/** The averaging rule and its parameters, exactly as in a network manifest (`protocol/averaging/params.ts`). */
+const ruleSchema = z.union([
+  z.string().min(1).transform((rule) => ({ rule })),
+  z.looseObject({ rule: z.string().min(1) })
+])
+export type RuleSpec = z.infer<typeof ruleSchema>
+
+const partitionSchema = z.union([
+  z.string().min(1).transform((kind) => ({ kind })),
+  z.looseObject({ kind: z.string().min(1) })
+])
+
+/** A variant: a name and any scenario fields to change (merged into the scenario, then validated as a whole). */
+const variantSchema = z.looseObject({ name: z.string().min(1), description: z.string().optional() })
+export type VariantSpec = z.infer<typeof variantSchema>
+
+export const scenarioSchema = z.object({
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  seed: z.union([z.number().int(), z.string().min(1)]).default(1),
+  peers: z.number().int().min(2).max(100_000),
+  rounds: z.number().int().min(1).max(100_000),
+  localSteps: z.number().int().min(0).default(10),
+  batchSize: z.number().int().min(1).default(32),
+  dataset: nameOrObject,
+  partition: partitionSchema.default({ kind: 'iid' }),
+  model: nameOrObject,
+  rule: ruleSchema.default({ rule: 'epidemic' }),
+  topology: topologySchema.default({ kind: 's-random', s: 3 }),
+  codec: nameOrObject.default('float32'),
+  network: networkSchema.default(networkSchema.parse({})),
+  compute: z.object({
+    /** Virtual milliseconds one local training step takes on a normal peer. */
+    stepMs: positive.default(20),
+    /** Relative spread of each peer's speed (uniform in [1 - jitter, 1 + jitter]). */
+    jitter: z.number().min(0).max(0.9).default(0.1)
+  }).strict().default({ stepMs: 20, jitter: 0.1 }),
+  stragglers: z.object({ fraction: fraction.default(0), slowdown: z.number().min(1).default(5) }).strict()
+    .default({ fraction: 0, slowdown: 5 }),
+  adversaries: adversariesSchema.default({ fraction: 0, attack: { kind: 'sign-flip', scale: 1000 } }),
+  evaluation: z.object({
+    /** Evaluate every peer every N rounds (the last round is always evaluated). */
+    every: z.number().int().min(1).default(1),
+    /** Rows of the held-out test split used for the per-round curve (the final figures use all of it). */
+    curveRows: z.number().int().min(10).default(1000)
+  }).strict().default({ every: 1, curveRows: 1000 }),
+  baselines: z.object({
+    centralized: z.boolean().default(true),
+    localOnly: z.boolean().default(true),
+    fedavg: z.boolean().default(true),
+    /** FedAvg: share of clients sampled per round (McMahan et al.'s C). */
+    fedavgFraction: z.number().gt(0).max(1).default(0.1),
+    /** Epochs of the centralized baseline (default: as many examples as the peers see together). */
+    centralizedEpochs: z.number().int().min(1).optional()
+  }).strict().default({ centralized: true, localOnly: true, fedavg: true, fedavgFraction: 0.1 }),
+  /** Extra runs of the same scenario with a few fields changed, shown side by side (e.g. plain mean under attack). */
+  variants: z.array(variantSchema).default([]),
+  /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */
+  goals: z.looseObject({}).default({}),
+  workers: z.number().int().min(1).max(64).optional(),
+  backend: z.string().optional(),
+  transport: z.enum(['sim', 'libp2p']).default('sim')
+}).strict()
+
+export type ScenarioInput = z.input<typeof scenarioSchema>
+export type Scenario = z.infer<typeof scenarioSchema> & { name: string }
+
+const here = dirname(fileURLToPath(import.meta.url))
+/** Folder of the built-in scenarios. */
+export const BUILTIN_DIR = join(here, 'scenarios')
+
+export async function builtinScenarioNames (): Promise<string[]> {
+  const files = await readdir(BUILTIN_DIR)
+  return files.filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => f.replace(/\.(ya?ml|json)$/, '')).sort()
+}
+
+function formatIssues (where: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)'
+    return `  ${field}: ${issue.message}`
+  })
+  return `scenario ${where}: ${error.issues.length} problem(s)\n${lines.join('\n')}`
+}
+
+/** Validates a parsed scenario object; throws ScenarioError naming each bad field. */
+export function parseScenario (input: unknown, where = '(inline)', fallbackName = 'scenario'): Scenario {
+  const result = scenarioSchema.safeParse(input)
+  if (!result.success) throw new ScenarioError(formatIssues(where, result.error))
+  const s = result.data
+  for (const p of s.network.partitions) {
+    if (p.groups > s.peers) throw new ScenarioError(`scenario ${where}: network.partitions: ${p.groups} groups but only ${s.peers} peers`)
+  }
+  if (s.adversaries.fraction > 0 && Math.round(s.adversaries.fraction * s.peers) >= s.peers) {
+    throw new ScenarioError(`scenario ${where}: adversaries.fraction: leaves no honest peer`)
+  }
+  try {
+    parseAveragingParams(s.rule, 'rule')
+  } catch (err) {
+    throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
+  }
+  const scenario = { ...s, name: s.name ?? fallbackName }
+  scenario.variants.forEach((v, i) => {
+    try {
+      variantScenario(scenario, v)
+    } catch (err) {
+      throw new ScenarioError(`scenario ${where}: variants.${i} (${v.name}): ${(err as Error).message.replace(/^scenario [^:]*: /, '')}`)
+    }
+  })
+  return scenario
+}
+
+/** The scenario a variant describes: the base with the variant's fields merged in (variants never nest). */
+export function variantScenario (base: Scenario, variant: VariantSpec): Scenario {
+  const { name, description, ...fields } = variant
+  const { variants: _ignored, ...rest } = base
+  const merged = deepMerge(rest as Record<string, unknown>, fields)
+  const parsed = parseScenario({ ...merged, variants: [] }, `${base.name}/${name}`, base.name)
+  return { ...parsed, name: `${base.name}/${name}`, description: description ?? parsed.description }
+}
+
+/** Parses JSON or YAML text (by extension, else by trying JSON first). */
+export function parseScenarioText (text: string, where: string): unknown {
+  const ext = extname(where).toLowerCase()
+  try {
+    if (ext === '.json') return JSON.parse(text)
+    return YAML.parse(text, { prettyErrors: true })
+  } catch (err) {
+    throw new ScenarioError(`scenario ${where}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+  }
+}
+
+/** Resolves a scenario by built-in name or by path, applies overrides (deep merge), validates. */
+export async function loadScenario (nameOrPath: string = 'default', overrides: Record<string, unknown> = {}): Promise<Scenario> {
+  let path = nameOrPath
+  if (!existsSync(path)) {
+    const candidates = ['.yaml', '.yml', '.json'].map((e) => join(BUILTIN_DIR, nameOrPath + e))
+    const found = candidates.find((c) => existsSync(c))
+    if (found == null) {
+      const names = await builtinScenarioNames()
+      throw new ScenarioError(`scenario ${nameOrPath}: no such file, and not a built-in (built-ins: ${names.join(', ')})`)
+    }
+    path = found
+  }
+  const text = await readFile(path, 'utf8')
+  const raw = parseScenarioText(text, path)
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ScenarioError(`scenario ${path}: must be a mapping of fields`)
+  const merged = deepMerge(raw as Record<string, unknown>, overrides)
+  const fallback = basename(path).replace(/\.(ya?ml|json)$/, '')
+  return parseScenario(merged, basename(path), fallback)
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return v != null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Deep merge: objects merge key by key; anything else in `over` replaces. `undefined` in `over` is skipped. */
+export function deepMerge (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue
+    const b = out[k]
+    out[k] = isPlainObject(b) && isPlainObject(v) && !('kind' in v && 'kind' in b && v.kind !== b.kind) && !('rule' in v && 'rule' in b && v.rule !== b.rule)
+      ? deepMerge(b, v)
+      : v
+  }
+  return out
+}
+
+/**
+ * Parses the compact command-line form of a spec: `kind`, `kind:key=value,key=value`, or JSON.
+ * Numbers and booleans are converted. `field` names the flag in errors.
+ */
+export function parseCompactSpec (text: string, field: string, keyName = 'kind'): Record<string, unknown> {
+  const t = text.trim()
+  if (t.startsWith('{')) {
+    try { return JSON.parse(t) as Record<string, unknown> } catch (err) {
+      throw new ScenarioError(`--${field}: not valid JSON: ${(err as Error).message}`)
+    }
+  }
+  const [head, rest] = t.split(/:(.*)/s, 2)
+  if (head === '') throw new ScenarioError(`--${field}: empty value`)
+  const out: Record<string, unknown> = { [keyName]: head }
+  if (rest != null && rest !== '') {
+    for (const part of rest.split(/[,:]/)) {
+      const m = /^([A-Za-z][\w-]*)=(.*)$/.exec(part)
+      if (m == null) throw new ScenarioError(`--${field}: expected key=value after '${head}:', got '${part}'`)
+      const v = m[2]
+      out[m[1]] = v === 'true' ? true : v === 'false' ? false : (v !== '' && Number.isFinite(Number(v)) ? Number(v) : v)
+    }
+  }
+  return out
+}

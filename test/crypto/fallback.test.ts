@@ -1,0 +1,35 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { reference } from '../../crypto/reference.js'
+import { createRng } from '../../protocol/rng.js'
+
+// The node:crypto fallback (used where sodium-native cannot load) must be byte-identical too.
+process.env.MURMUR_CRYPTO_BACKEND = 'node'
+const fast = await import('../../crypto/fast.js?backend=node') as typeof import('../../crypto/fast.js')
+delete process.env.MURMUR_CRYPTO_BACKEND
+const rng = createRng(7).fork('fallback')
+
+test('node:crypto fallback is selected and byte-identical to tweetnacl', () => {
+  assert.equal(fast.backend, 'node:crypto')
+  for (let i = 0; i < 10; i++) {
+    const seed = rng.bytes(32)
+    const kp = fast.signKeyPairFromSeed(seed)
+    const ref = reference.signKeyPairFromSeed(seed)
+    assert.deepEqual(kp.publicKey, ref.publicKey)
+    assert.deepEqual(kp.secretKey, ref.secretKey)
+    const msg = rng.bytes(rng.int(300))
+    const sig = fast.sign(msg, kp.secretKey)
+    assert.deepEqual(sig, reference.sign(msg, ref.secretKey))
+    assert.equal(fast.verify(msg, sig, kp.publicKey), true)
+    sig[0] ^= 1
+    assert.equal(fast.verify(msg, sig, kp.publicKey), false)
+    const key = rng.bytes(32)
+    const nonce = rng.bytes(24)
+    const box = fast.secretbox(msg, nonce, key)
+    assert.deepEqual(box, reference.secretbox(msg, nonce, key))
+    assert.deepEqual(fast.secretboxOpen(box, nonce, key), msg)
+    const boxSecret = reference.boxSecretKeyFromSeed(seed)
+    assert.deepEqual(fast.boxPublicKeyFromSignPublicKey(kp.publicKey), reference.boxPublicKey(boxSecret))
+  }
+  assert.equal(fast.verify(new Uint8Array(1), new Uint8Array(64), new Uint8Array(32).fill(255)), false)
+})

@@ -64,6 +64,16 @@ function nodePrivateKey (secretKey: Uint8Array): KeyObject {
   return key
 }
 
+/**
+ * A Uint8Array of `n` bytes the caller will overwrite completely: uninitialised, unpooled memory for large
+ * sizes (skips zero-filling a megabyte), a plain zeroed array for small ones.
+ */
+export function allocWritable (n: number): Uint8Array {
+  if (n < 65536) return new Uint8Array(n)
+  const b = Buffer.allocUnsafeSlow(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
 export function randomBytes (n: number): Uint8Array {
   return new Uint8Array(nodeRandomBytes(n))
 }
@@ -133,7 +143,7 @@ export function secretbox (message: Uint8Array, nonce: Uint8Array, key: Uint8Arr
 export function secretboxOpen (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
   if (box.length < 16 || nonce.length !== 24 || key.length !== 32) return null
   if (sodium != null) {
-    const out = new Uint8Array(box.length - 16)
+    const out = allocWritable(box.length - 16)
     try {
       return sodium.crypto_secretbox_open_easy(out, box, nonce, key) ? out : null
     } catch {

@@ -17,6 +17,7 @@ import { parseDatasetSpec, type ColumnSpec, type DatasetSpec, type DatasetSpecIn
 import { BadRowError, DatasetNotFoundError, InvalidSpecError } from './errors.js'
 import type { TensorData } from './model.js'
 import type { Task } from './metrics.js'
+import { DelimitedReader, type DelimitedRecord } from './delimited.js'
 import { DATA_DIR_ENV } from './constants.js'
 
 export interface LoadOptions {
@@ -290,26 +291,18 @@ async function readFileInto (path: string, format: DatasetSpec['format'], spec: 
   const gz = format.gzip === 'auto' ? path.endsWith('.gz') : format.gzip
   let stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 })
   if (gz) stream = stream.pipe(createGunzip({ chunkSize: 1 << 20 }))
-  const parser = parse({
-    delimiter: format.delimiter,
-    quote: format.quote === false ? null : format.quote,
-    trim: format.trim,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    from_line: format.skipLines + 1,
-    info: true
-  })
   const file = basename(path)
-  stream.on('error', (err) => parser.destroy(err))
-  stream.pipe(parser)
+  const records = recordsOf(stream, format)
   let header: string[] | null = null
   let parseRow: ((r: string[]) => void) | null = tableRef.table != null ? makeRowParser(tableRef.table) : null
   let lineOfLast = 0
   let rows = 0
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[], info: { lines: number } }>) {
-      const { record, info } = item
+    for await (const batch of records) {
+     for (const item of batch) {
+      const record = item.fields
+      const info = { lines: item.line }
+      if (info.lines <= format.skipLines) continue
       lineOfLast = info.lines
       if (parseRow == null) {
         if (format.header) {
@@ -341,10 +334,13 @@ async function readFileInto (path: string, format: DatasetSpec['format'], spec: 
         }
       }
       if (options.maxRows != null && rows >= options.maxRows) break
+     }
+      if (options.maxRows != null && rows >= options.maxRows) break
     }
   } catch (err) {
     const e = err as Error & { code?: string, lines?: number }
     if (e.name === 'BadRowError' || e.name === 'InvalidSpecError' || e.name === 'AbortError') throw err
+    if (e.name === 'DelimitedSyntaxError') throw new BadRowError(file, e.lines ?? (err as { line: number }).line, '?', e.message)
     if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
       throw new BadRowError(file, e.lines ?? lineOfLast + 1, '?', e.message)
     }
@@ -354,6 +350,34 @@ async function readFileInto (path: string, format: DatasetSpec['format'], spec: 
     stream.destroy()
   }
   return { header }
+}
+
+/**
+ * Records of a delimited text stream, in batches. Single-character delimiters use the fast reader
+ * (./delimited.ts); others use csv-parse.
+ */
+async function * recordsOf (stream: Readable, format: DatasetSpec['format']): AsyncGenerator<DelimitedRecord[]> {
+  if (format.delimiter.length === 1) {
+    const reader = new DelimitedReader({ delimiter: format.delimiter, quote: format.quote === false ? null : format.quote, trim: format.trim })
+    stream.setEncoding('utf8')
+    for await (const chunk of stream) yield reader.push(chunk as string)
+    yield reader.end()
+    return
+  }
+  const parser = parse({
+    delimiter: format.delimiter,
+    quote: format.quote === false ? null : format.quote,
+    trim: format.trim,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    info: true
+  })
+  stream.on('error', (err) => parser.destroy(err))
+  stream.pipe(parser)
+  for await (const item of parser as AsyncIterable<{ record: string[], info: { lines: number } }>) {
+    yield [{ fields: item.record, line: item.info.lines }]
+  }
 }
 
 /** Feature layout: one block per non-label column. */
@@ -680,7 +704,8 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   const mainRows = ref.table.rows
   let split: { train: Uint32Array, test: Uint32Array }
   if (testPath != null) {
-    const fmt = { ...spec.format, ...(spec.testFormat ?? {}) }
+    const fmt = { ...spec.format }
+    for (const [k, v] of Object.entries(spec.testFormat ?? {})) if (v !== undefined) (fmt as Record<string, unknown>)[k] = v
     await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad })
     const total = ref.table.rows
     split = {

@@ -116,7 +116,7 @@ export class Model {
   readonly defaultBatchSize: number
   private readonly layers: Layer[]
   private l2Mask: tf.Tensor1D | null = null
-  private readonly evalCache = new WeakMap<object, { x: tf.Tensor2D[], offset: Array<tf.Tensor2D | null>, rows: number[] }>()
+  private evalCache = new WeakMap<object, { x: tf.Tensor2D[], offset: Array<tf.Tensor2D | null>, rows: number[] }>()
   private readonly cachedTensors = new Set<tf.Tensor>()
   private disposed = false
 
@@ -530,6 +530,7 @@ export class Model {
   clearCache (): void {
     for (const t of this.cachedTensors) t.dispose()
     this.cachedTensors.clear()
+    this.evalCache = new WeakMap()
   }
 
   dispose (): void {

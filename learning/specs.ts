@@ -131,7 +131,15 @@ export const DatasetSpecSchema = z.object({
   columns: z.array(ColumnSpecSchema).min(1).max(100000),
   /** A separate held-out test file with the same columns (adult.test). */
   testFile: z.string().min(1).optional(),
-  testFormat: FormatSchema.partial().optional(),
+  /** Format of the test file where it differs (fields left out are taken from `format`). */
+  testFormat: z.object({
+    delimiter: z.string().min(1).max(4).optional(),
+    header: z.boolean().optional(),
+    gzip: z.union([z.boolean(), z.literal('auto')]).optional(),
+    skipLines: z.number().int().min(0).optional(),
+    quote: z.union([z.string().length(1), z.literal(false)]).optional(),
+    trim: z.boolean().optional()
+  }).strict().optional(),
   /** Without testFile: this fraction of rows, chosen from splitSeed, is the global held-out test split. */
   testFraction: z.number().min(0).lt(1).default(0.2),
   splitSeed: z.union([z.number().int(), z.string()]).default(2024),

@@ -1,21 +1,22 @@
 /**
- * The daemon's seams to the learning layer (a Learner over a local, growing CSV file) and to the engine's
- * envelope layer (sealing and validating under the network's keyring). Kept apart from peer-node.ts so the
- * wiring stays in one readable place.
+ * The daemon's seams to the learning layer (a Learner over the peer's own, growing CSV file) and to the
+ * engine's envelope layer (sealing and validating under the network's keyring).
  */
+import { resolve } from 'node:path'
+import { statSync } from 'node:fs'
 import type { Learner } from '../protocol/interfaces.js'
-import type { Envelopes } from '../protocol/engine/index.js'
-import type { Identity } from '../crypto/index.js'
+import { sealedEnvelopes, type Envelopes } from '../protocol/engine/index.js'
+import { createSigner, type Identity } from '../crypto/index.js'
 import type { Keyring, NetworkManifest } from '../protocol/membership/index.js'
+import {
+  createLearner, ensureBackend, setBackend, loadDatasetFromSpec, resolveDatasetSpec, sharedModel, primaryMetric, evaluateWeights,
+  type Dataset, type DatasetLearner, type Model, type BackendName
+} from '../learning/index.js'
 
 /** A Learner whose local data can grow while the daemon runs. */
 export interface DaemonLearner extends Learner {
   /** Appends CSV records (already split into fields) read from `source`; returns how many rows were added. */
   appendRecords?: (records: string[][], source: string) => number
-  /** Evaluates the given weights (or the current ones) on another data file with the same schema. */
-  evaluateFile?: (path: string) => Promise<Record<string, number>>
-  /** Writes a TF.js layers model (model.json + weights) that `tf.loadLayersModel` opens. */
-  exportModel?: (dir: string) => Promise<{ files: string[] }>
   /** Bytes of the data file consumed by the initial load (continuous learning tails from there). */
   loadedBytes?: number
   /** Primary metric name and direction (e.g. accuracy, higher is better). */
@@ -24,39 +25,70 @@ export interface DaemonLearner extends Learner {
 
 export interface LearnerInit {
   manifest: NetworkManifest
-  /** The data file (or the first file of a data directory). */
+  /** The data file (or, for a data directory, its first file). */
   dataFile: string
   seed: number
   backend: string
-  signal?: AbortSignal
+  /** Fraction of local rows held out for local evaluation. */
+  localValidation?: number
 }
 
-export class WiringUnavailableError extends Error {
-  static override name = 'WiringUnavailableError'
-  override name = 'WiringUnavailableError'
+/**
+ * The network's dataset spec with this peer's file in place of the spec's, no global test split (a daemon
+ * trains on all of its rows but the local validation share).
+ */
+export function localDatasetSpec (manifest: NetworkManifest, dataFile: string): Record<string, unknown> {
+  const spec = { ...(resolveDatasetSpec(manifest.dataset.spec as string) as unknown as Record<string, unknown>) }
+  delete spec.testFile
+  delete spec.testFormat
+  delete spec.maxRows
+  const format = { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
+  format.gzip = 'auto'
+  return { ...spec, file: resolve(dataFile), format, testFraction: 0 }
 }
 
-const LEARNING = '../learning/index.js'
-const ENGINE = '../protocol/engine/index.js'
+async function useBackend (name: string): Promise<void> {
+  if (name === '' || name === 'wasm') { await ensureBackend(); return }
+  await setBackend(name as BackendName)
+}
 
-/** Builds the daemon's learner through the learning layer (`createLearner` in learning/index.ts). */
+export async function loadLocalData (manifest: NetworkManifest, dataFile: string, backend: string): Promise<{ dataset: Dataset, model: Model }> {
+  await useBackend(backend)
+  const dataset = await loadDatasetFromSpec(localDatasetSpec(manifest, dataFile) as never)
+  const model = await sharedModel(manifest.model as never, dataset.info)
+  return { dataset, model }
+}
+
+/** Builds the daemon's learner over `dataFile`. All peers start from the same weights (seeded by the network id). */
 export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLearner> {
-  let mod: Record<string, unknown>
-  try {
-    mod = await import(LEARNING) as Record<string, unknown>
-  } catch (err) {
-    throw new WiringUnavailableError(`the learning layer (learning/index.ts) cannot be loaded: ${(err as Error).message}`)
+  let file = init.dataFile
+  if (statSync(file).isDirectory()) {
+    const { readdirSync } = await import('node:fs')
+    const first = readdirSync(file).filter((f) => !f.startsWith('.') && /\.(csv|tsv|txt)(\.gz)?$/i.test(f)).sort()[0]
+    if (first == null) throw new Error(`--data ${file}: the directory has no .csv/.tsv file yet`)
+    file = resolve(file, first)
   }
-  const create = mod.createLearner as ((o: unknown) => Promise<DaemonLearner>) | undefined
-  if (typeof create !== 'function') throw new WiringUnavailableError('learning/index.ts has no createLearner yet')
-  return await create({
-    model: init.manifest.model,
-    dataset: init.manifest.dataset.spec,
-    dataFile: init.dataFile,
-    seed: init.seed,
-    backend: init.backend,
-    signal: init.signal
+  const { dataset, model } = await loadLocalData(init.manifest, file, init.backend)
+  const learner: DatasetLearner = createLearner({
+    model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
   })
+  const out = learner as unknown as DaemonLearner
+  out.appendRecords = (records, source) => {
+    const before = learner.numExamples()
+    learner.addRecords(records, source)
+    return learner.numExamples() - before
+  }
+  out.loadedBytes = file.endsWith('.gz') ? undefined : statSync(file).size
+  out.primaryMetric = primaryMetric(dataset.task)
+  return out
+}
+
+/** Evaluates `weights` on a data file with the network's schema (`murmur evaluate`, testnet). */
+export async function evaluateWeightsOnFile (manifest: NetworkManifest, dataFile: string, weights: Float32Array, backend = 'wasm'): Promise<{ rows: number, metrics: Record<string, number>, primary: { name: string, higherIsBetter: boolean } }> {
+  const { dataset, model } = await loadLocalData(manifest, dataFile, backend)
+  model.checkWeights(weights)
+  const metrics = evaluateWeights(model, dataset, dataset.train, weights)
+  return { rows: dataset.train.length, metrics, primary: primaryMetric(dataset.task) }
 }
 
 export interface EnvelopesInit {
@@ -66,12 +98,18 @@ export interface EnvelopesInit {
   schemaHash: string
   numParams: number
   maxBytes: number
+  codec?: string
 }
 
-/** Builds the engine's envelope layer (`sealedEnvelopes` in protocol/engine). */
-export async function createDaemonEnvelopes (init: EnvelopesInit): Promise<Envelopes> {
-  const mod = await import(ENGINE) as Record<string, unknown>
-  const make = mod.sealedEnvelopes as ((o: unknown) => Envelopes) | undefined
-  if (typeof make !== 'function') throw new WiringUnavailableError('protocol/engine has no sealedEnvelopes yet')
-  return make(init)
+/** The engine's envelope layer under this network's keyring. */
+export function createDaemonEnvelopes (init: EnvelopesInit): Envelopes {
+  const params = init.manifest.rule.params as { codec?: string }
+  return sealedEnvelopes({
+    networkId: init.manifest.id,
+    schemaHash: init.schemaHash,
+    numParams: init.numParams,
+    manifestVersion: init.manifest.version,
+    codec: init.codec ?? params.codec ?? 'float32',
+    maxBytes: init.maxBytes
+  })({ signer: createSigner(init.identity), membership: init.keyring })
 }

@@ -164,7 +164,7 @@ export const scenarioSchema = z.object({
   variants: z.array(variantSchema).default([]),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */
   goals: z.looseObject({}).default({}),
-  workers: z.number().int().min(1).max(64).optional(),
+  workers: z.number().int().min(0).max(64).optional(),
   backend: z.string().optional(),
   transport: z.enum(['sim', 'libp2p']).default('sim')
 }).strict()

@@ -22,6 +22,8 @@ export interface ApiRoutes {
   peers: () => unknown | Promise<unknown>
   model: () => unknown | Promise<unknown>
   metrics: () => Promise<{ contentType: string, body: string }>
+  /** More JSON routes (path -> handler of the query string), e.g. `/log`, `/log/verify`. */
+  extra?: Record<string, (query: URLSearchParams) => unknown | Promise<unknown>>
 }
 
 export interface ApiServerInit {
@@ -75,7 +77,8 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
     void (async () => {
       if (!authorized(req, token)) { send(res, 401, JSON.stringify({ error: 'unauthorized' })); return }
       if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
-      const path = (req.url ?? '/').split('?')[0]
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const path = url.pathname
       try {
         switch (path) {
           case '/health': send(res, 200, 'ok', 'text/plain'); return
@@ -83,7 +86,11 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
           case '/peers': send(res, 200, JSON.stringify(await init.routes.peers())); return
           case '/model': send(res, 200, JSON.stringify(await init.routes.model())); return
           case '/metrics': { const m = await init.routes.metrics(); send(res, 200, m.body, m.contentType); return }
-          default: send(res, 404, JSON.stringify({ error: `no route ${path}`, routes: ['/status', '/peers', '/model', '/metrics', '/health'] }))
+          default: {
+            const extra = init.routes.extra?.[path]
+            if (extra != null) { send(res, 200, JSON.stringify(await extra(url.searchParams))); return }
+            send(res, 404, JSON.stringify({ error: `no route ${path}`, routes: ['/status', '/peers', '/model', '/metrics', '/health', ...Object.keys(init.routes.extra ?? {})] }))
+          }
         }
       } catch (err) {
         init.log?.warn({ err: (err as Error).message, path }, 'API request failed')

@@ -71,6 +71,8 @@ export interface DaemonBatch extends StoreBatch {
   identity?: IdentityReference
   manifests?: Array<{ version: number, bytes: Bytes }>
   keyEpochs?: Array<{ epoch: number, bytes: Bytes }>
+  /** Named JSON records in the meta bucket (e.g. 'daemon': the data file and network file last used). */
+  meta?: Record<string, unknown>
 }
 
 export interface LevelStoreOptions {
@@ -128,6 +130,10 @@ export class LevelStore implements Store {
       const ops: Op[] = []
       const put = (k: Bytes, v: Bytes): void => { ops.push({ type: 'put', key: k, value: v }) }
       if (batch.identity != null) put(key(Bucket.IDENTITY, utf8('self')), utf8(JSON.stringify(batch.identity)))
+      for (const [name, value] of Object.entries(batch.meta ?? {})) {
+        if (name === 'schema' || name === 'logHead' || name === 'counters') throw new Error(`meta record '${name}' is reserved`)
+        put(key(Bucket.META, utf8(name)), utf8(JSON.stringify(value)))
+      }
       for (const m of batch.manifests ?? []) put(key(Bucket.MANIFESTS, u32(m.version)), m.bytes)
       for (const e of batch.keyEpochs ?? []) put(key(Bucket.KEY_EPOCHS, u32(e.epoch)), e.bytes)
       for (const m of batch.replay ?? []) put(key(Bucket.REPLAY_MARKS, Buffer.from(m.sender, 'hex')), utf8(JSON.stringify(m)))

@@ -98,6 +98,8 @@ export class Libp2pTransport implements Transport {
     if (this.targetPeers > 0) {
       this.exchangeTimer = setInterval(() => { void this.exchangePeers() }, this.peerExchangeIntervalMs)
       this.exchangeTimer.unref()
+      // a new connection (after identify, so the peer knows our protocols) is a good moment to ask for more
+      this.libp2p.addEventListener('peer:identify', this.onIdentify)
     }
   }
 
@@ -106,6 +108,7 @@ export class Libp2pTransport implements Transport {
     this.started = false
     if (this.exchangeTimer != null) clearInterval(this.exchangeTimer)
     this.exchangeTimer = null
+    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
     try {
       this.libp2p.services.pubsub.unsubscribe(this.topic)
       this.libp2p.services.pubsub.topicValidators.delete(this.topic)
@@ -262,10 +265,16 @@ export class Libp2pTransport implements Transport {
     }
   }
 
-  private async exchangePeers (): Promise<void> {
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (!this.started || !evt.detail.protocols.includes(PEERS_PROTOCOL)) return
+    const t = setTimeout(() => { void this.exchangePeers(evt.detail.peerId) }, 200)
+    t.unref()
+  }
+
+  private async exchangePeers (preferred?: PeerId): Promise<void> {
     const connected = this.libp2p.getPeers()
     if (connected.length === 0 || connected.length >= this.targetPeers) return
-    const target = connected[Math.floor(Math.random() * connected.length)]
+    const target = preferred ?? connected[Math.floor(Math.random() * connected.length)]
     let stream: Stream | undefined
     try {
       const signal = AbortSignal.timeout(5000)

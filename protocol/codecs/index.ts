@@ -29,6 +29,9 @@ import { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors
 export { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors.js'
 export { FLOAT16_MAX } from './float16.js'
 
+/** Payloads are little-endian; typed-array fast paths are used only on little-endian hosts. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 export type CodecName = 'float32' | 'float16' | 'int8' | 'topk'
 
 /** A codec with all its parameters fixed: what the header records. */
@@ -132,6 +135,12 @@ export function createEncoder (spec: CodecSpec): Encoder {
     case 'float32':
       return stateless(spec, (values) => {
         assertFinite(values)
+        if (!LITTLE_ENDIAN) {
+          const out = new Uint8Array(values.length * 4)
+          const view = new DataView(out.buffer)
+          for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true)
+          return { codec: { name: 'float32' }, payload: out }
+        }
         return { codec: { name: 'float32' }, payload: new Uint8Array(bytesOf(values)) }
       })
     case 'float16':
@@ -154,13 +163,15 @@ function stateless (spec: CodecSpec, encode: (values: Float32Array) => EncodedPa
 
 function encodeFloat16 (values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 2)
+  const halves = LITTLE_ENDIAN ? new Uint16Array(out.buffer) : null
   const view = new DataView(out.buffer)
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
     if (v - v !== 0) throw new NonFiniteWeightsError(`weight ${i} is ${v}: refusing to encode a non-finite value`)
     const h = toFloat16Bits(v)
     if ((h & 0x7c00) === 0x7c00) throw new CodecRangeError(`weight ${i} = ${v} is beyond float16's range (±${FLOAT16_MAX})`)
-    view.setUint16(i * 2, h, true)
+    if (halves != null) halves[i] = h
+    else view.setUint16(i * 2, h, true)
   }
   return out
 }
@@ -298,7 +309,10 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
   switch (codec.name) {
     case 'float32': {
       let values: Float32Array
-      if (options.shareBuffer === true && payload.byteOffset % 4 === 0) {
+      if (!LITTLE_ENDIAN) {
+        values = new Float32Array(numParams)
+        for (let i = 0; i < numParams; i++) values[i] = view.getFloat32(i * 4, true)
+      } else if (options.shareBuffer === true && payload.byteOffset % 4 === 0) {
         values = new Float32Array(payload.buffer, payload.byteOffset, numParams)
       } else {
         values = new Float32Array(numParams)
@@ -309,8 +323,9 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
     case 'float16': {
       const t = float16Table()
       const values = new Float32Array(numParams)
+      const halves = LITTLE_ENDIAN && payload.byteOffset % 2 === 0 ? new Uint16Array(payload.buffer, payload.byteOffset, numParams) : null
       for (let i = 0; i < numParams; i++) {
-        const h = view.getUint16(i * 2, true)
+        const h = halves != null ? halves[i] : view.getUint16(i * 2, true)
         if ((h & 0x7c00) === 0x7c00) return { ok: false, reason: 'NON_FINITE', detail: `value ${i} is not finite` }
         values[i] = t[h]
       }
@@ -353,10 +368,31 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
   }
 }
 
+/** Sum of squares with four accumulators (about 4x faster than one dependent chain). */
+export function sumOfSquares (values: Float32Array): number {
+  const n = values.length
+  const end = n - (n & 3)
+  let a = 0
+  let b = 0
+  let c = 0
+  let d = 0
+  for (let i = 0; i < end; i += 4) {
+    const x = values[i]
+    const y = values[i + 1]
+    const z = values[i + 2]
+    const w = values[i + 3]
+    a += x * x
+    b += y * y
+    c += z * z
+    d += w * w
+  }
+  for (let i = end; i < n; i++) a += values[i] * values[i]
+  return (a + b) + (c + d)
+}
+
 /** Sum of squares in one pass; non-finite exactly when some value is NaN or infinite (float32 squares cannot overflow float64). */
 function finish (values: Float32Array, indices: Uint32Array | null): DecodeResult {
-  let s = 0
-  for (let i = 0; i < values.length; i++) s += values[i] * values[i]
+  const s = sumOfSquares(values)
   if (s - s !== 0) {
     for (let i = 0; i < values.length; i++) {
       const v = values[i]

@@ -19,7 +19,7 @@ export const defaultPeerEngineOptions = {
   /** Accept updates at most this many rounds ahead of our round (FUTURE_ROUND beyond). */
   maxRoundLead: 1_000,
   /** Reordered envelopes from one sender are accepted within this many sequence numbers. */
-  replayWindow: 64,
+  replayWindow: 1024,
   /** Keep envelope bytes in the update log (the simulator turns this off to save memory). */
   logEnvelopeBytes: true,
   /** Record refused envelopes in the update log too. */

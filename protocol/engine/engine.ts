@@ -12,7 +12,7 @@ import { pushSumAbsorb } from '../averaging/push-sum.js'
 import { metropolisHastingsWeight, stalenessDiscount } from '../averaging/graph-weights.js'
 import { norm, squaredDistance } from '../averaging/vector.js'
 import { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
-import { ReplayGuard } from './replay-guard.js'
+import { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
 import type { Checkpoint, EquivocationEvidence, ReplayMark, StoreBatch, UpdateLogEntry } from './store.js'
 import {
   UpdateKind, UPDATE_KIND_NAMES, type BehaviourContext, type EngineTotals, type OutgoingUpdate, type PeerEngine,
@@ -34,7 +34,8 @@ export class CheckpointMismatchError extends Error {
 
 /** Sequence numbers skipped after a restart, so no seq sent after the last checkpoint is ever reused. */
 export const SEQ_RESTART_GAP = 1024
-const MAX_PARENTS = 32
+/** Parent ids carried per envelope (the envelope format's limit). */
+const MAX_PARENTS = 16
 
 interface PendingExchange { id: string, to: PeerKey, sent: Float32Array, mass: number, round: number }
 interface Buffered { id: string, sender: PeerKey, round: number, mass: number, weights: Float32Array }
@@ -78,6 +79,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private readonly pending = new Map<string, PendingExchange>()
   private activeExchange: PendingExchange | null = null
   private parents: string[] = []
+  private model: Float32Array | null = null
   private readonly received = new Map<PeerKey, ReceivedModel>()
   private readonly sentLog: SentEnvelope[] = []
   private readonly roundCompleteWaiters = new Set<() => void>()
@@ -96,7 +98,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.self = components.transport.self
     this.partnerRng = components.rng.fork('partners')
     this.behaviourRng = components.rng.fork('behaviour')
-    this.guard = new ReplayGuard(options.replayWindow)
+    this.guard = createMemoryReplayGuard({ window: Math.max(1, options.replayWindow) })
     if (params.rule === 'push-sum') this._w = this.initialMass()
   }
 
@@ -137,7 +139,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private async doInit (options: AbortOptions): Promise<void> {
     const { store, learner, transport } = this.c
     const marks = await store.replayMarks(options)
-    this.guard = new ReplayGuard(this.options.replayWindow, marks)
+    this.guard = createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow), marks })
     const cp = await store.latestCheckpoint(options)
     if (cp != null) {
       if (cp.schemaHash !== learner.schemaHash) {
@@ -146,7 +148,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       if (cp.weights.length !== learner.numParams) {
         throw new CheckpointMismatchError(`checkpoint has ${cp.weights.length} weights, the learner ${learner.numParams}`)
       }
-      learner.setWeights(Float32Array.from(cp.weights))
+      this.setModel(Float32Array.from(cp.weights))
       this._round = cp.round
       this._seq = cp.seq + SEQ_RESTART_GAP
       if (this.params.rule === 'push-sum' && cp.rule === 'push-sum' && cp.pushSumWeight > 0) this._w = cp.pushSumWeight
@@ -174,7 +176,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         this.trained = { steps: 0, loss: Number.NaN, examples: learner.numExamples(), trainMs: 0 }
       }
       // 2. round ends with my weights
-      return learner.weights()
+      this.model = learner.weights()
+      return this.model
     })
     options.signal?.throwIfAborted()
     // 3. send per rule
@@ -260,7 +263,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     return {
       round: this._round,
       seq: this._seq,
-      weights: this.c.learner.weights().slice(),
+      weights: this.own().slice(),
       pushSumWeight: this.pushSumWeight,
       rule: this.params.rule,
       schemaHash: this.c.learner.schemaHash,
@@ -349,7 +352,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   }
 
   private fields (kind: UpdateKind, weight: number, parents = this.takeParents()): UpdateFields {
-    return { kind, round: this._round, seq: this._seq++, examples: this.c.learner.numExamples(), weight, parents }
+    return { kind, round: this._round, seq: this._seq++, examples: Math.max(0, Math.floor(this.c.learner.numExamples())), weight, parents }
   }
 
   private async sendEpidemic (honest: Float32Array, options: AbortOptions): Promise<void> {
@@ -374,8 +377,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (lost > 0) {
       // undelivered shares come back (exact: absorb the snapshot with the weight that did not leave)
       await this.exclusive(() => {
-        const r = pushSumAbsorb(this.c.learner.weights(), this._w, honest, share * lost)
-        this.c.learner.setWeights(r.z)
+        const r = pushSumAbsorb(this.own(), this._w, honest, share * lost)
+        this.setModel(r.z)
         this._w = r.w
       })
     }
@@ -394,7 +397,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const to = candidates[this.partnerRng.int(candidates.length)]
     const mass = this.mass()
     const fields = this.fields(UpdateKind.PAIRWISE_REQUEST, mass)
-    const exchange: PendingExchange = { id: '', to, sent: honest, mass, round: this._round }
+    const exchange: PendingExchange = { id: '', to, sent: honest.slice(), mass, round: this._round }
     this.activeExchange = exchange // busy from now on (also while sealing)
     const { id, delivered } = await this.emitUpdate(fields, honest, [to], honest, options)
     exchange.id = id
@@ -416,7 +419,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private merges (): boolean {
     const b = this.c.behaviour
     if (b?.merges == null) return true
-    return b.merges(this.behaviourContext(this.c.learner.weights()))
+    return b.merges(this.behaviourContext(this.own()))
   }
 
   private async mergeEpidemic (): Promise<void> {
@@ -426,13 +429,13 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.epidemicBuffer.clear()
     if (buffered.length === 0 || !this.merges()) return
     await this.exclusive(() => {
-      const own = this.c.learner.weights()
+      const own = this.own()
       const inputs: CombineInput[] = buffered.map((b) => ({
         weights: b.weights,
         mass: b.mass * stalenessDiscount(this._round - b.round, params.stalenessHalfLifeRounds)
       }))
       const { merged } = combine({ weights: own, mass: this.mass() }, inputs, params)
-      this.c.learner.setWeights(merged)
+      this.setModel(merged)
     })
     this.countMerged(buffered.length)
     for (const b of buffered) this.addParent(b.id)
@@ -447,12 +450,12 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const degree = this.c.transport.neighbours().filter((p) => p !== this.self).length
     const inputs = [...got.values()]
     await this.exclusive(() => {
-      const own = this.c.learner.weights()
+      const own = this.own()
       // Metropolis-Hastings: W_ij = 1/(1+max(d_i,d_j)); missing neighbours' weight stays with self
       const ws = inputs.map((b) => metropolisHastingsWeight(Math.max(degree, 1), Math.max(1, Math.round(b.mass))))
       const selfW = Math.max(0, 1 - ws.reduce((s, x) => s + x, 0))
       const { merged } = combine({ weights: own, mass: selfW }, inputs.map((b, i) => ({ weights: b.weights, mass: ws[i] })), params)
-      this.c.learner.setWeights(merged)
+      this.setModel(merged)
     })
     this.countMerged(inputs.length)
     for (const b of inputs) this.addParent(b.id)
@@ -514,12 +517,18 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (incoming.from === this.self) return await this.commitRefusal(RefusalReason.SELF, incoming, undefined, '', 'from self')
     let opened
     try {
-      opened = await this.c.envelopes.open(incoming.bytes)
+      opened = await this.c.envelopes.open(incoming.bytes, { round: this._round, from: incoming.from, replay: this.guard })
     } catch (err) {
       return await this.commitRefusal(RefusalReason.MALFORMED, incoming, undefined, '', (err as Error).message)
     }
-    if (!opened.ok) return await this.commitRefusal(opened.reason, incoming, opened.header, opened.id ?? '', opened.detail)
-    const { header, id, weights } = opened
+    if (!opened.ok) {
+      if (opened.reason === RefusalReason.EQUIVOCATION && opened.header?.sender != null && opened.header.seq != null) {
+        return await this.equivocation(incoming, opened.header as UpdateHeader, opened.id ?? '', opened.previousId ?? '')
+      }
+      return await this.commitRefusal(opened.reason, incoming, opened.header, opened.id ?? '', opened.detail)
+    }
+    const { header, id } = opened
+    let weights = opened.weights
     if (header.sender === this.self) return await this.commitRefusal(RefusalReason.SELF, incoming, header, id, 'own envelope')
     if (weights.length !== this.c.learner.numParams) {
       return await this.commitRefusal(RefusalReason.LENGTH_MISMATCH, incoming, header, id, `${weights.length} weights, expected ${this.c.learner.numParams}`)
@@ -533,7 +542,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (!isReply && lag > maxLag) return await this.commitRefusal(RefusalReason.STALE_ROUND, incoming, header, id, `round ${header.round}, ours ${this._round}`)
     if (!isReply && -lag > maxLead) return await this.commitRefusal(RefusalReason.FUTURE_ROUND, incoming, header, id, `round ${header.round}, ours ${this._round}`)
     // kind must belong to the rule
-    const allowed = rule === 'pairwise' ? [UpdateKind.PAIRWISE_REQUEST, UpdateKind.PAIRWISE_REPLY] : rule === 'dpsgd' ? [UpdateKind.DPSGD] : [UpdateKind.UPDATE]
+    const allowed = rule === 'pairwise' ? [UpdateKind.PAIRWISE_REQUEST, UpdateKind.PAIRWISE_REPLY] : [UpdateKind.UPDATE]
     if (!(allowed as number[]).includes(header.kind)) {
       return await this.commitRefusal(RefusalReason.MALFORMED, incoming, header, id, `kind ${header.kind} is not used by rule ${rule}`)
     }
@@ -543,16 +552,16 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     // replay and equivocation
     const verdict = this.guard.check(header.sender, header.seq, id)
     if (!verdict.ok) {
-      if (verdict.reason === 'EQUIVOCATION') {
-        const evidence: EquivocationEvidence = {
-          sender: header.sender, seq: header.seq, firstId: verdict.firstId, secondId: id,
-          first: await this.findLogged(verdict.firstId), second: incoming.bytes, detectedAt: this.c.clock.now()
-        }
-        return await this.commitRefusal(RefusalReason.EQUIVOCATION, incoming, header, id, `seq ${header.seq}`, { evidence: [evidence] })
-      }
-      return await this.commitRefusal(RefusalReason.REPLAYED, incoming, header, id, `seq ${header.seq}`)
+      if (verdict.reason === 'EQUIVOCATION') return await this.equivocation(incoming, header, id, verdict.previousId)
+      return await this.commitRefusal(RefusalReason.REPLAYED, incoming, header, id, verdict.detail)
     }
-    const mark = this.guard.accept(header.sender, header.seq, id)
+    const mark = this.guard.commit(header.sender, header.seq, id)
+    if (opened.indices != null) {
+      // sparse payload: coordinates not sent take our own values (they do not move the merge)
+      const filled = this.own().slice()
+      for (const i of opened.indices) filled[i] = weights[i]
+      weights = filled
+    }
     // consensus estimate and last-received (before merging)
     this.observe(header, weights)
     let merged = false
@@ -560,11 +569,16 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const mergeAllowed = this.merges()
     switch (header.kind) {
       case UpdateKind.UPDATE:
-        if (rule === 'push-sum') {
+        if (rule === 'dpsgd') {
+          let byRound = this.dpsgdBuffer.get(header.round)
+          if (byRound == null) { byRound = new Map(); this.dpsgdBuffer.set(header.round, byRound) }
+          byRound.set(header.sender, { id, sender: header.sender, round: header.round, mass: header.weight, weights })
+          if (this.roundComplete()) for (const w of this.roundCompleteWaiters) w()
+        } else if (rule === 'push-sum') {
           if (mergeAllowed) {
             await this.exclusive(() => {
-              const r = pushSumAbsorb(this.c.learner.weights(), this._w, weights, header.weight)
-              this.c.learner.setWeights(r.z)
+              const r = pushSumAbsorb(this.own(), this._w, weights, header.weight)
+              this.setModel(r.z)
               this._w = r.w
             })
             merged = true
@@ -578,13 +592,6 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
           }
         }
         break
-      case UpdateKind.DPSGD: {
-        let byRound = this.dpsgdBuffer.get(header.round)
-        if (byRound == null) { byRound = new Map(); this.dpsgdBuffer.set(header.round, byRound) }
-        byRound.set(header.sender, { id, sender: header.sender, round: header.round, mass: header.weight, weights })
-        if (this.roundComplete()) for (const w of this.roundCompleteWaiters) w()
-        break
-      }
       case UpdateKind.PAIRWISE_REQUEST:
         if (this.activeExchange != null) refusal = RefusalReason.BUSY
         else if (mergeAllowed) merged = await this.answerPairwise(header, id, weights, options)
@@ -599,7 +606,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         if (this.activeExchange === pending) this.activeExchange = null
         if (!(header.weight > 0)) { refusal = RefusalReason.MALFORMED; break }
         await this.exclusive(() => {
-          this.c.learner.setWeights(pairwiseDelta(this.c.learner.weights(), pending.sent, pending.mass, weights, header.weight))
+          this.setModel(pairwiseDelta(this.own(), pending.sent, pending.mass, weights, header.weight))
         })
         merged = true
         break
@@ -621,7 +628,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   /** Responder side: replies with its pre-merge model, and merges only if the reply went out. */
   private async answerPairwise (header: UpdateHeader, requestId: string, theirs: Float32Array, options: AbortOptions): Promise<boolean> {
     if (!(header.weight > 0)) return false
-    const mine = this.c.learner.weights()
+    const mine = this.own()
     const myMass = this.mass()
     const fields = this.fields(UpdateKind.PAIRWISE_REPLY, myMass, [requestId])
     const { delivered } = await this.emitUpdate(fields, mine, [header.sender], mine, options)
@@ -629,16 +636,16 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const mean = pairwiseMean(mine, myMass, theirs, header.weight)
     await this.exclusive(() => {
       // delta form: exact mass conservation even if our model changed while the reply was being sent
-      const current = this.c.learner.weights()
+      const current = this.own()
       const next = new Float32Array(current.length)
       for (let i = 0; i < next.length; i++) next[i] = current[i] + (mean[i] - mine[i])
-      this.c.learner.setWeights(next)
+      this.setModel(next)
     })
     return true
   }
 
   private observe (header: UpdateHeader, weights: Float32Array): void {
-    const own = this.c.learner.weights()
+    const own = this.own()
     this.acc.distSum += Math.sqrt(squaredDistance(own, weights))
     this.acc.ownNorm += norm(own)
     this.acc.distCount++
@@ -648,6 +655,14 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         weight: header.weight, weights, receivedAt: this.c.clock.now()
       })
     }
+  }
+
+  private async equivocation (incoming: Incoming, header: UpdateHeader, id: string, previousId: string): Promise<RefusalReason> {
+    const evidence: EquivocationEvidence = {
+      sender: header.sender, seq: header.seq, firstId: previousId, secondId: id,
+      first: await this.findLogged(previousId), second: incoming.bytes, detectedAt: this.c.clock.now()
+    }
+    return await this.commitRefusal(RefusalReason.EQUIVOCATION, incoming, header, id, `seq ${header.seq}`, { evidence: [evidence] })
   }
 
   private async findLogged (id: string): Promise<Uint8Array> {
@@ -715,7 +730,21 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     await this.c.store.commit({ checkpoint: this.checkpoint() })
   }
 
-  weights (): Float32Array { return this.c.learner.weights().slice() }
+  weights (): Float32Array { return this.own().slice() }
+
+  /**
+   * The model as last read from or given to the learner. Only `train` changes a learner's weights by itself, and
+   * the engine refreshes this right after training, so merges never pay for a `learner.weights()` read.
+   */
+  private own (): Float32Array {
+    this.model ??= this.c.learner.weights()
+    return this.model
+  }
+
+  private setModel (w: Float32Array): void {
+    this.c.learner.setWeights(w)
+    this.model = w
+  }
 
   totals (): EngineTotals { return { ...this.tot, refused: { ...this.tot.refused } } }
 }

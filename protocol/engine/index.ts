@@ -31,7 +31,7 @@ import type { PeerEngine, PeerEngineComponents, PeerEngineInit } from './types.j
 export * from './types.js'
 export * from './store.js'
 export { MemoryStore, StoreClosedError, type MemoryStoreInit } from './memory-store.js'
-export { ReplayGuard, type ReplayVerdict } from './replay-guard.js'
+export { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
 export { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
 export { InvalidEngineOptionsError, CheckpointMismatchError, SEQ_RESTART_GAP } from './engine.js'
 export { parseAveragingParams, InvalidAveragingParamsError, type AveragingParams, type AveragingParamsInput } from '../averaging/params.js'
@@ -40,3 +40,7 @@ export { parseAveragingParams, InvalidAveragingParamsError, type AveragingParams
 export function peerEngine (init: PeerEngineInit = {}): (components: PeerEngineComponents) => PeerEngine {
   return (components) => new DefaultPeerEngine(init, components) as unknown as PeerEngine
 }
+export {
+  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError,
+  type SealedEnvelopesInit, type SealedEnvelopesComponents, type SimulatedMember, type SimulatedNetworkInit
+} from './envelopes.js'

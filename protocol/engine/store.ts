@@ -34,15 +34,11 @@ export interface Checkpoint {
 }
 
 /**
- * Per-sender replay state: the highest sequence number accepted and the recent (seq, id) pairs within the
- * replay window (to accept reordered envelopes once and to detect equivocation).
+ * Per-sender replay state (protocol/messages/replay.ts): the highest sequence number accepted (`highWater`) and
+ * the recent [seq, updateId] pairs within the replay window, ascending by seq.
  */
-export interface ReplayMark {
-  sender: PeerKey
-  highestSeq: number
-  /** Up to `replayWindow` most recent accepted [seq, updateId] pairs. */
-  recent: Array<[number, string]>
-}
+export type { ReplayMark } from '../messages/replay.js'
+import type { ReplayMark } from '../messages/replay.js'
 
 export type UpdateVerdict = 'accepted' | 'refused'
 

@@ -8,6 +8,7 @@ import type {
 import type { AveragingParams } from '../averaging/params.js'
 import type { PeerEngineOptions } from './constants.js'
 import type { Store } from './store.js'
+import type { ReplayGuard } from '../messages/replay.js'
 
 /**
  * The header `kind` byte: what an envelope is for. Assigned by the engine; the envelope layer only carries it.
@@ -15,11 +16,13 @@ import type { Store } from './store.js'
  *   the push-sum weight share for push-sum).
  * - PAIRWISE_REQUEST (1): opens a pairwise exchange (`weight` = initiator's merge mass).
  * - PAIRWISE_REPLY (2): the responder's PRE-merge model (`weight` = its merge mass; `parents[0]` = request id).
- * - DPSGD (3): a synchronous D-PSGD round's model (`weight` = the sender's degree in the graph).
+ * - DPSGD (= 0, the UPDATE kind under rule `dpsgd`): a synchronous D-PSGD round's model (`weight` = the sender's
+ *   degree in the graph, for Metropolis-Hastings weights). The rule is network-wide, so kind 0 is unambiguous.
+ * Values match protocol/messages' UpdateKind (the envelope accepts kinds 0..2).
  */
-export const UpdateKind = { UPDATE: 0, PAIRWISE_REQUEST: 1, PAIRWISE_REPLY: 2, DPSGD: 3 } as const
+export const UpdateKind = { UPDATE: 0, PAIRWISE_REQUEST: 1, PAIRWISE_REPLY: 2, DPSGD: 0 } as const
 export type UpdateKind = typeof UpdateKind[keyof typeof UpdateKind]
-export const UPDATE_KIND_NAMES: Record<number, string> = { 0: 'update', 1: 'pairwise-request', 2: 'pairwise-reply', 3: 'dpsgd' }
+export const UPDATE_KIND_NAMES: Record<number, string> = { 0: 'update', 1: 'pairwise-request', 2: 'pairwise-reply' }
 
 /** The header fields the engine chooses; the envelope layer adds network, epoch, schema, sender, codec, hashes. */
 export interface UpdateFields {
@@ -40,8 +43,33 @@ export interface UpdateHeader extends UpdateFields {
 }
 
 export type OpenResult =
-  | { ok: true, id: string, header: UpdateHeader, weights: Float32Array }
-  | { ok: false, reason: RefusalReason, detail?: string, header?: Partial<UpdateHeader>, id?: string }
+  | {
+    ok: true
+    id: string
+    header: UpdateHeader
+    weights: Float32Array
+    /** Sparse codecs (top-k): the coordinates that were sent; the engine fills the others with its own values. */
+    indices?: Uint32Array | null
+  }
+  | {
+    ok: false
+    reason: RefusalReason
+    detail?: string
+    header?: Partial<UpdateHeader>
+    id?: string
+    /** EQUIVOCATION: the id of the other envelope with the same sender and seq. */
+    previousId?: string
+  }
+
+/** What the engine tells the envelope layer when it opens an envelope. */
+export interface OpenContext {
+  /** The receiver's current round. */
+  round: number
+  /** Who delivered it. */
+  from: PeerKey
+  /** The engine's replay guard (restored from the store): check only; the engine commits after accepting. */
+  replay: ReplayGuard
+}
 
 /**
  * The envelope seam: encode + seal outgoing models, decode + validate incoming ones. The production
@@ -52,8 +80,12 @@ export type OpenResult =
 export interface Envelopes {
   /** Seals this peer's update. `id` is the update id receivers will compute. */
   seal: (fields: UpdateFields, weights: Float32Array) => { bytes: Uint8Array, id: string } | Promise<{ bytes: Uint8Array, id: string }>
-  /** Validates an arriving envelope (everything except round window, replay and equivocation). */
-  open: (bytes: Uint8Array) => OpenResult | Promise<OpenResult>
+  /**
+   * Validates an arriving envelope. May check replay/equivocation with `context.replay` (check only, no commit);
+   * the engine checks the round window (per rule), replay and equivocation again itself, so a minimal
+   * implementation may skip them.
+   */
+  open: (bytes: Uint8Array, context: OpenContext) => OpenResult | Promise<OpenResult>
 }
 
 /** pino-compatible subset. */

@@ -11,7 +11,7 @@
 import type { Signer, RefusalReason } from '../interfaces.js'
 import type { CodecDescriptor } from '../codecs/index.js'
 import { expectedPayloadLength } from '../codecs/index.js'
-import { secretboxInto, sha256, verify, randomBytes as cryptoRandomBytes } from '../../crypto/fast.js'
+import { secretboxInto, sha256, verify, allocWritable, randomBytes as cryptoRandomBytes } from '../../crypto/fast.js'
 import { toHex, fromHex, bytesEqual } from '../../crypto/hex.js'
 import { type UpdateHeader, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
 import {
@@ -100,11 +100,11 @@ export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescrip
   const hl = headerLength(codec, header.parents.length)
   const ctStart = 2 + hl + SIGNATURE_BYTES
   const total = ctStart + NONCE_BYTES + MAC_BYTES + BINDING_BYTES + payload.length
-  const out = new Uint8Array(total)
-  new DataView(out.buffer).setUint16(0, hl)
+  const out = allocWritable(total) // every byte is written below
+  new DataView(out.buffer, out.byteOffset).setUint16(0, hl)
   writeHeader(out, 2, header)
   const headerBytes = out.subarray(2, 2 + hl)
-  const plaintext = new Uint8Array(BINDING_BYTES + payload.length)
+  const plaintext = allocWritable(BINDING_BYTES + payload.length)
   plaintext.set(headerBinding(headerBytes, codec), 0)
   plaintext.set(payload, BINDING_BYTES)
   const nonce = (options.randomBytes ?? cryptoRandomBytes)(NONCE_BYTES)

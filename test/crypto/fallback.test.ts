@@ -5,7 +5,8 @@ import { createRng } from '../../protocol/rng.js'
 
 // The node:crypto fallback (used where sodium-native cannot load) must be byte-identical too.
 process.env.MURMUR_CRYPTO_BACKEND = 'node'
-const fast = await import('../../crypto/fast.js?backend=node') as typeof import('../../crypto/fast.js')
+const fallbackUrl = new URL('../../crypto/fast.js?backend=node', import.meta.url).href
+const fast = await import(fallbackUrl) as typeof import('../../crypto/fast.js')
 delete process.env.MURMUR_CRYPTO_BACKEND
 const rng = createRng(7).fork('fallback')
 

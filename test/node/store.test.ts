@@ -32,18 +32,18 @@ describe('LevelStore repositories', () => {
       let store = await LevelStore.open(dir, { keepCheckpoints: 2 })
       await store.commit({ identity: { peerKey: sender, createdAt: 1 }, manifests: [{ version: 1, bytes: new TextEncoder().encode('{"v":1}') }, { version: 2, bytes: new TextEncoder().encode('{"v":2}') }], keyEpochs: [{ epoch: 0, bytes: new Uint8Array([9]) }] })
       for (let i = 0; i < 5; i++) {
-        await store.commit({ log: [entry(i)], replay: [{ sender, highestSeq: i, recent: [[i, `u${i}`]] }], metrics: [{ round: i, at: i, values: { loss: i } }], checkpoint: checkpoint(i) })
+        await store.commit({ log: [entry(i)], replay: [{ sender, highWater: i, recent: [[i, `u${i}`]] }], metrics: [{ round: i, at: i, values: { loss: i } }], checkpoint: checkpoint(i) })
       }
       await store.commit({ evidence: [{ sender, seq: 3, firstId: 'a', secondId: 'b', first: new Uint8Array([1, 2]), second: new Uint8Array([3]), detectedAt: 5 }] })
       await store.close()
-      await assert.rejects(store.commit({ replay: [{ sender, highestSeq: 99, recent: [] }] }), { name: 'StoreClosedError' })
+      await assert.rejects(store.commit({ replay: [{ sender, highWater: 99, recent: [] }] }), { name: 'StoreClosedError' })
       store = await LevelStore.open(dir, { keepCheckpoints: 2 })
       assert.deepEqual(await store.checkpointRounds(), [3, 4])
       const cp = await store.latestCheckpoint()
       assert.equal(cp?.round, 4)
       assert.equal(cp?.seq, 4)
       assert.deepEqual([...cp!.weights], [4, 4.5])
-      assert.deepEqual(await store.replayMarks(), [{ sender, highestSeq: 4, recent: [[4, 'u4']] }])
+      assert.deepEqual(await store.replayMarks(), [{ sender, highWater: 4, recent: [[4, 'u4']] }])
       const ev = await store.evidence()
       assert.deepEqual([...ev[0].first], [1, 2]); assert.deepEqual([...ev[0].second], [3])
       assert.deepEqual((await store.metricsHistory({ limit: 2 })).map((m) => m.round), [3, 4])
@@ -67,7 +67,7 @@ describe('LevelStore repositories', () => {
     try {
       const store = await LevelStore.open(dir)
       // a checkpoint whose weights are not a Float32Array fails the whole batch
-      await assert.rejects(store.commit({ log: [entry(0)], replay: [{ sender, highestSeq: 0, recent: [] }], checkpoint: { ...checkpoint(0), weights: [1, 2] as unknown as Float32Array } }))
+      await assert.rejects(store.commit({ log: [entry(0)], replay: [{ sender, highWater: 0, recent: [] }], checkpoint: { ...checkpoint(0), weights: [1, 2] as unknown as Float32Array } }))
       assert.equal(store.logHead().count, 0)
       assert.deepEqual(await store.replayMarks(), [])
       let n = 0
@@ -129,7 +129,7 @@ describe('LevelStore repositories', () => {
         const head = store.logHead()
         assert.ok(head.count >= acknowledged + 1, `kill ${k}: ${head.count} entries but ${acknowledged + 1} acknowledged`)
         const mark = await store.replayMark('ab'.repeat(32))
-        if (head.count > 0) assert.equal(mark?.highestSeq, head.count - 1, `kill ${k}: replay mark and log disagree`)
+        if (head.count > 0) assert.equal(mark?.highWater, head.count - 1, `kill ${k}: replay mark and log disagree`)
         assert.equal((await store.metricsHistory()).length, head.count)
         const cp = await store.latestCheckpoint()
         if (cp != null) {

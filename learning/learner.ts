@@ -1,0 +1,187 @@
+/**
+ * `DatasetLearner`: the `Learner` of one peer, over its shard of a dataset, training through a shared `Model`.
+ *
+ * Memory per peer: its weights, its optimizer slots (adam: 2 x weights), its shard's row indices and a seeded
+ * RNG. The TF.js runtime (`Model`) is shared by every learner of the thread that uses the same spec: `train`
+ * uploads this peer's weights and optimizer state, runs the steps, and downloads them again.
+ */
+import type { AbortOptions, Learner, MetricValues, TrainResult } from '../protocol/interfaces.js'
+import { createRng, type Rng } from '../protocol/rng.js'
+import type { Dataset } from './dataset.js'
+import { computeMetrics } from './metrics.js'
+import type { Model, TrainState } from './model.js'
+import type { Shard } from './partition.js'
+import { WeightsMismatchError } from './errors.js'
+
+export interface LearnerInit {
+  /** The shared model runtime (one per spec per thread; see `sharedModel`). */
+  model: Model
+  dataset: Dataset
+  /** This peer's training rows (a Shard or row indices). Copied. Default: all of dataset.train. */
+  shard?: Shard | Uint32Array
+  /** Rows for evaluate({ split: 'test' }) (default dataset.test). Shared, not copied. */
+  testRows?: Uint32Array
+  /** Fraction of the shard held out for evaluate({ split: 'local' }) (default 0: evaluate on the shard). */
+  localValidation?: number
+  /** Minibatch size (default: the model spec's, else 32). */
+  batchSize?: number
+  /** Seed of this peer's minibatch order and dropout. */
+  seed?: number | string
+  /** Starting weights (copied). Default: model.initialWeights(initSeed). */
+  weights?: Float32Array
+  /** Seed of the initial weights when none are given: peers of one network should share it (default 0). */
+  initSeed?: number | string
+  /** Reset the optimizer slots when merged weights arrive via setWeights (default false). */
+  resetOptimizerOnSetWeights?: boolean
+}
+
+export class DatasetLearner implements Learner {
+  readonly model: Model
+  readonly dataset: Dataset
+  readonly schemaHash: string
+  readonly numParams: number
+  readonly batchSize: number
+  readonly state: TrainState
+  private shard: Uint32Array
+  private shardLength: number
+  private validation: Uint32Array
+  private readonly testRows: Uint32Array
+  private cursor: number
+  private readonly rng: Rng
+  private readonly resetOptimizer: boolean
+  private batch: Uint32Array
+
+  constructor (init: LearnerInit) {
+    this.model = init.model
+    this.dataset = init.dataset
+    this.schemaHash = init.model.schemaHash
+    this.numParams = init.model.numParams
+    this.rng = createRng(init.seed ?? 0).fork('learner')
+    const rows = init.shard == null ? init.dataset.train : init.shard instanceof Uint32Array ? init.shard : init.shard.indices
+    let own = Uint32Array.from(rows)
+    const v = init.localValidation ?? 0
+    if (v > 0 && own.length > 1) {
+      const order = this.rng.fork('validation').shuffle(Array.from(own))
+      const nv = Math.max(1, Math.min(own.length - 1, Math.round(own.length * v)))
+      this.validation = Uint32Array.from(order.slice(0, nv)).sort()
+      own = Uint32Array.from(order.slice(nv))
+    } else {
+      this.validation = new Uint32Array(0)
+    }
+    this.shard = own
+    this.shardLength = own.length
+    this.testRows = init.testRows ?? init.dataset.test
+    this.batchSize = init.batchSize ?? init.model.defaultBatchSize
+    this.batch = new Uint32Array(this.batchSize)
+    this.cursor = this.shardLength // forces a shuffle before the first batch
+    this.resetOptimizer = init.resetOptimizerOnSetWeights ?? false
+    this.state = init.model.initialState(init.initSeed ?? 0, init.weights)
+  }
+
+  numExamples (): number { return this.shardLength }
+
+  /** This peer's training rows (a view; do not modify). */
+  rows (): Uint32Array { return this.shard.subarray(0, this.shardLength) }
+
+  /** Adds rows (indices into the dataset, e.g. from dataset.appendRecords) to this peer's training shard. */
+  addRows (indices: Uint32Array | number[]): number {
+    const need = this.shardLength + indices.length
+    if (need > this.shard.length) {
+      const grown = new Uint32Array(Math.max(need, this.shard.length * 2))
+      grown.set(this.shard.subarray(0, this.shardLength))
+      this.shard = grown
+    }
+    this.shard.set(indices, this.shardLength)
+    this.shardLength = need
+    this.cursor = this.shardLength // reshuffle so new rows are seen this epoch
+    return this.shardLength
+  }
+
+  /** Parses, encodes and appends raw records (cells in file column order) to the dataset and to this shard. */
+  addRecords (records: string[][], source?: string): number {
+    return this.addRows(this.dataset.appendRecords(records, source))
+  }
+
+  private nextRows (): Uint32Array {
+    const n = this.shardLength
+    if (n <= this.batchSize) return this.shard.subarray(0, n)
+    if (this.cursor + this.batchSize > n) {
+      // Fisher-Yates over the live part of the shard
+      const s = this.shard
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(this.rng.next() * (i + 1))
+        const t = s[i]; s[i] = s[j]; s[j] = t
+      }
+      this.cursor = 0
+    }
+    this.batch.set(this.shard.subarray(this.cursor, this.cursor + this.batchSize))
+    this.cursor += this.batchSize
+    return this.batch
+  }
+
+  /** Steps per epoch over this shard at this batch size. */
+  stepsPerEpoch (): number { return Math.max(1, Math.ceil(this.shardLength / this.batchSize)) }
+
+  async train (steps: number, options: AbortOptions = {}): Promise<TrainResult> {
+    options.signal?.throwIfAborted()
+    if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
+    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), {
+      dropoutSeed: () => this.rng.int(0x7fffffff)
+    })
+    return { steps, loss: r.loss, examples: r.examples }
+  }
+
+  /** Synchronous variant of train (for tight loops and benchmarks). */
+  trainSync (steps: number): TrainResult {
+    if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
+    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), { dropoutSeed: () => this.rng.int(0x7fffffff) })
+    return { steps, loss: r.loss, examples: r.examples }
+  }
+
+  /** A copy of the current weights. */
+  weights (): Float32Array { return Float32Array.from(this.state.weights) }
+
+  setWeights (weights: Float32Array): void {
+    if (weights.length !== this.numParams) {
+      throw new WeightsMismatchError(`setWeights: got ${weights.length} values, schema ${this.schemaHash.slice(0, 12)} has ${this.numParams}`)
+    }
+    this.state.weights.set(weights)
+    if (this.resetOptimizer && this.state.optimizer != null) { this.state.optimizer.fill(0); this.state.step = 0 }
+  }
+
+  async evaluate (options: AbortOptions & { split?: 'local' | 'test' } = {}): Promise<MetricValues> {
+    options.signal?.throwIfAborted()
+    const rows = options.split === 'test'
+      ? this.testRows
+      : this.validation.length > 0 ? this.validation : this.rows()
+    return evaluateWeights(this.model, this.dataset, rows, this.state.weights)
+  }
+
+  dispose (): void {
+    this.shard = new Uint32Array(0)
+    this.shardLength = 0
+    this.validation = new Uint32Array(0)
+  }
+}
+
+/** Metrics of `weights` on some rows of a dataset (through a model runtime). */
+export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array): MetricValues {
+  if (rows.length === 0) return { examples: 0 }
+  const pred = model.predict(weights, dataset, rows)
+  const n = rows.length
+  const y = new Float32Array(n)
+  for (let i = 0; i < n; i++) y[i] = dataset.y[rows[i]]
+  const exposure = dataset.exposure != null ? Float32Array.from(rows, (r) => dataset.exposure![r]) : null
+  const weight = dataset.weight != null ? Float32Array.from(rows, (r) => dataset.weight![r]) : null
+  let p: Float32Array = pred
+  if (dataset.task === 'binary' && model.outputDim === 2) {
+    p = new Float32Array(n)
+    for (let i = 0; i < n; i++) p[i] = pred[i * 2 + 1]
+  }
+  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight })
+}
+
+/** Creates the learner of one peer. */
+export function createLearner (init: LearnerInit): DatasetLearner {
+  return new DatasetLearner(init)
+}

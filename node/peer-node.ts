@@ -1,0 +1,350 @@
+/**
+ * `PeerNode.init(options)`: the ONE place that wires the daemon (lodestar style). One AbortController, child
+ * loggers, and `close()` in the reverse order of construction:
+ *
+ *   identity (keystore) -> manifest + keyring -> LevelStore -> libp2p transport -> learner -> envelopes
+ *   -> PeerEngine -> data feed (continuous learning) -> HTTP API
+ *
+ * @example
+ * ```ts
+ * const node = await PeerNode.init({ datadir, network: 'network.json', data: 'mine.csv', listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * console.log(node.addresses())
+ * await node.start()
+ * // ... later (SIGINT/SIGTERM): checkpoint, stop libp2p, close the database
+ * await node.close()
+ * ```
+ */
+import { readFile, writeFile, rm, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { createLogger, type Logger } from './logger.js'
+import { defaultPeerNodeOptions, API_FILE, DB_DIR, type PeerNodeOptions } from './constants.js'
+import { LevelStore } from './store/index.js'
+import { createLibp2pTransport, type Libp2pTransport, type Membership } from './transport/index.js'
+import { startApiServer, type ApiServer } from './api/index.js'
+import { PromMetrics } from './metrics.js'
+import { wallClock } from './clock.js'
+import { DataFeed } from './data-feed.js'
+import { readLogLines, verifyStoredLog } from './audit.js'
+import { createDaemonEnvelopes, createDaemonLearner, type DaemonLearner } from './wiring.js'
+import { loadIdentity, type Identity } from './keystore.js'
+import {
+  parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, type Keyring, type NetworkManifest
+} from '../protocol/membership/index.js'
+import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
+import { createRng } from '../protocol/rng.js'
+import { toHex } from '../crypto/index.js'
+import type { RefusalReason } from '../protocol/interfaces.js'
+
+export class PeerNodeConfigError extends Error {
+  static override name = 'PeerNodeConfigError'
+  override name = 'PeerNodeConfigError'
+}
+
+export type PeerNodeInit = Partial<PeerNodeOptions> & Pick<PeerNodeOptions, 'network' | 'data'>
+
+/** Replace parts for tests or embedding (the simulator's libp2p mode wires its own). */
+export interface PeerNodeOverrides {
+  learner?: DaemonLearner
+  envelopes?: Envelopes
+  logger?: Logger
+}
+
+export interface ApiFile { url: string, pid: number, peerId: string, addresses: string[], token?: boolean }
+
+/** Reads the network file and reconciles it with the manifest stored in the database. */
+export async function loadManifest (path: string, store: LevelStore | null, log?: Logger): Promise<{ manifest: NetworkManifest, changed: boolean }> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch (err) {
+    throw new PeerNodeConfigError(`cannot read the network file ${path}: ${(err as Error).message}`)
+  }
+  const fromFile = parseManifest(text, path)
+  const storedRaw = store != null ? await store.latestManifest() : undefined
+  const stored = storedRaw != null ? parseManifest(new TextDecoder().decode(storedRaw.bytes), `${path} (stored version ${storedRaw.version})`) : null
+  if (stored == null) {
+    // first sight: trust the operator's file, but it must be internally consistent and signed by its admins
+    verifyManifest(fromFile, null, { trustVersion: true })
+    return { manifest: fromFile, changed: true }
+  }
+  if (stored.id !== fromFile.id) throw new PeerNodeConfigError(`${path} is network ${fromFile.id.slice(0, 16)}…, but this datadir belongs to network ${stored.id.slice(0, 16)}…`)
+  if (fromFile.version > stored.version) {
+    verifyManifest(fromFile, stored)
+    return { manifest: fromFile, changed: true }
+  }
+  if (fromFile.version === stored.version && !sameManifest(fromFile, stored)) {
+    throw new PeerNodeConfigError(`${path}: version ${fromFile.version} differs from the version ${stored.version} stored in the datadir (two different manifests with one version number)`)
+  }
+  if (fromFile.version < stored.version) log?.warn({ file: fromFile.version, stored: stored.version }, `${path} is older than the manifest stored in the datadir; using the stored version`)
+  return { manifest: stored, changed: false }
+}
+
+function numberParam (q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name)
+  if (v == null || v === '') return undefined
+  const n = Number(v)
+  return Number.isInteger(n) && n >= 0 ? n : undefined
+}
+
+function seedFromKey (peerKey: string): number {
+  return createHash('sha256').update(peerKey).digest().readUInt32BE(0)
+}
+
+export class PeerNode {
+  readonly controller = new AbortController()
+  readonly startedAt = Date.now()
+  private readonly closers: Array<{ name: string, close: () => Promise<void> | void }> = []
+  private lastReport: RoundReport | null = null
+  private lastEvaluation: Record<string, number> | null = null
+  private rowsAppended = 0
+  private started = false
+  private closing: Promise<void> | null = null
+  api: ApiServer | null = null
+
+  private constructor (
+    readonly options: PeerNodeOptions,
+    readonly log: Logger,
+    readonly identity: Identity,
+    readonly peerKey: string,
+    readonly manifest: NetworkManifest,
+    readonly keyring: Keyring,
+    readonly store: LevelStore,
+    readonly transport: Libp2pTransport,
+    readonly learner: DaemonLearner,
+    readonly engine: PeerEngine,
+    readonly metrics: PromMetrics,
+    readonly feed: DataFeed
+  ) {}
+
+  static async init (init: PeerNodeInit, overrides: PeerNodeOverrides = {}): Promise<PeerNode> {
+    const options: PeerNodeOptions = { ...defaultPeerNodeOptions, ...Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)) } as PeerNodeOptions
+    options.datadir = resolve(options.datadir)
+    const root = overrides.logger ?? createLogger('murmur')
+    const closers: Array<{ name: string, close: () => Promise<void> | void }> = []
+    const undo = async (): Promise<void> => {
+      for (const c of closers.reverse()) { try { await c.close() } catch {} }
+    }
+    try {
+      const identity = await loadIdentity(options.datadir)
+      const peerKey = toHex(identity.signPublicKey)
+      const log = root.child({ peer: peerKey.slice(0, 12) })
+
+      const store = await LevelStore.open(join(options.datadir, DB_DIR), { keepCheckpoints: options.keepCheckpoints })
+      closers.push({ name: 'store', close: async () => { await store.close() } })
+
+      const { manifest, changed } = await loadManifest(options.network, store, log.child({ component: 'manifest' }))
+      const keyring = createKeyring(manifest, { identity, passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE })
+      if (keyring.warning != null) log.warn(keyring.warning)
+      if (!keyring.isMember(peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}); ask an admin to run \`murmur network add-member\``)
+      const dataPathAbs = resolve(options.data)
+      if (changed || (await store.identity()) == null || (await store.getMeta<{ data: string }>('daemon'))?.data !== dataPathAbs) {
+        await store.commit({
+          meta: { daemon: { data: dataPathAbs, network: resolve(options.network) } },
+          identity: { peerKey, keyFile: join(options.datadir, 'identity.json'), createdAt: Date.now() },
+          manifests: [{ version: manifest.version, bytes: new TextEncoder().encode(serializeManifest(manifest)) }],
+          keyEpochs: manifest.epochs.map((e) => ({ epoch: e.epoch, bytes: new TextEncoder().encode(JSON.stringify(e)) }))
+        })
+      }
+
+      const metrics = new PromMetrics()
+      const membership: Membership = { isMember: manifest.open != null ? null : (k) => keyring.isMember(k) }
+      const loopback = options.listen.every((a) => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/') || a.startsWith('/memory/'))
+      let libp2pMetrics: ((components: any) => any) | undefined
+      try {
+        const { prometheusMetrics } = await import('@libp2p/prometheus-metrics')
+        libp2pMetrics = prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true, collectDefaultMetrics: true })
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'libp2p metrics unavailable')
+      }
+      const transport = await createLibp2pTransport({
+        seed: identity.seed,
+        networkId: manifest.id,
+        transport: 'tcp',
+        listen: options.listen,
+        bootstrap: options.bootstrap,
+        membership,
+        loopbackTestNetwork: loopback,
+        maxMessageBytes: options.maxMessageBytes,
+        targetPeers: options.targetPeers,
+        metrics: libp2pMetrics,
+        log: log.child({ component: 'transport' })
+      })
+      closers.push({ name: 'libp2p', close: async () => { await transport.stop() } })
+
+      const dataPath = resolve(options.data)
+      const dataInfo = await stat(dataPath).catch(() => null)
+      if (dataInfo == null) throw new PeerNodeConfigError(`--data ${options.data}: no such file or directory`)
+      const seed = options.seed ?? seedFromKey(peerKey)
+      const learner = overrides.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend })
+      closers.push({ name: 'learner', close: () => { learner.dispose?.() } })
+
+      const envelopes = overrides.envelopes ?? createDaemonEnvelopes({
+        manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: options.maxMessageBytes
+      })
+
+      const engine = peerEngine({
+        averaging: { rule: manifest.rule.name, ...manifest.rule.params },
+        localSteps: options.localSteps,
+        evaluateEveryRounds: options.evaluateEveryRounds,
+        checkpointEveryRounds: options.checkpointEveryRounds,
+        roundIntervalMs: options.roundIntervalMs
+      })({
+        transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' })
+      })
+
+      const initialOffsets = new Map<string, number>()
+      if (dataInfo.isFile()) initialOffsets.set(dataPath, learner.loadedBytes ?? dataInfo.size)
+      const feedLog = log.child({ component: 'data' })
+      let node: PeerNode | null = null
+      const feed = new DataFeed({
+        path: dataPath,
+        pollMs: options.dataPollMs,
+        initialOffsets,
+        delimiter: (manifest.dataset.spec as { format?: { delimiter?: string } } | null)?.format?.delimiter,
+        header: (manifest.dataset.spec as { format?: { header?: boolean } } | null)?.format?.header ?? true,
+        onRecords: (records, source) => {
+          if (learner.appendRecords == null) throw new Error('this learner cannot grow: restart the daemon to train on new rows')
+          const added = learner.appendRecords(records, source)
+          if (node != null) node.rowsAppended += added
+          metrics.increment('murmur_data_rows_appended_total', {}, added)
+          feedLog.info({ rows: added, source, examples: learner.numExamples() }, 'new rows: training on them from the next round')
+        },
+        onError: (err, source) => { feedLog.warn({ err: err.message, source }, 'data feed problem') }
+      })
+
+      node = new PeerNode(options, log, identity, peerKey, manifest, keyring, store, transport, learner, engine, metrics, feed)
+      node.closers.push(...closers)
+      return node
+    } catch (err) {
+      await undo()
+      throw err
+    }
+  }
+
+  /** Starts libp2p, joins, starts the engine loop, the data feed and the API. */
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.transport.start()
+    // bootstrap: dial explicitly too (the bootstrap module retries in the background)
+    for (const addr of this.options.bootstrap) {
+      this.transport.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch((err) => {
+        this.log.warn({ addr, err: (err as Error).message }, 'cannot reach bootstrap peer yet (will retry)')
+      })
+    }
+    this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })
+    this.engine.addEventListener('error', (e) => { this.log.error({ err: e.detail.message }, 'engine error') })
+    await this.engine.init({ signal: this.controller.signal })
+    await this.engine.start({ signal: this.controller.signal })
+    this.closers.push({ name: 'engine', close: async () => { await this.engine.stop() } })
+    this.feed.start()
+    this.closers.push({ name: 'data feed', close: async () => { await this.feed.stop() } })
+    const token = this.options.apiToken ?? process.env.MURMUR_API_TOKEN
+    this.api = await startApiServer({
+      listen: this.options.api,
+      token,
+      log: this.log.child({ component: 'api' }),
+      routes: {
+        status: () => this.status(),
+        peers: () => this.peers(),
+        model: () => this.model(),
+        metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
+        extra: {
+          '/log': async (q) => await readLogLines(this.store, { from: numberParam(q, 'from'), limit: numberParam(q, 'limit') ?? 1000, reverse: q.get('reverse') === 'true' }),
+          '/log/verify': async () => await verifyStoredLog(this.store),
+          '/metrics/history': async (q) => await this.store.metricsHistory({ limit: numberParam(q, 'limit') ?? 1000 })
+        }
+      }
+    })
+    const apiFile = join(this.options.datadir, API_FILE)
+    const info: ApiFile = { url: this.api.url, pid: process.pid, peerId: this.transport.libp2p.peerId.toString(), addresses: this.addresses(), token: token != null }
+    await writeFile(apiFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+    const api = this.api
+    this.closers.push({ name: 'api', close: async () => { await rm(apiFile, { force: true }); await api.close() } })
+    this.log.info({ addresses: this.addresses(), api: this.api.url, network: this.manifest.name, rule: this.manifest.rule.name }, 'peer started')
+  }
+
+  private onRound (r: RoundReport): void {
+    this.lastReport = r
+    if (r.evaluation != null) this.lastEvaluation = r.evaluation
+    this.log.info({ round: r.round, loss: Number.isFinite(r.loss) ? Number(r.loss.toFixed(5)) : null, merged: r.updatesMerged, sent: r.updatesSent, neighbours: this.transport.neighbours().length, ...(r.evaluation != null ? { evaluation: r.evaluation } : {}) }, 'round')
+    if (this.options.maxRounds > 0 && r.round + 1 >= this.options.maxRounds) {
+      this.log.info({ rounds: r.round + 1 }, 'reached --max-rounds')
+      this.controller.abort(new Error('max rounds reached'))
+    }
+  }
+
+  addresses (): string[] { return this.transport.addresses() }
+
+  status (): Record<string, unknown> {
+    const totals = this.engine.totals()
+    const refused: Partial<Record<RefusalReason, number>> = { ...totals.refused }
+    // stream-level refusals the engine never saw (oversized, malformed framing)
+    for (const [k, v] of Object.entries(this.transport.stats.refusedByReason) as Array<[RefusalReason, number]>) refused[k] = Math.max(refused[k] ?? 0, v)
+    return {
+      peerId: this.transport.libp2p.peerId.toString(),
+      peerKey: this.peerKey,
+      addresses: this.addresses(),
+      network: { id: this.manifest.id, name: this.manifest.name, version: this.manifest.version, open: this.manifest.open != null, epoch: this.keyring.currentEpoch },
+      rule: this.manifest.rule.name,
+      round: this.engine.round,
+      running: this.engine.running,
+      examples: this.learner.numExamples(),
+      rowsAppended: this.rowsAppended,
+      localMetric: this.lastEvaluation,
+      primaryMetric: this.learner.primaryMetric ?? null,
+      lastRound: this.lastReport == null ? null : { ...this.lastReport, evaluation: undefined },
+      neighbours: this.transport.neighbours(),
+      connections: this.transport.connectedPeers().length,
+      refusedByReason: refused,
+      totals: { ...totals, refused: undefined },
+      transport: { ...this.transport.stats, refusedByReason: undefined },
+      updateLog: this.store.logHead(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      dataFile: resolve(this.options.data)
+    }
+  }
+
+  async peers (): Promise<Record<string, unknown>> {
+    const neighbours = new Set(this.transport.neighbours())
+    const connections = this.transport.libp2p.getConnections().map((c) => ({
+      peerId: c.remotePeer.toString(),
+      peerKey: c.remotePeer.publicKey != null ? toHex(c.remotePeer.publicKey.raw) : null,
+      address: c.remoteAddr.toString(),
+      direction: c.direction,
+      neighbour: c.remotePeer.publicKey != null && neighbours.has(toHex(c.remotePeer.publicKey.raw))
+    }))
+    return { self: this.peerKey, neighbours: [...neighbours], connections }
+  }
+
+  model (): Record<string, unknown> {
+    const w = this.engine.weights()
+    return {
+      schemaHash: this.learner.schemaHash,
+      numParams: this.learner.numParams,
+      round: this.engine.round,
+      dtype: 'float32-le',
+      weights: Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64')
+    }
+  }
+
+  /** Resolves when the node has been asked to stop (signal, --max-rounds). */
+  async stopped (): Promise<void> {
+    if (this.controller.signal.aborted) return
+    await new Promise<void>((resolve) => { this.controller.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+  }
+
+  /** Checkpoint (engine.stop writes it), stop libp2p, close the database: the reverse order of construction. */
+  async close (): Promise<void> {
+    if (this.closing != null) { await this.closing; return }
+    this.closing = (async () => {
+      if (!this.controller.signal.aborted) this.controller.abort(new Error('closing'))
+      const order = [...this.closers].reverse()
+      // the engine must stop (final checkpoint) before libp2p and the store go
+      for (const c of order) {
+        try { await c.close() } catch (err) { this.log.warn({ err: (err as Error).message, component: c.name }, 'error while closing') }
+      }
+      this.log.info('peer stopped')
+    })()
+    await this.closing
+  }
+}

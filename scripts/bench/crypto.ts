@@ -1,0 +1,175 @@
+/**
+ * `npm run bench -- crypto`: envelope crypto speed (keys prefixed `envelope.`).
+ *
+ * - sealOpen1MiBMs: median of seal + full validation of a 1 MiB float32 update (262,144 params): header,
+ *   XSalsa20-Poly1305 secretbox, SHA-256 of the ciphertext, ed25519 sign / verify, decode, finite + norm.
+ * - ceilingSealOpen1MiBMs: the same work in the same run with node:crypto only (ChaCha20-Poly1305 AEAD and
+ *   node's ed25519): what this machine can do at best with a stock cipher. ratio = ours / ceiling (goal <= 2).
+ * - verifyPerSecond: ed25519 verifications of header-sized messages (64 different signers), goal >= 5,000.
+ * - tweetnacl*: the same figures with tweetnacl, the portable reference (baseline).
+ * - <codec>EncodeMs / DecodeMs / PayloadBytes: payload codecs on the same 262,144-parameter vector.
+ */
+import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandom } from 'node:crypto'
+import nacl from 'tweetnacl'
+import { generateIdentity, createSigner, sign, verify, secretbox, backend, toHex, reference } from '../../crypto/index.js'
+import { sealUpdate, createValidator, createMemoryReplayGuard, signedMessage, type UpdateFields } from '../../protocol/messages/index.js'
+import { createEncoder, decodePayload, parseCodecSpec } from '../../protocol/codecs/index.js'
+
+export const name = 'envelope'
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+function time (f: () => void): number {
+  const t = performance.now()
+  f()
+  return performance.now() - t
+}
+
+function perSecond (f: (i: number) => void, minMs: number): number {
+  let n = 0
+  const start = performance.now()
+  let now = start
+  while (now - start < minMs) {
+    for (let i = 0; i < 50; i++) f(n++)
+    now = performance.now()
+  }
+  return n / ((now - start) / 1000)
+}
+
+export async function run (options: { quick: boolean }): Promise<Record<string, number | string | boolean | null>> {
+  const iterations = options.quick ? 15 : 61
+  const numParams = (1 << 20) / 4
+  const weights = new Float32Array(numParams)
+  for (let i = 0; i < numParams; i++) weights[i] = Math.sin(i) * 0.1
+  const encoded = createEncoder({ name: 'float32' }).encode(weights)
+  const id = generateIdentity()
+  const signer = createSigner(id)
+  const epochKey = new Uint8Array(nodeRandom(32))
+  const networkId = toHex(nodeRandom(32))
+  const schemaHash = toHex(nodeRandom(32))
+  const fields = (seq: number): UpdateFields => ({ networkId, manifestVersion: 1, keyEpoch: 1, schemaHash, round: 1, seq, exampleCount: 1000, pushSumWeight: 0.5, numParams, parents: [toHex(nodeRandom(32))] })
+  const validator = createValidator({
+    networkId, schemaHash, numParams, maxBytes: 8 << 20, normBound: 1e6, replay: createMemoryReplayGuard(),
+    membership: { isMember: () => true, epochKey: () => epochKey }
+  })
+
+  // ours
+  const seal: number[] = []
+  const open: number[] = []
+  const both: number[] = []
+  for (let i = 0; i < iterations + 3; i++) {
+    let bytes: Uint8Array = new Uint8Array(0)
+    const s = time(() => { bytes = sealUpdate(fields(i), encoded, { signer, epochKey }).bytes })
+    let ok = false
+    const o = time(() => { ok = validator.validate(bytes).ok })
+    if (!ok) throw new Error('benchmark envelope was refused')
+    if (i >= 3) { seal.push(s); open.push(o); both.push(s + o) }
+  }
+
+  // ceiling: same structure with node:crypto ChaCha20-Poly1305 and node ed25519
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const header = new Uint8Array(nodeRandom(240))
+  const ceiling: number[] = []
+  for (let i = 0; i < iterations + 3; i++) {
+    const t0 = performance.now()
+    const plaintext = new Uint8Array(32 + encoded.payload.length)
+    plaintext.set(createHash('sha256').update(header).digest(), 0)
+    plaintext.set(encoded.payload, 32)
+    const nonce = nodeRandom(12)
+    const c = createCipheriv('chacha20-poly1305', epochKey, nonce, { authTagLength: 16 })
+    const ct = Buffer.concat([c.update(plaintext), c.final()])
+    const tag = c.getAuthTag()
+    const ctHash = createHash('sha256').update(nonce).update(tag).update(ct).digest()
+    const signed = Buffer.concat([header, ctHash])
+    const sig = nodeSign(null, signed, privateKey)
+    // open
+    if (!nodeVerify(null, signed, publicKey, sig)) throw new Error('ceiling verify failed')
+    const h2 = createHash('sha256').update(nonce).update(tag).update(ct).digest()
+    if (!h2.equals(ctHash)) throw new Error('ceiling hash')
+    const d = createDecipheriv('chacha20-poly1305', epochKey, nonce, { authTagLength: 16 })
+    d.setAuthTag(tag)
+    const pt = Buffer.concat([d.update(ct), d.final()])
+    const values = new Float32Array(pt.buffer, pt.byteOffset + 32, numParams)
+    let s = 0
+    for (let j = 0; j < values.length; j++) s += values[j] * values[j]
+    if (!Number.isFinite(s)) throw new Error('ceiling values')
+    if (i >= 3) ceiling.push(performance.now() - t0)
+  }
+
+  // signatures on header-sized messages
+  const signers = Array.from({ length: 64 }, () => generateIdentity())
+  const messages = signers.map(() => signedMessage(new Uint8Array(nodeRandom(200))))
+  const sigs = signers.map((s, i) => sign(messages[i], s.signSecretKey))
+  const verifyMs = options.quick ? 300 : 1500
+  const verifyPerSecond = perSecond((i) => { const k = i & 63; if (!verify(messages[k], sigs[k], signers[k].signPublicKey)) throw new Error('verify failed') }, verifyMs)
+  const signPerSecond = perSecond((i) => { sign(messages[i & 63], signers[i & 63].signSecretKey) }, verifyMs / 2)
+
+  // tweetnacl baseline
+  const naclVerifyPerSecond = perSecond((i) => { const k = i & 63; nacl.sign.detached.verify(messages[k], sigs[k], signers[k].signPublicKey) }, options.quick ? 300 : 1000)
+  const naclSignPerSecond = perSecond((i) => { nacl.sign.detached(messages[i & 63], signers[i & 63].signSecretKey) }, options.quick ? 300 : 1000)
+  const nonce24 = new Uint8Array(nodeRandom(24))
+  const naclRuns = options.quick ? 3 : 7
+  const naclSealOpen: number[] = []
+  for (let i = 0; i < naclRuns; i++) {
+    naclSealOpen.push(time(() => {
+      const plaintext = new Uint8Array(32 + encoded.payload.length)
+      plaintext.set(encoded.payload, 32)
+      const box = reference.secretbox(plaintext, nonce24, epochKey)
+      const h = createHash('sha256').update(box).digest()
+      const sig = reference.sign(signedMessage(h), id.signSecretKey)
+      if (!reference.verify(signedMessage(h), sig, id.signPublicKey)) throw new Error('nacl verify')
+      createHash('sha256').update(box).digest()
+      if (reference.secretboxOpen(box, nonce24, epochKey) == null) throw new Error('nacl open')
+    }))
+  }
+  const naclBox: number[] = []
+  for (let i = 0; i < naclRuns; i++) naclBox.push(time(() => reference.secretbox(encoded.payload, nonce24, epochKey)))
+  const naclSecretboxMBps = encoded.payload.length / 1e6 / (median(naclBox) / 1000)
+  const ourBox: number[] = []
+  for (let i = 0; i < iterations; i++) ourBox.push(time(() => secretbox(encoded.payload, nonce24, epochKey)))
+  const secretboxMBps = encoded.payload.length / 1e6 / (median(ourBox) / 1000)
+
+  // payload codecs on the same 262,144-parameter vector (encode / decode medians, bytes on the wire)
+  const codecFigures: Record<string, number> = {}
+  for (const [label, spec] of [['float32', 'float32'], ['float16', 'float16'], ['int8', 'int8'], ['topk1pct', 'topk:0.01']] as const) {
+    const encoder = createEncoder(parseCodecSpec(spec))
+    let e = encoder.encode(weights)
+    const encodeTimes: number[] = []
+    const decodeTimes: number[] = []
+    for (let i = 0; i < (options.quick ? 5 : 15); i++) {
+      encodeTimes.push(time(() => { e = encoder.encode(weights) }))
+      decodeTimes.push(time(() => { if (!decodePayload(e.codec, e.payload, numParams).ok) throw new Error(`${spec} decode failed`) }))
+    }
+    codecFigures[`${label}EncodeMs`] = median(encodeTimes)
+    codecFigures[`${label}DecodeMs`] = median(decodeTimes)
+    codecFigures[`${label}PayloadBytes`] = e.payload.length
+  }
+
+  const sealOpen = median(both)
+  const ceil = median(ceiling)
+  return {
+    backend,
+    sealOpen1MiBMs: sealOpen,
+    seal1MiBMs: median(seal),
+    open1MiBMs: median(open),
+    ceilingSealOpen1MiBMs: ceil,
+    ratioToCeiling: sealOpen / ceil,
+    sealOpenGoalMet: sealOpen <= 5 && sealOpen / ceil <= 2,
+    verifyPerSecond,
+    signPerSecond,
+    verifyGoalMet: verifyPerSecond >= 5000,
+    secretboxMBps,
+    tweetnaclSealOpen1MiBMs: median(naclSealOpen),
+    tweetnaclSecretboxMBps: naclSecretboxMBps,
+    tweetnaclVerifyPerSecond: naclVerifyPerSecond,
+    tweetnaclSignPerSecond: naclSignPerSecond,
+    verifySpeedupVsTweetnacl: verifyPerSecond / naclVerifyPerSecond,
+    sealOpenSpeedupVsTweetnacl: median(naclSealOpen) / sealOpen,
+    ...codecFigures,
+    iterations
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Goals a scenario declares (`goals:` in its file), checked against the measured results and shown in the
+ * table, the report and the benchmark. Known goals:
+ * - `minRatioToCentralized: 0.97`: decentralized mean >= 97% of centralized (for lower-is-better metrics:
+ *   centralized / decentralized >= 0.97).
+ * - `withinOfCentralized: 0.03`: |decentralized - centralized| / centralized <= 3%.
+ * - `everyPeerBeatsLocal: true`: every honest peer's final metric beats its own local-only model.
+ * - `variantWithin: { variant: 'no-attack', points: 2 }`: this run's mean within 2 points (percentage points of
+ *   the metric x 100) of a variant's.
+ * - `variantCollapses: { variant: 'plain-mean', below: 0.5 }`: that variant's mean ends below a value.
+ * - `consensusRecovers: { healRound: 10, factor: 1.5, withinRounds: 5 }`: consensus distance back under
+ *   factor x its value before the split within withinRounds rounds of the heal.
+ * - `maxRssMiB: 4096`.
+ */
+import type { Scenario } from './scenario.js'
+import type { GoalResult, Results } from './results.js'
+
+const f = (v: number | null | undefined, d = 4): string => v == null || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(d)).toString()
+
+export function evaluateGoals (scenario: Scenario, results: Results): GoalResult[] {
+  const goals = scenario.goals as Record<string, any>
+  const out: GoalResult[] = []
+  const hib = results.metric.higherIsBetter
+  const dec = results.decentralized.mean
+  const cen = results.centralized.value
+  if (goals.minRatioToCentralized != null) {
+    const target = Number(goals.minRatioToCentralized)
+    const ratio = dec != null && cen != null ? (hib ? dec / cen : cen / dec) : null
+    out.push({ goal: 'decentralized mean vs centralized', target: `>= ${target * 100}%`, measured: ratio == null ? 'n/a' : `${(ratio * 100).toFixed(1)}%`, pass: ratio == null ? null : ratio >= target })
+  }
+  if (goals.withinOfCentralized != null) {
+    const target = Number(goals.withinOfCentralized)
+    const gap = dec != null && cen != null ? (hib ? (cen - dec) / Math.abs(cen) : (dec - cen) / Math.abs(cen)) : null
+    out.push({ goal: 'decentralized mean within x of centralized', target: `<= ${(target * 100).toFixed(1)}% worse`, measured: gap == null ? 'n/a' : `${(gap * 100).toFixed(2)}% worse`, pass: gap == null ? null : gap <= target })
+  }
+  if (goals.everyPeerBeatsLocal === true) {
+    const peers = results.details.perPeer.filter((p) => p.metric != null && p.localOnly != null)
+    const beaten = peers.filter((p) => hib ? (p.metric as number) > (p.localOnly as number) : (p.metric as number) < (p.localOnly as number))
+    out.push({ goal: 'every honest peer beats its local-only model', target: `${peers.length} of ${peers.length}`, measured: `${beaten.length} of ${peers.length}`, pass: peers.length === 0 ? null : beaten.length === peers.length })
+  }
+  if (goals.variantWithin != null) {
+    const g = goals.variantWithin as { variant: string, points: number }
+    const v = results.details.variants.find((x) => x.name === g.variant)
+    const diff = v?.decentralized.mean != null && dec != null ? Math.abs(dec - v.decentralized.mean) * 100 : null
+    out.push({ goal: `mean within ${g.points} points of variant '${g.variant}'`, target: `<= ${g.points}`, measured: diff == null ? 'n/a' : `${diff.toFixed(2)} points (${f(dec)} vs ${f(v?.decentralized.mean)})`, pass: diff == null ? null : diff <= g.points })
+  }
+  for (const g of ([] as Array<{ variant: string, points: number }>).concat(goals.variantsWithin ?? [])) {
+    const v = results.details.variants.find((x) => x.name === g.variant)
+    const ref = results.details.variants.find((x) => x.name === (goals.reference ?? 'no-attack'))?.decentralized.mean ?? null
+    const diff = v?.decentralized.mean != null && ref != null ? Math.abs(ref - v.decentralized.mean) * 100 : null
+    out.push({ goal: `variant '${g.variant}' within ${g.points} points of '${String(goals.reference ?? 'no-attack')}'`, target: `<= ${g.points}`, measured: diff == null ? 'n/a' : `${diff.toFixed(2)} points`, pass: diff == null ? null : diff <= g.points })
+  }
+  if (goals.variantCollapses != null) {
+    const g = goals.variantCollapses as { variant: string, below: number }
+    const v = results.details.variants.find((x) => x.name === g.variant)
+    const m = v?.decentralized.mean ?? null
+    out.push({ goal: `variant '${g.variant}' collapses`, target: `mean < ${g.below}`, measured: f(m), pass: m == null ? null : m < g.below })
+  }
+  if (goals.consensusRecovers != null) {
+    const g = goals.consensusRecovers as { splitRound: number, healRound: number, factor: number, withinRounds: number }
+    const cd = results.details.perRound.map((r) => r.consensusDistance)
+    const before = cd[g.splitRound - 1] ?? null
+    let recoveredAt: number | null = null
+    for (let r = g.healRound; r < cd.length; r++) {
+      const v = cd[r]
+      if (before != null && v != null && v <= g.factor * before) { recoveredAt = r; break }
+    }
+    const rounds = recoveredAt == null ? null : recoveredAt - g.healRound + 1
+    out.push({
+      goal: `consensus distance back under ${g.factor}x its pre-split value after the heal`,
+      target: `within ${g.withinRounds} rounds`,
+      measured: rounds == null ? `not within the run (pre-split ${f(before, 3)}, last ${f(cd.at(-1), 3)})` : `${rounds} round(s) (pre-split ${f(before, 3)})`,
+      pass: before == null ? null : rounds != null && rounds <= g.withinRounds
+    })
+  }
+  if (goals.maxRssMiB != null) {
+    out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured: `${results.maxRssMiB.toFixed(0)} MiB`, pass: results.maxRssMiB <= Number(goals.maxRssMiB) })
+  }
+  return out
+}

@@ -1,0 +1,240 @@
+/**
+ * The real peer environment of a simulation world: the dataset (loaded once per thread), each peer's shard,
+ * ONE shared TF.js model runtime per thread (`learning/model.ts`: a peer costs only its own weight arrays), and
+ * per peer: a deterministic identity, a `DatasetLearner`, a `MemoryStore`, sealed envelopes and the real
+ * `PeerEngine` with the scenario's averaging rule, plus the attack's behaviour for adversaries.
+ *
+ * Also the baseline jobs the coordinator runs on every world: local-only training, FedAvg client training,
+ * the centralized (pooled) model, and evaluation of given weights.
+ */
+import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
+import { createRng } from '../../protocol/rng.js'
+import { peerEngine, MemoryStore } from '../../protocol/engine/index.js'
+import type { CodecSpec } from '../../protocol/codecs/index.js'
+import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
+import type { Scenario } from '../scenario.js'
+import type { SimPeer } from '../world.js'
+import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
+import { simEnvelopes, type SimNetwork } from './envelopes.js'
+import { createBehaviour, flipsLabels } from '../attacks/index.js'
+import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
+import type { Dataset } from '../../learning/dataset.js'
+import { Model } from '../../learning/model.js'
+import { DatasetLearner } from '../../learning/learner.js'
+import { computeMetrics } from '../../learning/metrics.js'
+import { partition, type PartitionOptions } from '../../learning/partition.js'
+import { primaryMetric, type Task } from '../../learning/metrics.js'
+import { setBackend, type BackendName } from '../../learning/backend.js'
+import type { ModelSpecInput } from '../../learning/specs.js'
+
+export class SimulationSetupError extends Error {
+  static override name = 'SimulationSetupError'
+  override name = 'SimulationSetupError'
+}
+
+/** Model names a scenario may use, with settings that suit gossip training (plain SGD). */
+export const SIM_MODELS: Record<string, ModelSpecInput> = {
+  softmax: { type: 'softmax', optimizer: { type: 'sgd', learningRate: 0.2 } },
+  logistic: { type: 'logistic', optimizer: { type: 'sgd', learningRate: 0.2 } },
+  mlp: { type: 'mlp', hidden: [64], optimizer: { type: 'sgd', learningRate: 0.1 } },
+  'mlp-small': { type: 'mlp', hidden: [32], optimizer: { type: 'sgd', learningRate: 0.1 } },
+  'poisson-glm': { type: 'poisson-glm', optimizer: { type: 'sgd', learningRate: 0.05 } },
+  'poisson-mlp': { type: 'poisson-mlp', hidden: [32, 16], optimizer: { type: 'sgd', learningRate: 0.02 } }
+}
+
+export function resolveModelSpec (model: Scenario['model']): ModelSpecInput {
+  if (typeof model !== 'string') return model as unknown as ModelSpecInput
+  const spec = SIM_MODELS[model]
+  if (spec == null) throw new SimulationSetupError(`unknown model '${model}': use one of ${Object.keys(SIM_MODELS).join(', ')} or an inline spec`)
+  return spec
+}
+
+/** The 32-byte identity seed of peer i (deterministic from the scenario seed). */
+export function identitySeed (scenario: Scenario, i: number): Uint8Array {
+  return createRng(scenario.seed).fork(`identity:${i}`).bytes(32)
+}
+
+export function peerKeys (scenario: Scenario): PeerKey[] {
+  return Array.from({ length: scenario.peers }, (_, i) => toHex(generateIdentity(identitySeed(scenario, i)).signPublicKey))
+}
+
+function labelTask (dataset: Scenario['dataset']): Task | null {
+  const spec = typeof dataset === 'string' ? (dataset === 'mnist' ? { columns: [{ role: 'label', kind: 'classes' }] } : BUILTIN_DATASETS[dataset]) : dataset
+  const label = (spec as { columns?: Array<{ role: string, kind?: string }> } | undefined)?.columns?.find((c) => c.role === 'label')
+  switch (label?.kind) {
+    case 'classes': return 'multiclass'
+    case 'binary': return 'binary'
+    case 'count': return 'count'
+    case 'numeric': return 'regression'
+    default: return null
+  }
+}
+
+/** The scenario's main metric, from the dataset's label (without loading the data). */
+export async function describeMetric (scenario: Scenario): Promise<{ name: string, higherIsBetter: boolean }> {
+  const task = labelTask(scenario.dataset)
+  if (task != null) return primaryMetric(task)
+  const dataset = await loadDataset(scenario.dataset as never)
+  return primaryMetric(dataset.task)
+}
+
+function partitionOptions (scenario: Scenario): PartitionOptions {
+  const p = scenario.partition as Record<string, unknown> & { kind: string }
+  const kind = p.kind === 'by-key' ? 'key' : p.kind
+  const { kind: _k, ...rest } = p
+  return { ...rest, kind: kind as PartitionOptions['kind'], peers: scenario.peers, seed: `${String(scenario.seed)}:partition` } as PartitionOptions
+}
+
+function codecSpec (codec: Scenario['codec']): CodecSpec {
+  return (typeof codec === 'string' ? { name: codec } : codec) as CodecSpec
+}
+
+/** The dataset with flipped labels (the label-flip attack's poisoned view; features shared, not copied). */
+function flippedView (dataset: Dataset): Dataset {
+  const y = dataset.y
+  const flipped = new Float32Array(y.length)
+  if (dataset.task === 'multiclass') { const c = dataset.numClasses; for (let i = 0; i < y.length; i++) flipped[i] = c - 1 - y[i] } else if (dataset.task === 'binary') { for (let i = 0; i < y.length; i++) flipped[i] = 1 - y[i] } else {
+    throw new SimulationSetupError(`label-flip needs class labels; '${dataset.name}' has a ${dataset.task} label`)
+  }
+  return Object.create(dataset, { y: { value: flipped } }) as Dataset
+}
+
+/**
+ * Metrics of `weights` on rows of the dataset (as learning's evaluateWeights, without the model's tensor cache,
+ * which frees the cached rows of models without hidden layers).
+ */
+export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array): MetricValues {
+  if (rows.length === 0) return { examples: 0 }
+  const pred = model.predict(weights, dataset, rows, { cache: false })
+  const n = rows.length
+  const y = new Float32Array(n)
+  for (let i = 0; i < n; i++) y[i] = dataset.y[rows[i]]
+  const exposure = dataset.exposure != null ? Float32Array.from(rows, (r) => dataset.exposure![r]) : null
+  const weight = dataset.weight != null ? Float32Array.from(rows, (r) => dataset.weight![r]) : null
+  let p: Float32Array = pred
+  if (dataset.task === 'binary' && model.outputDim === 2) {
+    p = new Float32Array(n)
+    for (let i = 0; i < n; i++) p[i] = pred[i * 2 + 1]
+  }
+  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight })
+}
+
+const datasetCache = new Map<string, Promise<Dataset>>()
+
+export async function createPeerEnvironment (init: EnvironmentInit): Promise<PeerEnvironment> {
+  const { scenario, keys } = init
+  await setBackend((scenario.backend ?? 'wasm') as BackendName)
+  const cacheKey = JSON.stringify(scenario.dataset)
+  let loading = datasetCache.get(cacheKey)
+  if (loading == null) {
+    loading = loadDataset(scenario.dataset as never)
+    datasetCache.set(cacheKey, loading)
+  }
+  const dataset = await loading
+  const shards = partition(dataset, partitionOptions(scenario))
+  if (shards.length !== scenario.peers) {
+    throw new SimulationSetupError(`partition ${JSON.stringify(scenario.partition)} made ${shards.length} shards for ${scenario.peers} peers; set peers: ${shards.length}`)
+  }
+  const model = new Model(resolveModelSpec(scenario.model), dataset.info)
+  const rootRng = createRng(scenario.seed)
+  const network: SimNetwork = {
+    networkId: toHex(sha256(new TextEncoder().encode(`murmur-sim:${scenario.name}:${String(scenario.seed)}`))),
+    schemaHash: model.schemaHash,
+    numParams: model.numParams,
+    epochKey: rootRng.fork('epoch-key').bytes(32),
+    members: new Set(keys),
+    maxBytes: 64 * 1024 * 1024,
+    normBound: null
+  }
+  const curveRows = dataset.test.subarray(0, Math.min(dataset.test.length, scenario.evaluation.curveRows))
+  const poisoned = scenario.adversaries.fraction > 0 && flipsLabels(scenario.adversaries.attack) ? flippedView(dataset) : null
+  const adversaryCount = init.adversaries.length
+  const initSeed = `${String(scenario.seed)}:init`
+  const batchSize = scenario.batchSize
+  const learners = new Map<number, DatasetLearner>()
+
+  const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
+    const identity = generateIdentity(identitySeed(scenario, ctx.index))
+    const learner = new DatasetLearner({
+      model,
+      dataset: ctx.attack != null && poisoned != null ? poisoned : dataset,
+      shard: shards[ctx.index],
+      seed: `${String(scenario.seed)}:learner:${ctx.index}`,
+      initSeed,
+      batchSize
+    })
+    learners.set(ctx.index, learner)
+    const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
+    const engine = peerEngine({
+      averaging: scenario.rule,
+      localSteps: scenario.localSteps,
+      evaluateEveryRounds: 0,
+      checkpointEveryRounds: 0,
+      checkpointOnMerge: false,
+      logEnvelopeBytes: false,
+      keepLastReceived: behaviour != null
+    })({
+      transport: ctx.transport,
+      learner,
+      store: new MemoryStore({ maxLogEntries: 64, maxMetricsSnapshots: 4, maxEvidence: 16 }),
+      clock: ctx.clock,
+      rng: ctx.rng,
+      envelopes: simEnvelopes(network, { signer: createSigner(identity), self: ctx.key, rng: ctx.rng, codec: codecSpec(scenario.codec) }),
+      metrics: null,
+      behaviour
+    })
+    await engine.init()
+    return {
+      beginRound: async () => { await engine.beginRound() },
+      endRound: async () => { await engine.endRound() },
+      handle: async (incoming) => await engine.handleMessage(incoming),
+      weights: () => engine.weights(),
+      evaluate: async (which) => evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights),
+      dispose: () => { learner.dispose() }
+    }
+  }
+
+  const trainFresh = (index: number, steps: number, weights?: Float32Array): DatasetLearner => {
+    const l = new DatasetLearner({ model, dataset, shard: shards[index], seed: `${String(scenario.seed)}:baseline:${index}`, initSeed, batchSize, weights })
+    l.trainSync(steps)
+    return l
+  }
+
+  return {
+    createPeer,
+    tasks: {
+      /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
+      localOnly: async (args: { steps: number }) => {
+        const out: Array<[number, MetricValues]> = []
+        for (const index of init.owned) {
+          if (init.adversaries.includes(index)) continue
+          const probe = learners.get(index)
+          const epochSteps = probe?.stepsPerEpoch() ?? 1
+          const l = trainFresh(index, Math.min(args.steps, 20 * epochSteps))
+          out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
+          l.dispose()
+        }
+        return out
+      },
+      initialWeights: async () => model.initialWeights(initSeed),
+      fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number }) => args.clients.map((c) => {
+        const l = trainFresh(c, args.steps, args.weights)
+        const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]
+        l.dispose()
+        return result
+      }),
+      evaluateWeights: async (args: { weights: Float32Array, which: 'curve' | 'final' }) =>
+        evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights),
+      /** Pooled data, one model, `epochs` passes (default 10). */
+      centralized: async (args: { epochs: number | null }) => {
+        const epochs = args.epochs ?? 10
+        const l = new DatasetLearner({ model, dataset, seed: `${String(scenario.seed)}:centralized`, initSeed, batchSize })
+        l.trainSync(epochs * l.stepsPerEpoch())
+        const metrics = evaluateWeights(model, dataset, dataset.test, l.state.weights)
+        l.dispose()
+        return { metrics, epochs }
+      }
+    },
+    close: () => { model.dispose() }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Runs a whole scenario: the decentralized run, the baselines from the same data (centralized on pooled data,
+ * local-only, server-based FedAvg), the scenario's variants, and its goals; returns `Results`.
+ *
+ * @example
+ * ```ts
+ * const scenario = await loadScenario('default', { peers: 20, rounds: 5 })
+ * const results = await runScenario(scenario, { workers: 2, onRound: (p) => console.log(p.round, p.mean) })
+ * await writeOutputs(results, './murmur-run')      // results.json + report.html
+ * ```
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { MetricValues } from '../protocol/interfaces.js'
+import { createRng } from '../protocol/rng.js'
+import { parseAveragingParams } from '../protocol/averaging/params.js'
+import { variantScenario, type Scenario } from './scenario.js'
+import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
+import { attackLabel, decentralizedFigures, ruleLabel, sortKeys, variantResult, type BaselineResults, type GoalResult, type Results, type VariantResult } from './results.js'
+import { renderReport } from './report.js'
+import { evaluateGoals } from './goals.js'
+import { sig } from './stats.js'
+
+export interface RunOptions {
+  workers?: number
+  factoryModule?: string
+  /** Progress of the main run (and variants, with `variant` set). */
+  onRound?: (event: ProgressEvent & { phase: string }) => void
+  onPhase?: (phase: string) => void
+  signal?: AbortSignal
+  /** Skip the baselines (tests, quick looks). */
+  baselines?: boolean
+  /** Skip the variants. */
+  variants?: boolean
+}
+
+/** What the peer-environment module's describeMetric returns. */
+interface MetricModule { describeMetric?: (scenario: Scenario) => Promise<{ name: string, higherIsBetter: boolean }> }
+
+export async function describeMetric (scenario: Scenario, factoryModule: string): Promise<{ name: string, higherIsBetter: boolean }> {
+  const mod = await import(factoryModule) as MetricModule
+  return mod.describeMetric != null ? await mod.describeMetric(scenario) : { name: 'accuracy', higherIsBetter: true }
+}
+
+async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }, signal?: AbortSignal): Promise<BaselineResults> {
+  const b = scenario.baselines
+  const honest = new Set(Array.from({ length: scenario.peers }, (_, i) => i).filter((i) => !sim.adversaries.includes(i)))
+  const result: BaselineResults = {
+    centralized: { value: null, metrics: null, epochs: null, skipped: b.centralized ? undefined : 'disabled in the scenario' },
+    localOnly: { mean: null, perPeer: [], steps: null, skipped: b.localOnly ? undefined : 'disabled in the scenario' },
+    fedavg: { value: null, curve: [], clientsPerRound: null, skipped: b.fedavg ? undefined : 'disabled in the scenario' }
+  }
+  const pick = (m: MetricValues | null | undefined): number | null => {
+    const v = m?.[metric.name]
+    return typeof v === 'number' && Number.isFinite(v) ? sig(v) : null
+  }
+  if (b.centralized) {
+    signal?.throwIfAborted()
+    const [c] = await Promise.all([
+      sim.handles[0].task('centralized', { epochs: b.centralizedEpochs ?? null }) as Promise<{ metrics: MetricValues, epochs: number }>
+    ])
+    result.centralized = { value: pick(c.metrics), metrics: c.metrics, epochs: c.epochs }
+  }
+  if (b.localOnly) {
+    signal?.throwIfAborted()
+    const steps = scenario.rounds * scenario.localSteps
+    const parts = await sim.task<Array<[number, MetricValues]>>('localOnly', () => ({ steps }))
+    const perPeer = parts.flat().filter(([i]) => honest.has(i)).sort((a, b) => a[0] - b[0])
+      .map(([i, m]): [number, number] => [i, m[metric.name]]).filter(([, v]) => Number.isFinite(v))
+    const mean = perPeer.length > 0 ? perPeer.reduce((s, [, v]) => s + v, 0) / perPeer.length : null
+    result.localOnly = { mean: mean == null ? null : sig(mean), perPeer: perPeer.map(([i, v]) => [i, sig(v)]), steps }
+  }
+  if (b.fedavg) {
+    // McMahan et al.: each round a fraction C of clients (honest ones: a server would vet its clients) trains
+    // localSteps from the global model; the server averages weighted by example counts.
+    const rng = createRng(scenario.seed).fork('fedavg')
+    const clientsPerRound = Math.max(1, Math.round(b.fedavgFraction * honest.size))
+    const honestList = [...honest]
+    let global = await sim.handles[0].task('initialWeights', {}) as Float32Array
+    const curve: Array<{ round: number, value: number }> = []
+    const worldOf = new Map<number, number>()
+    sim.shares.forEach((share, w) => { for (const i of share) worldOf.set(i, w) })
+    for (let r = 0; r < scenario.rounds; r++) {
+      signal?.throwIfAborted()
+      const clients = rng.sample(honestList, clientsPerRound).sort((x, y) => x - y)
+      const updates = (await sim.task<Array<[number, Float32Array, number]>>('fedavgClients', (w) => ({
+        weights: global,
+        clients: clients.filter((c) => worldOf.get(c) === w),
+        steps: scenario.localSteps
+      }))).flat().sort((x, y) => x[0] - y[0])
+      const total = updates.reduce((s, [, , n]) => s + n, 0)
+      const acc = new Float64Array(global.length)
+      for (const [, w, n] of updates) for (let j = 0; j < acc.length; j++) acc[j] += (n / total) * w[j]
+      global = Float32Array.from(acc)
+      const last = r === scenario.rounds - 1
+      if (last || (r + 1) % scenario.evaluation.every === 0) {
+        const m = await sim.handles[0].task('evaluateWeights', { weights: global, which: last ? 'final' : 'curve' }) as MetricValues
+        const v = pick(m)
+        if (v != null) curve.push({ round: r, value: v })
+        if (last) result.fedavg = { value: v, curve, clientsPerRound }
+      }
+    }
+  }
+  return result
+}
+
+export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<Results> {
+  const factoryModule = options.factoryModule ?? DEFAULT_FACTORY_MODULE
+  const started = performance.now()
+  const metric = await describeMetric(scenario, factoryModule)
+  options.onPhase?.('starting peers')
+  const sim = await Simulation.create(scenario, { workers: options.workers, factoryModule })
+  let run: DecentralizedResult
+  let baselines: BaselineResults
+  const baselineStarted = { t: 0 }
+  let baselineSeconds = 0
+  try {
+    options.onPhase?.('decentralized run')
+    run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+    if (options.baselines === false) {
+      baselines = {
+        centralized: { value: null, metrics: null, epochs: null, skipped: 'not requested' },
+        localOnly: { mean: null, perPeer: [], steps: null, skipped: 'not requested' },
+        fedavg: { value: null, curve: [], clientsPerRound: null, skipped: 'not requested' }
+      }
+    } else {
+      options.onPhase?.('baselines')
+      baselineStarted.t = performance.now()
+      baselines = await runBaselines(sim, scenario, metric, options.signal)
+      baselineSeconds = (performance.now() - baselineStarted.t) / 1000
+    }
+  } finally {
+    await sim.close()
+  }
+  const variants: VariantResult[] = []
+  if (options.variants !== false) {
+    for (const v of scenario.variants) {
+      options.onPhase?.(`variant ${v.name}`)
+      const vs = variantScenario(scenario, v)
+      const vsim = await Simulation.create(vs, { workers: options.workers, factoryModule })
+      try {
+        const vr = await vsim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: `variant ${v.name}` }) })
+        variants.push(variantResult(v.name, v.description, vr))
+      } finally {
+        await vsim.close()
+      }
+    }
+  }
+  const wallSeconds = (performance.now() - started) / 1000
+  const { decentralized, curve } = decentralizedFigures(run)
+  const bytesTotal = run.rounds.reduce((s, r) => s + r.bytesSent, 0)
+  const finalByPeer = new Map(run.final.map(([i, m]) => [i, m[metric.name]]))
+  const localByPeer = new Map(baselines.localOnly.perPeer)
+  const countersByPeer = new Map(run.counters)
+  const finalMetrics: MetricValues = {}
+  for (const [, m] of run.final) for (const [k, v] of Object.entries(m)) finalMetrics[k] = (finalMetrics[k] ?? 0) + v / run.final.length
+  for (const k of Object.keys(finalMetrics)) finalMetrics[k] = sig(finalMetrics[k])
+  const results: Results = {
+    scenario: scenario.name,
+    peers: scenario.peers,
+    rounds: scenario.rounds,
+    seed: scenario.seed,
+    rule: ruleLabel(scenario.rule),
+    metric,
+    decentralized,
+    centralized: { value: baselines.centralized.value },
+    localOnly: { mean: baselines.localOnly.mean },
+    fedavg: { value: baselines.fedavg.value },
+    curve,
+    bytesPerPeerPerRound: sig(bytesTotal / (scenario.peers * scenario.rounds)),
+    refused: sortKeys(run.refused),
+    wallSeconds: sig(wallSeconds, 4),
+    peerStepsPerSecond: sig(run.trainingSteps / Math.max(1e-9, run.wallSeconds), 4),
+    maxRssMiB: sig(run.maxRssMiB, 4),
+    description: scenario.description ?? null,
+    details: {
+      scenario,
+      ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,
+      attack: attackLabel(scenario),
+      adversaries: run.adversaries,
+      stragglers: run.stragglers,
+      perRound: run.rounds.map(({ wallMs, ...rest }) => ({
+        ...rest,
+        refused: sortKeys(rest.refused),
+        mean: rest.mean == null ? null : sig(rest.mean),
+        min: rest.min == null ? null : sig(rest.min),
+        p10: rest.p10 == null ? null : sig(rest.p10),
+        consensusDistance: rest.consensusDistance == null ? null : sig(rest.consensusDistance),
+        relativeConsensusDistance: rest.relativeConsensusDistance == null ? null : sig(rest.relativeConsensusDistance)
+      })),
+      finalMetrics,
+      perPeer: run.keys.map((key, index) => ({
+        index,
+        key: key.slice(0, 16),
+        metric: finalByPeer.has(index) ? sig(finalByPeer.get(index) as number) : null,
+        localOnly: localByPeer.get(index) ?? null,
+        bytesSent: countersByPeer.get(index)?.bytesSent ?? 0,
+        bytesReceived: countersByPeer.get(index)?.bytesReceived ?? 0
+      })),
+      baselines,
+      variants,
+      goals: [] as GoalResult[],
+      trainingSteps: run.trainingSteps
+    },
+    timing: {
+      wallSeconds,
+      decentralizedSeconds: run.wallSeconds,
+      baselineSeconds,
+      workers: run.workers,
+      engineBusyMs: run.busyMs,
+      roundWallMs: run.rounds.map((r) => r.wallMs)
+    }
+  }
+  results.details.goals = evaluateGoals(scenario, results)
+  return results
+}
+
+/** Writes results.json and report.html into `dir` (created if missing); returns their paths. */
+export async function writeOutputs (results: Results, dir: string): Promise<{ json: string, html: string }> {
+  await mkdir(dir, { recursive: true })
+  const json = join(dir, 'results.json')
+  const html = join(dir, 'report.html')
+  await writeFile(json, JSON.stringify(results, null, 2) + '\n')
+  await writeFile(html, await renderReport(results))
+  return { json, html }
+}

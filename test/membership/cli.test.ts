@@ -1,0 +1,88 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, writeFile, rm, chmod } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createIdentityFile, loadIdentity, identityPath } from '../../node/keystore.js'
+import { memberString, parseManifest, createKeyring } from '../../protocol/membership/index.js'
+import { sealUpdate } from '../../protocol/messages/index.js'
+import { createEncoder } from '../../protocol/codecs/index.js'
+import { createSigner, toHex } from '../../crypto/index.js'
+
+const bin = new URL('../../bin/murmur.js', import.meta.url).pathname
+
+function murmur (cwd: string, ...args: string[]): { code: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MURMUR_LOG_LEVEL: 'silent' } })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+test('murmur init, network create/add-member/remove-member and update inspect, as a user runs them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'murmur-cli-'))
+  try {
+    const init = murmur(dir, 'init', '--datadir', 'admin', '--json')
+    assert.equal(init.code, 0, init.stderr)
+    const printed = JSON.parse(init.stdout)
+    assert.match(printed.peerId, /^12D3KooW/)
+    const again = murmur(dir, 'init', '--datadir', 'admin')
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /IdentityExistsError/)
+
+    const bank = await createIdentityFile(join(dir, 'bank'))
+    const created = murmur(dir, 'network', 'create', '--name', 'motor', '--model', '{"kind":"glm"}', '--dataset', '{"columns":["age"]}',
+      '--rule', 'push-sum', '--param', 'fanout=2', '--datadir', 'admin', '--out', 'network.json')
+    assert.equal(created.code, 0, created.stderr)
+    const v1 = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.equal(v1.members[0].signKey, printed.signPublicKey)
+    assert.deepEqual(v1.rule.params, { fanout: 2 })
+
+    const added = murmur(dir, 'network', 'add-member', 'network.json', '--member', memberString(bank), '--name', 'bank', '--datadir', 'admin')
+    assert.equal(added.code, 0, added.stderr)
+    const v2 = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.equal(v2.version, 2)
+    const badAdd = murmur(dir, 'network', 'add-member', 'network.json', '--key', 'nothex', '--datadir', 'admin')
+    assert.equal(badAdd.code, 1)
+    assert.equal(await readFile(join(dir, 'network.json'), 'utf8'), JSON.stringify(v2, null, 2) + '\n') // unchanged on error
+
+    // the bank seals an update; the admin inspects it
+    const ring = createKeyring(v2, { identity: bank })
+    const sealed = sealUpdate({ networkId: v2.id, manifestVersion: 2, keyEpoch: ring.currentEpoch, schemaHash: v2.dataset.schemaHash, round: 1, seq: 1, exampleCount: 10, pushSumWeight: 1, numParams: 3 },
+      createEncoder({ name: 'float32' }).encode(new Float32Array([1, 2, 3])), { signer: createSigner(bank), epochKey: ring.epochKey(ring.currentEpoch)! })
+    await writeFile(join(dir, 'update.bin'), sealed.bytes)
+    const tampered = new Uint8Array(sealed.bytes)
+    tampered[2 + ((tampered[0] << 8) | tampered[1]) + 1] ^= 1
+    await writeFile(join(dir, 'tampered.hex'), toHex(tampered))
+    const ok = murmur(dir, 'update', 'inspect', 'update.bin', '--network', 'network.json', '--datadir', 'admin')
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    const okJson = JSON.parse(ok.stdout)
+    assert.equal(okJson.valid, true)
+    assert.equal(okJson.header.sender, toHex(bank.signPublicKey))
+    assert.equal(okJson.id, sealed.id)
+    const bad = murmur(dir, 'update', 'inspect', 'tampered.hex', '--network', 'network.json', '--datadir', 'admin')
+    assert.equal(bad.code, 3)
+    const badJson = JSON.parse(bad.stdout)
+    assert.equal(badJson.valid, false)
+    assert.equal(badJson.reason, 'BAD_SIGNATURE')
+    assert.equal(badJson.header.seq, 1)
+
+    const removed = murmur(dir, 'network', 'remove-member', 'network.json', '--key', toHex(bank.signPublicKey), '--datadir', 'admin')
+    assert.equal(removed.code, 0, removed.stderr)
+    const v3 = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.equal(v3.version, 3)
+    assert.equal(v3.epochs.length, 2)
+    assert.throws(() => createKeyring(v3, { identity: bank }), (e: Error) => e.name === 'EpochKeyError')
+    const refused = murmur(dir, 'update', 'inspect', 'update.bin', '--network', 'network.json', '--datadir', 'admin')
+    assert.equal(refused.code, 3)
+    assert.equal(JSON.parse(refused.stdout).reason, 'NOT_A_MEMBER')
+
+    await chmod(identityPath(join(dir, 'admin')), 0o644)
+    const perms = murmur(dir, 'network', 'show', 'network.json')
+    assert.equal(perms.code, 0)
+    const loose = murmur(dir, 'network', 'rotate-key', 'network.json', '--datadir', 'admin')
+    assert.equal(loose.code, 1)
+    assert.match(loose.stderr, /KeyFilePermissionsError.*chmod 600/)
+    assert.ok((await loadIdentity(join(dir, 'bank'))).seed.length === 32)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -123,7 +123,11 @@ export function verify (message: Uint8Array, signature: Uint8Array, publicKey: U
   }
 }
 
-/** XSalsa20-Poly1305 secretbox written into `out` (length message.length + 16): mac || ciphertext. */
+/**
+ * XSalsa20-Poly1305 secretbox written into `out` (length message.length + 16): mac || ciphertext.
+ * In-place use is allowed when `message` starts exactly 16 bytes into `out` (libsodium encrypts in place;
+ * the reference path copies first).
+ */
 export function secretboxInto (out: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   if (out.length !== message.length + 16) throw new RangeError('secretbox output must be 16 bytes longer than the message')
   if (sodium != null) {

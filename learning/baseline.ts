@@ -24,7 +24,7 @@ export interface BaselineOptions {
   dataDir?: string
   /** Limit rows read (quick runs). */
   maxRows?: number
-  /** Evaluate on the training rows too (default true; up to `trainEvalRows` of them). */
+  /** Evaluate on the training rows too (default true; up to `trainEvalRows` of them, evenly spaced). */
   evaluateTrain?: boolean
   trainEvalRows?: number
   signal?: AbortSignal
@@ -89,7 +89,9 @@ export async function runBaseline (options: BaselineOptions): Promise<BaselineRe
     let train: Record<string, number> = {}
     if (options.evaluateTrain !== false) {
       const maxRows = options.trainEvalRows ?? 200000
-      const rows = dataset.train.length > maxRows ? dataset.train.subarray(0, maxRows) : dataset.train
+      // evenly spaced training rows (file order is not random)
+      const step = dataset.train.length / maxRows
+      const rows = dataset.train.length > maxRows ? Uint32Array.from({ length: maxRows }, (_, i) => dataset.train[Math.floor(i * step)]) : dataset.train
       train = evaluateWeights(model, dataset, rows, weights)
     }
     const modelName = typeof modelArg === 'string' && !modelArg.trim().startsWith('{') ? modelArg : model.spec.type

@@ -31,6 +31,10 @@ export const BUILTIN_DATASETS: Record<string, DatasetSpecInput> = {
       { name: 'VehPower', role: 'numeric', mean: 6.45, std: 2.05 },
       { name: 'VehAge', role: 'numeric', mean: 7.04, std: 5.67, clip: [0, 20] },
       { name: 'DrivAge', role: 'numeric', mean: 45.5, std: 14.1, clip: [18, 90] },
+      // the GLM classes of Noll, Salzmann and Wuthrich (2018), beside the continuous versions
+      { name: 'VehPower', role: 'categorical', bins: [4, 5, 6, 7, 8] },
+      { name: 'VehAge', role: 'categorical', bins: [0, 10] },
+      { name: 'DrivAge', role: 'categorical', bins: [20, 25, 30, 40, 50, 70] },
       { name: 'BonusMalus', role: 'numeric', mean: 59.8, std: 15.6, clip: [50, 150] },
       { name: 'VehBrand', role: 'categorical', categories: ['B1', 'B10', 'B11', 'B12', 'B13', 'B14', 'B2', 'B3', 'B4', 'B5', 'B6'] },
       { name: 'VehGas', role: 'categorical', categories: ['Diesel', 'Regular'] },

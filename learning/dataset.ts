@@ -7,6 +7,7 @@
  * process loads (the training rows only). `dataset.encoding` records them so that other peers can reuse them.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { createGunzip } from 'node:zlib'
 import { isAbsolute, resolve, basename, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -283,15 +284,18 @@ function resolveColumns (spec: DatasetSpec, header: string[] | null, file: strin
   return out
 }
 
-interface ParsedFile { header: string[] | null }
+interface ParsedFile { header: string[] | null, bytes: number }
 
 /** Streams one file into the table. Returns the header (if any). */
 async function readFileInto (path: string, format: DatasetSpec['format'], spec: DatasetSpec, tableRef: { table: RawTable | null, cols: Col[] | null },
   options: { signal?: AbortSignal, maxRows?: number, bad: BadRowReport }): Promise<ParsedFile> {
   const gz = format.gzip === 'auto' ? path.endsWith('.gz') : format.gzip
-  let stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 })
-  if (gz) stream = stream.pipe(createGunzip({ chunkSize: 1 << 20 }))
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
+  let stream: Readable = raw
+  if (gz) stream = raw.pipe(createGunzip({ chunkSize: 1 << 20 }))
   const file = basename(path)
+  let bytes = 0
+  raw.on('data', (chunk: string | Buffer) => { bytes += chunk.length })
   const records = recordsOf(stream, format)
   let header: string[] | null = null
   let parseRow: ((r: string[]) => void) | null = tableRef.table != null ? makeRowParser(tableRef.table) : null
@@ -348,8 +352,9 @@ async function readFileInto (path: string, format: DatasetSpec['format'], spec: 
     throw err
   } finally {
     stream.destroy()
+    raw.destroy()
   }
-  return { header }
+  return { header, bytes }
 }
 
 /**
@@ -411,6 +416,8 @@ export class Dataset implements TensorData {
   /** Rows available for training (what partitioners split). */
   train: Uint32Array
   readonly badRows: BadRowReport
+  /** Bytes of the main data file read by the load (compressed bytes for .gz); where tailing a growing file resumes. */
+  loadedBytes = 0
   /** Distinct partition-key values (index = code), or null without a partition column. */
   readonly partitionValues: string[] | null
   private _x: Float32Array
@@ -465,6 +472,14 @@ export class Dataset implements TensorData {
   get numClasses (): number { return this.classes?.length ?? 1 }
   /** Name of the partition-key column, or null. */
   get partitionColumn (): string | null { return this.cols.find((c) => c.spec.role === 'partition')?.name ?? null }
+
+  /**
+   * Hex SHA-256 of the encoded schema: task, classes and feature names (with category lists). Peers whose
+   * datasets have the same schemaHash produce the same model layout from the same model spec.
+   */
+  get schemaHash (): string {
+    return createHash('sha256').update(JSON.stringify({ task: this.task, classes: this.classes, features: this.featureNames })).digest('hex')
+  }
 
   /** Model-facing description (for buildModel). */
   get info (): { inputDim: number, task: Task, numClasses: number } {
@@ -699,7 +714,7 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   const testPath = spec.testFile != null ? resolveFile(spec.testFile, dataDir) : null
   const bad: BadRowReport = { count: 0, examples: [] }
   const ref: { table: RawTable | null, cols: Col[] | null } = { table: null, cols: null }
-  await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad })
+  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad })
   if (ref.table == null || ref.table.rows === 0) throw new DatasetNotFoundError(`${main}: no data rows`)
   const mainRows = ref.table.rows
   let split: { train: Uint32Array, test: Uint32Array }
@@ -715,7 +730,9 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   } else {
     split = splitRows(mainRows, spec.testFraction, spec.splitSeed)
   }
-  return buildDataset(spec, ref.table, ref.cols!, split, bad, options.encoding)
+  const dataset = buildDataset(spec, ref.table, ref.cols!, split, bad, options.encoding)
+  dataset.loadedBytes = first.bytes
+  return dataset
 }
 
 /** Wraps already-encoded arrays as a Dataset (tests, the embedded MNIST digits, generated data). */

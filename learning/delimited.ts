@@ -71,9 +71,22 @@ export class DelimitedReader {
         const text = s.slice(pos, end)
         if (text.length > 0 && !(this.trim && text.trim() === '')) {
           const fields = text.split(d)
-          if (this.trim) for (let i = 0; i < fields.length; i++) fields[i] = fields[i].trim()
+          if (this.trim) {
+            for (let i = 0; i < fields.length; i++) {
+              const f = fields[i]
+              if (f.length > 0 && (f.charCodeAt(0) <= 32 || f.charCodeAt(f.length - 1) <= 32)) fields[i] = f.trim()
+            }
+          }
           out.push({ fields, line: this.line })
         }
+        pos = nl + 1
+        continue
+      }
+      // Common case: quotes around whole fields, no delimiter, newline or lone quote inside.
+      const simple = this.splitSimpleQuoted(s.slice(pos, end), q, d)
+      if (simple != null) {
+        this.line++
+        out.push({ fields: simple, line: this.line })
         pos = nl + 1
         continue
       }
@@ -87,6 +100,28 @@ export class DelimitedReader {
       out.push({ fields: r.fields, line: this.line })
       pos = r.next
     }
+  }
+
+  /** Splits a one-line record whose quoted fields are simple; null when the full state machine is needed. */
+  private splitSimpleQuoted (text: string, q: string, d: string): string[] | null {
+    const fields = text.split(d)
+    const qc = q.charCodeAt(0)
+    for (let i = 0; i < fields.length; i++) {
+      let f = fields[i]
+      if (this.trim && f.length > 0 && (f.charCodeAt(0) <= 32 || f.charCodeAt(f.length - 1) <= 32)) f = f.trim()
+      if (f.charCodeAt(0) === qc) {
+        if (f.length < 2 || f.charCodeAt(f.length - 1) !== qc) return null
+        f = f.slice(1, -1)
+        if (f.includes(q)) {
+          if (f.split(q + q).join('').includes(q)) return null
+          f = f.split(q + q).join(q)
+        }
+      } else if (!this.trim && f.trimStart().charCodeAt(0) === qc) {
+        return null
+      }
+      fields[i] = f
+    }
+    return fields
   }
 
   private parseQuoted (s: string, start: number, q: string, d: string): { fields: string[], next: number, lines: number } | null {

@@ -40,3 +40,5 @@ export {
 } from './metrics.js'
 export { runBaseline, type BaselineOptions, type BaselineResult } from './baseline.js'
 export * as defaults from './constants.js'
+export { createFileLearner, evaluateWeightsOnFile, FileLearner, type FileLearnerInit } from './file-learner.js'
+export { exportLayersModel, toLayersModel, type ExportOptions } from './export.js'

@@ -33,6 +33,11 @@ export interface LearnerInit {
   initSeed?: number | string
   /** Reset the optimizer slots when merged weights arrive via setWeights (default false). */
   resetOptimizerOnSetWeights?: boolean
+  /**
+   * Data-poisoning attack for simulations: train on flipped labels (class c -> k-1-c; binary 0 <-> 1;
+   * counts and values: y -> 0). Evaluation still uses the true labels.
+   */
+  labelFlip?: boolean
 }
 
 export class DatasetLearner implements Learner {
@@ -50,6 +55,7 @@ export class DatasetLearner implements Learner {
   private readonly rng: Rng
   private readonly resetOptimizer: boolean
   private batch: Uint32Array
+  private readonly labelFlip: boolean
 
   constructor (init: LearnerInit) {
     this.model = init.model
@@ -75,6 +81,7 @@ export class DatasetLearner implements Learner {
     this.batch = new Uint32Array(this.batchSize)
     this.cursor = this.shardLength // forces a shuffle before the first batch
     this.resetOptimizer = init.resetOptimizerOnSetWeights ?? false
+    this.labelFlip = init.labelFlip ?? false
     this.state = init.model.initialState(init.initSeed ?? 0, init.weights)
   }
 
@@ -125,16 +132,16 @@ export class DatasetLearner implements Learner {
   async train (steps: number, options: AbortOptions = {}): Promise<TrainResult> {
     options.signal?.throwIfAborted()
     if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
-    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), {
-      dropoutSeed: () => this.rng.int(0x7fffffff)
-    })
-    return { steps, loss: r.loss, examples: r.examples }
+    return this.trainSync(steps)
   }
 
   /** Synchronous variant of train (for tight loops and benchmarks). */
   trainSync (steps: number): TrainResult {
     if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
-    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), { dropoutSeed: () => this.rng.int(0x7fffffff) })
+    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), {
+      dropoutSeed: () => this.rng.int(0x7fffffff),
+      labelFlip: this.labelFlip
+    })
     return { steps, loss: r.loss, examples: r.examples }
   }
 
@@ -149,12 +156,23 @@ export class DatasetLearner implements Learner {
     if (this.resetOptimizer && this.state.optimizer != null) { this.state.optimizer.fill(0); this.state.step = 0 }
   }
 
-  async evaluate (options: AbortOptions & { split?: 'local' | 'test' } = {}): Promise<MetricValues> {
+  /**
+   * Metrics of the current weights: `test` on the global held-out rows, `local` (default) on this peer's
+   * validation rows (or its training rows when it holds none out). `maxRows` evaluates a fixed prefix only.
+   */
+  async evaluate (options: AbortOptions & { split?: 'local' | 'test', maxRows?: number } = {}): Promise<MetricValues> {
     options.signal?.throwIfAborted()
-    const rows = options.split === 'test'
-      ? this.testRows
-      : this.validation.length > 0 ? this.validation : this.rows()
-    return evaluateWeights(this.model, this.dataset, rows, this.state.weights)
+    return this.evaluateSync(options)
+  }
+
+  evaluateSync (options: { split?: 'local' | 'test', maxRows?: number } = {}): MetricValues {
+    let rows: Uint32Array
+    let cache = true
+    if (options.split === 'test') rows = this.testRows
+    else if (this.validation.length > 0) rows = this.validation
+    else { rows = this.rows(); cache = false } // the shard is reshuffled in place: never cache it
+    if (options.maxRows != null && options.maxRows < rows.length) rows = rows.subarray(0, options.maxRows)
+    return evaluateWeights(this.model, this.dataset, rows, this.state.weights, { cache })
   }
 
   dispose (): void {
@@ -165,9 +183,9 @@ export class DatasetLearner implements Learner {
 }
 
 /** Metrics of `weights` on some rows of a dataset (through a model runtime). */
-export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array): MetricValues {
+export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array, options: { cache?: boolean } = {}): MetricValues {
   if (rows.length === 0) return { examples: 0 }
-  const pred = model.predict(weights, dataset, rows)
+  const pred = model.predict(weights, dataset, rows, { cache: options.cache })
   const n = rows.length
   const y = new Float32Array(n)
   for (let i = 0; i < n; i++) y[i] = dataset.y[rows[i]]

@@ -116,8 +116,8 @@ export class Model {
   readonly defaultBatchSize: number
   private readonly layers: Layer[]
   private l2Mask: tf.Tensor1D | null = null
-  private evalCache = new WeakMap<object, { x: tf.Tensor2D[], offset: Array<tf.Tensor2D | null>, rows: number[] }>()
-  private readonly cachedTensors = new Set<tf.Tensor>()
+  /** Evaluation tensors by (data, rows buffer, offset, length); least recently used first; at most EVAL_CACHE_ENTRIES. */
+  private readonly evalCache = new Map<string, CachedRows>()
   private disposed = false
 
   constructor (specInput: ModelSpecInput | ModelSpec, info: ModelInfo) {
@@ -365,7 +365,7 @@ export class Model {
     }
   }
 
-  private gather (data: TensorData, rows: Uint32Array, b: Buffers): void {
+  private gather (data: TensorData, rows: Uint32Array, b: Buffers, flip = false): void {
     const d = this.info.inputDim
     const n = rows.length
     if (data.numFeatures !== d) throw new IncompatibleModelError(`data has ${data.numFeatures} features, the model expects ${d}`)
@@ -379,9 +379,11 @@ export class Model {
     if (this.output === 'softmax') {
       const k = this.outputDim
       b.y.fill(0)
-      for (let i = 0; i < n; i++) b.y[i * k + data.y[rows[i]]] = 1
-    } else {
+      for (let i = 0; i < n; i++) b.y[i * k + (flip ? k - 1 - data.y[rows[i]] : data.y[rows[i]])] = 1
+    } else if (!flip) {
       for (let i = 0; i < n; i++) b.y[i] = data.y[rows[i]]
+    } else {
+      for (let i = 0; i < n; i++) b.y[i] = this.output === 'sigmoid' ? 1 - data.y[rows[i]] : 0
     }
     b.hasOffset = this.output === 'exp' && data.offset != null
     if (b.hasOffset) for (let i = 0; i < n; i++) b.offset[i] = data.offset![rows[i]]
@@ -407,7 +409,7 @@ export class Model {
    * step's row indices into `data` (a fixed batch size keeps TF.js kernels cached).
    */
   trainSteps (state: TrainState, data: TensorData, steps: number, nextRows: () => Uint32Array,
-    options: { dropoutSeed?: () => number, learningRate?: number } = {}): { loss: number, examples: number } {
+    options: { dropoutSeed?: () => number, learningRate?: number, labelFlip?: boolean } = {}): { loss: number, examples: number } {
     if (this.disposed) throw new Error('model disposed')
     this.checkWeights(state.weights)
     if (steps <= 0) return { loss: NaN, examples: 0 }
@@ -429,7 +431,7 @@ export class Model {
         const n = rows.length
         if (n === 0) break
         if (buf == null || buf.x.length !== n * this.info.inputDim) buf = this.makeBuffers(n)
-        this.gather(data, rows, buf)
+        this.gather(data, rows, buf, options.labelFlip === true)
         const b = buf
         const t = ++state.step
         const dropoutSeed = this.spec.dropout > 0 ? (options.dropoutSeed?.() ?? t) : null
@@ -481,7 +483,9 @@ export class Model {
     const k = this.output === 'softmax' ? this.outputDim : 1
     const out = new Float32Array(rows.length * k)
     const chunkRows = options.chunkRows ?? 16384
-    let cached = options.cache !== false ? this.evalCache.get(rows) : undefined
+    const key = options.cache !== false ? cacheKey(data, rows) : null
+    let cached = key != null ? this.evalCache.get(key) : undefined
+    if (cached != null && key != null) { this.evalCache.delete(key); this.evalCache.set(key, cached) }
     if (cached == null) {
       const x: tf.Tensor2D[] = []; const offset: Array<tf.Tensor2D | null> = []; const sizes: number[] = []
       const d = this.info.inputDim
@@ -499,9 +503,13 @@ export class Model {
         sizes.push(n)
       }
       cached = { x, offset, rows: sizes }
-      if (options.cache !== false) {
-        this.evalCache.set(rows, cached)
-        for (const t of [...x, ...offset]) if (t != null) this.cachedTensors.add(t)
+      if (key != null) {
+        this.evalCache.set(key, cached)
+        while (this.evalCache.size > EVAL_CACHE_ENTRIES) {
+          const [oldest, entry] = this.evalCache.entries().next().value as [string, CachedRows]
+          this.evalCache.delete(oldest)
+          for (const t of [...entry.x, ...entry.offset]) t?.dispose()
+        }
       }
     }
     tf.tidy(() => {
@@ -519,18 +527,18 @@ export class Model {
         const vals = p.dataSync() as Float32Array
         out.set(vals, o)
         o += vals.length
-        tf.dispose([a, eta, p])
+        // free this chunk's intermediates now (never the cached input itself)
+        tf.dispose([a, eta, p].filter((t) => t !== cached!.x[c] && t !== off))
       }
     })
-    if (options.cache === false) for (const t of [...cached.x, ...cached.offset]) t?.dispose()
+    if (key == null) for (const t of [...cached.x, ...cached.offset]) t?.dispose()
     return out
   }
 
   /** Frees cached evaluation tensors (they are also freed by dispose). */
   clearCache (): void {
-    for (const t of this.cachedTensors) t.dispose()
-    this.cachedTensors.clear()
-    this.evalCache = new WeakMap()
+    for (const entry of this.evalCache.values()) for (const t of [...entry.x, ...entry.offset]) t?.dispose()
+    this.evalCache.clear()
   }
 
   dispose (): void {
@@ -551,6 +559,21 @@ export class Model {
       schemaHash: this.schemaHash
     }
   }
+}
+
+interface CachedRows { x: tf.Tensor2D[], offset: Array<tf.Tensor2D | null>, rows: number[] }
+
+const EVAL_CACHE_ENTRIES = 4
+const ids = new WeakMap<object, number>()
+let nextId = 1
+function idOf (o: object): number {
+  let id = ids.get(o)
+  if (id == null) { id = nextId++; ids.set(o, id) }
+  return id
+}
+/** Identity of a set of rows of some data: the same buffer region gives the same key, even via a new subarray. */
+function cacheKey (data: TensorData, rows: Uint32Array): string {
+  return `${idOf(data)}:${idOf(data.x)}:${idOf(rows.buffer)}:${rows.byteOffset}:${rows.length}`
 }
 
 interface Buffers { x: Float32Array, xT: Float32Array, y: Float32Array, offset: Float32Array, weight: Float32Array, hasOffset: boolean, hasWeight: boolean }

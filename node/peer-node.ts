@@ -29,7 +29,7 @@ import { readLogLines, verifyStoredLog } from './audit.js'
 import { createDaemonEnvelopes, createDaemonLearner, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
 import {
-  parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, type Keyring, type NetworkManifest
+  parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, isMember, type Keyring, type NetworkManifest
 } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
 import { createRng } from '../protocol/rng.js'
@@ -132,9 +132,9 @@ export class PeerNode {
       closers.push({ name: 'store', close: async () => { await store.close() } })
 
       const { manifest, changed } = await loadManifest(options.network, store, log.child({ component: 'manifest' }))
+      if (!isMember(manifest, peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}, version ${manifest.version}); ask an admin to run \`murmur network add-member\``)
       const keyring = createKeyring(manifest, { identity, passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE })
       if (keyring.warning != null) log.warn(keyring.warning)
-      if (!keyring.isMember(peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}); ask an admin to run \`murmur network add-member\``)
       const dataPathAbs = resolve(options.data)
       if (changed || (await store.identity()) == null || (await store.getMeta<{ data: string }>('daemon'))?.data !== dataPathAbs) {
         await store.commit({

@@ -34,7 +34,8 @@ export const DEFAULT_TESTNET_SCENARIO: TestnetScenario = {
   name: 'testnet',
   dataset: 'digits',
   model: { type: 'softmax', optimizer: { type: 'adam', learningRate: 0.05 } },
-  rule: { rule: 'epidemic', fanout: 2 },
+  // daemons run unsynchronized rounds: accept updates from peers far behind or ahead (no STALE_ROUND)
+  rule: { rule: 'epidemic', fanout: 2, maxStalenessRounds: 1000 },
   rounds: 20,
   localSteps: 5,
   seed: 7,

@@ -281,10 +281,13 @@ export class LevelStore implements Store {
    * (optional) re-verifies each envelope (e.g. its signature); it returns a problem string or null.
    */
   async verifyLog (checkEnvelope?: (entry: StoredLogEntry, envelope: Bytes) => string | null | Promise<string | null>): Promise<{ entries: number, errors: string[] }> {
+    // entries are append-only and the head moves only after its batch is written: everything below the head
+    // taken now is stable while a running daemon keeps appending
+    const head = this.logHead()
     const errors: string[] = []
     let prev = ZERO_HASH
     let expected = 0
-    for await (const e of this.log({ withEnvelope: true })) {
+    for await (const e of this.log({ withEnvelope: true, limit: head.count })) {
       const { envelope, hash, ...rest } = e
       const env = envelope ?? new Uint8Array(0)
       if (e.index !== expected) errors.push(`entry ${expected}: missing (next stored entry is ${e.index})`)
@@ -299,8 +302,8 @@ export class LevelStore implements Store {
       expected = e.index + 1
       if (errors.length > 100) { errors.push('(stopping after 100 errors)'); break }
     }
-    if (errors.length === 0 && (this.head.count !== expected || this.head.hash !== prev)) {
-      errors.push(`log head says ${this.head.count} entries ending ${this.head.hash.slice(0, 12)}, found ${expected} ending ${prev.slice(0, 12)}`)
+    if (errors.length === 0 && (head.count !== expected || head.hash !== prev)) {
+      errors.push(`log head says ${head.count} entries ending ${head.hash.slice(0, 12)}, found ${expected} ending ${prev.slice(0, 12)}`)
     }
     return { entries: expected, errors }
   }

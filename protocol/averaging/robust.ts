@@ -14,12 +14,38 @@
  */
 import { assertSameLength, LengthMismatchError, normaliseWeights, type Vector } from './vector.js'
 
-function insertionSort (a: Float64Array, m: number): void {
-  for (let i = 1; i < m; i++) {
+function insertionSort (a: Float64Array, lo: number, hi: number): void {
+  for (let i = lo + 1; i < hi; i++) {
     const v = a[i]; let j = i - 1
-    while (j >= 0 && a[j] > v) { a[j + 1] = a[j]; j-- }
+    while (j >= lo && a[j] > v) { a[j + 1] = a[j]; j-- }
     a[j + 1] = v
   }
+}
+
+/**
+ * Rearranges a[lo..hi) so that a[k] is the value a sorted range would have there, everything before it is <= and
+ * everything after it >= (Hoare's selection with median-of-three pivots; insertion sort for short ranges).
+ */
+function select (a: Float64Array, lo: number, hi: number, k: number): void {
+  let l = lo; let r = hi - 1
+  while (r - l > 8) {
+    const mid = (l + r) >> 1
+    // median of three into a[mid]
+    if (a[mid] < a[l]) { const t = a[mid]; a[mid] = a[l]; a[l] = t }
+    if (a[r] < a[l]) { const t = a[r]; a[r] = a[l]; a[l] = t }
+    if (a[r] < a[mid]) { const t = a[r]; a[r] = a[mid]; a[mid] = t }
+    const pivot = a[mid]
+    let i = l; let j = r
+    while (i <= j) {
+      while (a[i] < pivot) i++
+      while (a[j] > pivot) j--
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j-- }
+    }
+    if (k <= j) r = j
+    else if (k >= i) l = i
+    else return
+  }
+  insertionSort(a, l, r + 1)
 }
 
 /** Coordinate-wise median (mean of the two middle values for an even count). */
@@ -32,9 +58,13 @@ export function coordinateMedian<T extends Vector = Float32Array> (inputs: reado
   const lo = (m - 1) >> 1; const hi = m >> 1
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < m; k++) col[k] = inputs[k][i]
-    if (m <= 64) insertionSort(col, m)
-    else col.sort()
-    target[i] = (col[lo] + col[hi]) / 2
+    select(col, 0, m, lo)
+    let upper = col[lo]
+    if (hi !== lo) {
+      upper = col[hi]
+      for (let k = hi + 1; k < m; k++) if (col[k] < upper) upper = col[k]
+    }
+    target[i] = (col[lo] + upper) / 2
   }
   return target
 }
@@ -49,10 +79,48 @@ export function trimmedMean<T extends Vector = Float32Array> (inputs: readonly V
   if (target.length !== n) throw new LengthMismatchError(`trimmedMean: out has length ${target.length}, expected ${n}`)
   const col = new Float64Array(m)
   const keep = m - 2 * b
+  if (b > 0 && b <= 8) {
+    // Few values trimmed: pass 1 finds the b-th smallest (lo) and b-th largest (hi) value; pass 2 sums what lies
+    // strictly between plus the tied copies of lo and hi that survive the trim. No subtraction of trimmed values,
+    // so huge outliers cannot cancel the honest digits away.
+    const low = new Float64Array(b); const high = new Float64Array(b)
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < b; k++) { low[k] = Infinity; high[k] = -Infinity }
+      for (let k = 0; k < m; k++) {
+        const v = inputs[k][i]
+        if (v < low[b - 1]) {
+          let j = b - 1
+          while (j > 0 && low[j - 1] > v) { low[j] = low[j - 1]; j-- }
+          low[j] = v
+        }
+        if (v > high[b - 1]) {
+          let j = b - 1
+          while (j > 0 && high[j - 1] < v) { high[j] = high[j - 1]; j-- }
+          high[j] = v
+        }
+      }
+      const lo = low[b - 1]; const hi = high[b - 1]
+      if (lo === hi) { target[i] = lo; continue }
+      let s = 0; let less = 0; let more = 0; let atLo = 0; let atHi = 0
+      for (let k = 0; k < m; k++) {
+        const v = inputs[k][i]
+        if (v < lo) less++
+        else if (v > hi) more++
+        else if (v === lo) atLo++
+        else if (v === hi) atHi++
+        else s += v
+      }
+      s += (atLo - (b - less)) * lo + (atHi - (b - more)) * hi
+      target[i] = s / keep
+    }
+    return target
+  }
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < m; k++) col[k] = inputs[k][i]
-    if (m <= 64) insertionSort(col, m)
-    else col.sort()
+    if (b > 0) {
+      select(col, 0, m, b) // col[0..b) are the b smallest
+      select(col, b, m, m - b - 1) // col[m-b..m) are the b largest
+    }
     let s = 0
     for (let k = b; k < m - b; k++) s += col[k]
     target[i] = s / keep

@@ -6,7 +6,11 @@ const u32 = new Uint32Array(f32.buffer)
 /** The binary16 bits of a float32 value (round to nearest even; overflow gives infinity). */
 export function toFloat16Bits (value: number): number {
   f32[0] = value
-  const x = u32[0]
+  return float32BitsToFloat16Bits(u32[0])
+}
+
+/** The binary16 bits of float32 bits `x` (round to nearest even; overflow gives infinity). */
+export function float32BitsToFloat16Bits (x: number): number {
   const sign = (x >>> 16) & 0x8000
   const exp = (x >>> 23) & 0xff
   const mant = x & 0x7fffff

@@ -23,7 +23,7 @@
  * if (r.ok) use(r.values)
  * ```
  */
-import { toFloat16Bits, float16Table, FLOAT16_MAX } from './float16.js'
+import { float32BitsToFloat16Bits, float16Table, FLOAT16_MAX } from './float16.js'
 import { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors.js'
 
 export { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors.js'
@@ -165,10 +165,14 @@ function encodeFloat16 (values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 2)
   const halves = LITTLE_ENDIAN ? new Uint16Array(out.buffer) : null
   const view = new DataView(out.buffer)
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length)
   for (let i = 0; i < values.length; i++) {
+    const x = bits[i]
+    if ((x & 0x7f800000) === 0x7f800000) {
+      throw new NonFiniteWeightsError(`weight ${i} is ${values[i]}: refusing to encode a non-finite value`)
+    }
+    const h = float32BitsToFloat16Bits(x)
     const v = values[i]
-    if (v - v !== 0) throw new NonFiniteWeightsError(`weight ${i} is ${v}: refusing to encode a non-finite value`)
-    const h = toFloat16Bits(v)
     if ((h & 0x7c00) === 0x7c00) throw new CodecRangeError(`weight ${i} = ${v} is beyond float16's range (±${FLOAT16_MAX})`)
     if (halves != null) halves[i] = h
     else view.setUint16(i * 2, h, true)

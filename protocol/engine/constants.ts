@@ -14,6 +14,11 @@ export const defaultPeerEngineOptions = {
   checkpointOnMerge: true,
   /** Daemon loop: pause between rounds (ms on the injected Clock). */
   roundIntervalMs: 1_000,
+  /**
+   * Asynchronous rules (epidemic, push-sum, pairwise): on accepting an update from a later round, jump to that round
+   * (a Lamport clock), so daemons running at different speeds keep comparable rounds. Never for dpsgd.
+   */
+  lamportRounds: true,
   /** Accept updates at most this many rounds behind our round (STALE_ROUND beyond). */
   maxRoundLag: 100,
   /** Accept updates at most this many rounds ahead of our round (FUTURE_ROUND beyond). */
@@ -30,7 +35,7 @@ export const defaultPeerEngineOptions = {
   pairwiseReplyTimeoutRounds: 1,
   /** Pairwise: a reply arriving later than this many rounds after its request is refused (STALE_ROUND). */
   pairwiseMaxReplyAgeRounds: 5,
-  /** Own envelopes kept for behaviours that re-send them (replay attack), most recent first. */
+  /** Own envelopes kept (only when a behaviour is installed) for behaviours that re-send them (replay attack). */
   sentLogSize: 16
 }
 

@@ -153,8 +153,42 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       this._seq = cp.seq + SEQ_RESTART_GAP
       if (this.params.rule === 'push-sum' && cp.rule === 'push-sum' && cp.pushSumWeight > 0) this._w = cp.pushSumWeight
     }
+    if (cp != null) await this.recoverBuffered(cp.savedAt, options)
     transport.onMessage(async (message) => await this.handleMessage(message))
     this.c.logger?.info({ round: this._round, seq: this._seq, rule: this.params.rule, restored: cp != null }, 'engine initialised')
+  }
+
+  /**
+   * Epidemic and dpsgd buffer accepted models until the round ends. After a restart, the models accepted after
+   * the last checkpoint (and not merged into it) are re-opened from the update log and buffered again, so an
+   * acknowledged update is not lost. Needs `logEnvelopeBytes`.
+   */
+  private async recoverBuffered (savedAt: number, options: AbortOptions): Promise<void> {
+    if (this.params.rule !== 'epidemic' && this.params.rule !== 'dpsgd') return
+    const pending: UpdateLogEntry[] = []
+    for await (const e of this.c.store.updateLog({ since: savedAt, reverse: true, limit: 10_000 }, options)) {
+      if (e.receivedAt <= savedAt) break
+      if (e.verdict === 'accepted' && !e.merged && e.bytes.length > 0) pending.push(e)
+    }
+    const fresh = createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow) })
+    let recovered = 0
+    for (const e of pending.reverse()) {
+      const r = await this.c.envelopes.open(e.bytes, { round: this._round, from: e.sender, replay: fresh })
+      if (!r.ok || r.weights.length !== this.c.learner.numParams) continue
+      const b: Buffered = { id: r.id, sender: r.header.sender, round: r.header.round, mass: r.header.weight, weights: r.weights }
+      if (this.params.rule === 'epidemic') {
+        if (this._round - b.round > this.params.maxStalenessRounds) continue
+        b.mass = this.params.weighting === 'examples' ? b.mass : 1
+        this.epidemicBuffer.set(b.sender, b)
+      } else {
+        if (b.round < this._round) continue
+        let byRound = this.dpsgdBuffer.get(b.round)
+        if (byRound == null) { byRound = new Map(); this.dpsgdBuffer.set(b.round, byRound) }
+        byRound.set(b.sender, b)
+      }
+      recovered++
+    }
+    if (recovered > 0) this.c.logger?.info({ recovered }, 'buffered updates recovered from the update log')
   }
 
   // ------------------------------------------------------------------ rounds
@@ -334,8 +368,10 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       const { to: targets, weights: w, ...f } = u
       const sealed = await this.c.envelopes.seal(f, w)
       if (firstId === '') firstId = sealed.id
-      this.sentLog.unshift({ id: sealed.id, seq: f.seq, round: f.round, kind: f.kind, to: targets, bytes: sealed.bytes })
-      if (this.sentLog.length > this.options.sentLogSize) this.sentLog.length = this.options.sentLogSize
+      if (b != null) { // own envelopes are kept only for behaviours (replay); 16 x model size per peer otherwise
+        this.sentLog.unshift({ id: sealed.id, seq: f.seq, round: f.round, kind: f.kind, to: targets, bytes: sealed.bytes })
+        if (this.sentLog.length > this.options.sentLogSize) this.sentLog.length = this.options.sentLogSize
+      }
       const results = await Promise.all(targets.map(async (peer) => {
         const ok = await this.sendBytes(peer, sealed.bytes, { id: sealed.id, kind: f.kind }, options)
         return ok ? peer : null
@@ -430,11 +466,13 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (buffered.length === 0 || !this.merges()) return
     await this.exclusive(() => {
       const own = this.own()
+      // robust merges never trust self-reported example counts (an attacker sets its own): uniform masses
+      const trustMass = params.merge === 'mean'
       const inputs: CombineInput[] = buffered.map((b) => ({
         weights: b.weights,
-        mass: b.mass * stalenessDiscount(this._round - b.round, params.stalenessHalfLifeRounds)
+        mass: (trustMass ? b.mass : 1) * stalenessDiscount(this._round - b.round, params.stalenessHalfLifeRounds)
       }))
-      const { merged } = combine({ weights: own, mass: this.mass() }, inputs, params)
+      const { merged } = combine({ weights: own, mass: trustMass ? this.mass() : 1 }, inputs, params)
       this.setModel(merged)
     })
     this.countMerged(buffered.length)
@@ -556,6 +594,9 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       return await this.commitRefusal(RefusalReason.REPLAYED, incoming, header, id, verdict.detail)
     }
     const mark = this.guard.commit(header.sender, header.seq, id)
+    // Lamport round clock for asynchronous rules: a peer that falls behind jumps to the newest round it has
+    // accepted, so peers running at different speeds do not drift apart and refuse each other as STALE_ROUND.
+    if (this.options.lamportRounds && rule !== 'dpsgd' && header.round > this._round) this._round = header.round
     if (opened.indices != null) {
       // sparse payload: coordinates not sent take our own values (they do not move the merge)
       const filled = this.own().slice()

@@ -104,13 +104,16 @@ export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescrip
   new DataView(out.buffer, out.byteOffset).setUint16(0, hl)
   writeHeader(out, 2, header)
   const headerBytes = out.subarray(2, 2 + hl)
-  const plaintext = allocWritable(BINDING_BYTES + payload.length)
-  plaintext.set(headerBinding(headerBytes, codec), 0)
-  plaintext.set(payload, BINDING_BYTES)
+  // binding || payload go straight where the ciphertext will be and are encrypted in place (one fresh
+  // megabyte instead of two: page faults on fresh memory cost as much as the copy itself)
+  const boxStart = ctStart + NONCE_BYTES
+  const plainStart = boxStart + MAC_BYTES
+  out.set(headerBinding(headerBytes, codec), plainStart)
+  out.set(payload, plainStart + BINDING_BYTES)
   const nonce = (options.randomBytes ?? cryptoRandomBytes)(NONCE_BYTES)
   if (nonce.length !== NONCE_BYTES) throw new InvalidUpdateFieldError('randomBytes returned the wrong length')
   out.set(nonce, ctStart)
-  secretboxInto(out.subarray(ctStart + NONCE_BYTES), plaintext, nonce, options.epochKey)
+  secretboxInto(out.subarray(boxStart), out.subarray(plainStart), nonce, options.epochKey)
   const payloadHash = sha256(out.subarray(ctStart))
   headerBytes.set(payloadHash, payloadHashOffset(codec))
   header.payloadHash = toHex(payloadHash)

@@ -4,6 +4,8 @@
  */
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads'
 
+const DEBUG = process.env.MURMUR_SIM_DEBUG != null
+
 export interface RpcRequest { id: number, method: string, args: unknown[] }
 export type RpcResponse = { id: number, ok: true, value: unknown } | { id: number, ok: false, error: { name: string, message: string, stack?: string } }
 
@@ -43,6 +45,7 @@ export class RpcClient {
   constructor (worker: Worker) {
     this.#worker = worker
     worker.on('message', (msg: RpcResponse) => {
+      if (DEBUG) process.stderr.write(`rpc <- ${msg.id} ${msg.ok ? 'ok' : 'error ' + msg.error.message}\n`)
       const p = this.#pending.get(msg.id)
       if (p == null) return
       this.#pending.delete(msg.id)
@@ -64,6 +67,7 @@ export class RpcClient {
     const { promise, resolve, reject } = Promise.withResolvers<unknown>()
     this.#pending.set(id, { resolve, reject })
     const request: RpcRequest = { id, method, args }
+    if (DEBUG) process.stderr.write(`rpc -> ${id} ${method}\n`)
     this.#worker.postMessage(request, transfer ? transferables(args) : [])
     return await promise as T
   }

@@ -127,3 +127,32 @@ test('combine dispatches every merge and returns self when nothing arrived', () 
   const clip = combine(self, inputs, { ...base, merge: 'clipped', clipRadius: 1 })
   assert.ok(Math.abs(distance(clip.merged, self.weights) - (0.25 + 0.5)) < 1e-6, 'line 128')
 })
+
+test('median and trimmed mean match a sort-based reference for 1..40 inputs, with ties', () => {
+  const rng = createRng('select')
+  for (let m = 1; m <= 40; m++) {
+    const dim = 50
+    const xs = Array.from({ length: m }, () => Float32Array.from({ length: dim }, () => Math.round(rng.normal() * 3)))
+    const med = coordinateMedian(xs, new Float64Array(dim))
+    const beta = m % 2 === 0 ? 0.25 : 0.1
+    const tm = trimmedMean(xs, beta, new Float64Array(dim))
+    for (let i = 0; i < dim; i++) {
+      const col = xs.map((x) => x[i]).sort((a, b) => a - b)
+      const refMed = (col[(m - 1) >> 1] + col[m >> 1]) / 2
+      const b = Math.floor(beta * m)
+      const kept = col.slice(b, m - b)
+      const refTm = kept.reduce((s, v) => s + v, 0) / kept.length
+      assert.ok(Math.abs(med[i] - refMed) < 1e-12, `median m=${m} i=${i}: ${med[i]} vs ${refMed}`)
+      assert.ok(Math.abs(tm[i] - refTm) < 1e-9, `trimmed m=${m} i=${i}: ${tm[i]} vs ${refTm}`)
+    }
+  }
+})
+
+test('trimmed mean and median keep honest digits next to 1e30 outliers (no cancellation)', () => {
+  const honest = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006].map((v) => Float32Array.of(v))
+  const bad = [Float32Array.of(1e30), Float32Array.of(-1e30)]
+  const tm = trimmedMean([...honest, ...bad], 0.125) // m = 8, trims 1 each side
+  assert.ok(Math.abs(tm[0] - 0.0035) < 1e-9, `trimmed ${tm[0]}`)
+  const med = coordinateMedian([...honest, ...bad])
+  assert.ok(Math.abs(med[0] - 0.0035) < 1e-9, `median ${med[0]}`)
+})

@@ -34,3 +34,18 @@ test('node:crypto fallback is selected and byte-identical to tweetnacl', () => {
   }
   assert.equal(fast.verify(new Uint8Array(1), new Uint8Array(64), new Uint8Array(32).fill(255)), false)
 })
+
+test('in-place secretbox (message 16 bytes into the output) matches on both paths', async () => {
+  const sodiumPath = await import('../../crypto/fast.js')
+  for (const impl of [fast, sodiumPath]) {
+    for (const n of [0, 1, 100, 70000]) {
+      const msg = rng.bytes(n)
+      const key = rng.bytes(32)
+      const nonce = rng.bytes(24)
+      const buf = new Uint8Array(n + 16)
+      buf.set(msg, 16)
+      impl.secretboxInto(buf, buf.subarray(16), nonce, key)
+      assert.deepEqual(buf, reference.secretbox(msg, nonce, key), `${impl.backend} size ${n}`)
+    }
+  }
+})

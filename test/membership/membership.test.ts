@@ -141,3 +141,36 @@ test('manifest parse errors name the file and the field', () => {
   assert.throws(() => parseMember('member:zz:yy'), (e: Error) => e.name === 'MembershipChangeError')
   assert.throws(() => removeMember(m, key(admin), admin, rnd), (e: Error) => e.name === 'MembershipChangeError')
 })
+
+test('a removed member holding every key it ever had cannot read an update sealed under the new epoch', () => {
+  const v1 = base()
+  const v2 = addMember(addMember(v1, parseMember(memberString(bob)), admin, rnd), parseMember(memberString(carol)), admin, rnd)
+  const oldKey = openEpochKey(v2, 1, bob)
+  const v3 = removeMember(v2, key(bob), admin, rnd)
+  const carolRing = createKeyring(v3, { identity: carol })
+  const numParams = 3
+  const sealed = sealUpdate({ networkId: v3.id, manifestVersion: v3.version, keyEpoch: carolRing.currentEpoch, schemaHash: v3.dataset.schemaHash, round: 1, seq: 1, exampleCount: 5, pushSumWeight: 1, numParams },
+    createEncoder({ name: 'float32' }).encode(new Float32Array([1, 2, 3])), { signer: createSigner(carol), epochKey: carolRing.epochKey(2)! })
+  const asBob = (epochKey: (e: number) => Uint8Array | null) => createValidator({
+    networkId: v3.id, schemaHash: v3.dataset.schemaHash, numParams, maxBytes: 1 << 20, replay: createMemoryReplayGuard(),
+    membership: { isMember: () => true, epochKey }
+  }).validate(sealed.bytes)
+  const noKey = asBob((e) => (e === 1 ? oldKey : null))
+  assert.ok(!noKey.ok && noKey.reason === 'UNKNOWN_EPOCH')
+  const wrongKey = asBob(() => oldKey) // even trying the old key on the new epoch
+  assert.ok(!wrongKey.ok && wrongKey.reason === 'DECRYPTION_FAILED')
+  const asCarol = createValidator({ networkId: v3.id, schemaHash: v3.dataset.schemaHash, numParams, maxBytes: 1 << 20, replay: createMemoryReplayGuard(), membership: carolRing }).validate(sealed.bytes)
+  assert.ok(asCarol.ok)
+})
+
+test('open network: members of the passphrase seal and read each other\'s updates; a wrong passphrase cannot', () => {
+  const m = createNetwork({ name: 'open', model: {}, dataset: { spec: {} }, rule: { name: 'mean' }, creator: admin, open: { passphrase: 'open sesame 123', N: 1024 }, randomBytes: rnd })
+  const ring = createKeyring(m, { passphrase: 'open sesame 123' })
+  const sealed = sealUpdate({ networkId: m.id, manifestVersion: 1, keyEpoch: ring.currentEpoch, schemaHash: m.dataset.schemaHash, round: 0, seq: 0, exampleCount: 1, pushSumWeight: 1, numParams: 2 },
+    createEncoder({ name: 'float16' }).encode(new Float32Array([0.5, -0.5])), { signer: createSigner(dave), epochKey: ring.epochKey(1)! })
+  const validate = (passphrase: string) => createValidator({ networkId: m.id, schemaHash: m.dataset.schemaHash, numParams: 2, maxBytes: 1 << 20, replay: createMemoryReplayGuard(), membership: createKeyring(m, { passphrase }) }).validate(sealed.bytes)
+  const good = validate('open sesame 123')
+  assert.ok(good.ok && good.weights[0] === 0.5)
+  const bad = validate('open sesame 124')
+  assert.ok(!bad.ok && bad.reason === 'DECRYPTION_FAILED')
+})

@@ -1,0 +1,93 @@
+/**
+ * Learning benchmarks: training steps per second per backend (MLP 784-128-10 at batch 32 on MNIST, Poisson GLM
+ * on freMTPL2freq), the cost of sharing one model runtime between peers, dataset load time, and the
+ * centralized baselines' test metrics.
+ *
+ *   npm run bench -- learning [--quick]
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  setBackend, loadDataset, Model, createLearner, runBaseline, defaultDataDir, type Dataset
+} from '../../learning/index.js'
+import type { BenchValue } from '../bench.js'
+
+export const name = 'learning'
+
+function stepsPerSecond (model: Model, data: Dataset, batchSize: number, steps: number): number {
+  const learner = createLearner({ model, dataset: data, seed: 1, batchSize })
+  learner.trainSync(Math.min(20, steps)) // warm-up: kernel setup, JIT
+  const t = performance.now()
+  learner.trainSync(steps)
+  return steps / ((performance.now() - t) / 1000)
+}
+
+export async function run ({ quick }: { quick: boolean }): Promise<Record<string, BenchValue>> {
+  const out: Record<string, BenchValue> = {}
+  const mnist = await loadDataset('mnist')
+  const mlp = { type: 'mlp' as const, hidden: [128], optimizer: { type: 'adam' as const, learningRate: 0.001 } }
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const active = await setBackend(backend, { fallback: false }).catch(() => null)
+    if (active !== backend) { out[`mlp784x128x10.${backend}.stepsPerSec`] = null; continue }
+    const model = new Model(mlp, mnist.info)
+    const steps = backend === 'cpu' ? (quick ? 20 : 60) : (quick ? 200 : 1000)
+    const sps = stepsPerSecond(model, mnist, 32, steps)
+    out[`mlp784x128x10.${backend}.stepsPerSec`] = sps
+    out[`mlp784x128x10.${backend}.msPerStep`] = 1000 / sps
+    model.dispose()
+  }
+  await setBackend('wasm')
+
+  // Peers sharing one runtime: 100 peers x 5 steps, round-robin, vs one learner doing the same 500 steps.
+  {
+    const model = new Model(mlp, mnist.info)
+    const peers = Array.from({ length: 100 }, (_, i) => createLearner({
+      model, dataset: mnist, seed: i, batchSize: 32, shard: mnist.train.subarray(i * 80, i * 80 + 80)
+    }))
+    for (const p of peers.slice(0, 5)) p.trainSync(2)
+    const rounds = quick ? 1 : 3
+    const t = performance.now()
+    for (let r = 0; r < rounds; r++) for (const p of peers) p.trainSync(5)
+    const shared = (rounds * 500) / ((performance.now() - t) / 1000)
+    const tight = stepsPerSecond(model, mnist, 32, rounds * 500)
+    out['sharedRuntime.peers'] = peers.length
+    out['sharedRuntime.stepsPerSec'] = shared
+    out['sharedRuntime.tightLoopStepsPerSec'] = tight
+    out['sharedRuntime.efficiency'] = shared / tight
+    out['sharedRuntime.bytesPerPeerAdam'] = model.numParams * 4 * 3 + 80 * 4
+    model.dispose()
+  }
+
+  const fre = join(defaultDataDir(), 'freMTPL2freq.csv.gz')
+  if (!existsSync(fre)) {
+    out['fremtpl2freq.loadSeconds'] = null
+    out['poissonGlm.wasm.stepsPerSec'] = null
+    return out
+  }
+  const t0 = performance.now()
+  const data = await loadDataset('fremtpl2freq')
+  out['fremtpl2freq.loadSeconds'] = (performance.now() - t0) / 1000
+  out['fremtpl2freq.rows'] = data.size
+  out['fremtpl2freq.features'] = data.numFeatures
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await setBackend(backend)
+    const model = new Model({ type: 'poisson-glm', outputBiasInit: -2.3, optimizer: { type: 'adam', learningRate: 0.01 } }, data.info)
+    for (const batch of [32, 512]) {
+      out[`poissonGlm.${backend}.batch${batch}.stepsPerSec`] = stepsPerSecond(model, data, batch, quick ? 200 : 1000)
+    }
+    model.dispose()
+  }
+  await setBackend('wasm')
+  if (!quick) {
+    const glm = await runBaseline({ dataset: data, model: 'poisson-glm', epochs: 3, seed: 1 })
+    out['fremtpl2freq.glm.testPoissonDeviance'] = glm.test.poissonDeviance
+    out['fremtpl2freq.glm.testNullDeviance'] = glm.test.nullDeviance
+    out['fremtpl2freq.glm.testDevianceExplained'] = glm.test.devianceExplained
+    out['fremtpl2freq.glm.wallSeconds'] = glm.wallSeconds
+    const m = await runBaseline({ dataset: mnist, model: 'mlp', epochs: 3, seed: 1 })
+    out['mnist.mlp.testAccuracy'] = m.test.accuracy
+    out['mnist.mlp.wallSeconds'] = m.wallSeconds
+  }
+  return out
+}

@@ -1,0 +1,97 @@
+/** MemoryStore contract, push-sum mass under send failures, and the daemon loop for dpsgd with a silent neighbour. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MemoryStore, peerEngine, type Checkpoint, type UpdateLogEntry } from '../../protocol/engine/index.js'
+import { createRng } from '../../protocol/rng.js'
+import { buildPeers } from './setup.js'
+import { VectorLearner, waitFor } from './helpers.js'
+
+const entry = (i: number): UpdateLogEntry => ({
+  id: `id${i}`, sender: i % 2 === 0 ? 'aa' : 'bb', round: i, seq: i, kind: 0, verdict: 'accepted', reason: null, merged: true,
+  receivedAt: i, parents: [], bytes: new Uint8Array(0)
+})
+
+test('MemoryStore: batches apply whole, the log is bounded and queryable, a closed store refuses commits', async () => {
+  const store = new MemoryStore({ maxLogEntries: 5, maxMetricsSnapshots: 2 })
+  const cp: Checkpoint = { round: 3, seq: 9, weights: Float32Array.of(1, 2), pushSumWeight: 0.5, rule: 'push-sum', schemaHash: 'ab', savedAt: 1 }
+  await store.commit({ log: [entry(0), entry(1)], replay: [{ sender: 'aa', highWater: 0, recent: [[0, 'id0']] }], checkpoint: cp })
+  for (let i = 2; i < 8; i++) await store.commit({ log: [entry(i)], metrics: [{ round: i, at: i, values: { x: i } }] })
+  const all: UpdateLogEntry[] = []
+  for await (const e of store.updateLog()) all.push(e)
+  assert.deepEqual(all.map((e) => e.seq), [3, 4, 5, 6, 7])
+  const bb: number[] = []
+  for await (const e of store.updateLog({ sender: 'bb', reverse: true, limit: 2 })) bb.push(e.seq)
+  assert.deepEqual(bb, [7, 5])
+  assert.deepEqual((await store.metricsHistory()).map((m) => m.round), [6, 7])
+  assert.equal((await store.latestCheckpoint())?.seq, 9)
+  assert.equal((await store.replayMarks())[0].highWater, 0)
+  await assert.rejects(store.commit({ checkpoint: { ...cp, weights: [1] as unknown as Float32Array } }), TypeError)
+  assert.equal((await store.latestCheckpoint())?.seq, 9, 'a rejected batch changes nothing')
+  await store.close()
+  await assert.rejects(store.commit({ log: [entry(9)] }), (e: Error) => e.name === 'StoreClosedError')
+})
+
+test('push-sum: shares that cannot be sent come back, so the total weight stays exact', async () => {
+  const complete = (n: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i))
+  const { net, peers } = buildPeers({ n: 4, dim: 3, graph: complete, init: { averaging: { rule: 'push-sum', fanout: 2 }, localSteps: 0 } })
+  for (const p of peers) await p.engine.init()
+  const total = (): number => peers.reduce((s, p) => s + p.engine.pushSumWeight, 0)
+  const w0 = total()
+  net.unreachable.add(peers[3].key)
+  for (let r = 0; r < 10; r++) {
+    for (const p of peers.slice(0, 3)) await p.engine.beginRound()
+    await net.deliverAll()
+    for (const p of peers.slice(0, 3)) await p.engine.endRound()
+  }
+  assert.ok(peers.slice(0, 3).some((p) => p.engine.totals().sendFailures > 0), 'some sends failed')
+  assert.ok(Math.abs(total() - w0) < 1e-9 * w0, `total weight ${total()} vs ${w0}`)
+})
+
+test('daemon loop, dpsgd: a silent neighbour does not stall the round (roundTimeoutMs on the injected clock)', async () => {
+  const { peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'dpsgd', roundTimeoutMs: 50 }, localSteps: 0, roundIntervalMs: 5 } })
+  const e = peers[0].engine
+  let rounds = 0
+  e.addEventListener('round', () => { rounds++ })
+  await e.start()
+  await waitFor(() => rounds >= 2)
+  await e.stop()
+  assert.ok(e.round >= 2, 'rounds advanced without the neighbour')
+  assert.equal(e.totals().updatesMerged, 0)
+})
+
+test('restart: an epidemic update accepted after the last checkpoint but not yet merged is recovered from the log', async () => {
+  const { net, peers, clock } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'epidemic', fanout: 1, weighting: 'uniform' }, localSteps: 0 } })
+  const [a, b] = peers
+  await b.engine.init()
+  // b finishes round 0 (checkpoint at t=0)
+  await b.engine.beginRound(); await b.engine.endRound()
+  net.queue.length = 0
+  clock.t = 10
+  await a.engine.beginRound()
+  await net.deliverAll() // b accepts and buffers a's model, then "crashes"
+  const expected = Float32Array.from(b.learner.w, (v, i) => (v + a.learner.w[i]) / 2)
+  const learner = new VectorLearner(new Float32Array(3))
+  const restarted = peerEngine({ averaging: { rule: 'epidemic', fanout: 1, weighting: 'uniform' }, localSteps: 0 })({
+    transport: net.transport(b.key), learner, store: b.store, clock, rng: createRng(3), envelopes: b.envelopes
+  })
+  await restarted.init()
+  const report = await restarted.endRound()
+  assert.equal(report.updatesMerged, 1)
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(learner.w[i] - expected[i]) < 1e-6, `coordinate ${i}`)
+})
+
+test('Lamport rounds: a slow epidemic peer jumps to the round of the updates it accepts, so it is not left STALE', async () => {
+  const { net, peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'epidemic', fanout: 1, maxStalenessRounds: 2 }, localSteps: 0 } })
+  const [fast, slow] = peers
+  await slow.engine.init()
+  for (let r = 0; r < 20; r++) { await fast.engine.beginRound(); await fast.engine.endRound() }
+  net.queue.length = 0
+  await fast.engine.beginRound() // round 20
+  await net.deliverAll()
+  assert.equal(slow.engine.round, 20)
+  await slow.engine.endRound()
+  await slow.engine.beginRound() // its update now carries round 21: within the fast peer's window
+  const verdicts: Array<string | null> = []
+  for (const d of net.queue.splice(0)) verdicts.push(await fast.engine.handleMessage(d.message))
+  assert.deepEqual(verdicts, [null])
+})

@@ -9,7 +9,7 @@ import { buildModel } from './models.js'
 import { createLearner, evaluateWeights } from './learner.js'
 import { primaryMetric, type PrimaryMetric } from './metrics.js'
 import { setBackend, ensureBackend, type BackendName } from './backend.js'
-import { DEFAULT_EPOCHS, DEFAULT_SEED } from './constants.js'
+import { DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_SEED } from './constants.js'
 import type { Model } from './model.js'
 
 export interface BaselineOptions {
@@ -27,6 +27,11 @@ export interface BaselineOptions {
   /** Evaluate on the training rows too (default true; up to `trainEvalRows` of them, evenly spaced). */
   evaluateTrain?: boolean
   trainEvalRows?: number
+  /**
+   * Learning-rate schedule over the run: 'linear' decays from the spec's rate to 5% of it (default; a
+   * centralized reference should be converged), 'constant' keeps it.
+   */
+  schedule?: 'linear' | 'constant'
   signal?: AbortSignal
   /** Called after every chunk of steps: (stepsDone, stepsTotal, epoch, lastLoss). */
   onProgress?: (done: number, total: number, epoch: number, loss: number) => void
@@ -67,7 +72,11 @@ export async function runBaseline (options: BaselineOptions): Promise<BaselineRe
     const epochs = options.epochs ?? DEFAULT_EPOCHS
     const perEpoch = learner.stepsPerEpoch()
     const total = perEpoch * epochs
-    const chunkSteps = Math.max(1, Math.min(200, Math.ceil(perEpoch / 10)))
+    const schedule = options.schedule ?? 'linear'
+    const opt = model.spec.optimizer
+    const baseRate = opt.learningRate ?? DEFAULT_LEARNING_RATE[opt.type]
+    // with a schedule, update the rate at least every 1% of the run
+    const chunkSteps = Math.max(1, Math.min(200, Math.ceil(perEpoch / 10), schedule === 'linear' ? Math.ceil(total / 100) : Infinity))
     const lossPerEpoch: number[] = []
     let done = 0
     for (let e = 0; e < epochs; e++) {
@@ -75,6 +84,7 @@ export async function runBaseline (options: BaselineOptions): Promise<BaselineRe
       for (let s = 0; s < perEpoch; s += chunkSteps) {
         options.signal?.throwIfAborted()
         const k = Math.min(chunkSteps, perEpoch - s)
+        if (schedule === 'linear') learner.learningRate = baseRate * (1 - 0.95 * (done / total))
         const r = learner.trainSync(k)
         lossSum += r.loss * r.examples; ex += r.examples
         done += k

@@ -24,25 +24,38 @@ export function toLayersModel (model: Model, weights: Float32Array): tf.LayersMo
   const act = (a: string): 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'linear' | 'softmax' =>
     a === 'identity' || a === 'exp' ? 'linear' : a as 'relu'
   const layers = desc.layers.map((l) => tf.layers.dense({ units: l.outDim, activation: act(l.activation), name: l.name.replace(/[^A-Za-z0-9_]/g, '_') }))
+  const convLayers = desc.conv.map((c) => tf.layers.conv2d({ filters: c.filters, kernelSize: c.kernel, padding: 'same', activation: act(model.spec.activation), name: c.name }))
+  const features = tf.input({ shape: [d], name: 'features' })
+  let h: tf.SymbolicTensor = features
+  if (convLayers.length > 0) {
+    h = tf.layers.reshape({ targetShape: model.spec.inputShape!, name: 'image' }).apply(h) as tf.SymbolicTensor
+    desc.conv.forEach((c, i) => {
+      h = convLayers[i].apply(h) as tf.SymbolicTensor
+      if (c.pool > 1) h = tf.layers.maxPooling2d({ poolSize: c.pool, strides: c.pool, padding: 'valid', name: `${c.name}_pool` }).apply(h) as tf.SymbolicTensor
+    })
+    h = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor
+  }
+  for (const layer of layers) h = layer.apply(h) as tf.SymbolicTensor
+  const name = 'murmur_' + model.spec.type.replace(/-/g, '_')
   let result: tf.LayersModel
   if (model.output === 'exp') {
-    const features = tf.input({ shape: [d], name: 'features' })
     const logExposure = tf.input({ shape: [1], name: 'log_exposure' })
-    let h: tf.SymbolicTensor = features
-    for (const layer of layers) h = layer.apply(h) as tf.SymbolicTensor
     const out = tf.layers.add({ name: 'log_expected_count' }).apply([h, logExposure]) as tf.SymbolicTensor
-    result = tf.model({ inputs: [features, logExposure], outputs: out, name: 'murmur_' + model.spec.type.replace(/-/g, '_') })
+    result = tf.model({ inputs: [features, logExposure], outputs: out, name })
   } else {
-    const seq = tf.sequential({ name: 'murmur_' + model.spec.type.replace(/-/g, '_') })
-    layers.forEach((layer, i) => {
-      if (i === 0) seq.add(tf.layers.inputLayer({ inputShape: [d], name: 'features' }))
-      seq.add(layer)
-    })
-    result = seq
+    result = tf.model({ inputs: features, outputs: h, name })
   }
+  const params = model.params
+  let p = 0
+  convLayers.forEach((layer) => {
+    const k = params[p++]; const b = params[p++]
+    tf.tidy(() => layer.setWeights([tf.tensor(parts[p - 2], k.shape), tf.tensor1d(parts[p - 1])]))
+    void b
+  })
   layers.forEach((layer, i) => {
     const l = desc.layers[i]
-    tf.tidy(() => layer.setWeights([tf.tensor2d(parts[2 * i], [l.inDim, l.outDim]), tf.tensor1d(parts[2 * i + 1])]))
+    tf.tidy(() => layer.setWeights([tf.tensor2d(parts[p], [l.inDim, l.outDim]), tf.tensor1d(parts[p + 1])]))
+    p += 2
   })
   return result
 }

@@ -56,6 +56,8 @@ export class DatasetLearner implements Learner {
   private readonly resetOptimizer: boolean
   private batch: Uint32Array
   private readonly labelFlip: boolean
+  /** Overrides the spec's learning rate for the next train calls (schedules); null = the spec's. */
+  learningRate: number | null = null
 
   constructor (init: LearnerInit) {
     this.model = init.model
@@ -140,7 +142,8 @@ export class DatasetLearner implements Learner {
     if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
     const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), {
       dropoutSeed: () => this.rng.int(0x7fffffff),
-      labelFlip: this.labelFlip
+      labelFlip: this.labelFlip,
+      learningRate: this.learningRate ?? undefined
     })
     return { steps, loss: r.loss, examples: r.examples }
   }

@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto'
 import { tf } from './tf.js'
 import { createRng } from '../protocol/rng.js'
 import { parseModelSpec, type Activation, type LossName, type ModelSpec, type ModelSpecInput } from './specs.js'
-import { IncompatibleModelError, InvalidSpecError, WeightsMismatchError } from './errors.js'
+import { IncompatibleModelError, InvalidSpecError, UnsupportedOnBackendError, WeightsMismatchError } from './errors.js'
+import { CONV_TRAINING_BACKENDS } from './backend.js'
 import type { Task } from './metrics.js'
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from './constants.js'
 
@@ -55,6 +56,11 @@ export interface TrainState {
 
 type Output = 'sigmoid' | 'softmax' | 'exp' | 'identity'
 
+interface ConvLayer { name: string, kernel: ParamInfo, bias: ParamInfo, inC: number, filters: number, size: number, pool: number, inH: number, inW: number }
+
+/** Kernels a convolutional model needs for training (wasm lacks Conv2DBackpropFilter). */
+const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPool', 'MaxPoolGrad']
+
 interface Layer { name: string, inDim: number, outDim: number, activation: Activation | Output, kernel: ParamInfo, bias: ParamInfo }
 
 function naturalOutput (type: ModelSpec['type'], task: Task): Output {
@@ -68,7 +74,8 @@ function naturalOutput (type: ModelSpec['type'], task: Task): Output {
     case 'linear': return task === 'regression' ? 'identity' : bad()
     case 'poisson-glm':
     case 'poisson-mlp': return task === 'count' ? 'exp' : bad()
-    case 'mlp': return task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : task === 'count' ? 'exp' : 'identity'
+    case 'mlp':
+    case 'cnn': return task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : task === 'count' ? 'exp' : 'identity'
   }
 }
 
@@ -115,6 +122,7 @@ export class Model {
   readonly optimizerSlots: number
   readonly defaultBatchSize: number
   private readonly layers: Layer[]
+  private readonly convs: ConvLayer[]
   private l2Mask: tf.Tensor1D | null = null
   /** Evaluation tensors by (data, rows buffer, offset, length); least recently used first; at most EVAL_CACHE_ENTRIES. */
   private readonly evalCache = new Map<string, CachedRows>()
@@ -132,11 +140,34 @@ export class Model {
       throw new InvalidSpecError(`invalid model spec: model.loss: '${this.spec.loss}' does not fit a '${this.spec.type}' model on a ${info.task} label (its loss is '${this.loss}')`, 'model.loss')
     }
     this.outputDim = this.output === 'softmax' ? numClasses : 1
-    const hidden = this.spec.type === 'mlp' || this.spec.type === 'poisson-mlp' ? (this.spec.hidden ?? []) : []
-    const dims = [info.inputDim, ...hidden, this.outputDim]
+    const hidden = this.spec.type === 'mlp' || this.spec.type === 'poisson-mlp' || this.spec.type === 'cnn' ? (this.spec.hidden ?? []) : []
     this.layers = []
     this.params = []
+    this.convs = []
     let offset = 0
+    let denseIn = info.inputDim
+    if (this.spec.type === 'cnn') {
+      const [h0, w0, c0] = this.spec.inputShape!
+      if (h0 * w0 * c0 !== info.inputDim) {
+        throw new InvalidSpecError(`invalid model spec: model.inputShape: ${h0}x${w0}x${c0} = ${h0 * w0 * c0} values, the data has ${info.inputDim} features`, 'model.inputShape')
+      }
+      this.checkKernels(CONV_KERNELS)
+      let h = h0; let w = w0; let c = c0
+      this.spec.conv!.forEach((cv, i) => {
+        const name = `conv_${i}_${this.spec.activation}`
+        const kernel: ParamInfo = { name: `${name}/kernel`, shape: [cv.kernel, cv.kernel, c, cv.filters], offset, size: cv.kernel * cv.kernel * c * cv.filters, kind: 'kernel' }
+        offset += kernel.size
+        const bias: ParamInfo = { name: `${name}/bias`, shape: [cv.filters], offset, size: cv.filters, kind: 'bias' }
+        offset += bias.size
+        this.params.push(kernel, bias)
+        const outH = Math.floor(h / cv.pool); const outW = Math.floor(w / cv.pool)
+        if (outH < 1 || outW < 1) throw new InvalidSpecError(`invalid model spec: model.conv.${i}.pool: the image is ${h}x${w} here, too small to pool by ${cv.pool}`, `model.conv.${i}.pool`)
+        this.convs.push({ name, kernel, bias, inC: c, filters: cv.filters, size: cv.kernel, pool: cv.pool, inH: h, inW: w })
+        h = outH; w = outW; c = cv.filters
+      })
+      denseIn = h * w * c
+    }
+    const dims = [denseIn, ...hidden, this.outputDim]
     for (let l = 0; l + 1 < dims.length; l++) {
       const last = l + 2 === dims.length
       const activation = last ? this.output : this.spec.activation
@@ -160,7 +191,11 @@ export class Model {
   initialWeights (seed: number | string = 0): Float32Array {
     const w = new Float32Array(this.numParams)
     const rng = createRng(seed).fork('init')
-    const linear = this.layers.length === 1
+    const linear = this.layers.length === 1 && this.convs.length === 0
+    for (const cv of this.convs) {
+      const limit = Math.sqrt(6 / (cv.size * cv.size * (cv.inC + cv.filters)))
+      for (let i = 0; i < cv.kernel.size; i++) w[cv.kernel.offset + i] = (rng.next() * 2 - 1) * limit
+    }
     for (const layer of this.layers) {
       if (!linear) {
         const limit = Math.sqrt(6 / (layer.inDim + layer.outDim))
@@ -199,6 +234,63 @@ export class Model {
       this.l2Mask = tf.keep(tf.tensor1d(m))
     }
     return this.l2Mask
+  }
+
+  /** Throws UnsupportedOnBackendError when the active backend lacks a kernel this model trains with. */
+  private checkKernels (kernels: string[]): void {
+    const backend = tf.getBackend()
+    const missing = kernels.filter((k) => tf.getKernel(k, backend) == null)
+    if (missing.length > 0) {
+      throw new UnsupportedOnBackendError(`model '${this.spec.type}' cannot be trained on the ${backend} backend, which lacks ${missing.join(', ')}` +
+        ` (convolution gradients); use --backend ${CONV_TRAINING_BACKENDS.join(', --backend ')}`)
+    }
+  }
+
+  /** Convolution blocks (cnn): [n, d] -> [n, flat]; identity for dense models. */
+  private convForward (theta: tf.Tensor1D, x: tf.Tensor2D): tf.Tensor2D {
+    if (this.convs.length === 0) return x
+    const [h, w, c] = this.spec.inputShape!
+    let a: tf.Tensor4D = tf.reshape(x, [x.shape[0], h, w, c])
+    for (const cv of this.convs) {
+      const K = tf.reshape(theta.slice(cv.kernel.offset, cv.kernel.size), cv.kernel.shape as [number, number, number, number]) as tf.Tensor4D
+      const b = theta.slice(cv.bias.offset, cv.bias.size)
+      const z = tf.add(tf.conv2d(a, K, 1, 'same'), b) as tf.Tensor4D
+      const act = this.activate(tf.reshape(z, [-1, cv.filters]), this.spec.activation)
+      a = tf.reshape(act, z.shape)
+      if (cv.pool > 1) a = tf.maxPool(a, cv.pool, cv.pool, 'valid')
+    }
+    return tf.reshape(a, [x.shape[0], -1])
+  }
+
+  /** Loss (summed over rows) and flat gradient of the mean loss by autodiff (cnn). */
+  private autodiffStep (theta: tf.Tensor1D, t: { x: tf.Tensor2D, y: tf.Tensor2D, offset: tf.Tensor2D | null, weight: tf.Tensor2D | null }, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor1D] {
+    const f = (th: tf.Tensor): tf.Scalar => tf.div(this.lossSumOf(th as tf.Tensor1D, t, dropoutSeed), rows) as tf.Scalar
+    const { value, grad } = tf.valueAndGrad(f)(theta)
+    return [tf.mul(value, rows) as tf.Scalar, grad as tf.Tensor1D]
+  }
+
+  /** Summed (weighted) loss of a batch as a differentiable function of theta. */
+  private lossSumOf (theta: tf.Tensor1D, t: { x: tf.Tensor2D, y: tf.Tensor2D, offset: tf.Tensor2D | null, weight: tf.Tensor2D | null }, dropoutSeed: number | null): tf.Scalar {
+    const ps = this.slices(theta)
+    let a: tf.Tensor2D = this.convForward(theta, t.x)
+    for (let l = 0; l < this.layers.length - 1; l++) {
+      a = this.activate(tf.add(tf.matMul(a, ps[l].W), ps[l].b) as tf.Tensor2D, this.layers[l].activation)
+      if (this.spec.dropout > 0 && dropoutSeed != null) {
+        a = tf.mul(a, tf.div(tf.step(tf.sub(tf.randomUniform(a.shape, 0, 1, 'float32', dropoutSeed + l), this.spec.dropout)), 1 - this.spec.dropout))
+      }
+    }
+    const L = this.layers.length - 1
+    let eta = tf.add(tf.matMul(a, ps[L].W), ps[L].b) as tf.Tensor2D
+    if (this.output === 'exp' && t.offset != null) eta = tf.add(eta, t.offset)
+    let rowsLoss: tf.Tensor
+    if (this.output === 'sigmoid') rowsLoss = tf.add(tf.sub(tf.relu(eta), tf.mul(eta, t.y)), tf.log1p(tf.exp(tf.neg(tf.abs(eta)))))
+    else if (this.output === 'softmax') rowsLoss = tf.neg(tf.sum(tf.mul(t.y, tf.logSoftmax(eta)), 1, true))
+    else if (this.output === 'exp') {
+      const etaC = tf.clipByValue(eta, CLIP_ETA[0], CLIP_ETA[1])
+      rowsLoss = tf.mul(2, tf.add(tf.sub(tf.sub(tf.exp(etaC), t.y), tf.mul(t.y, etaC)), tf.mul(t.y, tf.log(tf.maximum(t.y, 1e-30)))))
+    } else rowsLoss = tf.square(tf.sub(eta, t.y))
+    if (t.weight != null) rowsLoss = tf.mul(rowsLoss, t.weight)
+    return tf.sum(rowsLoss) as tf.Scalar
   }
 
   private slices (theta: tf.Tensor1D): Array<{ W: tf.Tensor2D, b: tf.Tensor1D }> {
@@ -321,33 +413,22 @@ export class Model {
     this.gather(data, rows, buf)
     const [loss, grad] = tf.tidy(() => {
       const t = this.batchTensors(buf, rows.length)
-      const [ls, g] = this.forwardBackward(tf.tensor1d(weights), t.x, t.xT, t.y, t.offset, t.weight, rows.length, null)
+      const theta = tf.tensor1d(weights)
+      const [ls, g] = this.convs.length > 0
+        ? this.autodiffStep(theta, t, rows.length, null)
+        : this.forwardBackward(theta, t.x, t.xT, t.y, t.offset, t.weight, rows.length, null)
       return [ls.dataSync()[0] / rows.length, g.dataSync() as Float32Array]
     })
     return { loss, grad }
   }
 
-  /** The same gradient by TF.js autodiff (tf.grads), to check the hand-written backward pass. */
+  /** The same gradient by TF.js autodiff (tf.grad), to check the hand-written backward pass. */
   autodiffGradient (weights: Float32Array, data: TensorData, rows: Uint32Array): Float32Array {
     const buf = this.makeBuffers(rows.length)
     this.gather(data, rows, buf)
     return tf.tidy(() => {
       const t = this.batchTensors(buf, rows.length)
-      const f = (theta: tf.Tensor): tf.Scalar => {
-        const ps = this.slices(theta as tf.Tensor1D)
-        let a: tf.Tensor2D = t.x
-        for (let l = 0; l < this.layers.length - 1; l++) a = this.activate(tf.add(tf.matMul(a, ps[l].W), ps[l].b) as tf.Tensor2D, this.layers[l].activation)
-        const L = this.layers.length - 1
-        let eta = tf.add(tf.matMul(a, ps[L].W), ps[L].b) as tf.Tensor2D
-        if (this.output === 'exp' && t.offset != null) eta = tf.add(eta, t.offset)
-        let rowsLoss: tf.Tensor
-        if (this.output === 'sigmoid') rowsLoss = tf.add(tf.sub(tf.relu(eta), tf.mul(eta, t.y)), tf.log1p(tf.exp(tf.neg(tf.abs(eta)))))
-        else if (this.output === 'softmax') rowsLoss = tf.neg(tf.sum(tf.mul(t.y, tf.logSoftmax(eta)), 1, true))
-        else if (this.output === 'exp') rowsLoss = tf.mul(2, tf.sub(tf.exp(eta), tf.mul(t.y, eta)))
-        else rowsLoss = tf.square(tf.sub(eta, t.y))
-        if (t.weight != null) rowsLoss = tf.mul(rowsLoss, t.weight)
-        return tf.div(tf.sum(rowsLoss), rows.length) as tf.Scalar
-      }
+      const f = (theta: tf.Tensor): tf.Scalar => tf.div(this.lossSumOf(theta as tf.Tensor1D, t, null), rows.length) as tf.Scalar
       return tf.grad(f)(tf.tensor1d(weights)).dataSync() as Float32Array
     })
   }
@@ -437,7 +518,9 @@ export class Model {
         const dropoutSeed = this.spec.dropout > 0 ? (options.dropoutSeed?.() ?? t) : null
         const out = tf.tidy(() => {
           const bt = this.batchTensors(b, n)
-          const [lossSum, g0] = this.forwardBackward(theta, bt.x, bt.xT, bt.y, bt.offset, bt.weight, n, dropoutSeed)
+          const [lossSum, g0] = this.convs.length > 0
+            ? this.autodiffStep(theta, bt, n, dropoutSeed)
+            : this.forwardBackward(theta, bt.x, bt.xT, bt.y, bt.offset, bt.weight, n, dropoutSeed)
           let g: tf.Tensor1D = g0
           if (l2 > 0) g = tf.add(g, tf.mul(tf.mul(theta, this.getL2Mask()), l2)) as tf.Tensor1D
           let nt: tf.Tensor1D; let nm: tf.Tensor1D | null = null; let nv: tf.Tensor1D | null = null
@@ -517,7 +600,7 @@ export class Model {
       const ps = this.slices(theta)
       let o = 0
       for (let c = 0; c < cached!.x.length; c++) {
-        let a: tf.Tensor2D = cached!.x[c]
+        let a: tf.Tensor2D = this.convForward(theta, cached!.x[c])
         for (let l = 0; l < this.layers.length - 1; l++) a = this.activate(tf.add(tf.matMul(a, ps[l].W), ps[l].b) as tf.Tensor2D, this.layers[l].activation)
         const L = this.layers.length - 1
         let eta = tf.add(tf.matMul(a, ps[L].W), ps[L].b) as tf.Tensor2D
@@ -549,9 +632,10 @@ export class Model {
   }
 
   /** The layer layout as plain data (for export and documentation). */
-  describe (): { type: string, output: Output, loss: LossName, layers: Array<{ name: string, inDim: number, outDim: number, activation: string }>, numParams: number, schemaHash: string } {
+  describe (): { type: string, output: Output, loss: LossName, conv: Array<{ name: string, filters: number, kernel: number, pool: number }>, layers: Array<{ name: string, inDim: number, outDim: number, activation: string }>, numParams: number, schemaHash: string } {
     return {
       type: this.spec.type,
+      conv: this.convs.map((c) => ({ name: c.name, filters: c.filters, kernel: c.size, pool: c.pool })),
       output: this.output,
       loss: this.loss,
       layers: this.layers.map((l) => ({ name: l.name, inDim: l.inDim, outDim: l.outDim, activation: l.activation })),

@@ -7,7 +7,7 @@ import { InvalidSpecError } from './errors.js'
 
 // ---------------------------------------------------------------------------------------------- models
 
-export const ModelTypes = ['logistic', 'softmax', 'linear', 'mlp', 'poisson-glm', 'poisson-mlp'] as const
+export const ModelTypes = ['logistic', 'softmax', 'linear', 'mlp', 'poisson-glm', 'poisson-mlp', 'cnn'] as const
 export type ModelType = typeof ModelTypes[number]
 export const Activations = ['relu', 'tanh', 'sigmoid', 'elu', 'linear'] as const
 export type Activation = typeof Activations[number]
@@ -40,7 +40,15 @@ export const ModelSpecSchema = z.object({
   /** Default minibatch size when the caller gives none. */
   batchSize: z.number().int().positive().max(1 << 20).optional(),
   /** Initial output bias (e.g. log of the mean claim frequency for Poisson models). */
-  outputBiasInit: z.number().finite().optional()
+  outputBiasInit: z.number().finite().optional(),
+  /** cnn: image shape [height, width, channels] of the feature vector (row-major, channels last). */
+  inputShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]).optional(),
+  /** cnn: convolution blocks (3x3 'same' convolution, activation, then max-pooling of `pool`). */
+  conv: z.array(z.object({
+    filters: z.number().int().positive().max(1024),
+    kernel: z.number().int().positive().max(15).default(3),
+    pool: z.number().int().min(1).max(8).default(2)
+  }).strict()).min(1).max(8).optional()
 }).strict()
 export type ModelSpecInput = z.input<typeof ModelSpecSchema>
 export type ModelSpec = z.output<typeof ModelSpecSchema>
@@ -171,10 +179,16 @@ export function parseSpec<S extends z.ZodType> (schema: S, value: unknown, prefi
 
 export function parseModelSpec (value: unknown): ModelSpec {
   const spec = parseSpec(ModelSpecSchema, value, 'model')
-  if ((spec.type === 'mlp' || spec.type === 'poisson-mlp') && spec.hidden == null) {
-    spec.hidden = spec.type === 'mlp' ? [128] : [20, 15, 10]
+  if ((spec.type === 'mlp' || spec.type === 'poisson-mlp' || spec.type === 'cnn') && spec.hidden == null) {
+    spec.hidden = spec.type === 'mlp' ? [128] : spec.type === 'cnn' ? [64] : [20, 15, 10]
   }
-  if (!(spec.type === 'mlp' || spec.type === 'poisson-mlp') && spec.hidden != null && spec.hidden.length > 0) {
+  if (spec.type === 'cnn') {
+    if (spec.inputShape == null) throw new InvalidSpecError('invalid model spec: model.inputShape: a cnn needs [height, width, channels]', 'model.inputShape')
+    spec.conv ??= [{ filters: 8, kernel: 3, pool: 2 }]
+  } else if (spec.conv != null || spec.inputShape != null) {
+    throw new InvalidSpecError(`invalid model spec: model.${spec.conv != null ? 'conv' : 'inputShape'}: only a 'cnn' model has convolutions`, `model.${spec.conv != null ? 'conv' : 'inputShape'}`)
+  }
+  if (!(spec.type === 'mlp' || spec.type === 'poisson-mlp' || spec.type === 'cnn') && spec.hidden != null && spec.hidden.length > 0) {
     throw new InvalidSpecError(`invalid model spec: model.hidden: a '${spec.type}' model has no hidden layers`, 'model.hidden')
   }
   return spec

@@ -100,9 +100,13 @@ export async function partitionDataset (datasetArg: unknown, peers: number, dir:
     if (header) testRows.shift()
     trainIdx = order
   } else {
-    const nTest = Math.round(lines.length * (spec.testFraction ?? 0.2))
-    testRows = order.slice(0, nTest).map((i) => lines[i])
-    trainIdx = order.slice(nTest)
+    // the same held-out rows as the learning layer (and so the simulator) uses for this spec
+    const { loadDataset } = await import('../learning/index.js')
+    const ds = await loadDataset(spec as never)
+    if (ds.size !== lines.length || ds.badRows.count > 0) throw new TestnetError(`${main}: ${lines.length} lines but the dataset loader read ${ds.size} rows (${ds.badRows.count} bad): cannot align the held-out split`)
+    testRows = Array.from(ds.test, (i) => lines[i])
+    const test = new Set(ds.test)
+    trainIdx = order.filter((i) => !test.has(i))
   }
   mkdirSync(dir, { recursive: true })
   const write = (path: string, rows: string[]): void => { writeFileSync(path, (head != null ? head + '\n' : '') + rows.join('\n') + '\n') }

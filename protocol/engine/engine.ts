@@ -26,6 +26,12 @@ export class InvalidEngineOptionsError extends Error {
   override name = 'InvalidEngineOptionsError'
 }
 
+/** Thrown when the engine's steps are called out of order (beginRound twice without endRound). */
+export class EngineStateError extends Error {
+  static override name = 'EngineStateError'
+  override name = 'EngineStateError'
+}
+
 /** Thrown when a stored checkpoint does not fit the learner (schema or length). */
 export class CheckpointMismatchError extends Error {
   static override name = 'CheckpointMismatchError'
@@ -196,8 +202,17 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   async beginRound (options: AbortOptions = {}): Promise<void> {
     await this.init(options)
     options.signal?.throwIfAborted()
-    if (this.begun) throw new InvalidEngineOptionsError(`beginRound called twice for round ${this._round} without endRound`)
+    if (this.begun) throw new EngineStateError(`beginRound called twice for round ${this._round} without endRound`)
     this.begun = true
+    try {
+      await this.doBeginRound(options)
+    } catch (err) {
+      this.begun = false
+      throw err
+    }
+  }
+
+  private async doBeginRound (options: AbortOptions): Promise<void> {
     const { learner } = this.c
     // 1. round begins: local training
     const honest = await this.exclusive(async () => {
@@ -366,7 +381,18 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const delivered: PeerKey[] = []
     for (const u of updates) {
       const { to: targets, weights: w, ...f } = u
-      const sealed = await this.c.envelopes.seal(f, w)
+      let sealed: { bytes: Uint8Array, id: string }
+      try {
+        sealed = await this.c.envelopes.seal(f, w)
+      } catch (err) {
+        // e.g. a diverged model (NaN) or a float16 overflow: nothing leaves; push-sum keeps the unsent mass
+        this.acc.sendFailures += targets.length
+        this.tot.sendFailures += targets.length
+        this.c.metrics?.increment(ENGINE_METRICS.sendFailures, undefined, targets.length)
+        this.c.logger?.warn({ err: (err as Error).message, round: f.round }, 'could not seal update')
+        this.emit('error', err as Error)
+        continue
+      }
       if (firstId === '') firstId = sealed.id
       if (b != null) { // own envelopes are kept only for behaviours (replay); 16 x model size per peer otherwise
         this.sentLog.unshift({ id: sealed.id, seq: f.seq, round: f.round, kind: f.kind, to: targets, bytes: sealed.bytes })

@@ -33,7 +33,7 @@ export * from './store.js'
 export { MemoryStore, StoreClosedError, type MemoryStoreInit } from './memory-store.js'
 export { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
 export { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
-export { InvalidEngineOptionsError, CheckpointMismatchError, SEQ_RESTART_GAP } from './engine.js'
+export { InvalidEngineOptionsError, CheckpointMismatchError, EngineStateError, SEQ_RESTART_GAP } from './engine.js'
 export { parseAveragingParams, InvalidAveragingParamsError, type AveragingParams, type AveragingParamsInput } from '../averaging/params.js'
 
 /** js-libp2p shape: options first, components second. Throws InvalidEngineOptionsError / InvalidAveragingParamsError. */

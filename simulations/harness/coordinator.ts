@@ -61,7 +61,7 @@ class WorkerHandle implements WorldHandle {
   async runWindow (until: number, inbound: WireMessage[]): Promise<StepResult> { return await this.#rpc.call('runWindow', [until, inbound], true) }
   async endRound (round: number, options: { evaluate: false | 'curve' | 'final', weights: boolean }): Promise<RoundEndResult> { return await this.#rpc.call('endRound', [round, options]) }
   async counters (): Promise<Array<[number, PeerCounters]>> { return await this.#rpc.call('counters', []) }
-  async task (name: string, args: unknown): Promise<unknown> { return await this.#rpc.call('task', [name, args], true) }
+  async task (name: string, args: unknown): Promise<unknown> { return await this.#rpc.call('task', [name, args]) }
   async close (): Promise<void> {
     try { await this.#rpc.call('close', []) } finally { await this.#worker.terminate() }
   }

@@ -146,12 +146,16 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     maxBytes: 64 * 1024 * 1024,
     normBound: null
   }
-  const curveRows = dataset.test.subarray(0, Math.min(dataset.test.length, scenario.evaluation.curveRows))
+  // The per-round curve uses a seeded random sample of the test split (test rows may be ordered by class).
+  const curveRows = dataset.test.length <= scenario.evaluation.curveRows
+    ? dataset.test
+    : Uint32Array.from(rootRng.fork('curve-rows').sample(Array.from(dataset.test), scenario.evaluation.curveRows)).sort()
   const poisoned = scenario.adversaries.fraction > 0 && flipsLabels(scenario.adversaries.attack) ? flippedView(dataset) : null
   const adversaryCount = init.adversaries.length
   const initSeed = `${String(scenario.seed)}:init`
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
+  const timing = { trainMs: 0, evaluateMs: 0 }
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
@@ -164,6 +168,11 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       batchSize
     })
     learners.set(ctx.index, learner)
+    const train = learner.train.bind(learner)
+    learner.train = async (steps, options) => {
+      const t0 = performance.now()
+      try { return await train(steps, options) } finally { timing.trainMs += performance.now() - t0 }
+    }
     const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
     const engine = peerEngine({
       averaging: scenario.rule,
@@ -189,7 +198,10 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
       weights: () => engine.weights(),
-      evaluate: async (which) => evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights),
+      evaluate: async (which) => {
+        const t0 = performance.now()
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally { timing.evaluateMs += performance.now() - t0 }
+      },
       dispose: () => { learner.dispose() }
     }
   }
@@ -203,6 +215,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   return {
     createPeer,
     tasks: {
+      /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
+      timing: async () => ({ ...timing }),
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
       localOnly: async (args: { steps: number }) => {
         const out: Array<[number, MetricValues]> = []

@@ -75,3 +75,23 @@ test('epidemic engines: consensus distance shrinks and models approach the avera
   assert.equal(q.length, 1)
   assert.equal(await peers[0].engine.handleMessage(q[0].message), 'STALE_ROUND')
 })
+
+test('pairwise: a late reply after the initiator trained again still conserves the weighted sum (delta form)', async () => {
+  const target = Float32Array.of(5, -5, 0, 1, 2, 3)
+  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: () => [[1], [0]], init: { averaging: { rule: 'pairwise', initiateProbability: 1 }, localSteps: 1, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3), targets: (i) => (i === 0 ? target : null) })
+  const [a, b] = peers
+  await b.engine.init()
+  const sum = (): Float64Array => Float64Array.from(a.learner.w, (v, i) => 1 * v + 3 * b.learner.w[i])
+  await a.engine.beginRound() // trains, sends request 1
+  const s1 = sum()
+  await net.deliverAll(1) // B answers request 1 and merges; reply 1 stays queued
+  await a.engine.endRound()
+  const before = a.learner.w.slice()
+  await a.engine.beginRound() // exchange 1 expires (not busy any more), trains again, sends request 2
+  const trainedDelta = Float64Array.from(a.learner.w, (v, i) => v - before[i])
+  await net.deliverAll() // reply 1 (late, applied as a delta), request 2, reply 2
+  const s2 = sum()
+  for (let i = 0; i < DIM; i++) assert.ok(Math.abs(s2[i] - (s1[i] + trainedDelta[i])) < 1e-4, `coordinate ${i}: ${s2[i]} vs ${s1[i] + trainedDelta[i]}`)
+  assert.equal(a.engine.totals().updatesMerged, 2)
+  assert.equal(b.engine.totals().updatesMerged, 2)
+})

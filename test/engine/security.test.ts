@@ -149,3 +149,12 @@ test('start/stop loop on the injected clock runs rounds and writes a final check
   assert.equal(cp?.round, e.round)
   assert.ok(e.round >= 3, 'rounds ran')
 })
+
+test('bad options and out-of-order steps fail with named errors', async () => {
+  assert.throws(() => buildPeers({ n: 1, dim: 2, graph: () => [[]], init: { averaging: { rule: 'epidemic', fanout: 0 } } }), (e: Error) => e.name === 'InvalidAveragingParamsError')
+  assert.throws(() => buildPeers({ n: 1, dim: 2, graph: () => [[]], init: { localSteps: -1 } }), (e: Error) => e.name === 'InvalidEngineOptionsError' && /localSteps/.test(e.message))
+  assert.throws(() => buildPeers({ n: 1, dim: 2, graph: () => [[]], init: { nope: 1 } as never }), (e: Error) => e.name === 'InvalidEngineOptionsError' && /nope/.test(e.message))
+  const { peers } = buildPeers({ n: 1, dim: 2, graph: () => [[]], init: { localSteps: 0 } })
+  await peers[0].engine.beginRound()
+  await assert.rejects(peers[0].engine.beginRound(), (e: Error) => e.name === 'EngineStateError')
+})

@@ -95,3 +95,18 @@ test('Lamport rounds: a slow epidemic peer jumps to the round of the updates it 
   for (const d of net.queue.splice(0)) verdicts.push(await fast.engine.handleMessage(d.message))
   assert.deepEqual(verdicts, [null])
 })
+
+test('a model that cannot be sealed (NaN) sends nothing, reports an error event, and push-sum keeps its mass', async () => {
+  const complete = (n: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i))
+  const { net, peers } = buildPeers({ n: 3, dim: 3, graph: complete, init: { averaging: { rule: 'push-sum', fanout: 2 }, localSteps: 0 } })
+  const p = peers[0]
+  const errors: string[] = []
+  p.engine.addEventListener('error', (e) => { errors.push(e.detail.name) })
+  const w0 = p.engine.pushSumWeight
+  p.learner.w[0] = Number.NaN
+  await p.engine.beginRound()
+  assert.equal(net.queue.length, 0)
+  assert.equal(errors.length, 1)
+  assert.equal(p.engine.pushSumWeight, w0)
+  assert.equal((await p.engine.endRound()).sendFailures, 2)
+})

@@ -11,7 +11,7 @@ import { verifyStoredLog } from '../../node/audit.js'
 import { createDaemonEnvelopes } from '../../node/wiring.js'
 import { wallClock } from '../../node/clock.js'
 import { peerEngine, MemoryStore, type PeerEngine } from '../../protocol/engine/index.js'
-import { createNetwork, addMember, createKeyring } from '../../protocol/membership/index.js'
+import { createNetwork, addMember, createKeyring, type NetworkManifest } from '../../protocol/membership/index.js'
 import { generateIdentity, toHex, type Identity } from '../../crypto/index.js'
 import { createRng } from '../../protocol/rng.js'
 import { datasetFromArrays, sharedModel, createLearner, ensureBackend } from '../../learning/index.js'
@@ -30,12 +30,14 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
   let transports: Libp2pTransport[]
   let engines: PeerEngine[]
   let store: LevelStore
+  let manifest: NetworkManifest
+  let learnerSchema = ''
 
   before(async () => {
     await ensureBackend()
     const rng = createRng(5)
     ids = [0, 1, 2].map((i) => generateIdentity(new Uint8Array(32).fill(i + 1)))
-    let manifest = createNetwork({ name: 'itest', model: 'logistic', dataset: { spec: 'synthetic' }, rule: { name: 'epidemic', params: { fanout: 2, maxStalenessRounds: 1000 } }, creator: ids[0] })
+    manifest = createNetwork({ name: 'itest', model: 'logistic', dataset: { spec: 'synthetic' }, rule: { name: 'epidemic', params: { fanout: 2, maxStalenessRounds: 1000 } }, creator: ids[0] })
     for (const id of ids.slice(1)) manifest = addMember(manifest, { signKey: toHex(id.signPublicKey), boxKey: toHex(id.boxPublicKey) }, ids[0])
     // a linearly separable binary problem
     const n = 600; const f = 4
@@ -52,6 +54,7 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     transports = await createMemoryTransports(ids.map((id) => id.seed), manifest.id, { membership })
     engines = transports.map((transport, i) => {
       const learner = createLearner({ model, dataset: data, shard: data.train.filter((_, j) => j % 3 === i), seed: i, initSeed: 1 })
+      learnerSchema = learner.schemaHash
       const keyring = createKeyring(manifest, { identity: ids[i] })
       const envelopes = createDaemonEnvelopes({ manifest, keyring, identity: ids[i], schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: 1 << 20 })
       return peerEngine({ averaging: { rule: 'epidemic', fanout: 2, maxStalenessRounds: 1000 }, localSteps: 3 })({
@@ -83,21 +86,33 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     assert.equal(a.length, b.length)
   })
 
-  it('gossip verdicts: a tampered envelope is rejected as BAD_SIGNATURE, a replayed one ignored as REPLAYED', async () => {
-    let original: Uint8Array | null = null
-    for await (const e of store.updateLog({ reverse: true })) if (e.verdict === 'accepted' && e.sender === toHex(ids[1].signPublicKey)) { original = e.bytes; break }
-    assert.ok(original != null)
-    const tampered = Uint8Array.from(original)
-    tampered[tampered.length - 10] ^= 0x01 // inside the ciphertext: the signed payload hash no longer matches
-    const before = { ...transports[0].stats.refusedByReason }
-    // peer 2 relays peer 1's envelope (replayed) and a tampered copy by gossip
-    assert.ok(tampered.length <= transports[2].maxAnnounceBytes)
-    await transports[2].announce(tampered)
-    await transports[2].announce(original)
-    await until(() => (transports[0].stats.refusedByReason.BAD_PAYLOAD_HASH ?? transports[0].stats.refusedByReason.BAD_SIGNATURE ?? 0) > (before.BAD_PAYLOAD_HASH ?? before.BAD_SIGNATURE ?? 0) &&
-      (transports[0].stats.refusedByReason.REPLAYED ?? 0) > (before.REPLAYED ?? 0), `refusals at peer 0 (${JSON.stringify(transports[0].stats)} ${JSON.stringify(transports[1].stats)})`, 8000)
-    const log = []
-    for await (const e of store.updateLog({ reverse: true, limit: 2 })) log.push(e.reason)
-    assert.ok(log.includes('REPLAYED'))
+  it('gossip verdicts: a tampered envelope is rejected, a replayed one ignored, a fresh one accepted', async () => {
+    let old: Uint8Array | null = null
+    for await (const e of store.updateLog({ reverse: true })) if (e.verdict === 'accepted' && e.sender === toHex(ids[1].signPublicKey)) { old = e.bytes; break }
+    assert.ok(old != null)
+    // peer 1 seals two fresh updates (new sequence numbers); peer 2 relays them, one of them tampered with
+    const seal = createDaemonEnvelopes({ manifest, keyring: createKeyring(manifest, { identity: ids[1] }), identity: ids[1], schemaHash: learnerSchema, numParams: engines[1].weights().length, maxBytes: 1 << 20 })
+    const fields = { kind: 0 as const, round: engines[0].round, examples: 100, weight: 100, parents: [] as string[] }
+    const bad = Uint8Array.from((await seal.seal({ ...fields, seq: 900_000 }, engines[1].weights())).bytes)
+    bad[bad.length - 10] ^= 0x01 // inside the ciphertext: no longer what the signed header's payload hash names
+    const good = (await seal.seal({ ...fields, seq: 900_001 }, engines[1].weights())).bytes
+    const refused = (): Record<string, number> => transports[0].stats.refusedByReason as Record<string, number>
+    const before = { ...refused() }
+    const rejectedBefore = (before.BAD_PAYLOAD_HASH ?? 0) + (before.BAD_SIGNATURE ?? 0) + (before.DECRYPTION_FAILED ?? 0)
+    await transports[2].announce(bad)
+    await transports[2].announce(old)
+    await transports[2].announce(good)
+    await until(() => (refused().BAD_PAYLOAD_HASH ?? 0) + (refused().BAD_SIGNATURE ?? 0) + (refused().DECRYPTION_FAILED ?? 0) > rejectedBefore &&
+      (refused().REPLAYED ?? 0) > (before.REPLAYED ?? 0), `refusals at peer 0 (${JSON.stringify(refused())})`)
+    const reasons: Array<string | null> = []
+    const verdicts: string[] = []
+    await until(() => transports[0].stats.announcementsReceived >= 3, 'three announcements')
+    for await (const e of store.updateLog({ reverse: true, limit: 3 })) { reasons.push(e.reason); verdicts.push(e.verdict) }
+    assert.ok(reasons.includes('REPLAYED'), JSON.stringify(reasons))
+    assert.ok(verdicts.includes('accepted'), JSON.stringify(verdicts))
+    // the rejected envelope cost its relay gossipsub score (topic weight: -100 per invalid message, squared)
+    const score = (transports[0].libp2p.services.pubsub as unknown as { score: { score: (id: string) => number } }).score
+    await until(() => score.score(transports[2].libp2p.peerId.toString()) < 0, 'the relay of an invalid envelope to get a negative score', 5000)
+    assert.ok(score.score(transports[1].libp2p.peerId.toString()) >= 0)
   })
 })

@@ -121,7 +121,14 @@ export function register (program: Command): void {
           if (bar == null && flags.json !== true && !p.startsWith('decentralized')) process.stderr.write(`  ${p}...\n`)
         },
         onRound: (e) => {
-          if (bar == null) return
+          if (bar == null) {
+            // Not a terminal: a plain line every tenth of the run (logs stay readable).
+            const step = Math.max(1, Math.round(e.rounds / 10))
+            if (flags.json !== true && ((e.round + 1) % step === 0 || e.round + 1 === e.rounds)) {
+              process.stderr.write(`  ${e.phase}: round ${e.round + 1}/${e.rounds}, ${e.metric} ${e.mean == null ? '-' : e.mean.toFixed(4)}, ${(e.elapsedMs / 1000).toFixed(0)} s\n`)
+            }
+            return
+          }
           const payload = { phase: e.phase, metric: e.metric, mean: e.mean == null ? '-' : e.mean.toFixed(4) }
           if (e.round === 0) { bar.stop(); bar.start(e.rounds, 1, payload) } else bar.update(e.round + 1, payload)
           if (e.round + 1 === e.rounds) bar.stop()

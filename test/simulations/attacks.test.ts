@@ -1,0 +1,104 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRng } from '../../protocol/rng.js'
+import type { BehaviourContext, OutgoingUpdate, ReceivedModel } from '../../protocol/engine/types.js'
+import { createBehaviour, flipsLabels, alieZ, normalQuantile } from '../../simulations/attacks/index.js'
+
+function ctx (over: Partial<BehaviourContext> = {}): BehaviourContext & { sent: Array<[string, Uint8Array]> } {
+  const sent: Array<[string, Uint8Array]> = []
+  let seq = 100
+  const received = new Map<string, ReceivedModel>([
+    ['b', { sender: 'b', round: 0, kind: 0, examples: 1, weight: 1, weights: Float32Array.from([1, 3]), receivedAt: 0 }],
+    ['c', { sender: 'c', round: 0, kind: 0, examples: 1, weight: 1, weights: Float32Array.from([3, 5]), receivedAt: 0 }]
+  ])
+  return {
+    self: 'a',
+    round: 1,
+    rule: 'epidemic',
+    rng: createRng(1),
+    honest: Float32Array.from([2, 2]),
+    received,
+    neighbours: ['b', 'c'],
+    sentLog: [],
+    nextSeq: () => seq++,
+    seal: async () => ({ bytes: new Uint8Array(1), id: 'x' }),
+    send: async (peer, bytes) => { sent.push([peer, bytes]) },
+    sent,
+    ...over
+  }
+}
+
+const update = (): OutgoingUpdate => ({ kind: 0, round: 1, seq: 7, examples: 10, weight: 10, parents: [], to: ['b', 'c'], weights: Float32Array.from([2, 2]) })
+const one = (u: OutgoingUpdate | OutgoingUpdate[]): OutgoingUpdate => { assert.ok(!Array.isArray(u)); return u as OutgoingUpdate }
+
+test('sign-flip: ref - scale * (honest - ref), ref = mean of what it received', async () => {
+  const b = createBehaviour({ kind: 'sign-flip', scale: 1000 }, { peers: 10, adversaries: 2 })!
+  const out = one(await b.outgoing!(update(), ctx()))
+  // ref = [2, 4]; honest - ref = [0, -2]
+  assert.deepEqual([...out.weights], [2, 2004])
+  assert.equal(out.seq, 7)
+  const alone = one(await b.outgoing!(update(), ctx({ received: new Map() })))
+  assert.deepEqual([...alone.weights], [-2000, -2000])
+})
+
+test('noise: honest + N(0, sigma^2)', async () => {
+  const b = createBehaviour({ kind: 'noise', sigma: 5 }, { peers: 10, adversaries: 2 })!
+  const u = update(); u.weights = new Float32Array(20000)
+  const out = one(await b.outgoing!(u, ctx({ honest: new Float32Array(20000) })))
+  let s = 0; for (const v of out.weights) s += v * v
+  const sd = Math.sqrt(s / out.weights.length)
+  assert.ok(sd > 4.8 && sd < 5.2, `sd ${sd}`)
+})
+
+test('ALIE: mean - z * std of the models it sees; default z from n and f', async () => {
+  const b = createBehaviour({ kind: 'alie', z: 1 }, { peers: 10, adversaries: 2 })!
+  const out = one(await b.outgoing!(update(), ctx()))
+  // seen: [2,2],[1,3],[3,5] -> mean [2, 3.333], std [0.8165, 1.2472]
+  assert.ok(Math.abs(out.weights[0] - (2 - 0.8165)) < 1e-3)
+  assert.ok(Math.abs(out.weights[1] - (10 / 3 - 1.2472)) < 1e-3)
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5)
+  // Baruch et al.: n = 50, f = 10 -> s = 16, z = Phi^-1(34/50) ~ 0.47
+  assert.ok(Math.abs(alieZ(50, 10) - normalQuantile(34 / 50)) < 1e-12)
+})
+
+test('IPM: -epsilon * mean', async () => {
+  const b = createBehaviour({ kind: 'ipm', epsilon: 0.5 }, { peers: 10, adversaries: 2 })!
+  const out = one(await b.outgoing!(update(), ctx()))
+  assert.ok(Math.abs(out.weights[0] + 1) < 1e-6)
+  assert.ok(Math.abs(out.weights[1] + 5 / 3) < 1e-6)
+})
+
+test('dissensus: one envelope per neighbour, each pushed away from the mean, fresh sequence numbers', async () => {
+  const b = createBehaviour({ kind: 'dissensus', epsilon: 1 }, { peers: 10, adversaries: 2 })!
+  const out = await b.outgoing!(update(), ctx()) as OutgoingUpdate[]
+  assert.equal(out.length, 2)
+  assert.deepEqual(out.map((u) => u.to), [['b'], ['c']])
+  assert.notEqual(out[0].seq, out[1].seq)
+  // to b: x_b - (mean - x_b) = 2 x_b - mean
+  assert.ok(Math.abs(out[0].weights[0] - (2 * 1 - 2)) < 1e-6)
+  assert.ok(Math.abs(out[1].weights[1] - (2 * 5 - 10 / 3)) < 1e-5)
+})
+
+test('replay: honest first, then old envelopes again instead of new ones', async () => {
+  const b = createBehaviour({ kind: 'replay' }, { peers: 10, adversaries: 2 })!
+  assert.ok(!Array.isArray(await b.outgoing!(update(), ctx())))
+  const old = { id: 'i', seq: 1, round: 0, kind: 0 as const, to: ['b'], bytes: Uint8Array.from([9, 9]) }
+  const c = ctx({ sentLog: [old] })
+  assert.deepEqual(await b.outgoing!(update(), c), [])
+  await b.afterSend!(c)
+  assert.deepEqual(c.sent.map(([p, bytes]) => [p, [...bytes]]), [['b', [9, 9]], ['c', [9, 9]]])
+})
+
+test('equivocation: two different envelopes with the same sequence number', async () => {
+  const b = createBehaviour({ kind: 'equivocation' }, { peers: 10, adversaries: 2 })!
+  const out = await b.outgoing!(update(), ctx()) as OutgoingUpdate[]
+  assert.equal(out.length, 2)
+  assert.equal(out[0].seq, out[1].seq)
+  assert.notDeepEqual([...out[0].weights], [...out[1].weights])
+})
+
+test('label-flip works on data, not on messages', () => {
+  assert.equal(createBehaviour({ kind: 'label-flip' }, { peers: 10, adversaries: 2 }), null)
+  assert.equal(flipsLabels({ kind: 'label-flip' }), true)
+  assert.equal(flipsLabels({ kind: 'ipm' }), false)
+})

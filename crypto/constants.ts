@@ -13,3 +13,5 @@ export const SECRETBOX_MAC_BYTES = 16
 export const HASH_BYTES = 32
 /** A sealed group key: ephemeral X25519 public key || nonce || box(32-byte key). */
 export const SEALED_KEY_BYTES = BOX_PUBLIC_KEY_BYTES + BOX_NONCE_BYTES + BOX_MAC_BYTES + SECRETBOX_KEY_BYTES
+/** Accepted scrypt parameters for passphrase-derived keys (checked on derivation and in network manifests). */
+export const PASSPHRASE_KDF_LIMITS = { minN: 1024, maxN: 1 << 20, maxR: 32, maxP: 16 } as const

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto'
 import { reference } from './reference.js'
+import { toHex } from './hex.js'
 
 interface Sodium {
   crypto_sign_seed_keypair: (pk: Uint8Array, sk: Uint8Array, seed: Uint8Array) => void
@@ -41,7 +42,7 @@ const publicKeyCache = new Map<string, KeyObject | null>()
 const privateKeyCache = new WeakMap<Uint8Array, KeyObject>()
 
 function nodePublicKey (publicKey: Uint8Array): KeyObject | null {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex')
+  const id = toHex(publicKey)
   let key = publicKeyCache.get(id)
   if (key === undefined) {
     try {
@@ -232,8 +233,4 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   return new Uint8Array(h.digest())
-}
-
-export function toHexKey (key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
 }

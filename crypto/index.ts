@@ -23,7 +23,10 @@ import type { Signer } from '../protocol/interfaces.js'
 import * as fast from './fast.js'
 import { reference } from './reference.js'
 import { InvalidKeyError, DecryptionError } from './errors.js'
-import { SEALED_KEY_BYTES } from './constants.js'
+import { toHex } from './hex.js'
+import {
+  BOX_NONCE_BYTES, BOX_MAC_BYTES, BOX_PUBLIC_KEY_BYTES, BOX_SECRET_KEY_BYTES, PASSPHRASE_KDF_LIMITS, SEALED_KEY_BYTES
+} from './constants.js'
 
 export * from './constants.js'
 export { InvalidKeyError, DecryptionError } from './errors.js'
@@ -64,6 +67,9 @@ export function createSigner (identity: Pick<Identity, 'signPublicKey' | 'signSe
   }
 }
 
+/** Ephemeral public key and nonce in front of a sealed key's box. */
+const SEALED_HEADER_BYTES = BOX_PUBLIC_KEY_BYTES + BOX_NONCE_BYTES
+
 /**
  * Seals a 32-byte group key (or any short secret) to one member: NaCl box from a fresh ephemeral X25519 key.
  * Layout: ephemeral public key (32) || nonce (24) || box (mac 16 || ciphertext). `randomBytes` is injectable
@@ -71,23 +77,24 @@ export function createSigner (identity: Pick<Identity, 'signPublicKey' | 'signSe
  */
 export function sealKeyToMember (secret: Uint8Array, recipientBoxPublicKey: Uint8Array,
   randomBytes: (n: number) => Uint8Array = fast.randomBytes): Uint8Array {
-  if (recipientBoxPublicKey.length !== 32) throw new InvalidKeyError('recipient box public key must be 32 bytes')
-  const ephemeralSecret = randomBytes(32)
+  if (recipientBoxPublicKey.length !== BOX_PUBLIC_KEY_BYTES) throw new InvalidKeyError('recipient box public key must be 32 bytes')
+  const ephemeralSecret = randomBytes(BOX_SECRET_KEY_BYTES)
   const ephemeralPublic = fast.boxPublicKey(ephemeralSecret)
-  const nonce = randomBytes(24)
+  const nonce = randomBytes(BOX_NONCE_BYTES)
   const boxed = fast.box(secret, nonce, recipientBoxPublicKey, ephemeralSecret)
   ephemeralSecret.fill(0)
-  const out = new Uint8Array(32 + 24 + boxed.length)
+  const out = new Uint8Array(SEALED_HEADER_BYTES + boxed.length)
   out.set(ephemeralPublic, 0)
-  out.set(nonce, 32)
-  out.set(boxed, 56)
+  out.set(nonce, BOX_PUBLIC_KEY_BYTES)
+  out.set(boxed, SEALED_HEADER_BYTES)
   return out
 }
 
 /** Opens what `sealKeyToMember` sealed; null when it is not for this key or was altered. */
 export function openSealedKey (sealed: Uint8Array, recipient: Pick<Identity, 'boxSecretKey'>): Uint8Array | null {
-  if (sealed.length < 56 + 16) return null
-  return fast.boxOpen(sealed.subarray(56), sealed.subarray(32, 56), sealed.subarray(0, 32), recipient.boxSecretKey)
+  if (sealed.length < SEALED_HEADER_BYTES + BOX_MAC_BYTES) return null
+  return fast.boxOpen(sealed.subarray(SEALED_HEADER_BYTES), sealed.subarray(BOX_PUBLIC_KEY_BYTES, SEALED_HEADER_BYTES),
+    sealed.subarray(0, BOX_PUBLIC_KEY_BYTES), recipient.boxSecretKey)
 }
 
 /** Expected length of a sealed 32-byte group key. */
@@ -109,11 +116,12 @@ export const DEFAULT_PASSPHRASE_KDF: Omit<PassphraseKdf, 'salt'> = { kdf: 'scryp
 /** Derives a 32-byte key from a passphrase with scrypt (about 32 MiB and 0.1 s with the defaults). */
 export function deriveKeyFromPassphrase (passphrase: string, params: PassphraseKdf): Uint8Array {
   if (params.kdf !== 'scrypt') throw new InvalidKeyError(`unknown kdf ${String(params.kdf)}`)
-  if (!Number.isInteger(params.N) || params.N < 1024 || params.N > (1 << 20) || (params.N & (params.N - 1)) !== 0) {
-    throw new InvalidKeyError('scrypt N must be a power of two between 1024 and 2^20')
+  const { minN, maxN, maxR, maxP } = PASSPHRASE_KDF_LIMITS
+  if (!Number.isInteger(params.N) || params.N < minN || params.N > maxN || (params.N & (params.N - 1)) !== 0) {
+    throw new InvalidKeyError(`scrypt N must be a power of two between ${minN} and ${maxN}`)
   }
-  if (!Number.isInteger(params.r) || params.r < 1 || params.r > 32) throw new InvalidKeyError('scrypt r must be 1..32')
-  if (!Number.isInteger(params.p) || params.p < 1 || params.p > 16) throw new InvalidKeyError('scrypt p must be 1..16')
+  if (!Number.isInteger(params.r) || params.r < 1 || params.r > maxR) throw new InvalidKeyError(`scrypt r must be 1..${maxR}`)
+  if (!Number.isInteger(params.p) || params.p < 1 || params.p > maxP) throw new InvalidKeyError(`scrypt p must be 1..${maxP}`)
   const salt = Buffer.from(params.salt, 'hex')
   if (salt.length < 16) throw new InvalidKeyError('scrypt salt must be at least 16 bytes of hex')
   return new Uint8Array(scryptSync(passphrase.normalize('NFKC'), salt, 32, {
@@ -129,5 +137,5 @@ export function mustOpen (x: Uint8Array | null, what: string): Uint8Array {
 
 /** A peer's PeerKey: lowercase hex of its ed25519 public key. */
 export function peerKeyOf (identity: Pick<Identity, 'signPublicKey'>): string {
-  return fast.toHexKey(identity.signPublicKey)
+  return toHex(identity.signPublicKey)
 }

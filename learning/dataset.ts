@@ -310,6 +310,7 @@ async function readFileInto (path: string, format: DatasetSpec['format'], spec: 
       lineOfLast = info.lines
       if (parseRow == null) {
         if (format.header) {
+          if (record.length > 0 && record[0].charCodeAt(0) === 0xfeff) record[0] = record[0].slice(1) // UTF-8 BOM
           header = record
           tableRef.cols = resolveColumns(spec, header, file)
           tableRef.table = new RawTable(tableRef.cols)
@@ -715,7 +716,7 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   const bad: BadRowReport = { count: 0, examples: [] }
   const ref: { table: RawTable | null, cols: Col[] | null } = { table: null, cols: null }
   const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad })
-  if (ref.table == null || ref.table.rows === 0) throw new DatasetNotFoundError(`${main}: no data rows`)
+  if (ref.table == null) throw new DatasetNotFoundError(`${main}: the file is empty${spec.format.header ? ' (no header line)' : ''}`)
   const mainRows = ref.table.rows
   let split: { train: Uint32Array, test: Uint32Array }
   if (testPath != null) {

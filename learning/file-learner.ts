@@ -11,6 +11,7 @@ import { DatasetLearner, evaluateWeights } from './learner.js'
 import { primaryMetric, type PrimaryMetric } from './metrics.js'
 import { setBackend, ensureBackend, type BackendName } from './backend.js'
 import type { MetricValues } from '../protocol/interfaces.js'
+import { createRng, type Rng } from '../protocol/rng.js'
 
 export interface FileLearnerInit {
   /** Model spec or built-in name. */
@@ -43,15 +44,27 @@ export class FileLearner extends DatasetLearner {
   /** Bytes of the data file consumed by the initial load (resume tailing from here). */
   readonly loadedBytes: number
 
+  private readonly holdOut: number
+  private readonly splitRng: Rng
+
   constructor (init: ConstructorParameters<typeof DatasetLearner>[0]) {
     super(init)
     this.primaryMetric = primaryMetric(init.dataset.task)
     this.loadedBytes = init.dataset.loadedBytes
+    this.holdOut = init.localValidation ?? 0
+    this.splitRng = createRng(init.seed ?? 0).fork('appended-validation')
   }
 
-  /** Appends records (cells in the file's column order, complete lines) and trains on them from the next round. */
+  /**
+   * Appends records (cells in the file's column order, complete lines, no header): the same share as at load
+   * time goes to the local validation split, the rest is trained on from the next round. Returns numExamples().
+   */
   appendRecords (records: string[][], source = 'appended'): number {
-    return this.addRecords(records, source)
+    const idx = this.dataset.appendRecords(records, source)
+    const train: number[] = []; const validation: number[] = []
+    for (const r of idx) (this.splitRng.next() < this.holdOut ? validation : train).push(r)
+    if (validation.length > 0) this.addValidationRows(validation)
+    return this.addRows(train)
   }
 }
 

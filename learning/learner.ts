@@ -106,6 +106,18 @@ export class DatasetLearner implements Learner {
     return this.shardLength
   }
 
+  /** Adds rows to this peer's local validation split (evaluate({ split: 'local' })). */
+  addValidationRows (indices: Uint32Array | number[]): number {
+    const v = new Uint32Array(this.validation.length + indices.length)
+    v.set(this.validation)
+    v.set(indices, this.validation.length)
+    this.validation = v
+    return v.length
+  }
+
+  /** Rows of the local validation split (a view). */
+  validationRows (): Uint32Array { return this.validation }
+
   /** Parses, encodes and appends raw records (cells in file column order) to the dataset and to this shard. */
   addRecords (records: string[][], source?: string): number {
     return this.addRows(this.dataset.appendRecords(records, source))

@@ -34,6 +34,10 @@ export const defaultPeerNodeOptions = {
   passphrase: undefined as string | undefined,
   /** Peers to keep connections to (peer exchange stops asking above this). */
   targetPeers: 8,
+  /** Wait until this many neighbours are connected before the first round (0: start at once). */
+  waitForPeers: 0,
+  /** Give up waiting for `waitForPeers` after this long and start anyway (ms). */
+  waitForPeersTimeoutMs: 120_000,
   /** Checkpoints kept in the database. */
   keepCheckpoints: 3
 }

@@ -231,11 +231,6 @@ export class PeerNode {
         this.log.warn({ addr, err: (err as Error).message }, 'cannot reach bootstrap peer yet (will retry)')
       })
     }
-    this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })
-    this.engine.addEventListener('error', (e) => { this.log.error({ err: e.detail.message }, 'engine error') })
-    await this.engine.init({ signal: this.controller.signal })
-    await this.engine.start({ signal: this.controller.signal })
-    this.closers.push({ name: 'engine', close: async () => { await this.engine.stop() } })
     this.feed.start()
     this.closers.push({ name: 'data feed', close: async () => { await this.feed.stop() } })
     const token = this.options.apiToken ?? process.env.MURMUR_API_TOKEN
@@ -261,6 +256,31 @@ export class PeerNode {
     const api = this.api
     this.closers.push({ name: 'api', close: async () => { await rm(apiFile, { force: true }); await api.close() } })
     this.log.info({ addresses: this.addresses(), api: this.api.url, network: this.manifest.name, rule: this.manifest.rule.name }, 'peer started')
+    this.engineStarted = this.startEngine().catch((err) => {
+      this.log.error({ err: (err as Error).message }, 'the engine failed to start')
+      this.controller.abort(err)
+      this.failure = err as Error
+    })
+  }
+
+  /** Error that stopped the node (engine start failure), if any. */
+  failure: Error | null = null
+  private engineStarted: Promise<void> = Promise.resolve()
+
+  /** Waits for `waitForPeers` neighbours (when set), restores the checkpoint and starts the round loop. */
+  private async startEngine (): Promise<void> {
+    if (this.options.waitForPeers > 0) {
+      const until = Date.now() + this.options.waitForPeersTimeoutMs
+      this.log.info({ peers: this.options.waitForPeers }, 'waiting for neighbours before the first round')
+      while (this.transport.neighbours().length < this.options.waitForPeers && Date.now() < until && !this.controller.signal.aborted) {
+        await wallClock.sleep(100).catch(() => {})
+      }
+    }
+    this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })
+    this.engine.addEventListener('error', (e) => { this.log.error({ err: e.detail.message }, 'engine error') })
+    await this.engine.init({ signal: this.controller.signal })
+    await this.engine.start({ signal: this.controller.signal })
+    this.closers.push({ name: 'engine', close: async () => { await this.engine.stop() } })
   }
 
   private onRound (r: RoundReport): void {

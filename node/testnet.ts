@@ -178,7 +178,8 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     const data = await partitionDataset(scenario.dataset, init.peers, join(dir, 'data'), scenario.seed)
     const net = await createTestNetwork({ dir, peers: init.peers, name: `testnet-${scenario.name}`, model: scenario.model, datasetSpec: data.spec, rule: scenario.rule })
     say(`testnet: ${init.peers} peers, scenario ${scenario.name}, ${rounds} rounds, in ${dir}`)
-    const common = { network: net.network, roundIntervalMs: init.roundIntervalMs ?? 200, localSteps: scenario.localSteps, evaluateEvery: Math.max(1, rounds) }
+    // every daemon waits for a few neighbours before its first round, so that rounds start together
+    const common = { network: net.network, roundIntervalMs: init.roundIntervalMs ?? 200, localSteps: scenario.localSteps, evaluateEvery: Math.max(1, rounds), extraArgs: ['--wait-for-peers', String(Math.min(init.peers - 1, 3))] }
     const first = await spawnDaemon({ ...common, datadir: net.datadirs[0], data: data.partitions[0] })
     daemons.push(first)
     say(`bootstrap ${first.addresses[0]}`)

@@ -116,7 +116,12 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let baselineSeconds = 0
   try {
     options.onPhase?.('decentralized run')
-    run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+    if (scenario.transport === 'libp2p') {
+      const { runOverLibp2p } = await import('./libp2p-mode.js')
+      run = await runOverLibp2p(scenario, { metric, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized (libp2p)' }) })
+    } else {
+      run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+    }
     if (options.baselines === false) {
       baselines = {
         centralized: { value: null, metrics: null, epochs: null, skipped: 'not requested' },

@@ -13,7 +13,7 @@
  *
  * Every random draw about a message (loss, latency) comes from the sender's own stream, in the sender's order.
  */
-import type { Incoming, MetricValues, PeerKey, RefusalReason } from '../protocol/interfaces.js'
+import type { Clock, Incoming, MetricValues, PeerKey, RefusalReason, Transport } from '../protocol/interfaces.js'
 import { createRng, type Rng } from '../protocol/rng.js'
 import { MinHeap } from './heap.js'
 import { VirtualClock } from './clock.js'
@@ -59,8 +59,9 @@ export interface PeerContext {
   index: number
   key: PeerKey
   keys: readonly PeerKey[]
-  transport: SimTransport
-  clock: VirtualClock
+  /** SimTransport in the virtual network; a libp2p transport in `--transport libp2p` mode. */
+  transport: Transport
+  clock: Clock
   /** The peer's own stream (`fork('peer:i')` of the scenario seed). */
   rng: Rng
   /** The attack this peer runs, or null for an honest peer. */

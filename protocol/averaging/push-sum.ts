@@ -8,7 +8,7 @@
  * Stochastic Gradient Push (Assran et al. 2019) is the same with local SGD steps on `z` between gossips.
  *
  * Under message loss plain push-sum loses the dropped shares: the estimates still converge to a common
- * value but it is a biased weighted average (measured in test/averaging/push-sum.test.ts and
+ * value but it is a biased weighted average (measured in test/averaging/convergence.test.ts and
  * docs/averaging.md). `RunningSumsNode` implements the loss-robust variant (Hadjicostis, Dominguez-Garcia
  * and Vaidya 2016): each link carries the cumulative mass ever sent on it, so a lost message is made up by
  * the next one that gets through, and the average stays exact.
@@ -18,23 +18,32 @@ import { LengthMismatchError, type Vector } from './vector.js'
 /** What a push-sum node sends: its de-biased estimate and the weight share (the numerator is `z * weight`). */
 export interface PushSumShare { z: Float64Array, weight: number }
 
+/** The numerator x = initial * weight of a node starting from `initial` with push-sum weight `weight` (> 0). */
+function initialNumerator (initial: Vector, weight: number): Float64Array {
+  if (!(weight > 0)) throw new RangeError(`push-sum weight must be > 0, got ${weight}`)
+  const x = new Float64Array(initial.length)
+  for (let i = 0; i < initial.length; i++) x[i] = initial[i] * weight
+  return x
+}
+
+/** The de-biased estimate x / w. */
+function deBiased (x: Float64Array, w: number): Float64Array {
+  const z = new Float64Array(x.length)
+  for (let i = 0; i < z.length; i++) z[i] = x[i] / w
+  return z
+}
+
 /** A plain push-sum node in float64. */
 export class PushSumNode {
   x: Float64Array
   w: number
   constructor (initial: Vector, weight = 1) {
-    if (!(weight > 0)) throw new RangeError(`push-sum weight must be > 0, got ${weight}`)
+    this.x = initialNumerator(initial, weight)
     this.w = weight
-    this.x = new Float64Array(initial.length)
-    for (let i = 0; i < initial.length; i++) this.x[i] = initial[i] * weight
   }
 
   /** The de-biased estimate x / w. */
-  estimate (): Float64Array {
-    const z = new Float64Array(this.x.length)
-    for (let i = 0; i < z.length; i++) z[i] = this.x[i] / this.w
-    return z
-  }
+  estimate (): Float64Array { return deBiased(this.x, this.w) }
 
   /** Keeps 1/(fanout+1) of the mass and returns `fanout` equal shares to send. */
   split (fanout: number): PushSumShare[] {
@@ -64,7 +73,7 @@ export function pushSumAbsorb<T extends Vector> (z: T, w: number, zj: Vector, wj
   if (z.length !== zj.length) throw new LengthMismatchError(`push-sum: lengths ${z.length} and ${zj.length}`)
   if (!(wj >= 0) || !Number.isFinite(wj)) throw new RangeError(`push-sum: arriving weight must be finite and >= 0, got ${wj}`)
   const total = w + wj
-  if (!(total > 0)) throw new RangeError('push-sum: total weight is zero')
+  if (!(total > 0 && Number.isFinite(total))) throw new RangeError(`push-sum: total weight must be finite and > 0, got ${total}`)
   const a = w / total; const b = wj / total
   const out = z.slice() as T
   for (let i = 0; i < out.length; i++) out[i] = a * z[i] + b * zj[i]
@@ -89,16 +98,12 @@ export class RunningSumsNode {
   private readonly recvW = new Map<number, number>()
   constructor (id: number, initial: Vector, weight = 1) {
     this.id = id
+    this.x = initialNumerator(initial, weight)
     this.w = weight
-    this.x = new Float64Array(initial.length)
-    for (let i = 0; i < initial.length; i++) this.x[i] = initial[i] * weight
   }
 
-  estimate (): Float64Array {
-    const z = new Float64Array(this.x.length)
-    for (let i = 0; i < z.length; i++) z[i] = this.x[i] / this.w
-    return z
-  }
+  /** The de-biased estimate x / w. */
+  estimate (): Float64Array { return deBiased(this.x, this.w) }
 
   /** Splits the current mass among itself and `targets`; returns one cumulative message per target. */
   send (targets: readonly number[]): Array<{ to: number, message: RunningSumsMessage }> {

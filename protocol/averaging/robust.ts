@@ -12,7 +12,7 @@
  *   neighbour weight (the paper's practical rule): with adversaries' weight <= delta and adversaries farther
  *   than every honest neighbour, tau is the largest honest distance.
  */
-import { assertSameLength, LengthMismatchError, normaliseWeights, type Vector } from './vector.js'
+import { assertSameLength, distance, LengthMismatchError, normaliseWeights, type Vector } from './vector.js'
 
 function insertionSort (a: Float64Array, lo: number, hi: number): void {
   for (let i = lo + 1; i < hi; i++) {
@@ -164,11 +164,7 @@ export function clippedGossip<T extends Vector = Float32Array> (
     if (neighbours[j].length !== n) throw new LengthMismatchError(`clippedGossip: input ${j} has length ${neighbours[j].length}, expected ${n}`)
   }
   const a = normaliseWeights([selfWeight, ...weights]).slice(1)
-  const dist = neighbours.map((x) => {
-    let s = 0
-    for (let i = 0; i < n; i++) { const d = x[i] - self[i]; s += d * d }
-    return Math.sqrt(s)
-  })
+  const dist = neighbours.map((x) => distance(x, self))
   const tau = typeof radius === 'number' ? radius : adaptiveClipRadius(dist, weights, radius.adaptive)
   if (!(tau >= 0)) throw new RangeError(`clippedGossip: radius must be >= 0, got ${tau}`)
   const acc = new Float64Array(n)
@@ -184,6 +180,7 @@ export function clippedGossip<T extends Vector = Float32Array> (
     for (let i = 0; i < n; i++) acc[i] += c * (x[i] - self[i])
   }
   const target = (out ?? new Float32Array(n)) as T
+  if (target.length !== n) throw new LengthMismatchError(`clippedGossip: out has length ${target.length}, expected ${n}`)
   target.set(acc)
   return { merged: target, radius: tau, clipped }
 }

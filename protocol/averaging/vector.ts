@@ -51,15 +51,26 @@ export function scaleInto (out: Vector, alpha: number, x: Vector): Vector {
   return out
 }
 
-/** Normalises non-negative weights to sum 1; throws on negative, non-finite or all-zero weights. */
+/**
+ * Normalises non-negative weights to sum 1; throws on negative, non-finite or all-zero weights. Finite weights
+ * whose sum overflows (hostile self-reported masses near Number.MAX_VALUE) are scaled down first, so they
+ * cannot turn every normalised weight into 0.
+ */
 export function normaliseWeights (weights: readonly number[]): number[] {
   let total = 0
+  let max = 0
   for (let i = 0; i < weights.length; i++) {
     const w = weights[i]
     if (!Number.isFinite(w) || w < 0) throw new RangeError(`weight ${i} must be finite and >= 0, got ${w}`)
     total += w
+    if (w > max) max = w
   }
   if (!(total > 0)) throw new RangeError('weights sum to zero')
+  if (total === Infinity) {
+    let scaled = 0
+    for (const w of weights) scaled += w / max
+    return weights.map((w) => w / max / scaled)
+  }
   return weights.map((w) => w / total)
 }
 

@@ -1,5 +1,6 @@
 /** Defaults for `peerEngine(init)`: the single source for config and CLI defaults. */
 import type { AveragingParamsInput } from '../averaging/params.js'
+import { DEFAULT_REPLAY_WINDOW } from '../messages/constants.js'
 
 export const defaultPeerEngineOptions = {
   /** Averaging rule and parameters (normally from the network manifest). */
@@ -24,7 +25,7 @@ export const defaultPeerEngineOptions = {
   /** Accept updates at most this many rounds ahead of our round (FUTURE_ROUND beyond). */
   maxRoundLead: 1_000,
   /** Reordered envelopes from one sender are accepted within this many sequence numbers. */
-  replayWindow: 1024,
+  replayWindow: DEFAULT_REPLAY_WINDOW,
   /** Keep envelope bytes in the update log (the simulator turns this off to save memory). */
   logEnvelopeBytes: true,
   /** Record refused envelopes in the update log too. */

@@ -13,11 +13,12 @@ import { metropolisHastingsWeight, stalenessDiscount } from '../averaging/graph-
 import { norm, squaredDistance } from '../averaging/vector.js'
 import { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
 import { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
+import { MAX_PARENTS } from '../messages/constants.js'
 import type { Checkpoint, EquivocationEvidence, ReplayMark, StoreBatch, UpdateLogEntry } from './store.js'
 import {
   UpdateKind, UPDATE_KIND_NAMES, type BehaviourContext, type EngineTotals, type OutgoingUpdate, type PeerEngine,
   type PeerEngineComponents, type PeerEngineEvents, type PeerEngineInit, type ReceivedModel, type RoundReport,
-  type SentEnvelope, type UpdateFields, type UpdateHeader
+  type SentEnvelope, type TrafficCounters, type UpdateFields, type UpdateHeader
 } from './types.js'
 
 /** Thrown for invalid engine options (names the option). */
@@ -40,8 +41,6 @@ export class CheckpointMismatchError extends Error {
 
 /** Sequence numbers skipped after a restart, so no seq sent after the last checkpoint is ever reused. */
 export const SEQ_RESTART_GAP = 1024
-/** Parent ids carried per envelope (the envelope format's limit). */
-const MAX_PARENTS = 16
 
 interface PendingExchange { id: string, to: PeerKey, sent: Float32Array, mass: number, round: number }
 interface Buffered { id: string, sender: PeerKey, round: number, mass: number, weights: Float32Array }
@@ -104,8 +103,12 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.self = components.transport.self
     this.partnerRng = components.rng.fork('partners')
     this.behaviourRng = components.rng.fork('behaviour')
-    this.guard = createMemoryReplayGuard({ window: Math.max(1, options.replayWindow) })
-    if (params.rule === 'push-sum') this._w = this.initialMass()
+    this.guard = this.newReplayGuard()
+    if (params.rule === 'push-sum') this._w = this.mass()
+  }
+
+  private newReplayGuard (marks?: ReplayMark[]): ReplayGuard {
+    return createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow), ...(marks != null ? { marks } : {}) })
   }
 
   get round (): number { return this._round }
@@ -113,15 +116,20 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   get pushSumWeight (): number { return this.params.rule === 'push-sum' ? this._w : 1 }
   get running (): boolean { return this.loop != null }
 
-  private freshAccumulator (): { bytesSent: number, bytesReceived: number, updatesSent: number, updatesMerged: number, sendFailures: number, refused: Partial<Record<RefusalReason, number>>, distSum: number, distCount: number, ownNorm: number } {
+  private freshAccumulator (): TrafficCounters & { distSum: number, distCount: number, ownNorm: number } {
     return { bytesSent: 0, bytesReceived: 0, updatesSent: 0, updatesMerged: 0, sendFailures: 0, refused: {}, distSum: 0, distCount: 0, ownNorm: 0 }
   }
 
   /** Merge mass by the weighting rule: example count (at least 1) or 1. */
-  private initialMass (): number {
+  private mass (): number {
     if (this.params.weighting !== 'examples') return 1
     const n = this.c.learner.numExamples()
     return Number.isFinite(n) && n > 0 ? n : 1
+  }
+
+  /** The transport's current neighbours, without this peer. */
+  private others (): PeerKey[] {
+    return this.c.transport.neighbours().filter((p) => p !== this.self)
   }
 
   private emit<K extends keyof PeerEngineEvents & string> (type: K, detail: PeerEngineEvents[K]['detail']): void {
@@ -145,7 +153,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private async doInit (options: AbortOptions): Promise<void> {
     const { store, learner, transport } = this.c
     const marks = await store.replayMarks(options)
-    this.guard = createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow), marks })
+    this.guard = this.newReplayGuard(marks)
     const cp = await store.latestCheckpoint(options)
     if (cp != null) {
       if (cp.schemaHash !== learner.schemaHash) {
@@ -176,7 +184,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       if (e.receivedAt <= savedAt) break
       if (e.verdict === 'accepted' && !e.merged && e.bytes.length > 0) pending.push(e)
     }
-    const fresh = createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow) })
+    const fresh = this.newReplayGuard()
     let recovered = 0
     for (const e of pending.reverse()) {
       const r = await this.c.envelopes.open(e.bytes, { round: this._round, from: e.sender, replay: fresh })
@@ -304,8 +312,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   roundComplete (): boolean {
     if (this.params.rule !== 'dpsgd') return true
     const got = this.dpsgdBuffer.get(this._round)
-    const neighbours = this.c.transport.neighbours()
-    return neighbours.every((p) => got?.has(p) === true)
+    return this.others().every((p) => got?.has(p) === true)
   }
 
   private checkpoint (): Checkpoint {
@@ -327,8 +334,6 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.parents = []
     return p
   }
-
-  private mass (): number { return this.initialMass() }
 
   private behaviourContext (honest: Float32Array): BehaviourContext {
     return {
@@ -419,14 +424,14 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
 
   private async sendEpidemic (honest: Float32Array, options: AbortOptions): Promise<void> {
     if (this.params.rule !== 'epidemic') return
-    const targets = this.partnerRng.sample(this.c.transport.neighbours().filter((p) => p !== this.self), this.params.fanout)
+    const targets = this.partnerRng.sample(this.others(), this.params.fanout)
     if (targets.length === 0) return
     await this.emitUpdate(this.fields(UpdateKind.UPDATE, this.mass()), honest, targets, honest, options)
   }
 
   private async sendPushSum (honest: Float32Array, options: AbortOptions): Promise<void> {
     if (this.params.rule !== 'push-sum') return
-    const targets = this.partnerRng.sample(this.c.transport.neighbours().filter((p) => p !== this.self), this.params.fanout)
+    const targets = this.partnerRng.sample(this.others(), this.params.fanout)
     if (targets.length === 0) return
     // split the mass: keep 1/(k+1), send 1/(k+1) to each target (all under the lock, before any await)
     const share = await this.exclusive(() => {
@@ -454,7 +459,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     for (const [id, p] of this.pending) if (this._round - p.round > this.options.pairwiseMaxReplyAgeRounds) this.pending.delete(id)
     if (this.activeExchange != null) return
     if (this.partnerRng.next() >= this.params.initiateProbability) return
-    const candidates = this.c.transport.neighbours().filter((p) => p !== this.self)
+    const candidates = this.others()
     if (candidates.length === 0) return
     const to = candidates[this.partnerRng.int(candidates.length)]
     const mass = this.mass()
@@ -471,7 +476,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   }
 
   private async sendDpsgd (honest: Float32Array, options: AbortOptions): Promise<void> {
-    const neighbours = this.c.transport.neighbours().filter((p) => p !== this.self)
+    const neighbours = this.others()
     if (neighbours.length === 0) return
     await this.emitUpdate(this.fields(UpdateKind.DPSGD, neighbours.length), honest, neighbours, honest, options)
   }
@@ -511,7 +516,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const got = this.dpsgdBuffer.get(round)
     for (const r of [...this.dpsgdBuffer.keys()]) if (r <= round) this.dpsgdBuffer.delete(r)
     if (got == null || got.size === 0 || !this.merges()) return
-    const degree = this.c.transport.neighbours().filter((p) => p !== this.self).length
+    const degree = this.others().length
     const inputs = [...got.values()]
     await this.exclusive(() => {
       const own = this.own()
@@ -642,16 +647,20 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
           byRound.set(header.sender, { id, sender: header.sender, round: header.round, mass: header.weight, weights })
           if (this.roundComplete()) for (const w of this.roundCompleteWaiters) w()
         } else if (rule === 'push-sum') {
-          if (mergeAllowed) {
-            await this.exclusive(() => {
+          const absorbed = await this.exclusive(() => {
+            // a hostile weight near Number.MAX_VALUE would overflow ours to Infinity (then NaN models)
+            if (!Number.isFinite(this._w + header.weight)) return false
+            if (mergeAllowed) {
               const r = pushSumAbsorb(this.own(), this._w, weights, header.weight)
               this.setModel(r.z)
               this._w = r.w
-            })
-            merged = true
-          } else {
-            this._w += header.weight // keep the mass, do not move the model (static attacker)
-          }
+            } else {
+              this._w += header.weight // keep the mass, do not move the model (static attacker)
+            }
+            return true
+          })
+          if (!absorbed) refusal = RefusalReason.NON_FINITE
+          merged = absorbed && mergeAllowed
         } else {
           const prev = this.epidemicBuffer.get(header.sender)
           if (prev == null || prev.round <= header.round) {

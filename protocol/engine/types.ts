@@ -9,6 +9,7 @@ import type { AveragingParams } from '../averaging/params.js'
 import type { PeerEngineOptions } from './constants.js'
 import type { Store } from './store.js'
 import type { ReplayGuard } from '../messages/replay.js'
+import { UpdateKind as EnvelopeKind } from '../messages/constants.js'
 
 /**
  * The header `kind` byte: what an envelope is for. Assigned by the engine; the envelope layer only carries it.
@@ -18,9 +19,9 @@ import type { ReplayGuard } from '../messages/replay.js'
  * - PAIRWISE_REPLY (2): the responder's PRE-merge model (`weight` = its merge mass; `parents[0]` = request id).
  * - DPSGD (= 0, the UPDATE kind under rule `dpsgd`): a synchronous D-PSGD round's model (`weight` = the sender's
  *   degree in the graph, for Metropolis-Hastings weights). The rule is network-wide, so kind 0 is unambiguous.
- * Values match protocol/messages' UpdateKind (the envelope accepts kinds 0..2).
+ * The values are protocol/messages' UpdateKind (the envelope accepts kinds 0..2) plus the DPSGD alias.
  */
-export const UpdateKind = { UPDATE: 0, PAIRWISE_REQUEST: 1, PAIRWISE_REPLY: 2, DPSGD: 0 } as const
+export const UpdateKind = { ...EnvelopeKind, DPSGD: EnvelopeKind.UPDATE } as const
 export type UpdateKind = typeof UpdateKind[keyof typeof UpdateKind]
 export const UPDATE_KIND_NAMES: Record<number, string> = { 0: 'update', 1: 'pairwise-request', 2: 'pairwise-reply' }
 
@@ -175,8 +176,19 @@ export interface PeerEngineInit extends Partial<Omit<PeerEngineOptions, 'averagi
   averaging?: unknown
 }
 
+/** Traffic and merge counters, per round (RoundReport) and since start (EngineTotals). */
+export interface TrafficCounters {
+  bytesSent: number
+  bytesReceived: number
+  updatesSent: number
+  updatesMerged: number
+  sendFailures: number
+  /** Refused updates by reason. */
+  refused: Partial<Record<RefusalReason, number>>
+}
+
 /** What one local round did. */
-export interface RoundReport {
+export interface RoundReport extends TrafficCounters {
   round: number
   rule: AveragingParams['rule']
   /** Local training steps and mean loss (NaN when no step ran). */
@@ -184,12 +196,6 @@ export interface RoundReport {
   loss: number
   examples: number
   trainMs: number
-  bytesSent: number
-  bytesReceived: number
-  updatesSent: number
-  updatesMerged: number
-  sendFailures: number
-  refused: Partial<Record<RefusalReason, number>>
   /** Mean L2 distance between this peer's model and the models received this round (null: none received). */
   consensusDistance: number | null
   /** consensusDistance / |own model| (null: none received or own norm 0). */
@@ -212,14 +218,8 @@ export interface PeerEngineEvents {
 }
 
 /** Running totals since the engine was created. */
-export interface EngineTotals {
+export interface EngineTotals extends TrafficCounters {
   rounds: number
-  bytesSent: number
-  bytesReceived: number
-  updatesSent: number
-  updatesMerged: number
-  sendFailures: number
-  refused: Partial<Record<RefusalReason, number>>
 }
 
 /** A typed EventTarget (the engine is a Node EventTarget dispatching CustomEvents). */

@@ -13,7 +13,7 @@ import { z } from 'zod'
 import {
   type Identity, sign, verify, toHex, fromHex, fromHexOrNull, randomBytes as cryptoRandomBytes,
   sealKeyToMember, openSealedKey, boxPublicKeyFromSignPublicKey, deriveKeyFromPassphrase, sha256,
-  DEFAULT_PASSPHRASE_KDF, type PassphraseKdf, bytesEqual
+  DEFAULT_PASSPHRASE_KDF, type PassphraseKdf, bytesEqual, SEALED_KEY_BYTES, PASSPHRASE_KDF_LIMITS
 } from '../../crypto/index.js'
 import { canonicalJson } from './canonical-json.js'
 import { ManifestFormatError, ManifestSignatureError, StaleManifestError, MembershipChangeError, EpochKeyError } from './errors.js'
@@ -32,7 +32,9 @@ const hex128 = z.string().regex(/^[0-9a-f]{128}$/, 'must be 128 lowercase hex ch
 const json: z.ZodType<unknown> = z.unknown()
 
 const memberSchema = z.object({ signKey: hex64, boxKey: hex64, name: z.string().max(200).optional() }).strict()
-const sealedSchema = z.object({ member: hex64, sealed: z.string().regex(/^[0-9a-f]{208}$/, 'must be 208 hex characters (104-byte sealed key)') }).strict()
+const sealedHex = z.string().regex(new RegExp(`^[0-9a-f]{${2 * SEALED_KEY_BYTES}}$`),
+  `must be ${2 * SEALED_KEY_BYTES} hex characters (${SEALED_KEY_BYTES}-byte sealed key)`)
+const sealedSchema = z.object({ member: hex64, sealed: sealedHex }).strict()
 const epochSchema = z.object({
   epoch: z.number().int().min(1).max(0xffffffff),
   manifestVersion: z.number().int().min(1).max(0xffffffff),
@@ -43,9 +45,9 @@ const epochSchema = z.object({
 const openSchema = z.object({
   kdf: z.literal('scrypt'),
   salt: z.string().regex(/^[0-9a-f]{32,128}$/, 'must be 32..128 hex characters'),
-  N: z.number().int().min(1024).max(1 << 20),
-  r: z.number().int().min(1).max(32),
-  p: z.number().int().min(1).max(16)
+  N: z.number().int().min(PASSPHRASE_KDF_LIMITS.minN).max(PASSPHRASE_KDF_LIMITS.maxN),
+  r: z.number().int().min(1).max(PASSPHRASE_KDF_LIMITS.maxR),
+  p: z.number().int().min(1).max(PASSPHRASE_KDF_LIMITS.maxP)
 }).strict()
 const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),

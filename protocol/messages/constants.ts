@@ -1,4 +1,5 @@
 /** Wire constants of the update envelope (format version 1). */
+import { HASH_BYTES, SECRETBOX_MAC_BYTES, SECRETBOX_NONCE_BYTES, SIGNATURE_BYTES } from '../../crypto/constants.js'
 
 export const FORMAT_VERSION = 1
 /** Domain tag prepended to the header before signing. */
@@ -15,10 +16,12 @@ export const HEADER_FIXED_BYTES = 130
 /** Smallest possible header: fixed part, codec id, payload length, payload hash, parent count. */
 export const MIN_HEADER_BYTES = HEADER_FIXED_BYTES + 1 + 4 + 32 + 1
 export const MAX_HEADER_BYTES = MIN_HEADER_BYTES + 4 + 32 * MAX_PARENTS
-export const SIGNATURE_BYTES = 64
-export const NONCE_BYTES = 24
-export const MAC_BYTES = 16
-export const BINDING_BYTES = 32
+/** The NaCl sizes on the wire: one definition, in crypto/constants.ts. */
+export { SIGNATURE_BYTES } from '../../crypto/constants.js'
+export const NONCE_BYTES = SECRETBOX_NONCE_BYTES
+export const MAC_BYTES = SECRETBOX_MAC_BYTES
+/** The header binding is a SHA-256 digest. */
+export const BINDING_BYTES = HASH_BYTES
 /** Envelope bytes besides the header and payload: header length prefix, signature, nonce, mac, binding. */
 export const ENVELOPE_OVERHEAD = 2 + SIGNATURE_BYTES + NONCE_BYTES + MAC_BYTES + BINDING_BYTES
 /** Default replay window (sequence numbers) per sender. */

@@ -23,21 +23,12 @@ import { InvalidUpdateFieldError } from './errors.js'
 const SIGNATURE_DOMAIN_BYTES = new TextEncoder().encode(SIGNATURE_DOMAIN)
 const BINDING_DOMAIN_BYTES = new TextEncoder().encode(BINDING_DOMAIN)
 
-/** Header fields the caller chooses; version, sender, numParams?, codec, payload length and hash are filled in. */
-export interface UpdateFields {
-  kind?: number
-  networkId: string
-  manifestVersion: number
-  keyEpoch: number
-  schemaHash: string
-  round: number
-  seq: number
-  exampleCount: number
-  pushSumWeight: number
-  /** Dense vector length the payload decodes to. */
-  numParams: number
-  parents?: string[]
-}
+/**
+ * Header fields the caller chooses (`numParams`: the dense vector length the payload decodes to); version,
+ * sender, codec, payload length and hash are filled in; `kind` defaults to 0 and `parents` to none.
+ */
+export interface UpdateFields extends Pick<UpdateHeader, 'networkId' | 'manifestVersion' | 'keyEpoch' | 'schemaHash' |
+'round' | 'seq' | 'exampleCount' | 'pushSumWeight' | 'numParams'>, Partial<Pick<UpdateHeader, 'kind' | 'parents'>> {}
 
 export interface SealOptions {
   signer: Signer

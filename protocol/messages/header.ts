@@ -5,7 +5,7 @@
  * Any byte string decodes to at most one header, and that header encodes back to the same bytes.
  */
 import type { PeerKey } from '../interfaces.js'
-import { type CodecDescriptor, codecParamBytes, readCodec, writeCodec } from '../codecs/index.js'
+import { type CodecDescriptor, CODEC_IDS, codecParamBytes, readCodec, writeCodec } from '../codecs/index.js'
 import { toHex, fromHexOrNull } from '../../crypto/hex.js'
 import { HEADER_FIXED_BYTES, MAX_PARENTS, MIN_HEADER_BYTES } from './constants.js'
 import { InvalidUpdateFieldError } from './errors.js'
@@ -55,12 +55,12 @@ function hex32 (name: string, v: string): Uint8Array {
 }
 
 export function headerLength (codec: CodecDescriptor, parents: number): number {
-  return HEADER_FIXED_BYTES + 1 + (codec.name === 'int8' || codec.name === 'topk' ? 4 : 0) + 4 + 32 + 1 + 32 * parents
+  return payloadHashOffset(codec) + 32 + 1 + 32 * parents
 }
 
-/** Offset of the payload-hash field inside a header with this codec. */
+/** Offset of the payload-hash field inside a header with this codec: fixed part, codec id and params, payload length. */
 export function payloadHashOffset (codec: CodecDescriptor): number {
-  return HEADER_FIXED_BYTES + 1 + (codec.name === 'int8' || codec.name === 'topk' ? 4 : 0) + 4
+  return HEADER_FIXED_BYTES + 1 + (codecParamBytes(CODEC_IDS[codec.name]) ?? 0) + 4
 }
 
 /** Writes a header into `out` at `offset` (throws InvalidUpdateFieldError on a bad field); returns its length. */

@@ -75,6 +75,18 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
     out[`msPerRoundAt${peers}`] = round4(last.msPerRound)
   }
   out.memoryPerPeerKiB = round4(last.rssPerPeerKiB)
+  // Fidelity: the same small scenario over the virtual network and over real libp2p nodes (memory transport).
+  {
+    const fidelity = await loadScenario('default', { peers: quick ? 8 : 20, rounds: quick ? 3 : 8, baselines: { centralized: false, localOnly: false, fedavg: false }, variants: [] })
+    const simRun = await runScenario(fidelity, { workers: 2, baselines: false })
+    const p2pRun = await runScenario({ ...fidelity, transport: 'libp2p' }, { workers: 2, baselines: false })
+    out.fidelityPeers = fidelity.peers
+    out.fidelitySimMean = simRun.decentralized.mean
+    out.fidelityLibp2pMean = p2pRun.decentralized.mean
+    const gap = simRun.decentralized.mean != null && p2pRun.decentralized.mean != null ? Math.abs(simRun.decentralized.mean - p2pRun.decentralized.mean) * 100 : null
+    out.fidelityGapPoints = gap == null ? null : round4(gap)
+    out.fidelityGoalMet = gap != null && gap <= 2
+  }
   if (!quick) {
     for (const name of ['default', 'byzantine', 'partition-heal']) {
       const scenario = await loadScenario(name)

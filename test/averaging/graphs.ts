@@ -7,6 +7,11 @@ export function ring (n: number): Graph {
   return Array.from({ length: n }, (_, i) => [(i + n - 1) % n, (i + 1) % n])
 }
 
+/** The complete graph: every peer is every other peer's neighbour. */
+export function complete (n: number): Graph {
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i))
+}
+
 function addEdge (g: Graph, a: number, b: number): void {
   if (a === b || g[a].includes(b)) return
   g[a].push(b); g[b].push(a)

@@ -13,6 +13,9 @@ test('weightedMean: fixed vectors, normalised weights, float64 accumulation', ()
   assert.throws(() => weightedMean([Float32Array.of(1), Float32Array.of(1, 2)]), (e: Error) => e.name === 'LengthMismatchError')
   assert.throws(() => weightedMean([Float32Array.of(1)], [-1]), RangeError)
   assert.equal(new LengthMismatchError('x').name, 'LengthMismatchError')
+  // finite masses whose sum overflows (hostile self-reported counts) still give the right mean, not zeros
+  const max = Number.MAX_VALUE
+  assert.deepEqual([...weightedMean([Float32Array.of(1, 2), Float32Array.of(3, 6), Float32Array.of(9, 9)], [max, max, 0])], [2, 4])
 })
 
 test('pairwiseMean and pairwiseDelta: both sides end at the weighted mean; delta conserves mass after local change', () => {

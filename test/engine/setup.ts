@@ -44,16 +44,5 @@ export async function syncRound (net: MemoryNetwork, peers: TestPeer[]): Promise
   for (const p of peers) await p.engine.endRound()
 }
 
-export function weightedAverage (vs: Float32Array[], ws: number[]): Float64Array {
-  const out = new Float64Array(vs[0].length)
-  let t = 0
-  vs.forEach((v, k) => { t += ws[k]; for (let i = 0; i < v.length; i++) out[i] += ws[k] * v[i] })
-  for (let i = 0; i < out.length; i++) out[i] /= t
-  return out
-}
-
-export function maxError (vs: Float32Array[], target: Float64Array): number {
-  let m = 0
-  for (const v of vs) for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i] - target[i]))
-  return m
-}
+/** The averaging tests' helpers under the names the engine tests use. */
+export { average as weightedAverage, maxAbsError as maxError } from '../averaging/graphs.js'

@@ -5,6 +5,7 @@ import { MemoryStore, peerEngine, type Checkpoint, type UpdateLogEntry } from '.
 import { createRng } from '../../protocol/rng.js'
 import { buildPeers } from './setup.js'
 import { VectorLearner, waitFor } from './helpers.js'
+import { complete } from '../averaging/graphs.js'
 
 const entry = (i: number): UpdateLogEntry => ({
   id: `id${i}`, sender: i % 2 === 0 ? 'aa' : 'bb', round: i, seq: i, kind: 0, verdict: 'accepted', reason: null, merged: true,
@@ -32,7 +33,6 @@ test('MemoryStore: batches apply whole, the log is bounded and queryable, a clos
 })
 
 test('push-sum: shares that cannot be sent come back, so the total weight stays exact', async () => {
-  const complete = (n: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i))
   const { net, peers } = buildPeers({ n: 4, dim: 3, graph: complete, init: { averaging: { rule: 'push-sum', fanout: 2 }, localSteps: 0 } })
   for (const p of peers) await p.engine.init()
   const total = (): number => peers.reduce((s, p) => s + p.engine.pushSumWeight, 0)
@@ -97,7 +97,6 @@ test('Lamport rounds: a slow epidemic peer jumps to the round of the updates it 
 })
 
 test('a model that cannot be sealed (NaN) sends nothing, reports an error event, and push-sum keeps its mass', async () => {
-  const complete = (n: number): number[][] => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i))
   const { net, peers } = buildPeers({ n: 3, dim: 3, graph: complete, init: { averaging: { rule: 'push-sum', fanout: 2 }, localSteps: 0 } })
   const p = peers[0]
   const errors: string[] = []

@@ -159,3 +159,39 @@ test('asking for an uninstalled tfjs-node backend throws BackendUnavailableError
   assert.equal(tf.getBackend(), 'cpu')
   assert.equal(await setBackend('wasm'), 'wasm')
 })
+
+test('a cnn fails at build time on wasm naming the backends that can train it, and trains on cpu', async () => {
+  const rng = createRng(11)
+  const n = 240; const side = 6
+  const x = new Float32Array(n * side * side)
+  const y = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    const left = rng.next() < 0.5
+    y[i] = left ? 0 : 1
+    for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) x[i * 36 + r * side + c] = 0.3 * rng.next() + ((c < 3) === left ? 0.7 : 0)
+  }
+  const data = datasetFromArrays({ name: 'halves', x, y, numFeatures: 36, task: 'binary', testFraction: 0.25 })
+  const spec: ModelSpecInput = { type: 'cnn', inputShape: [6, 6, 1], conv: [{ filters: 4, kernel: 3, pool: 2 }], hidden: [8], optimizer: { type: 'adam', learningRate: 0.02 } }
+  await setBackend('wasm')
+  assert.throws(() => new Model(spec, data.info), (err: Error) => {
+    assert.equal(err.name, 'UnsupportedOnBackendError')
+    assert.match(err.message, /Conv2DBackpropFilter/)
+    assert.match(err.message, /--backend cpu/)
+    assert.match(err.message, /tensorflow-gpu/)
+    return true
+  })
+  await setBackend('cpu')
+  try {
+    const model = new Model(spec, data.info)
+    assert.equal(model.numParams, 3 * 3 * 1 * 4 + 4 + 3 * 3 * 4 * 8 + 8 + 8 + 1)
+    const learner = createLearner({ model, dataset: data, seed: 1, batchSize: 16 })
+    const first = await learner.train(3)
+    const later = await learner.train(80)
+    assert.ok(later.loss < first.loss, `cnn loss ${first.loss} -> ${later.loss}`)
+    const m = await learner.evaluate({ split: 'test' })
+    assert.ok(m.accuracy > 0.9, `cnn accuracy ${m.accuracy}`)
+    model.dispose()
+  } finally {
+    await setBackend('wasm')
+  }
+})

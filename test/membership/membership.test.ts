@@ -1,14 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateIdentity, toHex, type Identity } from '../../crypto/index.js'
+import { generateIdentity, toHex, fromHex, openSealedKey, type Identity } from '../../crypto/index.js'
 import {
   createNetwork, addMember, removeMember, parseMember, memberString, acceptManifest, verifyManifest, createKeyring,
   openEpochKey, signManifest, addAdmin, setThreshold, setRuleParams, rotateEpoch, parseManifest, serializeManifest,
   isMember, OPEN_NETWORK_WARNING, type NetworkManifest
 } from '../../protocol/membership/index.js'
 import { createRng } from '../../protocol/rng.js'
-import { sealUpdate, createValidator, createMemoryReplayGuard } from '../../protocol/messages/index.js'
-import { createEncoder } from '../../protocol/codecs/index.js'
+import {
+  sealUpdate, createValidator, createMemoryReplayGuard, type MembershipView, type SealedUpdate, type Validator
+} from '../../protocol/messages/index.js'
+import { createEncoder, type CodecSpec } from '../../protocol/codecs/index.js'
 import { createSigner } from '../../crypto/index.js'
 
 const rng = createRng(555).fork('membership')
@@ -16,6 +18,17 @@ const ids = Array.from({ length: 4 }, () => generateIdentity(rng.bytes(32)))
 const [admin, bob, carol, dave] = ids
 const key = (i: Identity): string => toHex(i.signPublicKey)
 const rnd = (n: number): Uint8Array => rng.bytes(n)
+
+/** A float32 (or `codec`) update of `w` on network `m`, sealed by `from` under key epoch `keyEpoch`. */
+function sealOn (m: NetworkManifest, from: Identity, keyEpoch: number, epochKey: Uint8Array, w: Float32Array,
+  manifestVersion = m.version, codec: CodecSpec = { name: 'float32' }): SealedUpdate {
+  return sealUpdate({ networkId: m.id, manifestVersion, keyEpoch, schemaHash: m.dataset.schemaHash, round: 0, seq: 0, exampleCount: 1, pushSumWeight: 1, numParams: w.length },
+    createEncoder(codec).encode(w), { signer: createSigner(from), epochKey })
+}
+
+function validatorOn (m: NetworkManifest, membership: MembershipView, numParams: number): Validator {
+  return createValidator({ networkId: m.id, schemaHash: m.dataset.schemaHash, numParams, membership, replay: createMemoryReplayGuard(), maxBytes: 1 << 20 })
+}
 
 function base (): NetworkManifest {
   return createNetwork({
@@ -51,8 +64,10 @@ test('members join and leave through signed higher versions; a removed member ca
   assert.throws(() => openEpochKey(v4, 2, bob), (e: Error) => e.name === 'EpochKeyError')
   assert.notDeepEqual(openEpochKey(v4, 2, carol), openEpochKey(v4, 1, carol))
   // even with bob's keys, no sealed entry of epoch 2 opens
+  assert.equal(v4.epochs[1].keys.length, 2)
   for (const entry of v4.epochs[1].keys) {
     assert.notEqual(entry.member, key(bob))
+    assert.equal(openSealedKey(fromHex(entry.sealed), bob), null)
   }
   assert.throws(() => createKeyring(v4, { identity: bob }), (e: Error) => e.name === 'EpochKeyError')
   const ring = createKeyring(v4, { identity: carol })
@@ -62,13 +77,11 @@ test('members join and leave through signed higher versions; a removed member ca
   assert.ok(ring.epochKey(1) != null && ring.epochKey(2) != null && ring.epochKey(3) == null)
   // an update from the removed member is refused even if made under the old epoch
   const numParams = 4
-  const s = sealUpdate({ networkId: v4.id, manifestVersion: 3, keyEpoch: 1, schemaHash: v4.dataset.schemaHash, round: 0, seq: 0, exampleCount: 1, pushSumWeight: 1, numParams },
-    createEncoder({ name: 'float32' }).encode(new Float32Array(numParams)), { signer: createSigner(bob), epochKey: openEpochKey(v3, 1, bob) })
-  const validator = createValidator({ networkId: v4.id, schemaHash: v4.dataset.schemaHash, numParams, membership: ring, replay: createMemoryReplayGuard(), maxBytes: 1 << 20 })
+  const s = sealOn(v4, bob, 1, openEpochKey(v3, 1, bob), new Float32Array(numParams), 3)
+  const validator = validatorOn(v4, ring, numParams)
   const r = validator.validate(s.bytes)
   assert.ok(!r.ok && r.reason === 'NOT_A_MEMBER')
-  const s2 = sealUpdate({ networkId: v4.id, manifestVersion: 4, keyEpoch: 2, schemaHash: v4.dataset.schemaHash, round: 0, seq: 0, exampleCount: 1, pushSumWeight: 1, numParams },
-    createEncoder({ name: 'float32' }).encode(new Float32Array(numParams)), { signer: createSigner(carol), epochKey: ring.epochKey(2)! })
+  const s2 = sealOn(v4, carol, 2, ring.epochKey(2)!, new Float32Array(numParams))
   assert.ok(validator.validate(s2.bytes).ok)
 })
 
@@ -149,26 +162,21 @@ test('a removed member holding every key it ever had cannot read an update seale
   const v3 = removeMember(v2, key(bob), admin, rnd)
   const carolRing = createKeyring(v3, { identity: carol })
   const numParams = 3
-  const sealed = sealUpdate({ networkId: v3.id, manifestVersion: v3.version, keyEpoch: carolRing.currentEpoch, schemaHash: v3.dataset.schemaHash, round: 1, seq: 1, exampleCount: 5, pushSumWeight: 1, numParams },
-    createEncoder({ name: 'float32' }).encode(new Float32Array([1, 2, 3])), { signer: createSigner(carol), epochKey: carolRing.epochKey(2)! })
-  const asBob = (epochKey: (e: number) => Uint8Array | null) => createValidator({
-    networkId: v3.id, schemaHash: v3.dataset.schemaHash, numParams, maxBytes: 1 << 20, replay: createMemoryReplayGuard(),
-    membership: { isMember: () => true, epochKey }
-  }).validate(sealed.bytes)
+  const sealed = sealOn(v3, carol, carolRing.currentEpoch, carolRing.epochKey(2)!, new Float32Array([1, 2, 3]))
+  const asBob = (epochKey: (e: number) => Uint8Array | null) => validatorOn(v3, { isMember: () => true, epochKey }, numParams).validate(sealed.bytes)
   const noKey = asBob((e) => (e === 1 ? oldKey : null))
   assert.ok(!noKey.ok && noKey.reason === 'UNKNOWN_EPOCH')
   const wrongKey = asBob(() => oldKey) // even trying the old key on the new epoch
   assert.ok(!wrongKey.ok && wrongKey.reason === 'DECRYPTION_FAILED')
-  const asCarol = createValidator({ networkId: v3.id, schemaHash: v3.dataset.schemaHash, numParams, maxBytes: 1 << 20, replay: createMemoryReplayGuard(), membership: carolRing }).validate(sealed.bytes)
+  const asCarol = validatorOn(v3, carolRing, numParams).validate(sealed.bytes)
   assert.ok(asCarol.ok)
 })
 
 test('open network: members of the passphrase seal and read each other\'s updates; a wrong passphrase cannot', () => {
   const m = createNetwork({ name: 'open', model: {}, dataset: { spec: {} }, rule: { name: 'mean' }, creator: admin, open: { passphrase: 'open sesame 123', N: 1024 }, randomBytes: rnd })
   const ring = createKeyring(m, { passphrase: 'open sesame 123' })
-  const sealed = sealUpdate({ networkId: m.id, manifestVersion: 1, keyEpoch: ring.currentEpoch, schemaHash: m.dataset.schemaHash, round: 0, seq: 0, exampleCount: 1, pushSumWeight: 1, numParams: 2 },
-    createEncoder({ name: 'float16' }).encode(new Float32Array([0.5, -0.5])), { signer: createSigner(dave), epochKey: ring.epochKey(1)! })
-  const validate = (passphrase: string) => createValidator({ networkId: m.id, schemaHash: m.dataset.schemaHash, numParams: 2, maxBytes: 1 << 20, replay: createMemoryReplayGuard(), membership: createKeyring(m, { passphrase }) }).validate(sealed.bytes)
+  const sealed = sealOn(m, dave, ring.currentEpoch, ring.epochKey(1)!, new Float32Array([0.5, -0.5]), 1, { name: 'float16' })
+  const validate = (passphrase: string) => validatorOn(m, createKeyring(m, { passphrase }), 2).validate(sealed.bytes)
   const good = validate('open sesame 123')
   assert.ok(good.ok && good.weights[0] === 0.5)
   const bad = validate('open sesame 124')

@@ -8,7 +8,7 @@ import {
   decodeHeader, encodeHeader, type ValidationResult
 } from '../../protocol/messages/index.js'
 import { createEncoder } from '../../protocol/codecs/index.js'
-import { createSigner, generateIdentity, fromHex, toHex, secretbox, sha256, reference } from '../../crypto/index.js'
+import { createSigner, generateIdentity, fromHex, toHex, sha256, reference } from '../../crypto/index.js'
 import { alice, bob, mallory, seal, validator, fields, weights, resign, rehashAndResign, epochKeys, NUM_PARAMS } from './helpers.js'
 
 function reason (r: ValidationResult): string {
@@ -190,13 +190,12 @@ test('sealUpdate refuses bad fields of our own with InvalidUpdateFieldError', ()
   for (const bad of [{ round: -1 }, { seq: 2 ** 32 }, { networkId: 'abc' }, { pushSumWeight: NaN }, { numParams: 3 }, { parents: Array(17).fill('00'.repeat(32)) }]) {
     assert.throws(() => sealUpdate(fields(bad), enc, opts), (e: Error) => e.name === 'InvalidUpdateFieldError', JSON.stringify(bad).slice(0, 40))
   }
-  assert.notEqual(secretbox(new Uint8Array(1), new Uint8Array(24), new Uint8Array(32)).length, 0)
 })
 
 test('validate never throws, whatever it is given', () => {
   const v = validator()
   for (const junk of [null, undefined, 'text', 42, {}, new Uint16Array(300), new Uint8Array(300)] as unknown[]) {
     const r = v.validate(junk as Uint8Array)
-    assert.equal(r.ok, false)
+    assert.ok(!r.ok && r.reason === 'MALFORMED' && !r.detail.startsWith('validator error'), r.ok ? 'accepted' : `${r.reason}: ${r.detail}`)
   }
 })

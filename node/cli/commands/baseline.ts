@@ -32,7 +32,7 @@ export function register (program: Command): void {
     .description('Train a model on the pooled training split and evaluate it on the held-out test split\n' +
       '(the centralized reference for decentralized runs).\n' +
       'Datasets: mnist (embedded, default), fremtpl2freq, adult, digits, sms-spam, or a JSON spec file.\n' +
-      'Models: logistic, softmax, linear, mlp, poisson-glm, poisson-mlp, or a JSON spec file.')
+      'Models: logistic, softmax, linear, mlp, poisson-glm, poisson-mlp, cnn (cpu/tensorflow backends), or a JSON spec file.')
     .option('--dataset <spec|name>', 'dataset: built-in name, JSON spec file or JSON text', 'mnist')
     .option('--model <spec|name>', 'model: built-in name, JSON spec file or JSON text (default per dataset: mnist/digits mlp, fremtpl2freq poisson-glm, adult/sms-spam logistic)')
     .option('--epochs <n>', 'passes over the training split', '3')

@@ -61,6 +61,7 @@ export function register (program: Command): void {
     .option('--seed <n>', 'seed of this peer\'s random choices (default: from its key)', int('--seed'))
     .option('--backend <name>', 'TF.js backend: wasm, cpu, tensorflow, tensorflow-gpu', D.backend)
     .option('--data-poll-ms <ms>', 'how often to look for new rows', int('--data-poll-ms'), D.dataPollMs)
+    .option('--wait-for-peers <n>', 'wait for N neighbours before the first round (gives up after 2 minutes)', int('--wait-for-peers'), D.waitForPeers)
     .action(async (opts) => {
       const { PeerNode } = await import('../../peer-node.js')
       const node = await PeerNode.init({
@@ -77,7 +78,8 @@ export function register (program: Command): void {
         maxRounds: opts.maxRounds,
         seed: opts.seed,
         backend: opts.backend,
-        dataPollMs: opts.dataPollMs
+        dataPollMs: opts.dataPollMs,
+        waitForPeers: opts.waitForPeers
       })
       let exiting = false
       const shutdown = (signal: string): void => {

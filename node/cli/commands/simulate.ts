@@ -95,9 +95,6 @@ export function register (program: Command): void {
       const { runScenario, writeOutputs } = await import('../../../simulations/run.js')
       const { renderTable, summaryOf } = await import('../../../simulations/results.js')
       const scenario = await loadScenario(flags.scenario, await overridesFromFlags(flags))
-      if (scenario.transport === 'libp2p') {
-        throw new Error('--transport libp2p is not available in this build (it needs the daemon\'s libp2p transport); use --transport sim')
-      }
       const showProgress = flags.progress && flags.json !== true && process.stderr.isTTY === true
       let bar: { start: (total: number, value: number, payload?: object) => void, update: (value: number, payload?: object) => void, stop: () => void, setTotal: (n: number) => void } | null = null
       let phase = ''

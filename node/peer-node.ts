@@ -231,6 +231,10 @@ export class PeerNode {
         this.log.warn({ addr, err: (err as Error).message }, 'cannot reach bootstrap peer yet (will retry)')
       })
     }
+    // restore the checkpoint and replay marks, and handle arriving updates, before anything is reported
+    this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })
+    this.engine.addEventListener('error', (e) => { this.log.error({ err: e.detail.message }, 'engine error') })
+    await this.engine.init({ signal: this.controller.signal })
     this.feed.start()
     this.closers.push({ name: 'data feed', close: async () => { await this.feed.stop() } })
     const token = this.options.apiToken ?? process.env.MURMUR_API_TOKEN
@@ -276,15 +280,21 @@ export class PeerNode {
         await wallClock.sleep(100).catch(() => {})
       }
     }
-    this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })
-    this.engine.addEventListener('error', (e) => { this.log.error({ err: e.detail.message }, 'engine error') })
-    await this.engine.init({ signal: this.controller.signal })
+    this.controller.signal.throwIfAborted()
     await this.engine.start({ signal: this.controller.signal })
     this.closers.push({ name: 'engine', close: async () => { await this.engine.stop() } })
   }
 
   private onRound (r: RoundReport): void {
     this.lastReport = r
+    const t = this.transport.stats
+    this.metrics.set('murmur_transport_bytes_sent', t.bytesSent)
+    this.metrics.set('murmur_transport_bytes_received', t.bytesReceived)
+    this.metrics.set('murmur_transport_announcements_received', t.announcementsReceived)
+    this.metrics.set('murmur_transport_neighbours', this.transport.neighbours().length)
+    this.metrics.set('murmur_transport_connections', this.transport.connectedPeers().length)
+    for (const [reason, n] of Object.entries(t.refusedByReason)) this.metrics.set('murmur_transport_refused', n ?? 0, { reason })
+    this.metrics.set('murmur_data_examples', this.learner.numExamples())
     if (r.evaluation != null) this.lastEvaluation = r.evaluation
     this.log.info({ round: r.round, loss: Number.isFinite(r.loss) ? Number(r.loss.toFixed(5)) : null, merged: r.updatesMerged, sent: r.updatesSent, neighbours: this.transport.neighbours().length, ...(r.evaluation != null ? { evaluation: r.evaluation } : {}) }, 'round')
     if (this.options.maxRounds > 0 && r.round + 1 >= this.options.maxRounds) {
@@ -358,6 +368,7 @@ export class PeerNode {
     if (this.closing != null) { await this.closing; return }
     this.closing = (async () => {
       if (!this.controller.signal.aborted) this.controller.abort(new Error('closing'))
+      await this.engineStarted
       const order = [...this.closers].reverse()
       // the engine must stop (final checkpoint) before libp2p and the store go
       for (const c of order) {

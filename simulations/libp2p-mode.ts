@@ -91,7 +91,7 @@ export async function runOverLibp2p (scenario: Scenario, options: { metric: { na
       const t0 = performance.now()
       const before = transports.reduce((s, t) => s + t.stats.bytesSent, 0)
       const refusedBefore = { ...counter.refused }
-      for (const p of peers) await p.beginRound()
+      for (const p of peers) await p.beginRound(r)
       // Wait until deliveries stop (nothing new for quietMs, everything arrived handled), at most 30 s.
       let last = -1
       const deadline = Date.now() + 30_000

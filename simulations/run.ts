@@ -86,7 +86,8 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
       const updates = (await sim.task<Array<[number, Float32Array, number]>>('fedavgClients', (w) => ({
         weights: global,
         clients: clients.filter((c) => worldOf.get(c) === w),
-        steps: scenario.localSteps
+        steps: scenario.localSteps,
+        round: r
       }))).flat().sort((x, y) => x[0] - y[0])
       const total = updates.reduce((s, [, , n]) => s + n, 0)
       const acc = new Float64Array(global.length)

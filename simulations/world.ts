@@ -46,7 +46,8 @@ function before (a: WireMessage, b: WireMessage): boolean {
 
 /** One honest or adversarial peer as the world drives it (implemented over PeerEngine by the harness). */
 export interface SimPeer {
-  beginRound: () => Promise<void>
+  /** Round `round` begins (the global round; a straggler skips some). */
+  beginRound: (round: number) => Promise<void>
   endRound: () => Promise<void>
   handle: (incoming: Incoming) => Promise<RefusalReason | null>
   weights: () => Float32Array
@@ -311,7 +312,7 @@ export class World implements SimNetworkHost {
       slot.busyUntil = t + computeMs
       slot.inRound = true
       const started = performance.now()
-      await slot.peer.beginRound()
+      await slot.peer.beginRound(round)
       busyMs += performance.now() - started
     }
     return { outbox: this.#takeOutbox(), next: this.nextEventAt(), busyMs }

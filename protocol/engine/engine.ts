@@ -10,7 +10,7 @@ import { combine, type CombineInput } from '../averaging/combine.js'
 import { pairwiseDelta, pairwiseMean } from '../averaging/pairwise.js'
 import { pushSumAbsorb } from '../averaging/push-sum.js'
 import { metropolisHastingsWeight, stalenessDiscount } from '../averaging/graph-weights.js'
-import { norm, squaredDistance } from '../averaging/vector.js'
+import { distance, norm } from '../averaging/vector.js'
 import { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
 import { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
 import { MAX_PARENTS } from '../messages/constants.js'
@@ -125,6 +125,13 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (this.params.weighting !== 'examples') return 1
     const n = this.c.learner.numExamples()
     return Number.isFinite(n) && n > 0 ? n : 1
+  }
+
+  /** Adds `by` to a counter of this round and of the totals, and to its metric. */
+  private count (counter: Exclude<keyof TrafficCounters, 'refused'>, by: number, metric: string, labels?: Record<string, string>): void {
+    this.acc[counter] += by
+    this.tot[counter] += by
+    this.c.metrics?.increment(metric, labels, by)
   }
 
   /** The transport's current neighbours, without this peer. */
@@ -356,15 +363,11 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     let ok = true
     try {
       await this.c.transport.send(peer, bytes, options)
-      this.acc.bytesSent += bytes.length
-      this.tot.bytesSent += bytes.length
-      this.c.metrics?.increment(ENGINE_METRICS.bytesSent, undefined, bytes.length)
+      this.count('bytesSent', bytes.length, ENGINE_METRICS.bytesSent)
     } catch (err) {
       if (options?.signal?.aborted === true) throw err
       ok = false
-      this.acc.sendFailures++
-      this.tot.sendFailures++
-      this.c.metrics?.increment(ENGINE_METRICS.sendFailures)
+      this.count('sendFailures', 1, ENGINE_METRICS.sendFailures)
       this.c.logger?.debug({ peer, err: (err as Error).message }, 'send failed')
     }
     if (meta != null) this.emit('sent', { to: peer, id: meta.id, kind: meta.kind, bytes: bytes.length, ok })
@@ -391,9 +394,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         sealed = await this.c.envelopes.seal(f, w)
       } catch (err) {
         // e.g. a diverged model (NaN) or a float16 overflow: nothing leaves; push-sum keeps the unsent mass
-        this.acc.sendFailures += targets.length
-        this.tot.sendFailures += targets.length
-        this.c.metrics?.increment(ENGINE_METRICS.sendFailures, undefined, targets.length)
+        this.count('sendFailures', targets.length, ENGINE_METRICS.sendFailures)
         this.c.logger?.warn({ err: (err as Error).message, round: f.round }, 'could not seal update')
         this.emit('error', err as Error)
         continue
@@ -410,9 +411,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       for (const p of results) {
         if (p == null) continue
         delivered.push(p)
-        this.acc.updatesSent++
-        this.tot.updatesSent++
-        this.c.metrics?.increment(ENGINE_METRICS.updatesSent, { kind: UPDATE_KIND_NAMES[f.kind] ?? String(f.kind) })
+        this.count('updatesSent', 1, ENGINE_METRICS.updatesSent, { kind: UPDATE_KIND_NAMES[f.kind] ?? String(f.kind) })
       }
     }
     return { id: firstId, delivered }
@@ -531,9 +530,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   }
 
   private countMerged (n: number): void {
-    this.acc.updatesMerged += n
-    this.tot.updatesMerged += n
-    this.c.metrics?.increment(ENGINE_METRICS.updatesMerged, undefined, n)
+    this.count('updatesMerged', n, ENGINE_METRICS.updatesMerged)
   }
 
   private addParent (id: string): void {
@@ -580,9 +577,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   async handleMessage (incoming: Incoming, options: AbortOptions = {}): Promise<RefusalReason | null> {
     await this.init(options)
     const size = incoming.bytes.length
-    this.acc.bytesReceived += size
-    this.tot.bytesReceived += size
-    this.c.metrics?.increment(ENGINE_METRICS.bytesReceived, undefined, size)
+    this.count('bytesReceived', size, ENGINE_METRICS.bytesReceived)
     if (incoming.from === this.self) return await this.commitRefusal(RefusalReason.SELF, incoming, undefined, '', 'from self')
     let opened
     try {
@@ -722,7 +717,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
 
   private observe (header: UpdateHeader, weights: Float32Array): void {
     const own = this.own()
-    this.acc.distSum += Math.sqrt(squaredDistance(own, weights))
+    this.acc.distSum += distance(own, weights)
     this.acc.ownNorm += norm(own)
     this.acc.distCount++
     if (this.c.behaviour != null || this.options.keepLastReceived) {
@@ -824,6 +819,3 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
 
   totals (): EngineTotals { return { ...this.tot, refused: { ...this.tot.refused } } }
 }
-
-/** For tests: the replay marks the engine would persist. */
-export type { ReplayMark }

@@ -4,9 +4,55 @@
  * (same connection stack, no framing, no ack) measured in the same run. Goal: >= 150 MB/s for the update stream.
  *
  * Keys: `updateStreamMBps`, `rawStreamMBps`, `updateStreamVsRaw`, `modelMiB`, `updateStream16MiBMs` (median).
+ *
+ * Unless `--quick`: `murmur testnet --peers 10` (10 real daemon processes on 127.0.0.1) against `murmur simulate`
+ * on the same scenario (UCI digits, iid, softmax, epidemic fanout 2, 20 rounds, 5 local steps, seed 7), same
+ * held-out rows. Goal: the decentralized mean accuracy agrees within 2 points. Keys: `testnetMean`,
+ * `simulatorMean`, `testnetVsSimulatorPoints`, `testnetWallSeconds`, `testnetExitCodesOk`.
  */
 import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLibp2pTransport, type Libp2pTransport } from '../../node/transport/index.js'
+import { runTestnet } from '../../node/testnet.js'
+import { MURMUR_BIN, REPO_ROOT } from '../../node/processes.js'
+
+const AGREEMENT_SCENARIO = `name: testnet-digits
+peers: 10
+rounds: 20
+localSteps: 5
+seed: 7
+dataset: digits
+partition: { kind: iid }
+model: { type: softmax, optimizer: { type: adam, learningRate: 0.05 } }
+rule: { rule: epidemic, fanout: 2, maxStalenessRounds: 1000 }
+topology: { kind: complete }
+baselines: { centralized: true, localOnly: false, fedavg: false }
+`
+
+async function agreement (): Promise<Record<string, number | string | boolean | null>> {
+  const dir = mkdtempSync(join(tmpdir(), 'murmur-bench-agree-'))
+  try {
+    const scenario = join(dir, 'scenario.yaml')
+    writeFileSync(scenario, AGREEMENT_SCENARIO)
+    const sim = spawnSync(process.execPath, [MURMUR_BIN, 'simulate', '--scenario', scenario, '--json', '--out', join(dir, 'sim')], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20 })
+    if (sim.status !== 0) throw new Error(`murmur simulate failed: ${sim.stderr.slice(-500)}`)
+    const s = JSON.parse(sim.stdout.trim().split('\n').pop() as string) as { decentralized: { mean: number }, centralized: { value: number | null } }
+    const t = await runTestnet({ peers: 10, scenario }) as { decentralized: { mean: number | null }, wallSeconds: number, exitCodes: Array<number | string> }
+    const tm = t.decentralized.mean
+    return {
+      testnetMean: tm,
+      simulatorMean: s.decentralized.mean,
+      centralized: s.centralized.value,
+      testnetVsSimulatorPoints: tm == null ? null : Number((Math.abs(tm - s.decentralized.mean) * 100).toFixed(2)),
+      goalTestnetVsSimulatorPoints: 2,
+      testnetWallSeconds: t.wallSeconds,
+      testnetExitCodesOk: t.exitCodes.every((c) => c === 0)
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }) }
+}
 
 export const name = 'network'
 
@@ -63,7 +109,9 @@ export async function run ({ quick }: { quick: boolean }): Promise<Record<string
     const mb = payload.length / 1e6
     const updMs = median(upd)
     const rawMs = median(raw)
+    const agree = quick ? {} : await agreement()
     return {
+      ...agree,
       modelMiB: sizeMiB,
       updateStream16MiBMs: Number(updMs.toFixed(1)),
       updateStreamMBps: Number((mb / (updMs / 1000)).toFixed(1)),

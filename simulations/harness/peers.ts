@@ -24,6 +24,8 @@ import { DatasetLearner } from '../../learning/learner.js'
 import { computeMetrics } from '../../learning/metrics.js'
 import { partition, type PartitionOptions } from '../../learning/partition.js'
 import { primaryMetric, type Task } from '../../learning/metrics.js'
+import { runBaseline } from '../../learning/baseline.js'
+import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
 import { setBackend, type BackendName } from '../../learning/backend.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
 
@@ -136,6 +138,10 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     throw new SimulationSetupError(`partition ${JSON.stringify(scenario.partition)} made ${shards.length} shards for ${scenario.peers} peers; set peers: ${shards.length}`)
   }
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
+  // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
+  // (learning's runBaseline does the same): every model gets the same schedule.
+  const baseRate = model.spec.optimizer.learningRate ?? DEFAULT_LEARNING_RATE[model.spec.optimizer.type]
+  const rateAt = (round: number): number => baseRate * (1 - 0.95 * Math.min(1, Math.max(0, round) / scenario.rounds))
   const rootRng = createRng(scenario.seed)
   const network: SimNetwork = {
     networkId: toHex(sha256(new TextEncoder().encode(`murmur-sim:${scenario.name}:${String(scenario.seed)}`))),
@@ -194,7 +200,10 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     })
     await engine.init()
     return {
-      beginRound: async () => { await engine.beginRound() },
+      beginRound: async (round) => {
+        learner.learningRate = rateAt(round)
+        await engine.beginRound()
+      },
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
       weights: () => engine.weights(),
@@ -206,8 +215,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     }
   }
 
-  const trainFresh = (index: number, steps: number, weights?: Float32Array): DatasetLearner => {
+  const trainFresh = (index: number, steps: number, weights?: Float32Array, learningRate?: number): DatasetLearner => {
     const l = new DatasetLearner({ model, dataset, shard: shards[index], seed: `${String(scenario.seed)}:baseline:${index}`, initSeed, batchSize, weights })
+    if (learningRate != null) l.learningRate = learningRate
     l.trainSync(steps)
     return l
   }
@@ -231,22 +241,26 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         return out
       },
       initialWeights: async () => model.initialWeights(initSeed),
-      fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number }) => args.clients.map((c) => {
-        const l = trainFresh(c, args.steps, args.weights)
+      fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
+        const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]
         l.dispose()
         return result
       }),
       evaluateWeights: async (args: { weights: Float32Array, which: 'curve' | 'final' }) =>
         evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights),
-      /** Pooled data, one model, `epochs` passes (default 10). */
+      /** Pooled data, one model, `epochs` passes (default 10), learning's runBaseline (linear rate decay). */
       centralized: async (args: { epochs: number | null }) => {
         const epochs = args.epochs ?? 10
-        const l = new DatasetLearner({ model, dataset, seed: `${String(scenario.seed)}:centralized`, initSeed, batchSize })
-        l.trainSync(epochs * l.stepsPerEpoch())
-        const metrics = evaluateWeights(model, dataset, dataset.test, l.state.weights)
-        l.dispose()
-        return { metrics, epochs }
+        const r = await runBaseline({
+          dataset,
+          model: resolveModelSpec(scenario.model),
+          epochs,
+          seed: `${String(scenario.seed)}:centralized`,
+          batchSize,
+          evaluateTrain: false
+        })
+        return { metrics: r.test, epochs }
       }
     },
     close: () => { model.dispose() }

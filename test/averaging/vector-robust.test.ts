@@ -41,7 +41,7 @@ test('coordinateMedian and trimmedMean on fixed vectors', () => {
 
 test('Metropolis-Hastings rows sum to one; staleness discount halves per half-life', () => {
   const row = metropolisHastingsRow(3, [2, 3, 5])
-  assert.ok(Math.abs(row.self + row.neighbours.reduce((s, x) => s + x, 0) - 1) < 1e-15, 'line 41')
+  assert.ok(Math.abs(row.self + row.neighbours.reduce((s, x) => s + x, 0) - 1) < 1e-15, 'row sums to 1')
   assert.deepEqual(row.neighbours, [1 / 4, 1 / 4, 1 / 6])
   assert.equal(stalenessDiscount(4, 2), 0.25)
   assert.equal(stalenessDiscount(0, 2), 1)
@@ -66,18 +66,18 @@ function withinHonestRange (out: Float32Array, honest: Float32Array[]): boolean 
 test('median: f < m/2 planted outliers cannot push any coordinate outside the honest range', () => {
   const rng = createRng('median')
   const { honest, all } = planted(rng, 11, 10, 200, 1e6)
-  assert.ok(withinHonestRange(coordinateMedian(all), honest), 'line 66')
+  assert.ok(withinHonestRange(coordinateMedian(all), honest), 'median stays in the honest range')
   // and the plain mean is dragged far away by the same inputs
-  assert.ok(!withinHonestRange(weightedMean(all), honest), 'line 68')
+  assert.ok(!withinHonestRange(weightedMean(all), honest), 'the plain mean is dragged out of it')
   // with a majority of outliers the bound no longer holds (the test can fail)
   const majority = planted(rng, 9, 10, 200, 1e6, true)
-  assert.ok(!withinHonestRange(coordinateMedian(majority.all), majority.honest), 'line 71')
+  assert.ok(!withinHonestRange(coordinateMedian(majority.all), majority.honest), 'a majority of outliers escapes the median')
 })
 
 test('trimmed mean: f <= floor(beta m) outliers stay bounded; f = floor(beta m) + 1 escapes', () => {
   const rng = createRng('trim')
   const ok = planted(rng, 16, 4, 200, 1e6) // m = 20, beta 0.2 -> trims 4 each side
-  assert.ok(withinHonestRange(trimmedMean(ok.all, 0.2), ok.honest), 'line 77')
+  assert.ok(withinHonestRange(trimmedMean(ok.all, 0.2), ok.honest), 'trimmed mean stays in the honest range')
   const bad = planted(rng, 15, 5, 200, 1e6)
   // five outliers: some coordinate has >= 3 on one side with high probability over 200 coordinates
   const values = [...bad.all]
@@ -86,8 +86,8 @@ test('trimmed mean: f <= floor(beta m) outliers stay bounded; f = floor(beta m) 
     const pos = values.filter((v) => v[i] >= 1e6).length
     if (pos === 5 || pos === 0) sameSide = true
   }
-  assert.ok(sameSide, 'line 86')
-  assert.ok(!withinHonestRange(trimmedMean(bad.all, 0.2), bad.honest), 'line 87')
+  assert.ok(sameSide, 'some coordinate has all outliers on one side')
+  assert.ok(!withinHonestRange(trimmedMean(bad.all, 0.2), bad.honest), 'one outlier more than trimmed escapes')
 })
 
 test('clipped gossip: adaptive radius bounds the move by planted outliers (He, Karimireddy and Jaggi 2022)', () => {
@@ -108,13 +108,13 @@ test('clipped gossip: adaptive radius bounds the move by planted outliers (He, K
   // each neighbour has weight a = 1/11; outliers can move the result at most 2 * a * tau from self ...
   const a = 1 / 11
   const moved = distance(clipped.merged, self)
-  assert.ok(moved <= 10 * a * tau + 1e-4, 'line 108')
+  assert.ok(moved <= 10 * a * tau + 1e-4, `moved ${moved} > every neighbour's a * tau`)
   // ... and the result stays within f * a * tau (+ the honest reweighting) of the honest-only clipped merge
   const honestScaled = Float32Array.from(honestOnly.merged, (v, i) => self[i] + (v - self[i]) * (9 / 11))
-  assert.ok(distance(clipped.merged, honestScaled) <= 2 * a * tau + 1e-4, 'line 111')
+  assert.ok(distance(clipped.merged, honestScaled) <= 2 * a * tau + 1e-4, 'outliers move the merge at most f * a * tau from the honest-only merge')
   assert.equal(clipped.clipped, 2)
   // the plain mean moves by ~1e4
-  assert.ok(distance(weightedMean([self, ...neighbours]), self) > 1e3, 'line 114')
+  assert.ok(distance(weightedMean([self, ...neighbours]), self) > 1e3, 'the plain mean moves far')
   // a fixed radius of 0 does not move
   assert.deepEqual([...clippedGossip(self, 1, neighbours, weights, 0).merged], [...self])
 })
@@ -128,7 +128,7 @@ test('combine dispatches every merge and returns self when nothing arrived', () 
   assert.deepEqual([...combine(self, inputs, { ...base, merge: 'trimmed-mean', trimBeta: 0 }).merged], [2, 2])
   assert.deepEqual([...combine(self, [], { ...base, merge: 'median' }).merged], [0, 0])
   const clip = combine(self, inputs, { ...base, merge: 'clipped', clipRadius: 1 })
-  assert.ok(Math.abs(distance(clip.merged, self.weights) - (0.25 + 0.5)) < 1e-6, 'line 128')
+  assert.ok(Math.abs(distance(clip.merged, self.weights) - (0.25 + 0.5)) < 1e-6, 'each input moves the merge by its weight times the radius')
 })
 
 test('median and trimmed mean match a sort-based reference for 1..40 inputs, with ties', () => {

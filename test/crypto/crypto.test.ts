@@ -5,7 +5,7 @@ import nacl from 'tweetnacl'
 import {
   generateIdentity, createSigner, sign, verify, secretbox, secretboxOpen, box, boxOpen, boxPublicKey,
   boxPublicKeyFromSignPublicKey, sealKeyToMember, openSealedKey, deriveKeyFromPassphrase, reference, toHex, fromHex,
-  backend, sha256, SEALED_GROUP_KEY_BYTES, peerKeyOf
+  backend, sha256, SEALED_GROUP_KEY_BYTES, peerKeyOf, mustOpen
 } from '../../crypto/index.js'
 import { createRng } from '../../protocol/rng.js'
 
@@ -125,6 +125,8 @@ test('group keys sealed to a member open only with that member\'s key', () => {
 test('generateIdentity rejects a seed of the wrong length with InvalidKeyError', () => {
   assert.throws(() => generateIdentity(new Uint8Array(31)), (e: Error) => e.name === 'InvalidKeyError')
   assert.equal(peerKeyOf(generateIdentity(new Uint8Array(32))).length, 64)
+  assert.throws(() => mustOpen(null, 'group key'), (e: Error) => e.name === 'DecryptionError' && /group key/.test(e.message))
+  assert.deepEqual(mustOpen(new Uint8Array([7]), 'x'), new Uint8Array([7]))
 })
 
 test('passphrase key derivation is deterministic and salt dependent', () => {

@@ -1,13 +1,18 @@
 /** Engine-level refusals, evidence, metrics, the trainer seam, the behaviour seam, checkpoints and the loop. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { peerEngine, MemoryStore, type Behaviour, type UpdateLogEntry } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, type Behaviour, type PeerEngineInit, type UpdateLogEntry } from '../../protocol/engine/index.js'
 import { createRng } from '../../protocol/rng.js'
-import { buildPeers, syncRound } from './setup.js'
-import { StepClock, VectorLearner, waitFor } from './helpers.js'
+import { buildPeers, startAndWaitRounds, syncRound } from './setup.js'
+import { StepClock, VectorLearner } from './helpers.js'
 import { complete } from '../averaging/graphs.js'
 
 const DIM = 4
+
+/** Two epidemic peers (fanout 1, no training unless `init` says so). */
+function twoPeers (init: PeerEngineInit = {}, extra: Pick<Parameters<typeof buildPeers>[0], 'targets' | 'behaviours'> = {}): ReturnType<typeof buildPeers> {
+  return buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0, ...init }, ...extra })
+}
 
 async function logOf (store: MemoryStore): Promise<UpdateLogEntry[]> {
   const out: UpdateLogEntry[] = []
@@ -16,7 +21,7 @@ async function logOf (store: MemoryStore): Promise<UpdateLogEntry[]> {
 }
 
 test('a replayed envelope is refused REPLAYED, counted in metrics with a reason label, and logged', async () => {
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0 } })
+  const { net, peers } = twoPeers()
   await peers[0].engine.beginRound()
   const [d] = net.queue.splice(0)
   assert.equal(d.to, peers[1].key)
@@ -39,7 +44,7 @@ test('a replayed envelope is refused REPLAYED, counted in metrics with a reason 
 })
 
 test('a flipped signature bit is refused BAD_SIGNATURE; a flipped ciphertext bit is refused too', async () => {
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0 } })
+  const { net, peers } = twoPeers()
   await peers[0].engine.beginRound()
   const [d] = net.queue.splice(0)
   const bytes = d.message.bytes
@@ -64,7 +69,7 @@ test('a flipped signature bit is refused BAD_SIGNATURE; a flipped ciphertext bit
 })
 
 test('the trainer seam is called in order: train, weights, then setWeights on merge', async () => {
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 3, evaluateEveryRounds: 1 }, targets: () => new Float32Array(DIM) })
+  const { net, peers } = twoPeers({ localSteps: 3, evaluateEveryRounds: 1 }, { targets: () => new Float32Array(DIM) })
   const calls = peers[1].learner.calls
   calls.length = 0
   await peers[0].engine.beginRound()
@@ -87,7 +92,7 @@ test('the trainer seam is called in order: train, weights, then setWeights on me
 test('behaviour seam: equivocation (same seq, two envelopes) is refused EQUIVOCATION with both envelopes kept as evidence', async () => {
   // the same update twice to the same peer, with different weights but the same seq
   const twice: Behaviour = { name: 'equivocation', outgoing: (u) => [u, { ...u, weights: Float32Array.from(u.weights, (v) => -v) }] }
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0 }, behaviours: new Map([[0, twice]]) })
+  const { net, peers } = twoPeers({}, { behaviours: new Map([[0, twice]]) })
   await peers[1].engine.init()
   await peers[0].engine.beginRound()
   assert.equal(net.queue.length, 2)
@@ -119,7 +124,7 @@ test('behaviour seam: replaying an old envelope through the context is refused R
       if (ctx.round > 0 && old != null) { replays++; for (const p of old.to) await ctx.send(p, old.bytes) }
     }
   }
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0 }, behaviours: new Map([[0, replay]]) })
+  const { net, peers } = twoPeers({}, { behaviours: new Map([[0, replay]]) })
   await peers[1].engine.init()
   for (let r = 0; r < 3; r++) { await peers[0].engine.beginRound(); await net.deliverAll(); await peers[0].engine.endRound(); await peers[1].engine.beginRound(); await net.deliverAll(); await peers[1].engine.endRound() }
   assert.equal(replays, 2)
@@ -146,13 +151,10 @@ test('checkpoint and restart: round, model and push-sum weight restored; seq jum
 })
 
 test('start/stop loop on the injected clock runs rounds and writes a final checkpoint', async () => {
-  const { peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 1, roundIntervalMs: 10 } })
+  const { peers } = twoPeers({ localSteps: 1, roundIntervalMs: 10 })
   const e = peers[0].engine
-  let rounds = 0
-  e.addEventListener('round', () => { rounds++ })
-  await e.start()
+  await startAndWaitRounds(e, 3)
   assert.equal(e.running, true)
-  await waitFor(() => rounds >= 3)
   await e.stop()
   assert.equal(e.running, false)
   const cp = await peers[0].store.latestCheckpoint()

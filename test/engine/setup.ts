@@ -2,7 +2,7 @@
 import { peerEngine, simulatedNetwork, MemoryStore, type PeerEngine, type PeerEngineInit, type Behaviour, type Envelopes } from '../../protocol/engine/index.js'
 import { createRng } from '../../protocol/rng.js'
 import type { PeerKey } from '../../protocol/interfaces.js'
-import { MemoryNetwork, RecordingMetrics, StepClock, VectorLearner } from './helpers.js'
+import { MemoryNetwork, RecordingMetrics, StepClock, VectorLearner, waitFor } from './helpers.js'
 
 export interface TestPeer { key: PeerKey, engine: PeerEngine, learner: VectorLearner, store: MemoryStore, metrics: RecordingMetrics, envelopes: Envelopes }
 
@@ -42,6 +42,14 @@ export async function syncRound (net: MemoryNetwork, peers: TestPeer[]): Promise
   for (const p of peers) await p.engine.beginRound()
   await net.deliverAll()
   for (const p of peers) await p.engine.endRound()
+}
+
+/** Starts the engine's daemon loop and waits until it has finished `rounds` rounds; the loop keeps running. */
+export async function startAndWaitRounds (engine: PeerEngine, rounds: number): Promise<void> {
+  let done = 0
+  engine.addEventListener('round', () => { done++ })
+  await engine.start()
+  await waitFor(() => done >= rounds)
 }
 
 /** The averaging tests' helpers under the names the engine tests use. */

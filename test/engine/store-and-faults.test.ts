@@ -1,10 +1,11 @@
-/** MemoryStore contract, push-sum mass under send failures, and the daemon loop for dpsgd with a silent neighbour. */
+/** MemoryStore contract, push-sum mass under send failures, the daemon loop for dpsgd with a silent neighbour, restarts and named errors. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStore, peerEngine, type Checkpoint, type UpdateLogEntry } from '../../protocol/engine/index.js'
+import { MemoryStore, peerEngine, sealedEnvelopes, UpdateKind, type Checkpoint, type UpdateLogEntry } from '../../protocol/engine/index.js'
+import { createSigner, generateIdentity } from '../../crypto/index.js'
 import { createRng } from '../../protocol/rng.js'
-import { buildPeers } from './setup.js'
-import { VectorLearner, waitFor } from './helpers.js'
+import { buildPeers, startAndWaitRounds } from './setup.js'
+import { VectorLearner } from './helpers.js'
 import { complete } from '../averaging/graphs.js'
 
 const entry = (i: number): UpdateLogEntry => ({
@@ -50,10 +51,7 @@ test('push-sum: shares that cannot be sent come back, so the total weight stays 
 test('daemon loop, dpsgd: a silent neighbour does not stall the round (roundTimeoutMs on the injected clock)', async () => {
   const { peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'dpsgd', roundTimeoutMs: 50 }, localSteps: 0, roundIntervalMs: 5 } })
   const e = peers[0].engine
-  let rounds = 0
-  e.addEventListener('round', () => { rounds++ })
-  await e.start()
-  await waitFor(() => rounds >= 2)
+  await startAndWaitRounds(e, 2)
   await e.stop()
   assert.ok(e.round >= 2, 'rounds advanced without the neighbour')
   assert.equal(e.totals().updatesMerged, 0)
@@ -108,4 +106,23 @@ test('a model that cannot be sealed (NaN) sends nothing, reports an error event,
   assert.equal(errors.length, 1)
   assert.equal(p.engine.pushSumWeight, w0)
   assert.equal((await p.engine.endRound()).sendFailures, 2)
+})
+
+test('a checkpoint of another model is refused at init (CheckpointMismatchError); sealing without the epoch key, NoEpochKeyError', async () => {
+  const { net, peers, clock } = buildPeers({ n: 2, dim: 3, graph: complete, init: { averaging: { rule: 'epidemic', fanout: 1 }, localSteps: 0 } })
+  const p = peers[0]
+  await p.engine.runRound()
+  const open = (learner: VectorLearner): Promise<void> => peerEngine({ averaging: { rule: 'epidemic', fanout: 1 } })({
+    transport: net.transport(p.key), learner, store: p.store, clock, rng: createRng(4), envelopes: p.envelopes
+  }).init()
+  await assert.rejects(open(new VectorLearner(new Float32Array(4))), (e: Error) => e.name === 'CheckpointMismatchError' && /4/.test(e.message))
+  const otherSchema = new VectorLearner(new Float32Array(3))
+  Object.defineProperty(otherSchema, 'schemaHash', { value: 'cd'.repeat(32) })
+  await assert.rejects(open(otherSchema), (e: Error) => e.name === 'CheckpointMismatchError' && /schema/.test(e.message))
+  await open(new VectorLearner(new Float32Array(3))) // the right learner still restores
+  const envelopes = sealedEnvelopes({ networkId: 'ab'.repeat(32), schemaHash: 'ab'.repeat(32), numParams: 3 })({
+    signer: createSigner(generateIdentity(new Uint8Array(32).fill(1))), membership: { currentEpoch: 2, isMember: () => true, epochKey: () => null }
+  })
+  assert.throws(() => envelopes.seal({ kind: UpdateKind.UPDATE, round: 0, seq: 0, examples: 1, weight: 1, parents: [] }, new Float32Array(3)),
+    (e: Error) => e.name === 'NoEpochKeyError' && /epoch 2/.test(e.message))
 })

@@ -195,3 +195,30 @@ test('a cnn fails at build time on wasm naming the backends that can train it, a
     await setBackend('wasm')
   }
 })
+
+test('the plain-JS step of linear models matches the TF.js step', () => {
+  const linear: Array<[ModelSpecInput['type'], Task]> = [['logistic', 'binary'], ['softmax', 'multiclass'], ['linear', 'regression'], ['poisson-glm', 'count']]
+  const optimizers = [{ type: 'adam', learningRate: 0.05, l2: 0.01 }, { type: 'sgd', learningRate: 0.1 }, { type: 'momentum', learningRate: 0.05, l2: 0.001 }] as const
+  for (const [type, task] of linear) {
+    for (const optimizer of optimizers) {
+      const data = synthetic(task, 300)
+      const js = new Model({ type, optimizer }, data.info)
+      const tfjs = new Model({ type, optimizer }, data.info, { engine: 'tfjs' })
+      assert.equal(js.engine, 'js')
+      assert.equal(tfjs.engine, 'tfjs')
+      assert.equal(js.schemaHash, tfjs.schemaHash)
+      const a = createLearner({ model: js, dataset: data, seed: 3, batchSize: 16, labelFlip: task === 'binary' })
+      const b = createLearner({ model: tfjs, dataset: data, seed: 3, batchSize: 16, labelFlip: task === 'binary' })
+      const ra = a.trainSync(60)
+      const rb = b.trainSync(60)
+      assert.ok(Math.abs(ra.loss - rb.loss) <= 1e-4 * Math.max(1, Math.abs(rb.loss)), `${type}/${optimizer.type}: loss ${ra.loss} vs ${rb.loss}`)
+      const wa = a.weights(); const wb = b.weights()
+      let maxDiff = 0; let maxAbs = 0
+      for (let i = 0; i < wa.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(wa[i] - wb[i])); maxAbs = Math.max(maxAbs, Math.abs(wb[i])) }
+      assert.ok(maxAbs > 0.01, `${type}: weights moved`)
+      assert.ok(maxDiff <= 1e-3 * Math.max(1, maxAbs), `${type}/${optimizer.type}: weights differ by ${maxDiff}`)
+      js.dispose(); tfjs.dispose()
+    }
+  }
+  assert.throws(() => new Model({ type: 'mlp' }, { inputDim: 3, task: 'binary' }, { engine: 'js' }), (e: Error) => e.name === 'IncompatibleModelError')
+})

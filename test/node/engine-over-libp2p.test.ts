@@ -110,6 +110,15 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     for await (const e of store.updateLog({ reverse: true, limit: 3 })) { reasons.push(e.reason); verdicts.push(e.verdict) }
     assert.ok(reasons.includes('REPLAYED'), JSON.stringify(reasons))
     assert.ok(verdicts.includes('accepted'), JSON.stringify(verdicts))
+    // a direct send is acknowledged only after the receiver committed the update to its store
+    const direct = (await seal.seal({ ...fields, seq: 900_002 }, engines[1].weights())).bytes
+    const count = store.logHead().count
+    assert.equal(await transports[1].sendWithVerdict(transports[0].self, direct), null)
+    assert.equal(store.logHead().count, count + 1)
+    const last = []
+    for await (const e of store.updateLog({ reverse: true, limit: 1 })) last.push(e)
+    assert.equal(last[0].seq, 900_002)
+    assert.equal(last[0].verdict, 'accepted')
     // the rejected envelope cost its relay gossipsub score (topic weight: -100 per invalid message, squared)
     const score = (transports[0].libp2p.services.pubsub as unknown as { score: { score: (id: string) => number } }).score
     await until(() => score.score(transports[2].libp2p.peerId.toString()) < 0, 'the relay of an invalid envelope to get a negative score', 5000)

@@ -52,7 +52,7 @@ test('murmur simulate --json: a tiny run writes results.json and report.html wit
     await writeFile(file, JSON.stringify({ ...tiny, peers: 6, rounds: 2, baselines: { centralizedEpochs: 1, fedavgFraction: 0.5 } }))
     const out = join(dir, 'out')
     const root = new URL('../../', import.meta.url).pathname
-    const r = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--workers', '2', '--json', '--out', out], { cwd: root, encoding: 'utf8' })
+    const r = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--workers', '0', '--json', '--out', out], { cwd: root, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stderr)
     const summary = JSON.parse(r.stdout)
     assert.deepEqual(Object.keys(summary), ['scenario', 'peers', 'rounds', 'seed', 'rule', 'metric', 'decentralized', 'centralized', 'localOnly',

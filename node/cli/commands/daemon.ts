@@ -102,7 +102,11 @@ export function register (program: Command): void {
       for (const a of node.addresses()) process.stdout.write(`${a}\n`)
       process.stdout.write(`api ${node.api?.url ?? ''}\n`)
       await node.stopped()
-      if (!exiting) { exiting = true; await node.close() }
+      if (!exiting) {
+        exiting = true
+        await node.close()
+        if (node.failure != null) throw node.failure
+      }
     })
 
   program.command('status')
@@ -237,6 +241,19 @@ export function register (program: Command): void {
         peers: opts.peers, scenario: opts.scenario, rounds: opts.rounds, dir: opts.dir, keep: opts.keep === true,
         roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
       })
-      print(opts.json === true, summary, () => JSON.stringify(summary, null, 2))
+      print(opts.json === true, summary, () => {
+        const s = summary as Record<string, any>
+        const f = (v: unknown): string => typeof v === 'number' ? v.toFixed(4) : String(v)
+        return [
+          `scenario          ${String(s.scenario)} (${String(s.peers)} daemons over TCP on 127.0.0.1, rule ${String(s.rule)}, ${String(s.rounds)} rounds)`,
+          `metric            ${String(s.metric?.name ?? '?')} (${s.metric?.higherIsBetter === false ? 'lower' : 'higher'} is better), on the held-out rows`,
+          `decentralized     mean ${f(s.decentralized.mean)}  worst ${f(s.decentralized.min)}  p10 ${f(s.decentralized.p10)}  consensus distance ${f(s.decentralized.consensusDistance)}`,
+          `per peer          ${(s.perPeer as Array<{ metric: number | null, round: number, neighbours: number }>).map((p) => `${f(p.metric)}@r${p.round}/${p.neighbours}n`).join('  ')}`,
+          `traffic           ${Math.round(Number(s.bytesPerPeerPerRound))} bytes per peer per round`,
+          `refused           ${Object.keys(s.refused).length === 0 ? 'none' : Object.entries(s.refused).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+          `exit codes        ${(s.exitCodes as unknown[]).join(' ')}`,
+          `wall time         ${String(s.wallSeconds)} s`
+        ].join('\n')
+      })
     })
 }

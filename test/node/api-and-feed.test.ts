@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startApiServer, apiGet, parseHostPort } from '../../node/api/index.js'
+import { DataFeed } from '../../node/data-feed.js'
+
+const routes = {
+  status: () => ({ round: 3 }),
+  peers: () => ({ connections: [] }),
+  model: () => ({ weights: '' }),
+  metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'murmur_x 1\n' }),
+  extra: { '/log': (q: URLSearchParams) => ({ limit: q.get('limit') }) }
+}
+
+describe('HTTP API', () => {
+  it('serves the routes on loopback', async () => {
+    const api = await startApiServer({ listen: '127.0.0.1:0', routes })
+    try {
+      assert.deepEqual(await apiGet(api.url, '/status'), { round: 3 })
+      assert.equal(await apiGet(api.url, '/metrics'), 'murmur_x 1\n')
+      assert.deepEqual(await apiGet(api.url, '/log?limit=7'), { limit: '7' })
+      await assert.rejects(apiGet(api.url, '/nope'), /HTTP 404/)
+    } finally { await api.close() }
+  })
+
+  it('refuses to bind beyond loopback without a token, and then requires it', async () => {
+    await assert.rejects(startApiServer({ listen: '0.0.0.0:0', routes }), { name: 'ApiConfigError' })
+    const api = await startApiServer({ listen: '0.0.0.0:0', token: 's3cret', routes })
+    try {
+      const url = `http://127.0.0.1:${api.port}`
+      await assert.rejects(apiGet(url, '/status'), /HTTP 401/)
+      await assert.rejects(apiGet(url, '/status', { token: 'wrong!' }), /HTTP 401/)
+      assert.deepEqual(await apiGet(url, '/status', { token: 's3cret' }), { round: 3 })
+    } finally { await api.close() }
+    assert.throws(() => parseHostPort('localhost'), { name: 'ApiConfigError' })
+    assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 })
+  })
+})
+
+describe('DataFeed (continuous learning)', () => {
+  it('delivers appended complete rows once, waits for a partial line, and reads new files in a directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'murmur-feed-'))
+    try {
+      const file = join(dir, 'a.csv')
+      writeFileSync(file, 'x,y\n1,2\n')
+      const got: Array<[string[][], string]> = []
+      const feed = new DataFeed({ path: file, initialOffsets: new Map([[file, 8]]), onRecords: (r, s) => { got.push([r, s]) } })
+      assert.equal(await feed.poll(), 0)
+      appendFileSync(file, '3,4\n5,')
+      assert.equal(await feed.poll(), 1)
+      assert.deepEqual(got[0][0], [['3', '4']])
+      appendFileSync(file, '6\n')
+      assert.equal(await feed.poll(), 1)
+      assert.deepEqual(got[1][0], [['5', '6']])
+      assert.equal(await feed.poll(), 0)
+
+      const watched = join(dir, 'incoming')
+      const { mkdirSync } = await import('node:fs')
+      mkdirSync(watched)
+      const seen: string[][] = []
+      const dirFeed = new DataFeed({ path: watched, onRecords: (r) => { seen.push(...r) } })
+      writeFileSync(join(watched, 'b1.csv'), 'x,y\n7,8\n9,10\n')
+      assert.equal(await dirFeed.poll(), 2)
+      writeFileSync(join(watched, 'b2.csv'), 'x,y\n11,12\n')
+      assert.equal(await dirFeed.poll(), 1)
+      assert.deepEqual(seen, [['7', '8'], ['9', '10'], ['11', '12']])
+      // a batch the learner refuses (e.g. a bad row) is reported with its source and skipped, never half-applied twice
+      const errors: string[] = []
+      const bad = new DataFeed({ path: file, onRecords: () => { throw new Error('bad row at line 2') }, onError: (e) => { errors.push(e.message) } })
+      assert.equal(await bad.poll(), 0)
+      assert.deepEqual(errors, ['bad row at line 2'])
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+})

@@ -13,7 +13,7 @@ export const BUILTIN_MODELS: Record<string, ModelSpecInput> = {
   logistic: { type: 'logistic', optimizer: { type: 'adam', learningRate: 0.01 } },
   softmax: { type: 'softmax', optimizer: { type: 'adam', learningRate: 0.01 } },
   linear: { type: 'linear', optimizer: { type: 'adam', learningRate: 0.01 } },
-  mlp: { type: 'mlp', hidden: [128], activation: 'relu', optimizer: { type: 'adam', learningRate: 0.001 } },
+  mlp: { type: 'mlp', hidden: [128], activation: 'relu', optimizer: { type: 'adam', learningRate: 0.003 } },
   'poisson-glm': { type: 'poisson-glm', outputBiasInit: -2.3, batchSize: 512, optimizer: { type: 'adam', learningRate: 0.01 } },
   /** For 28x28 grey images (mnist); trains on cpu / tensorflow backends only. */
   cnn: { type: 'cnn', inputShape: [28, 28, 1], conv: [{ filters: 8, kernel: 3, pool: 2 }, { filters: 16, kernel: 3, pool: 2 }], hidden: [64], optimizer: { type: 'adam', learningRate: 0.001 } },

@@ -524,7 +524,7 @@ export class Dataset implements TensorData {
     })
     const start = this.size
     this.grow(start + table.rows)
-    encodeInto(table, this.blocks, this.classes, this.task, this._x, this._y, start, this.numFeatures)
+    encodeInto(table, this.blocks, this.classes, this._x, this._y, start, this.numFeatures)
     const tcols = new Map(table.cols.map((c) => [c.col.spec.role, c]))
     const e = tcols.get('exposure')?.num
     const w = tcols.get('weight')?.num
@@ -556,7 +556,7 @@ function taskOf (label: ColumnSpec & { role: 'label' }, numClasses: number): Tas
   return numClasses === 2 && label.classes == null ? 'binary' : 'multiclass'
 }
 
-function encodeInto (table: RawTable, blocks: Block[], classes: string[] | null, task: Task, x: Float32Array, y: Float32Array, start: number, d: number): void {
+function encodeInto (table: RawTable, blocks: Block[], classes: string[] | null, x: Float32Array, y: Float32Array, start: number, d: number): void {
   const n = table.rows
   let off = 0
   for (const b of blocks) {
@@ -605,7 +605,6 @@ function encodeInto (table: RawTable, blocks: Block[], classes: string[] | null,
       y[start + i] = c
     }
   }
-  void task
 }
 
 function splitRows (n: number, fraction: number, seed: number | string): { train: Uint32Array, test: Uint32Array } {
@@ -617,7 +616,7 @@ function splitRows (n: number, fraction: number, seed: number | string): { train
   return { train, test }
 }
 
-/** Builds the encoded dataset from a raw table whose first `trainRows` rows... (train/test given as indices). */
+/** Encodes a raw table into a Dataset; statistics and categories not in the spec come from the training rows only. */
 function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: { train: Uint32Array, test: Uint32Array }, bad: BadRowReport, given?: Encoding): Dataset {
   const n = table.rows
   const trainRows = split.train
@@ -678,7 +677,7 @@ function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: {
   if (d === 0) throw new InvalidSpecError('invalid dataset spec: dataset.columns: no feature columns (numeric, log-numeric, categorical or text)', 'dataset.columns')
   const x = new Float32Array(n * d)
   const y = new Float32Array(n)
-  encodeInto(table, blocks, classes, task, x, y, 0, d)
+  encodeInto(table, blocks, classes, x, y, 0, d)
   const f32 = (rc: RawCol | null): Float32Array | null => rc?.num != null ? Float32Array.from(rc.num.data.subarray(0, n)) : null
   const part = table.partition
   return new Dataset({

@@ -26,7 +26,7 @@ import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
 import { readLogLines, verifyStoredLog } from './audit.js'
-import { createDaemonEnvelopes, createDaemonLearner, type DaemonLearner } from './wiring.js'
+import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
 import {
   parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, isMember, type Keyring, type NetworkManifest
@@ -191,16 +191,18 @@ export class PeerNode {
         transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' })
       })
 
+      const dataFormat = (localDatasetSpec(manifest, dataPath).format ?? {}) as { delimiter?: string, header?: boolean }
       const initialOffsets = new Map<string, number>()
       if (dataInfo.isFile()) initialOffsets.set(dataPath, learner.loadedBytes ?? dataInfo.size)
+      else if (learner.loadedFile != null) initialOffsets.set(learner.loadedFile, learner.loadedBytes ?? (await stat(learner.loadedFile)).size)
       const feedLog = log.child({ component: 'data' })
       let node: PeerNode | null = null
       const feed = new DataFeed({
         path: dataPath,
         pollMs: options.dataPollMs,
         initialOffsets,
-        delimiter: (manifest.dataset.spec as { format?: { delimiter?: string } } | null)?.format?.delimiter,
-        header: (manifest.dataset.spec as { format?: { header?: boolean } } | null)?.format?.header ?? true,
+        delimiter: dataFormat.delimiter,
+        header: dataFormat.header ?? true,
         onRecords: (records, source) => {
           if (learner.appendRecords == null) throw new Error('this learner cannot grow: restart the daemon to train on new rows')
           const added = learner.appendRecords(records, source)
@@ -225,11 +227,20 @@ export class PeerNode {
     if (this.started) return
     this.started = true
     await this.transport.start()
-    // bootstrap: dial explicitly too (the bootstrap module retries in the background)
-    for (const addr of this.options.bootstrap) {
-      this.transport.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch((err) => {
-        this.log.warn({ addr, err: (err as Error).message }, 'cannot reach bootstrap peer yet (will retry)')
-      })
+    // bootstrap: dial explicitly, and again whenever this peer finds itself with no connection at all
+    // (bootstrap peer restarting, network outage), so an isolated daemon rejoins by itself
+    const dialBootstrap = (): void => {
+      for (const addr of this.options.bootstrap) {
+        this.transport.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch((err) => {
+          this.log.warn({ addr, err: (err as Error).message }, 'cannot reach bootstrap peer (will retry)')
+        })
+      }
+    }
+    dialBootstrap()
+    if (this.options.bootstrap.length > 0) {
+      const timer = setInterval(() => { if (this.transport.connectedPeers().length === 0) dialBootstrap() }, 5000)
+      timer.unref()
+      this.closers.push({ name: 'bootstrap redial', close: () => { clearInterval(timer) } })
     }
     // restore the checkpoint and replay marks, and handle arriving updates, before anything is reported
     this.engine.addEventListener('round', (e) => { this.onRound(e.detail) })

@@ -19,6 +19,8 @@ export interface DaemonLearner extends Learner {
   appendRecords?: (records: string[][], source: string) => number
   /** Bytes of the data file consumed by the initial load (continuous learning tails from there). */
   loadedBytes?: number
+  /** The file the initial load read (for a data directory: its first file). */
+  loadedFile?: string
   /** Primary metric name and direction (e.g. accuracy, higher is better). */
   primaryMetric?: { name: string, higherIsBetter: boolean }
 }
@@ -68,6 +70,8 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
     if (first == null) throw new Error(`--data ${file}: the directory has no .csv/.tsv file yet`)
     file = resolve(file, first)
   }
+  // size before the load: rows appended while it runs are then read again by the feed rather than missed
+  const sizeBefore = statSync(file).size
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend)
   const learner: DatasetLearner = createLearner({
     model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
@@ -78,7 +82,8 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
     learner.addRecords(records, source)
     return learner.numExamples() - before
   }
-  out.loadedBytes = file.endsWith('.gz') ? undefined : statSync(file).size
+  out.loadedBytes = file.endsWith('.gz') ? undefined : sizeBefore
+  out.loadedFile = file
   out.primaryMetric = primaryMetric(dataset.task)
   return out
 }

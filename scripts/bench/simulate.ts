@@ -18,7 +18,7 @@ export const name = 'simulate'
 
 type Figures = Record<string, number | string | boolean | null>
 
-async function throughput (peers: number, rounds: number): Promise<{ stepsPerSecond: number, msPerRound: number, mergeCryptoShare: number, trainShare: number, rssPerPeerKiB: number, workers: number }> {
+async function throughput (peers: number, rounds: number): Promise<{ stepsPerSecond: number, msPerRound: number, mergeCryptoShare: number, trainShare: number, rssMiB: number, workers: number }> {
   const scenario: Scenario = await loadScenario('default', {
     peers,
     rounds,
@@ -26,7 +26,6 @@ async function throughput (peers: number, rounds: number): Promise<{ stepsPerSec
     baselines: { centralized: false, localOnly: false, fedavg: false },
     variants: []
   })
-  const rssBefore = process.memoryUsage().rss
   const sim = await Simulation.create(scenario, { workers: 2 })
   try {
     const r = await sim.run()
@@ -43,7 +42,7 @@ async function throughput (peers: number, rounds: number): Promise<{ stepsPerSec
       msPerRound: wallMs / timed.length,
       mergeCryptoShare: (busy - trainMs) / threadMs,
       trainShare: trainMs / threadMs,
-      rssPerPeerKiB: Math.max(0, r.maxRssMiB * 1024 * 1024 - rssBefore) / peers / 1024,
+      rssMiB: r.maxRssMiB,
       workers: r.workers
     }
   } finally {
@@ -68,13 +67,18 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.mergeCryptoGoalMet = t.mergeCryptoShare < 0.10
   out[`msPerRoundAt${n}`] = round4(t.msPerRound)
   const sizes = quick ? [100, 300] : [100, 300, 1000]
-  let last = t
+  const rss = new Map<number, number>([[n, t.rssMiB]])
   for (const peers of sizes) {
     if (peers === n) continue
-    last = await throughput(peers, 3)
-    out[`msPerRoundAt${peers}`] = round4(last.msPerRound)
+    const x = await throughput(peers, 3)
+    out[`msPerRoundAt${peers}`] = round4(x.msPerRound)
+    rss.set(peers, x.rssMiB)
   }
-  out.memoryPerPeerKiB = round4(last.rssPerPeerKiB)
+  // Memory per peer: slope of peak RSS between the smallest and the largest run (the fixed cost of the worker
+  // threads, TF.js and the dataset cancels out).
+  const lo = Math.min(...rss.keys()); const hi = Math.max(...rss.keys())
+  out.memoryPerPeerKiB = round4(Math.max(0, ((rss.get(hi) as number) - (rss.get(lo) as number)) * 1024 / (hi - lo)))
+  out[`peakRssMiBAt${hi}`] = round4(rss.get(hi) as number)
   // Fidelity: the same small scenario over the virtual network and over real libp2p nodes (memory transport).
   {
     const fidelity = await loadScenario('default', { peers: quick ? 8 : 20, rounds: quick ? 3 : 8, baselines: { centralized: false, localOnly: false, fedavg: false }, variants: [] })

@@ -29,6 +29,10 @@ export interface SpawnDaemonInit {
   startTimeoutMs?: number
   /** Receives each stderr line (logs). */
   onLog?: (line: string) => void
+  /** The CLI entry to run (default bin/murmur.js, which runs the sources through tsx). */
+  bin?: string
+  /** Called with the child process as soon as it is spawned (before it prints its addresses). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export interface DaemonProcess {
@@ -47,7 +51,7 @@ export interface DaemonProcess {
 }
 
 export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess> {
-  const args = [MURMUR_BIN, 'daemon', '--datadir', init.datadir, '--network', init.network, '--data', init.data,
+  const args = [init.bin ?? MURMUR_BIN, 'daemon', '--datadir', init.datadir, '--network', init.network, '--data', init.data,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0',
     '--round-interval-ms', String(init.roundIntervalMs ?? 200),
     ...(init.localSteps != null ? ['--local-steps', String(init.localSteps)] : []),
@@ -59,6 +63,7 @@ export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MURMUR_LOG_LEVEL: process.env.MURMUR_DAEMON_LOG_LEVEL ?? 'info', ...init.env }
   })
+  init.onSpawn?.(child)
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) }) })
   let tail = ''
   child.stderr?.setEncoding('utf8')

@@ -101,13 +101,10 @@ function flippedView (dataset: Dataset): Dataset {
   return Object.create(dataset, { y: { value: flipped } }) as Dataset
 }
 
-/**
- * Metrics of `weights` on rows of the dataset (as learning's evaluateWeights, without the model's tensor cache,
- * which frees the cached rows of models without hidden layers).
- */
+/** Metrics of `weights` on rows of the dataset (the model runtime caches the rows' tensors, shared by all peers). */
 export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array): MetricValues {
   if (rows.length === 0) return { examples: 0 }
-  const pred = model.predict(weights, dataset, rows, { cache: false })
+  const pred = model.predict(weights, dataset, rows)
   const n = rows.length
   const y = new Float32Array(n)
   for (let i = 0; i < n; i++) y[i] = dataset.y[rows[i]]

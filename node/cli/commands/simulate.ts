@@ -115,7 +115,8 @@ export function register (program: Command): void {
         variants: flags.variants,
         onPhase: (p) => {
           phase = p
-          if (bar == null && flags.json !== true && !p.startsWith('decentralized')) process.stderr.write(`  ${p}...\n`)
+          if (flags.json !== true && !p.startsWith('decentralized') && !p.startsWith('variant')) process.stderr.write(`  ${p}...\n`)
+          if (flags.json !== true && p.startsWith('variant') && bar == null) process.stderr.write(`  ${p}...\n`)
         },
         onRound: (e) => {
           if (bar == null) {

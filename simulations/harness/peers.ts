@@ -83,8 +83,8 @@ export async function describeMetric (scenario: Scenario): Promise<{ name: strin
 function partitionOptions (scenario: Scenario): PartitionOptions {
   const p = scenario.partition as Record<string, unknown> & { kind: string }
   const kind = p.kind === 'by-key' ? 'key' : p.kind
-  const { kind: _k, ...rest } = p
-  return { ...rest, kind: kind as PartitionOptions['kind'], peers: scenario.peers, seed: `${String(scenario.seed)}:partition` } as PartitionOptions
+  const { kind: _k, column, ...rest } = p
+  return { ...rest, ...(column != null ? { key: column } : {}), kind: kind as PartitionOptions['kind'], peers: scenario.peers, seed: `${String(scenario.seed)}:partition` } as PartitionOptions
 }
 
 function codecSpec (codec: Scenario['codec']): CodecSpec {

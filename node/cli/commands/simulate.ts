@@ -77,7 +77,7 @@ export function register (program: Command): void {
     .option('--rule <rule>', "averaging rule and parameters, e.g. 'epidemic:fanout=3,merge=trimmed-mean' or JSON")
     .option('--topology <t>', "complete | ring | k-regular:k=6 | small-world:k=6,beta=0.1 | erdos-renyi:p=0.05 | s-random:s=3")
     .option('--dataset <d>', 'dataset name (mnist, digits, adult, fremtpl2freq, sms-spam) or spec file')
-    .option('--partition <p>', "iid | dirichlet:alpha=0.3 | by-key:column=Region,subdivide=10 | size-skew:exponent=1.5")
+    .option('--partition <p>', "iid | dirichlet:alpha=0.3 | by-key (the dataset's partition column; more peers than keys subdivide the largest) | size-skew:exponent=1.5")
     .option('--model <m>', 'model name or JSON spec (softmax, logistic, mlp, poisson-glm, poisson-mlp, ...)')
     .option('--codec <c>', 'payload codec: float32 | float16 | int8 | topk:fraction=0.01')
     .option('--attack <a>', "adversaries: 'sign-flip:scale=1000,fraction=0.2', 'alie', 'ipm', 'noise', 'label-flip', 'dissensus', 'replay', 'equivocation', or 'none'")

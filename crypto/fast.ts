@@ -4,6 +4,7 @@
  * Every function is byte-identical to `reference.ts` (tweetnacl); test/crypto proves it.
  */
 import { createRequire } from 'node:module'
+import nacl from 'tweetnacl'
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto'
 import { reference } from './reference.js'
 import { toHex } from './hex.js'
@@ -19,6 +20,9 @@ interface Sodium {
   crypto_box_easy: (c: Uint8Array, m: Uint8Array, n: Uint8Array, pk: Uint8Array, sk: Uint8Array) => void
   crypto_box_open_easy: (m: Uint8Array, c: Uint8Array, n: Uint8Array, pk: Uint8Array, sk: Uint8Array) => boolean
   crypto_scalarmult_base: (q: Uint8Array, n: Uint8Array) => void
+  crypto_stream_salsa20_xor_ic: (c: Uint8Array, m: Uint8Array, n: Uint8Array, ic: number, k: Uint8Array) => void
+  crypto_onetimeauth: (h: Uint8Array, m: Uint8Array, k: Uint8Array) => void
+  crypto_onetimeauth_verify: (h: Uint8Array, m: Uint8Array, k: Uint8Array) => boolean
 }
 
 function loadSodium (): Sodium | null {
@@ -156,6 +160,78 @@ export function secretboxOpen (box: Uint8Array, nonce: Uint8Array, key: Uint8Arr
     }
   }
   return reference.secretboxOpen(box, nonce, key)
+}
+
+const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 121, 116, 101, 32, 107]) // "expand 32-byte k"
+const ZERO_BLOCK = new Uint8Array(64)
+const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, inp: Uint8Array, k: Uint8Array, c: Uint8Array) => void } }).lowlevel.crypto_core_hsalsa20
+
+/**
+ * XSalsa20 split as libsodium does it: subkey = HSalsa20(key, nonce[0..16)), then Salsa20(subkey, nonce[16..24)).
+ * Returns the subkey, the 8-byte Salsa20 nonce and keystream block 0 (Poly1305 key || 32 bytes of keystream).
+ */
+function xsalsaBlock0 (s: Sodium, nonce: Uint8Array, key: Uint8Array): { subkey: Uint8Array, n8: Uint8Array, block0: Uint8Array } {
+  const subkey = new Uint8Array(32)
+  hsalsa20(subkey, nonce.subarray(0, 16), key, SIGMA)
+  const n8 = nonce.subarray(16, 24)
+  const block0 = new Uint8Array(64)
+  s.crypto_stream_salsa20_xor_ic(block0, ZERO_BLOCK, n8, 0, subkey)
+  return { subkey, n8, block0 }
+}
+
+/**
+ * secretbox(prefix || message) (prefix: exactly 32 bytes) written into `out` (length 16 + 32 + message.length:
+ * mac || ciphertext) without concatenating prefix and message first: byte-identical to
+ * `secretboxInto(out, prefix || message, nonce, key)`. The 32-byte prefix is keystream block 0's second half,
+ * so `message` starts exactly at Salsa20 block 1 and is encrypted straight from where it lies.
+ */
+export function secretboxPrefixedInto (out: Uint8Array, prefix: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  if (prefix.length !== 32) throw new RangeError('secretbox prefix must be 32 bytes')
+  if (out.length !== message.length + 48) throw new RangeError('secretbox output must be 48 bytes longer than the message')
+  if (nonce.length !== 24 || key.length !== 32) throw new RangeError('secretbox nonce must be 24 bytes and key 32 bytes')
+  if (sodium != null) {
+    const { subkey, n8, block0 } = xsalsaBlock0(sodium, nonce, key)
+    for (let i = 0; i < 32; i++) out[16 + i] = prefix[i] ^ block0[32 + i]
+    if (message.length > 0) sodium.crypto_stream_salsa20_xor_ic(out.subarray(48), message, n8, 1, subkey)
+    sodium.crypto_onetimeauth(out.subarray(0, 16), out.subarray(16), block0.subarray(0, 32))
+    subkey.fill(0)
+    block0.fill(0)
+    return
+  }
+  const plain = new Uint8Array(32 + message.length)
+  plain.set(prefix, 0)
+  plain.set(message, 32)
+  out.set(reference.secretbox(plain, nonce, key))
+}
+
+/**
+ * Opens a secretbox whose plaintext is prefix (32 bytes) || message, writing the prefix into `prefixOut`
+ * (32 bytes) and the message into `messageOut` (box.length - 48 bytes, e.g. the bytes of a fresh aligned
+ * Float32Array): no intermediate plaintext buffer. False when it does not authenticate (outputs untouched
+ * then on the sodium path) or on bad lengths; never throws.
+ */
+export function secretboxOpenPrefixedInto (prefixOut: Uint8Array, messageOut: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+  if (box.length < 48 || nonce.length !== 24 || key.length !== 32 || prefixOut.length !== 32 || messageOut.length !== box.length - 48) return false
+  if (sodium != null) {
+    try {
+      const { subkey, n8, block0 } = xsalsaBlock0(sodium, nonce, key)
+      const ok = sodium.crypto_onetimeauth_verify(box.subarray(0, 16), box.subarray(16), block0.subarray(0, 32))
+      if (ok) {
+        for (let i = 0; i < 32; i++) prefixOut[i] = box[16 + i] ^ block0[32 + i]
+        if (messageOut.length > 0) sodium.crypto_stream_salsa20_xor_ic(messageOut, box.subarray(48), n8, 1, subkey)
+      }
+      subkey.fill(0)
+      block0.fill(0)
+      return ok
+    } catch {
+      return false
+    }
+  }
+  const plain = reference.secretboxOpen(box, nonce, key)
+  if (plain == null) return false
+  prefixOut.set(plain.subarray(0, 32))
+  messageOut.set(plain.subarray(32))
+  return true
 }
 
 export function boxPublicKey (secretKey: Uint8Array): Uint8Array {

@@ -49,3 +49,44 @@ test('in-place secretbox (message 16 bytes into the output) matches on both path
     }
   }
 })
+
+test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-identical to tweetnacl on both paths', async () => {
+  const sodiumPath = await import('../../crypto/fast.js')
+  for (const impl of [fast, sodiumPath]) {
+    for (const n of [0, 1, 31, 32, 33, 63, 64, 65, 1000, 70001, 1 << 20]) {
+      const prefix = rng.bytes(32)
+      const msg = rng.bytes(n)
+      const key = rng.bytes(32)
+      const nonce = rng.bytes(24)
+      const plain = new Uint8Array(32 + n)
+      plain.set(prefix, 0)
+      plain.set(msg, 32)
+      const expected = reference.secretbox(plain, nonce, key)
+      const out = new Uint8Array(n + 48).fill(0xaa)
+      impl.secretboxPrefixedInto(out, prefix, msg, nonce, key)
+      assert.deepEqual(out, expected, `${impl.backend} seal size ${n}`)
+      // the payload may also start at an odd offset of a larger buffer (e.g. straight from an encoder)
+      const shifted = new Uint8Array(n + 3)
+      shifted.set(msg, 3)
+      const out2 = new Uint8Array(n + 48)
+      impl.secretboxPrefixedInto(out2, prefix, shifted.subarray(3), nonce, key)
+      assert.deepEqual(out2, expected, `${impl.backend} seal size ${n} unaligned`)
+      const gotPrefix = new Uint8Array(32)
+      const gotMsg = new Uint8Array(n)
+      assert.equal(impl.secretboxOpenPrefixedInto(gotPrefix, gotMsg, expected, nonce, key), true)
+      assert.deepEqual(gotPrefix, prefix)
+      assert.deepEqual(gotMsg, msg, `${impl.backend} open size ${n}`)
+      const bad = new Uint8Array(expected)
+      bad[rng.int(bad.length)] ^= 0x10
+      assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(n), bad, nonce, key), false, `${impl.backend} forged size ${n}`)
+      const wrongKey = new Uint8Array(key)
+      wrongKey[0] ^= 1
+      assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(n), expected, nonce, wrongKey), false)
+    }
+    // bad lengths: false, never a throw
+    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(0), new Uint8Array(47), new Uint8Array(24), new Uint8Array(32)), false)
+    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(1), new Uint8Array(48), new Uint8Array(24), new Uint8Array(32)), false)
+    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(31), new Uint8Array(0), new Uint8Array(48), new Uint8Array(24), new Uint8Array(32)), false)
+    assert.throws(() => impl.secretboxPrefixedInto(new Uint8Array(49), new Uint8Array(31), new Uint8Array(1), new Uint8Array(24), new Uint8Array(32)), { name: 'RangeError' })
+  }
+})

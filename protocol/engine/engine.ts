@@ -80,6 +80,12 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private begun = false
   // rule state
   private readonly epidemicBuffer = new Map<PeerKey, Buffered>()
+  /**
+   * Clock time at which the buffered models were last taken for merging: every accepted update received before
+   * it is in the model, every one received at or after it may still be pending. Checkpoints record this time
+   * (not the time of the save), so recovery after a crash re-buffers exactly what was not merged.
+   */
+  private bufferTakenAt = Number.NEGATIVE_INFINITY
   private readonly dpsgdBuffer = new Map<number, Map<PeerKey, Buffered>>()
   private readonly pending = new Map<string, PendingExchange>()
   private activeExchange: PendingExchange | null = null
@@ -174,7 +180,10 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       this._seq = cp.seq + SEQ_RESTART_GAP
       if (this.params.rule === 'push-sum' && cp.rule === 'push-sum' && cp.pushSumWeight > 0) this._w = cp.pushSumWeight
     }
-    if (cp != null) await this.recoverBuffered(cp.savedAt, options)
+    if (cp != null) {
+      this.bufferTakenAt = cp.savedAt
+      await this.recoverBuffered(cp.savedAt, options)
+    }
     transport.onMessage(async (message) => await this.handleMessage(message))
     this.c.logger?.info({ round: this._round, seq: this._seq, rule: this.params.rule, restored: cp != null }, 'engine initialised')
   }
@@ -188,7 +197,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (this.params.rule !== 'epidemic' && this.params.rule !== 'dpsgd') return
     const pending: UpdateLogEntry[] = []
     for await (const e of this.c.store.updateLog({ since: savedAt, reverse: true, limit: 10_000 }, options)) {
-      if (e.receivedAt <= savedAt) break
+      // inclusive: an update received in the same millisecond as the buffer was taken may not be in the model
+      if (e.receivedAt < savedAt) break
       if (e.verdict === 'accepted' && !e.merged && e.bytes.length > 0) pending.push(e)
     }
     const fresh = this.newReplayGuard()
@@ -258,6 +268,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     await this.init(options)
     const round = this._round
     // 4. give me merged weights (buffered rules)
+    this.bufferTakenAt = this.c.clock.now()
     if (this.params.rule === 'epidemic') await this.mergeEpidemic()
     if (this.params.rule === 'dpsgd') await this.mergeDpsgd(round)
     let evaluation: RoundReport['evaluation']
@@ -330,7 +341,10 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       pushSumWeight: this.pushSumWeight,
       rule: this.params.rule,
       schemaHash: this.c.learner.schemaHash,
-      savedAt: this.c.clock.now()
+      // buffered rules: the time the buffer was last merged (see bufferTakenAt); others merge on arrival
+      savedAt: (this.params.rule === 'epidemic' || this.params.rule === 'dpsgd') && Number.isFinite(this.bufferTakenAt)
+        ? this.bufferTakenAt
+        : this.c.clock.now()
     }
   }
 

@@ -78,6 +78,32 @@ test('restart: an epidemic update accepted after the last checkpoint but not yet
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(learner.w[i] - expected[i]) < 1e-6, `coordinate ${i}`)
 })
 
+test('restart: an update accepted while the round ends (after the merge, before the checkpoint) is recovered', async () => {
+  const init = { averaging: { rule: 'epidemic' as const, fanout: 1, weighting: 'uniform' as const }, localSteps: 0, evaluateEveryRounds: 1, checkpointEveryRounds: 1 }
+  const { net, peers, clock } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init })
+  const [a, b] = peers
+  await b.engine.init()
+  await a.engine.init()
+  await b.engine.beginRound()
+  net.queue.length = 0
+  await a.engine.beginRound() // a's model is in flight to b
+  clock.t = 10
+  // b's evaluation runs between taking its buffer for merging and committing the checkpoint: deliver then
+  const evaluate = b.learner.evaluate.bind(b.learner)
+  b.learner.evaluate = async () => { clock.t = 11; await net.deliverAll(); return await evaluate() }
+  const first = await b.engine.endRound()
+  assert.equal(first.updatesMerged, 0, 'a\'s model arrived after the buffer was taken')
+  assert.equal((await b.store.latestCheckpoint())?.round, 1, 'the checkpoint was committed after the delivery')
+  const expected = Float32Array.from(b.learner.w, (v, i) => (v + a.learner.w[i]) / 2)
+  // b "crashes" here; the restarted engine must find a's acknowledged model in the log and merge it
+  const learner = new VectorLearner(new Float32Array(3))
+  const restarted = peerEngine(init)({ transport: net.transport(b.key), learner, store: b.store, clock, rng: createRng(3), envelopes: b.envelopes })
+  await restarted.init()
+  const report = await restarted.endRound()
+  assert.equal(report.updatesMerged, 1)
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(learner.w[i] - expected[i]) < 1e-6, `coordinate ${i}`)
+})
+
 test('Lamport rounds: a slow epidemic peer jumps to the round of the updates it accepts, so it is not left STALE', async () => {
   const { net, peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'epidemic', fanout: 1, maxStalenessRounds: 2 }, localSteps: 0 } })
   const [fast, slow] = peers

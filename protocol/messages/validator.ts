@@ -15,7 +15,7 @@
  */
 import type { PeerKey, RefusalReason } from '../interfaces.js'
 import { decodePayload, expectedPayloadLength } from '../codecs/index.js'
-import { verify, secretboxOpenPrefixedInto, sha256, allocWritable } from '../../crypto/fast.js'
+import { verify, secretboxOpen, sha256 } from '../../crypto/fast.js'
 import { bytesEqual, fromHexOrNull } from '../../crypto/hex.js'
 import type { UpdateHeader } from './header.js'
 import { parseEnvelope, signedMessage, headerBinding } from './envelope.js'
@@ -132,18 +132,15 @@ export function createValidator (options: ValidatorOptions): Validator {
     if (!seen.ok) return refuse('EQUIVOCATION', seen.detail, { previousId: seen.previousId })
     const payloadHash = fromHexOrNull(header.payloadHash, 32) as Uint8Array
     if (!bytesEqual(sha256(ciphertext), payloadHash)) return refuse('BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
-    if (ciphertext.length !== NONCE_BYTES + MAC_BYTES + BINDING_BYTES + header.payloadLength) return refuse('LENGTH_MISMATCH', 'plaintext length')
-    // decrypt the payload straight into a fresh, 4-byte-aligned buffer that becomes the weights (float32: a
-    // view, no copy) and the 32-byte binding separately: one allocation, no intermediate plaintext
-    const binding = new Uint8Array(BINDING_BYTES)
-    const payload = allocWritable(header.payloadLength)
-    if (!secretboxOpenPrefixedInto(binding, payload, ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)) {
-      return refuse('DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
+    const plaintext = secretboxOpen(ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)
+    if (plaintext == null) return refuse('DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
+    if (plaintext.length !== BINDING_BYTES + header.payloadLength || ciphertext.length !== NONCE_BYTES + MAC_BYTES + plaintext.length) {
+      return refuse('LENGTH_MISMATCH', 'plaintext length')
     }
-    if (!bytesEqual(binding, headerBinding(headerBytes, header.codec))) {
+    if (!bytesEqual(plaintext.subarray(0, BINDING_BYTES), headerBinding(headerBytes, header.codec))) {
       return refuse('DECRYPTION_FAILED', 'sealed header binding does not match the header')
     }
-    const decoded = decodePayload(header.codec, payload, numParams, { maxBytes, shareBuffer: true })
+    const decoded = decodePayload(header.codec, plaintext.subarray(BINDING_BYTES), numParams, { maxBytes, shareBuffer: true })
     if (!decoded.ok) return refuse(decoded.reason, decoded.detail)
     const norm = Math.sqrt(decoded.sumSquares)
     if (normBound != null && !(norm <= normBound)) return refuse('NORM_BOUND', `norm ${norm} exceeds ${normBound}`)

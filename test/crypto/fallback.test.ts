@@ -50,7 +50,7 @@ test('in-place secretbox (message 16 bytes into the output) matches on both path
   }
 })
 
-test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-identical to tweetnacl on both paths', async () => {
+test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-identical to tweetnacl on both paths, sizes 0..1 MiB', async () => {
   const sodiumPath = await import('../../crypto/fast.js')
   for (const impl of [fast, sodiumPath]) {
     for (const n of [0, 1, 31, 32, 33, 63, 64, 65, 1000, 70001, 1 << 20]) {
@@ -71,22 +71,12 @@ test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-i
       const out2 = new Uint8Array(n + 48)
       impl.secretboxPrefixedInto(out2, prefix, shifted.subarray(3), nonce, key)
       assert.deepEqual(out2, expected, `${impl.backend} seal size ${n} unaligned`)
-      const gotPrefix = new Uint8Array(32)
-      const gotMsg = new Uint8Array(n)
-      assert.equal(impl.secretboxOpenPrefixedInto(gotPrefix, gotMsg, expected, nonce, key), true)
-      assert.deepEqual(gotPrefix, prefix)
-      assert.deepEqual(gotMsg, msg, `${impl.backend} open size ${n}`)
-      const bad = new Uint8Array(expected)
-      bad[rng.int(bad.length)] ^= 0x10
-      assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(n), bad, nonce, key), false, `${impl.backend} forged size ${n}`)
-      const wrongKey = new Uint8Array(key)
-      wrongKey[0] ^= 1
-      assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(n), expected, nonce, wrongKey), false)
+      const opened = impl.secretboxOpen(out, nonce, key)
+      assert.ok(opened != null)
+      assert.deepEqual(opened.subarray(0, 32), prefix)
+      assert.deepEqual(opened.subarray(32), msg, `${impl.backend} open size ${n}`)
     }
-    // bad lengths: false, never a throw
-    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(0), new Uint8Array(47), new Uint8Array(24), new Uint8Array(32)), false)
-    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(32), new Uint8Array(1), new Uint8Array(48), new Uint8Array(24), new Uint8Array(32)), false)
-    assert.equal(impl.secretboxOpenPrefixedInto(new Uint8Array(31), new Uint8Array(0), new Uint8Array(48), new Uint8Array(24), new Uint8Array(32)), false)
     assert.throws(() => impl.secretboxPrefixedInto(new Uint8Array(49), new Uint8Array(31), new Uint8Array(1), new Uint8Array(24), new Uint8Array(32)), { name: 'RangeError' })
+    assert.throws(() => impl.secretboxPrefixedInto(new Uint8Array(50), new Uint8Array(32), new Uint8Array(1), new Uint8Array(24), new Uint8Array(32)), { name: 'RangeError' })
   }
 })

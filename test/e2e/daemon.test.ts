@@ -2,7 +2,7 @@
 // One network of three members (plus an outsider identity) is shared by the steps below, in order.
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -13,13 +13,16 @@ import { createLibp2pTransport } from '../../node/transport/index.js'
 import { evaluateWeightsOnFile, loadLocalData } from '../../node/wiring.js'
 import { writeLayersModel } from '../../node/model-io.js'
 import { removeMember, createKeyring, serializeManifest, type NetworkManifest } from '../../protocol/membership/index.js'
-import { createLearner, tf } from '../../learning/index.js'
+import { createLearner, defaultDataDir, tf } from '../../learning/index.js'
 import type { Identity } from '../../crypto/index.js'
 
 const ROUNDS = 12
 const decode = (b64: string): Float32Array => { const b = Buffer.from(b64, 'base64'); const w = new Float32Array(b.length / 4); new Uint8Array(w.buffer).set(b); return w }
 
-describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_000 }, () => {
+const digitsFile = join(defaultDataDir(), 'sklearn-digits.csv.gz')
+const skip = existsSync(digitsFile) ? false : `shared dataset missing: ${digitsFile}`
+
+describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_000, skip }, () => {
   let dir: string
   let manifest: NetworkManifest
   let network: string

@@ -20,8 +20,7 @@ import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
 import { Model } from '../../learning/model.js'
-import { DatasetLearner } from '../../learning/learner.js'
-import { computeMetrics } from '../../learning/metrics.js'
+import { DatasetLearner, evaluateWeights } from '../../learning/learner.js'
 import { partition, type PartitionOptions } from '../../learning/partition.js'
 import { primaryMetric, type Task } from '../../learning/metrics.js'
 import { runBaseline } from '../../learning/baseline.js'
@@ -101,22 +100,6 @@ function flippedView (dataset: Dataset): Dataset {
   return Object.create(dataset, { y: { value: flipped } }) as Dataset
 }
 
-/** Metrics of `weights` on rows of the dataset (the model runtime caches the rows' tensors, shared by all peers). */
-export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array): MetricValues {
-  if (rows.length === 0) return { examples: 0 }
-  const pred = model.predict(weights, dataset, rows)
-  const n = rows.length
-  const y = new Float32Array(n)
-  for (let i = 0; i < n; i++) y[i] = dataset.y[rows[i]]
-  const exposure = dataset.exposure != null ? Float32Array.from(rows, (r) => dataset.exposure![r]) : null
-  const weight = dataset.weight != null ? Float32Array.from(rows, (r) => dataset.weight![r]) : null
-  let p: Float32Array = pred
-  if (dataset.task === 'binary' && model.outputDim === 2) {
-    p = new Float32Array(n)
-    for (let i = 0; i < n; i++) p[i] = pred[i * 2 + 1]
-  }
-  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight })
-}
 
 const datasetCache = new Map<string, Promise<Dataset>>()
 

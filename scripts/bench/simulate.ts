@@ -75,9 +75,11 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
     rss.set(peers, x.rssMiB)
   }
   // Memory per peer: slope of peak RSS between the smallest and the largest run (the fixed cost of the worker
-  // threads, TF.js and the dataset cancels out).
+  // threads, TF.js and the dataset cancels out). The runs share one process, so memory an earlier run left
+  // behind can hide the slope: a slope that is not positive is reported as null (not measured), never as 0.
   const lo = Math.min(...rss.keys()); const hi = Math.max(...rss.keys())
-  out.memoryPerPeerKiB = round4(Math.max(0, ((rss.get(hi) as number) - (rss.get(lo) as number)) * 1024 / (hi - lo)))
+  const slopeKiB = ((rss.get(hi) as number) - (rss.get(lo) as number)) * 1024 / (hi - lo)
+  out.memoryPerPeerKiB = slopeKiB > 0 ? round4(slopeKiB) : null
   out[`peakRssMiBAt${hi}`] = round4(rss.get(hi) as number)
   // Fidelity: the same small scenario over the virtual network and over real libp2p nodes (memory transport).
   {

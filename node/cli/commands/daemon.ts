@@ -43,6 +43,15 @@ function print (json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n')
 }
 
+/** The options of a command that talks to a running daemon's API. */
+function apiClient (command: Command): Command {
+  return command
+    .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
+    .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
+    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--json', 'print JSON')
+}
+
 export function register (program: Command): void {
   program.command('daemon')
     .description('Run a peer: joins the network by its bootstrap addresses, trains on local data, merges by gossip.\n' +
@@ -109,12 +118,8 @@ export function register (program: Command): void {
       }
     })
 
-  program.command('status')
-    .description('Show a running daemon\'s status: peer id, addresses, round, local metric, neighbours, refusals by reason')
-    .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
-    .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
-    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
-    .option('--json', 'print JSON')
+  apiClient(program.command('status')
+    .description('Show a running daemon\'s status: peer id, addresses, round, local metric, neighbours, refusals by reason'))
     .action(async (opts) => {
       const s = await get<Record<string, any>>(await apiTarget(opts), '/status')
       print(opts.json === true, s, () => [
@@ -131,12 +136,8 @@ export function register (program: Command): void {
       ].join('\n'))
     })
 
-  program.command('peers')
-    .description('List a running daemon\'s connections and neighbours')
-    .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
-    .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
-    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
-    .option('--json', 'print JSON')
+  apiClient(program.command('peers')
+    .description('List a running daemon\'s connections and neighbours'))
     .action(async (opts) => {
       const p = await get<{ connections: Array<Record<string, any>>, neighbours: string[] }>(await apiTarget(opts), '/peers')
       print(opts.json === true, p, () => p.connections.length === 0

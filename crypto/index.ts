@@ -34,7 +34,7 @@ export { toHex, fromHex, fromHexOrNull, bytesEqual, concatBytes } from './hex.js
 export { reference } from './reference.js'
 export {
   backend, sign, verify, secretbox, secretboxInto, secretboxOpen, box, boxOpen, boxPublicKey,
-  boxPublicKeyFromSignPublicKey, sha256, randomBytes
+  boxPublicKeyFromSignPublicKey, sha256, blake3, hashBackend, randomBytes
 } from './fast.js'
 
 /** A peer's keys. `signSecretKey` uses the NaCl layout (seed || public key). Never log or send it. */

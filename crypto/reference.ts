@@ -4,6 +4,7 @@
  */
 import nacl from 'tweetnacl'
 import { createHash } from 'node:crypto'
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 
 export const reference = {
   /** Ed25519 key pair from a 32-byte seed; secret key in NaCl layout (seed || public key). */
@@ -41,5 +42,11 @@ export const reference = {
   },
   boxOpen (box: Uint8Array, nonce: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null {
     return nacl.box.open(box, nonce, publicKey, secretKey)
+  },
+  /** BLAKE3-256 of the concatenation of `parts` (@noble/hashes, pure JS, audited). */
+  blake3 (...parts: Uint8Array[]): Uint8Array {
+    const h = nobleBlake3.create()
+    for (const p of parts) h.update(p)
+    return h.digest()
   }
 }

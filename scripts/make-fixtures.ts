@@ -1,5 +1,5 @@
 /**
- * Regenerates the envelope test vectors in test/fixtures/envelopes-v1.json. Everything is fixed (sender seed,
+ * Regenerates the envelope test vectors in test/fixtures/envelopes-v2.json. Everything is fixed (sender seed,
  * group key, nonce, fields, weights), and ed25519 is deterministic, so the bytes are too: another
  * implementation can check itself against the file. Usage: npx tsx scripts/make-fixtures.ts [--check]
  * (--check exits 1 when the file on disk differs from what this code produces).
@@ -9,7 +9,7 @@ import { generateIdentity, createSigner, toHex, fromHex } from '../crypto/index.
 import { sealUpdate, headerToJson, type UpdateFields } from '../protocol/messages/index.js'
 import { createEncoder, type CodecSpec } from '../protocol/codecs/index.js'
 
-const FILE = new URL('../test/fixtures/envelopes-v1.json', import.meta.url)
+const FILE = new URL('../test/fixtures/envelopes-v2.json', import.meta.url)
 
 function filled (byte: number, n = 32): string {
   return toHex(new Uint8Array(n).fill(byte))
@@ -76,7 +76,7 @@ export function makeVectors (): { description: string, vectors: EnvelopeVector[]
     }
   })
   return {
-    description: 'Murmur update envelope v1 test vectors: seal(fields, encode(codec, weights)) with the given sender seed, ' +
+    description: 'Murmur update envelope v2 test vectors: seal(fields, encode(codec, weights)) with the given sender seed, ' +
       'epoch key and nonce must give exactly envelopeHex; id = SHA-256(header). Layout: docs/security.md.',
     vectors
   }
@@ -86,7 +86,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const text = JSON.stringify(makeVectors(), null, 2) + '\n'
   if (process.argv.includes('--check')) {
     const onDisk = readFileSync(FILE, 'utf8')
-    if (onDisk !== text) { console.error('test/fixtures/envelopes-v1.json differs from what the code produces'); process.exit(1) }
+    if (onDisk !== text) { console.error('test/fixtures/envelopes-v2.json differs from what the code produces'); process.exit(1) }
     console.log('fixtures match')
   } else {
     writeFileSync(FILE, text)

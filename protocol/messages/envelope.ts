@@ -2,7 +2,7 @@
  * Sealing and parsing update envelopes.
  *
  * Envelope = u16 headerLength (big-endian) || header || signature (64) || nonce (24) || mac (16) || box
- *   signature = ed25519(SIGNATURE_DOMAIN || header)            the header holds SHA-256(nonce || mac || box),
+ *   signature = ed25519(SIGNATURE_DOMAIN || header)            the header holds BLAKE3(nonce || mac || box),
  *                                                              so the signature covers the ciphertext
  *   mac || box = secretbox(binding || payload, nonce, epochKey)  XSalsa20-Poly1305 under the key epoch's key
  *   binding = SHA-256(BINDING_DOMAIN || header with its payloadHash field zeroed)
@@ -11,7 +11,7 @@
 import type { Signer, RefusalReason } from '../interfaces.js'
 import type { CodecDescriptor } from '../codecs/index.js'
 import { expectedPayloadLength } from '../codecs/index.js'
-import { secretboxPrefixedInto, sha256, verify, allocWritable, randomBytes as cryptoRandomBytes } from '../../crypto/fast.js'
+import { secretboxPrefixedInto, sha256, blake3, verify, allocWritable, randomBytes as cryptoRandomBytes } from '../../crypto/fast.js'
 import { toHex, fromHex, bytesEqual } from '../../crypto/hex.js'
 import { type UpdateHeader, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
 import {
@@ -102,7 +102,7 @@ export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescrip
   if (nonce.length !== NONCE_BYTES) throw new InvalidUpdateFieldError('randomBytes returned the wrong length')
   out.set(nonce, ctStart)
   secretboxPrefixedInto(out.subarray(boxStart), headerBinding(headerBytes, codec), payload, nonce, options.epochKey)
-  const payloadHash = sha256(out.subarray(ctStart))
+  const payloadHash = blake3(out.subarray(ctStart))
   headerBytes.set(payloadHash, payloadHashOffset(codec))
   header.payloadHash = toHex(payloadHash)
   const signature = options.signer.sign(signedMessage(headerBytes))
@@ -187,7 +187,7 @@ export function verifyEnvelopeSignature (bytes: Uint8Array, options: { maxBytes?
     if (!verify(signedMessage(headerBytes), signature, fromHex(header.sender, 32))) {
       return { ok: false, reason: 'BAD_SIGNATURE', detail: 'signature does not verify', header, id }
     }
-    if (!bytesEqual(sha256(ciphertext), fromHex(header.payloadHash, 32))) {
+    if (!bytesEqual(blake3(ciphertext), fromHex(header.payloadHash, 32))) {
       return { ok: false, reason: 'BAD_PAYLOAD_HASH', detail: 'ciphertext does not match the signed payload hash', header, id }
     }
     return { ok: true, header, id }

@@ -15,7 +15,7 @@
  */
 import type { PeerKey, RefusalReason } from '../interfaces.js'
 import { decodePayload, expectedPayloadLength } from '../codecs/index.js'
-import { verify, secretboxOpen, sha256 } from '../../crypto/fast.js'
+import { verify, secretboxOpen, blake3 } from '../../crypto/fast.js'
 import { bytesEqual, fromHexOrNull } from '../../crypto/hex.js'
 import type { UpdateHeader } from './header.js'
 import { parseEnvelope, signedMessage, headerBinding } from './envelope.js'
@@ -131,7 +131,7 @@ export function createValidator (options: ValidatorOptions): Validator {
     }
     if (!seen.ok) return refuse('EQUIVOCATION', seen.detail, { previousId: seen.previousId })
     const payloadHash = fromHexOrNull(header.payloadHash, 32) as Uint8Array
-    if (!bytesEqual(sha256(ciphertext), payloadHash)) return refuse('BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
+    if (!bytesEqual(blake3(ciphertext), payloadHash)) return refuse('BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
     const plaintext = secretboxOpen(ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)
     if (plaintext == null) return refuse('DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
     if (plaintext.length !== BINDING_BYTES + header.payloadLength || ciphertext.length !== NONCE_BYTES + MAC_BYTES + plaintext.length) {

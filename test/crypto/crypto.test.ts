@@ -5,7 +5,7 @@ import nacl from 'tweetnacl'
 import {
   generateIdentity, createSigner, sign, verify, secretbox, secretboxOpen, box, boxOpen, boxPublicKey,
   boxPublicKeyFromSignPublicKey, sealKeyToMember, openSealedKey, deriveKeyFromPassphrase, reference, toHex, fromHex,
-  backend, sha256, SEALED_GROUP_KEY_BYTES, peerKeyOf, mustOpen
+  backend, sha256, blake3, hashBackend, SEALED_GROUP_KEY_BYTES, peerKeyOf, mustOpen
 } from '../../crypto/index.js'
 import { createRng } from '../../protocol/rng.js'
 
@@ -138,4 +138,28 @@ test('passphrase key derivation is deterministic and salt dependent', () => {
   assert.notDeepEqual(deriveKeyFromPassphrase('correct horse battery', { ...params, salt: 'ff112233445566778899aabbccddeeff' }), a)
   assert.throws(() => deriveKeyFromPassphrase('x', { ...params, N: 1000 }), (e: Error) => e.name === 'InvalidKeyError')
   assert.equal(toHex(sha256(new Uint8Array(0))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+})
+
+test('BLAKE3: official test vectors (input i mod 251), fast path byte-identical to @noble/hashes on views and parts', () => {
+  let loads = true
+  try { createRequire(import.meta.url)('@napi-rs/blake-hash') } catch { loads = false }
+  assert.equal(hashBackend, loads && process.env.MURMUR_HASH_BACKEND !== 'js' ? '@napi-rs/blake-hash' : '@noble/hashes')
+  const input = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i % 251)
+  const official: Array<[number, string]> = [
+    [0, 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'],
+    [1, '2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213'],
+    [1024, '42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7'],
+    [1025, 'd00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444']
+  ]
+  for (const [n, hex] of official) {
+    assert.equal(toHex(blake3(input(n))), hex, `length ${n}`)
+    assert.equal(toHex(reference.blake3(input(n))), hex, `reference, length ${n}`)
+  }
+  for (const n of [31, 64, 65, 4097, 65536, 100_003, (1 << 20) + 48]) {
+    const big = bytes(n + 13)
+    const view = big.subarray(7, 7 + n) // a view at an odd offset: the native call must honour byteOffset
+    const want = toHex(reference.blake3(view))
+    assert.equal(toHex(blake3(view)), want, `length ${n}`)
+    assert.equal(toHex(blake3(view.subarray(0, n >> 1), view.subarray(n >> 1))), want, `two parts, length ${n}`)
+  }
 })

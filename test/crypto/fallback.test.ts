@@ -80,3 +80,15 @@ test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-i
     assert.throws(() => impl.secretboxPrefixedInto(new Uint8Array(50), new Uint8Array(32), new Uint8Array(1), new Uint8Array(24), new Uint8Array(32)), { name: 'RangeError' })
   }
 })
+
+test('the pure-JS BLAKE3 fallback (MURMUR_HASH_BACKEND=js) is selected and matches the native hash', async () => {
+  process.env.MURMUR_HASH_BACKEND = 'js'
+  const js = await import(new URL('../../crypto/fast.js?hash=js', import.meta.url).href) as typeof import('../../crypto/fast.js')
+  delete process.env.MURMUR_HASH_BACKEND
+  const native = await import('../../crypto/fast.js')
+  assert.equal(js.hashBackend, '@noble/hashes')
+  for (const n of [0, 1, 1025, 70_000]) {
+    const m = rng.bytes(n)
+    assert.deepEqual(js.blake3(m), native.blake3(m))
+  }
+})

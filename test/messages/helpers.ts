@@ -1,5 +1,5 @@
 /** Shared set-up for envelope tests: one network, a few identities, a validator factory. */
-import { generateIdentity, createSigner, toHex, sign, sha256, type Identity } from '../../crypto/index.js'
+import { generateIdentity, createSigner, toHex, sign, blake3, type Identity } from '../../crypto/index.js'
 import {
   sealUpdate, createValidator, createMemoryReplayGuard, signedMessage, type UpdateFields, type ValidatorOptions, type ReplayGuard
 } from '../../protocol/messages/index.js'
@@ -64,6 +64,6 @@ export function resign (bytes: Uint8Array, signer: Identity = alice): Uint8Array
 export function rehashAndResign (bytes: Uint8Array, payloadHashOffset: number, signer: Identity = alice): Uint8Array {
   const hl = (bytes[0] << 8) | bytes[1]
   const out = new Uint8Array(bytes)
-  out.set(sha256(out.subarray(2 + hl + 64)), 2 + payloadHashOffset)
+  out.set(blake3(out.subarray(2 + hl + 64)), 2 + payloadHashOffset)
   return resign(out, signer)
 }

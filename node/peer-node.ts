@@ -15,39 +15,82 @@
  * ```
  */
 import { readFile, writeFile, rm, stat } from 'node:fs/promises'
+import { watchFile, unwatchFile } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createHash } from 'node:crypto'
 import { createLogger, type Logger } from './logger.js'
 import { defaultPeerNodeOptions, API_FILE, DB_DIR, type PeerNodeOptions } from './constants.js'
 import { LevelStore } from './store/index.js'
-import { createLibp2pTransport, type Libp2pTransport, type Membership } from './transport/index.js'
+import { createLibp2pTransport, peerKeyFromPeerId, manifestTopic, type Libp2pTransport, type Membership } from './transport/index.js'
 import { startApiServer, type ApiServer } from './api/index.js'
 import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
 import { readLogLines, verifyStoredLog } from './audit.js'
-import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, type DaemonLearner } from './wiring.js'
+import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
 import {
-  parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, isMember, type Keyring, type NetworkManifest
+  parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, isMember, checkManifestUpdate, checkManifestAnnouncement,
+  manifestAnnouncement, canonicalJson, MANIFEST_MAX_BYTES, MANIFEST_ANNOUNCE_MAX_BYTES, type NetworkManifest, type ManifestCheck
 } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
 import { createRng } from '../protocol/rng.js'
 import { toHex } from '../crypto/index.js'
-import type { RefusalReason } from '../protocol/interfaces.js'
+import { gossipVerdict, type RefusalReason } from '../protocol/interfaces.js'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId, Stream } from '@libp2p/interface'
+import { readMessage, writeMessage } from './transport/update-stream.js'
 
 export class PeerNodeConfigError extends Error {
   static override name = 'PeerNodeConfigError'
   override name = 'PeerNodeConfigError'
 }
 
-export type PeerNodeInit = Partial<PeerNodeOptions> & Pick<PeerNodeOptions, 'network' | 'data'>
+export type PeerNodeInit = Partial<PeerNodeOptions> & Pick<PeerNodeOptions, 'network' | 'data'> & {
+  /** How often the `--network` file is checked for a newer manifest version (ms; 0 disables). */
+  watchNetworkMs?: number
+  /** Largest manifest announced whole on gossipsub; above it a notice is announced and peers fetch it. */
+  manifestAnnounceMaxBytes?: number
+}
+
+/** Default poll interval of the `--network` file (a newer, valid version in it is adopted live). */
+export const WATCH_NETWORK_MS = 2000
 
 /** Replace parts for tests or embedding (the simulator's libp2p mode wires its own). */
 export interface PeerNodeOverrides {
   learner?: DaemonLearner
   envelopes?: Envelopes
   logger?: Logger
+}
+
+/** Direct stream serving this peer's current manifest (for versions too large to announce on gossipsub). */
+export const MANIFEST_PROTOCOL = '/murmur/manifest/1.0.0'
+const MANIFEST_FETCH_TIMEOUT_MS = 10_000
+
+/** Where a candidate manifest version came from. */
+export type ManifestSource = 'api' | 'gossip' | 'file'
+
+/** The answer to a manifest submission (the API's `POST /manifest` returns it). */
+export interface ManifestResult {
+  /** True when this version was adopted now. */
+  adopted: boolean
+  /** The version this peer holds after the call. */
+  version: number
+  epoch: number
+  /** The candidate was exactly the version this peer already holds. */
+  alreadyCurrent?: boolean
+  reason?: RefusalReason
+  detail?: string
+  /** Members of the previous version that are not members any more. */
+  removed?: string[]
+  added?: string[]
+  /** Connections closed because the peer is no longer a member. */
+  closedConnections?: number
+  /** This peer itself is not a member of the adopted version (it stops learning). */
+  selfRemoved?: boolean
+  /** The change touches the model, dataset or averaging rule: those apply at the next restart. */
+  restartRequired?: string[]
+  announced?: boolean
 }
 
 export interface ApiFile { url: string, pid: number, peerId: string, addresses: string[], token?: boolean }
@@ -98,6 +141,15 @@ export class PeerNode {
   private rowsAppended = 0
   private started = false
   private closing: Promise<void> | null = null
+  /** Manifest submissions run one at a time (validation, batch, swap). */
+  private manifestQueue: Promise<unknown> = Promise.resolve()
+  private readonly manifestRefused: Partial<Record<RefusalReason, number>> = {}
+  private manifestAdopted = 0
+  private lastAnnouncedAt = 0
+  /** Set when an adopted version no longer lists this peer: it stopped learning. */
+  removedAtVersion: number | null = null
+  private watchNetworkMs = WATCH_NETWORK_MS
+  private manifestAnnounceMaxBytes = MANIFEST_ANNOUNCE_MAX_BYTES
   api: ApiServer | null = null
 
   private constructor (
@@ -105,8 +157,7 @@ export class PeerNode {
     readonly log: Logger,
     readonly identity: Identity,
     readonly peerKey: string,
-    readonly manifest: NetworkManifest,
-    readonly keyring: Keyring,
+    readonly keyring: LiveKeyring,
     readonly store: LevelStore,
     readonly transport: Libp2pTransport,
     readonly learner: DaemonLearner,
@@ -133,7 +184,7 @@ export class PeerNode {
 
       const { manifest, changed } = await loadManifest(options.network, store, log.child({ component: 'manifest' }))
       if (!isMember(manifest, peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}, version ${manifest.version}); ask an admin to run \`murmur network add-member\``)
-      const keyring = createKeyring(manifest, { identity, passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE })
+      const keyring = new LiveKeyring(createKeyring(manifest, { identity, passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE }))
       if (keyring.warning != null) log.warn(keyring.warning)
       const dataPathAbs = resolve(options.data)
       if (changed || (await store.identity()) == null || (await store.getMeta<{ data: string }>('daemon'))?.data !== dataPathAbs) {
@@ -213,7 +264,9 @@ export class PeerNode {
         onError: (err, source) => { feedLog.warn({ err: err.message, source }, 'data feed problem') }
       })
 
-      node = new PeerNode(options, log, identity, peerKey, manifest, keyring, store, transport, learner, engine, metrics, feed)
+      node = new PeerNode(options, log, identity, peerKey, keyring, store, transport, learner, engine, metrics, feed)
+      if (init.watchNetworkMs != null) node.watchNetworkMs = init.watchNetworkMs
+      if (init.manifestAnnounceMaxBytes != null) node.manifestAnnounceMaxBytes = Math.min(init.manifestAnnounceMaxBytes, MANIFEST_ANNOUNCE_MAX_BYTES)
       node.closers.push(...closers)
       return node
     } catch (err) {
@@ -222,11 +275,221 @@ export class PeerNode {
     }
   }
 
+  /** The manifest version this peer holds now (changes when a newer version is adopted). */
+  get manifest (): NetworkManifest { return this.keyring.manifest }
+
+  /**
+   * Offers a new manifest version (an operator's `murmur network publish`, a gossipsub announcement, or the
+   * watched `--network` file). Checked cheapest first against the current version (same network, strictly
+   * higher version, `threshold` valid signatures of the current admins); refusals are named and counted
+   * (`murmur_manifest_refused_total{reason}`). On success, one atomic batch stores the version and its key
+   * epochs, then the keyring (validator, sealer, connection gater) is swapped, connections to peers that are
+   * no longer members are closed, and the version is announced on the manifest topic.
+   */
+  async submitManifest (input: Uint8Array | string, source: ManifestSource, options: { from?: string, fromPeer?: PeerId, signal?: AbortSignal } = {}): Promise<ManifestResult> {
+    const run = async (): Promise<ManifestResult> => {
+      options.signal?.throwIfAborted()
+      const current = this.manifest
+      let check: ManifestCheck
+      if (source === 'gossip') {
+        const a = checkManifestAnnouncement(current, typeof input === 'string' ? new TextEncoder().encode(input) : input, { maxBytes: MANIFEST_ANNOUNCE_MAX_BYTES })
+        if (!a.ok && a.reason === null) {
+          // a notice of a version too large for gossipsub: fetch it from the peer that forwarded the notice
+          // (gossipsub forwards only what a peer accepted, i.e. adopted, so that peer can serve it)
+          if (options.fromPeer == null) return { adopted: false, version: current.version, epoch: this.keyring.currentEpoch }
+          let fetched: Uint8Array
+          try {
+            fetched = await this.fetchManifest(options.fromPeer, options.signal)
+          } catch (err) {
+            this.log.debug({ err: (err as Error).message, version: a.fetch.version }, 'cannot fetch the announced manifest')
+            return { adopted: false, version: current.version, epoch: this.keyring.currentEpoch, detail: `cannot fetch version ${a.fetch.version}` }
+          }
+          check = checkManifestUpdate(current, fetched, { maxBytes: MANIFEST_MAX_BYTES })
+        } else {
+          check = a as ManifestCheck
+        }
+      } else {
+        check = checkManifestUpdate(current, input, { maxBytes: MANIFEST_MAX_BYTES })
+      }
+      if (!check.ok) return this.refuseManifest(check, source, options.from)
+      return await this.adoptManifest(check.manifest, source, options.from)
+    }
+    const next = this.manifestQueue.then(run, run)
+    this.manifestQueue = next.catch(() => {})
+    return await next
+  }
+
+  private refuseManifest (check: Extract<ManifestCheck, { ok: false }>, source: ManifestSource, from?: string): ManifestResult {
+    const current = this.manifest
+    const base = { adopted: false, version: current.version, epoch: this.keyring.currentEpoch }
+    if (check.same === true) {
+      // the version we hold (an echo, a re-announcement, or an operator publishing twice): not a refusal
+      return { ...base, alreadyCurrent: true }
+    }
+    this.manifestRefused[check.reason] = (this.manifestRefused[check.reason] ?? 0) + 1
+    this.metrics.increment('murmur_manifest_refused_total', { reason: check.reason })
+    const level = check.reason === 'STALE_MANIFEST' && check.same == null ? 'debug' : 'warn'
+    this.log[level]({ reason: check.reason, detail: check.detail, source, ...(from != null ? { from: from.slice(0, 16) } : {}), version: check.version }, 'manifest refused')
+    return { ...base, reason: check.reason, detail: check.detail }
+  }
+
+  private async adoptManifest (next: NetworkManifest, source: ManifestSource, from?: string): Promise<ManifestResult> {
+    const previous = this.manifest
+    const selfMember = isMember(next, this.peerKey)
+    const keyring = createKeyring(next, {
+      identity: this.identity,
+      passphrase: this.options.passphrase ?? process.env.MURMUR_PASSPHRASE,
+      allowMissingCurrent: !selfMember
+    })
+    const enc = new TextEncoder()
+    const knownEpochs = new Set(previous.epochs.map((e) => e.epoch))
+    await this.store.commit({
+      manifests: [{ version: next.version, bytes: enc.encode(serializeManifest(next)) }],
+      // every epoch record of the new version (new epochs, and the current one when a member was added to it)
+      keyEpochs: next.epochs.filter((e) => !knownEpochs.has(e.epoch) || e.epoch === next.epochs[next.epochs.length - 1].epoch)
+        .map((e) => ({ epoch: e.epoch, bytes: enc.encode(JSON.stringify(e)) }))
+    })
+    this.keyring.swap(keyring)
+    this.manifestAdopted++
+    this.metrics.increment('murmur_manifest_adopted_total', { source })
+    this.metrics.set('murmur_manifest_version', next.version)
+    this.metrics.set('murmur_key_epoch', keyring.currentEpoch)
+    const before = new Set(previous.members.map((m) => m.signKey))
+    const after = new Set(next.members.map((m) => m.signKey))
+    const removed = [...before].filter((k) => !after.has(k))
+    const added = [...after].filter((k) => !before.has(k))
+    const restartRequired = (['model', 'dataset', 'rule'] as const).filter((f) => canonicalJson(previous[f] ?? null) !== canonicalJson(next[f] ?? null))
+    this.log.info({ version: next.version, previous: previous.version, epoch: keyring.currentEpoch, source, ...(from != null ? { from: from.slice(0, 16) } : {}), added: added.length, removed: removed.length }, 'adopted a new manifest version')
+    if (restartRequired.length > 0) this.log.warn({ fields: restartRequired }, 'the new manifest changes the model, dataset or rule: membership applies now, these apply when the daemon restarts')
+    // tell the others first (a removed peer may still learn that it was removed), then cut the non-members
+    const announced = source !== 'gossip' ? await this.announceManifest(true) : false
+    const closed = await this.closeNonMembers()
+    let selfRemoved = false
+    if (!selfMember) {
+      selfRemoved = true
+      this.removedAtVersion = next.version
+      this.log.error({ version: next.version }, 'this peer is not a member of the adopted manifest version: it cannot read the new key epoch and its updates are refused; learning stops')
+      await this.engine.stop().catch((err: Error) => { this.log.warn({ err: err.message }, 'error while stopping the engine') })
+    }
+    return {
+      adopted: true, version: next.version, epoch: keyring.currentEpoch, removed, added, closedConnections: closed,
+      selfRemoved, announced, ...(restartRequired.length > 0 ? { restartRequired } : {})
+    }
+  }
+
+  /** Closes every connection to a peer the current manifest does not list (closed networks). */
+  private async closeNonMembers (): Promise<number> {
+    if (this.keyring.open) return 0
+    const libp2p = this.transport.libp2p
+    const peers = new Map<string, Parameters<typeof libp2p.hangUp>[0]>()
+    for (const c of libp2p.getConnections()) {
+      const key = peerKeyFromPeerId(c.remotePeer)
+      if (key == null || !this.keyring.isMember(key)) peers.set(c.remotePeer.toString(), c.remotePeer)
+    }
+    await Promise.all([...peers.values()].map(async (p) => {
+      await libp2p.hangUp(p).catch((err: Error) => { this.log.debug({ err: err.message }, 'hang up failed') })
+    }))
+    if (peers.size > 0) this.log.info({ peers: peers.size }, 'closed connections to peers that are no longer members')
+    return peers.size
+  }
+
+  /**
+   * Publishes the current manifest on the manifest topic (when it fits the announcement bound). `force`
+   * skips the rate limit (one re-announcement per 5 s when new peers subscribe).
+   */
+  private async announceManifest (force: boolean): Promise<boolean> {
+    if (!this.started || this.transport.libp2p.status !== 'started') return false
+    const now = Date.now()
+    if (!force && now - this.lastAnnouncedAt < 5000) return false
+    this.lastAnnouncedAt = now
+    const { bytes, notice } = manifestAnnouncement(this.manifest, now, this.manifestAnnounceMaxBytes)
+    if (notice) this.log.debug({ version: this.manifest.version }, 'manifest too large for gossipsub: announcing a notice, peers fetch it over ' + MANIFEST_PROTOCOL)
+    try {
+      await this.transport.libp2p.services.pubsub.publish(manifestTopic(this.manifest.id), bytes)
+      return true
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'manifest announcement not sent')
+      return false
+    }
+  }
+
+  /** Fetches a peer's current manifest over MANIFEST_PROTOCOL (bounded by MANIFEST_MAX_BYTES). */
+  private async fetchManifest (peer: PeerId, signal?: AbortSignal): Promise<Uint8Array> {
+    const timeout = AbortSignal.timeout(MANIFEST_FETCH_TIMEOUT_MS)
+    const s = signal != null ? AbortSignal.any([signal, timeout]) : timeout
+    const stream = await this.transport.libp2p.dialProtocol(peer, MANIFEST_PROTOCOL, { signal: s })
+    try {
+      const read = readMessage(stream, MANIFEST_MAX_BYTES)
+      const aborted = new Promise<never>((_resolve, reject) => { s.addEventListener('abort', () => { reject(s.reason) }, { once: true }) })
+      const bytes = await Promise.race([read, aborted])
+      await stream.close().catch(() => {})
+      return bytes
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async serveManifest (stream: Stream): Promise<void> {
+    try {
+      await writeMessage(stream, new TextEncoder().encode(JSON.stringify(this.manifest)), 256 * 1024, AbortSignal.timeout(MANIFEST_FETCH_TIMEOUT_MS))
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }
+
+  /** Subscribes to the manifest topic (validator = adoption), serves MANIFEST_PROTOCOL, watches the --network file. */
+  private async startManifestSync (): Promise<void> {
+    await this.transport.libp2p.handle(MANIFEST_PROTOCOL, (stream) => { void this.serveManifest(stream) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    const pubsub = this.transport.libp2p.services.pubsub
+    const topic = manifestTopic(this.manifest.id)
+    pubsub.topicValidators.set(topic, async (peerId, msg) => {
+      const from = peerKeyFromPeerId(peerId) ?? undefined
+      if (this.controller.signal.aborted) return TopicValidatorResult.Ignore
+      try {
+        const r = await this.submitManifest(msg.data, 'gossip', { from, fromPeer: peerId })
+        if (r.adopted) return TopicValidatorResult.Accept
+        if (r.alreadyCurrent === true || r.reason == null) return TopicValidatorResult.Ignore
+        return gossipVerdict(r.reason) === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'manifest announcement could not be processed')
+        return TopicValidatorResult.Ignore
+      }
+    })
+    pubsub.subscribe(topic)
+    // a peer that (re)joins the topic may be behind: re-announce a changed manifest (rate-limited)
+    const onSubscription = (e: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+      if (this.manifest.version > 1 && e.detail.subscriptions.some((s) => s.topic === topic && s.subscribe)) void this.announceManifest(false)
+    }
+    pubsub.addEventListener('subscription-change', onSubscription as never)
+    const path = resolve(this.options.network)
+    const onFile = (): void => {
+      readFile(path).then(async (bytes) => {
+        if (bytes.length > MANIFEST_MAX_BYTES) { this.log.warn({ file: path }, 'network file too large'); return }
+        const r = await this.submitManifest(new Uint8Array(bytes), 'file')
+        if (r.adopted) this.log.info({ file: path, version: r.version }, 'adopted the new version of the --network file')
+      }).catch((err: Error) => { this.log.warn({ file: path, err: err.message }, 'cannot read the network file') })
+    }
+    const pollMs = this.watchNetworkMs
+    if (pollMs > 0) watchFile(path, { interval: pollMs, persistent: false }, onFile)
+    this.closers.push({
+      name: 'manifest sync',
+      close: async () => {
+        unwatchFile(path, onFile)
+        await this.manifestQueue // an adoption in progress finishes its batch before the store closes
+        pubsub.removeEventListener('subscription-change', onSubscription as never)
+        try { pubsub.unsubscribe(topic); pubsub.topicValidators.delete(topic) } catch {}
+        await this.transport.libp2p.unhandle(MANIFEST_PROTOCOL).catch(() => {})
+      }
+    })
+  }
+
   /** Starts libp2p, joins, starts the engine loop, the data feed and the API. */
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
     await this.transport.start()
+    await this.startManifestSync()
     // bootstrap: dial explicitly, and again whenever this peer finds itself with no connection at all
     // (bootstrap peer restarting, network outage), so an isolated daemon rejoins by itself
     const dialBootstrap = (): void => {
@@ -262,6 +525,13 @@ export class PeerNode {
           '/log': async (q) => await readLogLines(this.store, { from: numberParam(q, 'from'), limit: numberParam(q, 'limit') ?? 1000, reverse: q.get('reverse') === 'true' }),
           '/log/verify': async () => await verifyStoredLog(this.store),
           '/metrics/history': async (q) => await this.store.metricsHistory({ limit: numberParam(q, 'limit') ?? 1000 })
+        },
+        post: {
+          // `murmur network publish`: 200 adopted (or already held), 409 refused with its reason
+          '/manifest': async (body) => {
+            const r = await this.submitManifest(body, 'api', { signal: this.controller.signal })
+            return { status: r.adopted || r.alreadyCurrent === true ? 200 : 409, json: r }
+          }
         }
       }
     })
@@ -292,6 +562,7 @@ export class PeerNode {
       }
     }
     this.controller.signal.throwIfAborted()
+    if (this.removedAtVersion != null) return // removed from the network while waiting: never start
     await this.engine.start({ signal: this.controller.signal })
     this.closers.push({ name: 'engine', close: async () => { await this.engine.stop() } })
   }
@@ -325,7 +596,18 @@ export class PeerNode {
       peerId: this.transport.libp2p.peerId.toString(),
       peerKey: this.peerKey,
       addresses: this.addresses(),
-      network: { id: this.manifest.id, name: this.manifest.name, version: this.manifest.version, open: this.manifest.open != null, epoch: this.keyring.currentEpoch },
+      network: {
+        id: this.manifest.id,
+        name: this.manifest.name,
+        version: this.manifest.version,
+        open: this.manifest.open != null,
+        epoch: this.keyring.currentEpoch,
+        members: this.manifest.open != null ? null : this.manifest.members.length,
+        member: this.removedAtVersion == null,
+        epochKey: this.keyring.epochKey(this.keyring.currentEpoch) != null,
+        manifestsAdopted: this.manifestAdopted,
+        manifestRefusedByReason: { ...this.manifestRefused }
+      },
       rule: this.manifest.rule.name,
       round: this.engine.round,
       running: this.engine.running,

@@ -106,6 +106,32 @@ export interface EnvelopesInit {
   codec?: string
 }
 
+/**
+ * A keyring whose manifest can be swapped while the daemon runs (a new manifest version adopted from an
+ * operator or from gossip). The validator and the sealer read it on every call, so after `swap` incoming
+ * updates are checked against the new member list and epochs, and outgoing ones are sealed under the new
+ * current epoch and stamped with the new manifest version. The connection gater reads `isMember` too.
+ */
+export class LiveKeyring implements Keyring {
+  private current: Keyring
+  constructor (initial: Keyring) { this.current = initial }
+  get manifest (): NetworkManifest { return this.current.manifest }
+  get networkId (): string { return this.current.networkId }
+  get open (): boolean { return this.current.open }
+  get currentEpoch (): number { return this.current.currentEpoch }
+  get warning (): string | null { return this.current.warning }
+  get minManifestVersion (): number { return this.current.minManifestVersion }
+  set minManifestVersion (v: number) { this.current.minManifestVersion = v }
+  readonly isMember = (sender: string): boolean => this.current.isMember(sender)
+  readonly epochKey = (epoch: number): Uint8Array | null => this.current.epochKey(epoch)
+  /** Replaces the view (same network id; the caller has verified the new version). */
+  swap (next: Keyring): void {
+    if (next.networkId !== this.current.networkId) throw new Error(`keyring swap across networks (${next.networkId.slice(0, 16)} != ${this.current.networkId.slice(0, 16)})`)
+    next.minManifestVersion = Math.max(next.minManifestVersion, this.current.minManifestVersion)
+    this.current = next
+  }
+}
+
 /** The engine's envelope layer under this network's keyring. */
 export function createDaemonEnvelopes (init: EnvelopesInit): Envelopes {
   const params = init.manifest.rule.params as { codec?: string }
@@ -113,7 +139,7 @@ export function createDaemonEnvelopes (init: EnvelopesInit): Envelopes {
     networkId: init.manifest.id,
     schemaHash: init.schemaHash,
     numParams: init.numParams,
-    manifestVersion: init.manifest.version,
+    // no fixed manifestVersion: the sealer reads keyring.manifest.version, so a live manifest change applies
     codec: init.codec ?? params.codec ?? 'float32',
     maxBytes: init.maxBytes
   })({ signer: createSigner(init.identity), membership: init.keyring })

@@ -7,6 +7,7 @@
  *   GET /model    JSON: { schemaHash, numParams, round, weights: base64 float32 little-endian }
  *   GET /metrics  Prometheus text format
  *   GET /health   200 "ok"
+ *   POST routes given in `routes.post` (e.g. POST /manifest), body bounded by MAX_POST_BODY_BYTES
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
@@ -24,6 +25,30 @@ export interface ApiRoutes {
   metrics: () => Promise<{ contentType: string, body: string }>
   /** More JSON routes (path -> handler of the query string), e.g. `/log`, `/log/verify`. */
   extra?: Record<string, (query: URLSearchParams) => unknown | Promise<unknown>>
+  /**
+   * POST routes (path -> handler of the request body, read whole but bounded by `maxBodyBytes`: 413 above).
+   * The handler answers an HTTP status and a JSON value, e.g. `/manifest`.
+   */
+  post?: Record<string, (body: Uint8Array, query: URLSearchParams) => Promise<{ status: number, json: unknown }>>
+}
+
+/** Largest POST body the API reads. */
+export const MAX_POST_BODY_BYTES = 4 * 1024 * 1024 + 64 * 1024
+
+class BodyTooLargeError extends Error {}
+
+/** Reads a request body, refusing (before buffering more) anything over `limit` bytes. */
+async function readBody (req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError()
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw new BodyTooLargeError()
+    parts.push(chunk as Buffer)
+  }
+  return new Uint8Array(Buffer.concat(parts, size))
 }
 
 export interface ApiServerInit {
@@ -76,9 +101,22 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       if (!authorized(req, token)) { send(res, 401, JSON.stringify({ error: 'unauthorized' })); return }
-      if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
       const url = new URL(req.url ?? '/', 'http://localhost')
       const path = url.pathname
+      const postRoute = req.method === 'POST' ? init.routes.post?.[path] : undefined
+      if (postRoute != null) {
+        try {
+          const body = await readBody(req, MAX_POST_BODY_BYTES)
+          const r = await postRoute(body, url.searchParams)
+          send(res, r.status, JSON.stringify(r.json))
+        } catch (err) {
+          if (err instanceof BodyTooLargeError) { res.setHeader('connection', 'close'); send(res, 413, JSON.stringify({ error: `body larger than ${MAX_POST_BODY_BYTES} bytes` })); return }
+          init.log?.warn({ err: (err as Error).message, path }, 'API request failed')
+          send(res, 500, JSON.stringify({ error: (err as Error).message }))
+        }
+        return
+      }
+      if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
       try {
         switch (path) {
           case '/health': send(res, 200, 'ok', 'text/plain'); return

@@ -9,11 +9,28 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 /** Chunk size on the update stream. */
 export const DEFAULT_CHUNK_BYTES = 256 * 1024
 
+/**
+ * yamux initial (and per-update) receive window of a stream. A 16 MiB model should not stall on a window update
+ * every 256 KiB: the window is grown to the maximum after the first update.
+ */
+export const DEFAULT_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+/** yamux largest receive window of a stream. */
+export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 16 * 1024 * 1024
+
+/** yamux largest data frame written (bigger frames: fewer headers and fewer noise messages per byte). */
+export const DEFAULT_MUXER_MESSAGE_BYTES = 64 * 1024
+
 /** Largest announcement on gossipsub (it silently drops anything over about 4 MiB). */
 export const DEFAULT_MAX_ANNOUNCE_BYTES = 64 * 1024
 
 /** How long one direct send may take, ack included. */
 export const DEFAULT_SEND_TIMEOUT_MS = 60_000
+
+/** Gossipsub topic for a network's manifest announcements (new membership versions; the daemon handles it). */
+export function manifestTopic (networkId: string): string {
+  return `/murmur/${networkId}/manifest/1`
+}
 
 /** Gossipsub topic for a network's announcements. */
 export function announceTopic (networkId: string): string {

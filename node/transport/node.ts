@@ -18,7 +18,7 @@ import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { ConnectionGater, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
 import type { PeerKey } from '../../protocol/interfaces.js'
-import { announceTopic, DEFAULT_MAX_ANNOUNCE_BYTES } from './constants.js'
+import { announceTopic, manifestTopic, DEFAULT_MAX_ANNOUNCE_BYTES, DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MUXER_MESSAGE_BYTES, DEFAULT_STREAM_WINDOW_BYTES } from './constants.js'
 import { peerKeyFromPeerId } from './peer-key.js'
 
 export type MurmurServices = {
@@ -80,6 +80,7 @@ export function messageId (data: Uint8Array): Uint8Array {
 export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<MurmurLibp2p> {
   const kind = init.transport ?? 'tcp'
   const topic = announceTopic(init.networkId)
+  const manifestTopicName = manifestTopic(init.networkId)
   const membership = init.membership ?? { isMember: null }
   const listen = init.listen ?? (kind === 'tcp' ? ['/ip4/127.0.0.1/tcp/0'] : [])
   const maxAnnounce = init.maxAnnounceBytes ?? DEFAULT_MAX_ANNOUNCE_BYTES
@@ -92,8 +93,8 @@ export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<Murmu
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // larger windows: a 16 MiB model should not wait on window updates every 256 KiB
-      streamOptions: { initialStreamWindowSize: init.streamWindowBytes ?? 4 * 1024 * 1024, maxStreamWindowSize: 16 * 1024 * 1024 },
-      maxMessageSize: init.muxerMessageBytes ?? 64 * 1024
+      streamOptions: { initialStreamWindowSize: init.streamWindowBytes ?? DEFAULT_STREAM_WINDOW_BYTES, maxStreamWindowSize: Math.max(init.streamWindowBytes ?? 0, DEFAULT_MAX_STREAM_WINDOW_BYTES) },
+      maxMessageSize: init.muxerMessageBytes ?? DEFAULT_MUXER_MESSAGE_BYTES
     })],
     connectionGater: membershipGater(membership),
     connectionManager: { maxConnections: init.maxConnections ?? 100 },
@@ -109,7 +110,7 @@ export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<Murmu
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         emitSelf: false,
-        allowedTopics: [topic],
+        allowedTopics: [topic, manifestTopicName],
         maxInboundDataLength: maxAnnounce + 1024,
         scoreParams: {
           // the defaults score no topic, so invalid messages would cost nothing: score ours
@@ -124,6 +125,16 @@ export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<Murmu
               firstMessageDeliveriesWeight: 1,
               firstMessageDeliveriesCap: 100,
               timeInMeshWeight: 0.01
+            }),
+            // manifest announcements (rare): a forged or malformed one costs the sender as much
+            [manifestTopicName]: createTopicScoreParams({
+              topicWeight: 1,
+              invalidMessageDeliveriesWeight: -100,
+              invalidMessageDeliveriesDecay: 0.5,
+              meshMessageDeliveriesWeight: 0,
+              meshFailurePenaltyWeight: 0,
+              firstMessageDeliveriesWeight: 0,
+              timeInMeshWeight: 0
             })
           },
           ...(init.loopbackTestNetwork === true ? { IPColocationFactorWeight: 0 } : {})

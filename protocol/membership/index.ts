@@ -14,3 +14,4 @@
 export * from './errors.js'
 export { canonicalJson } from './canonical-json.js'
 export * from './manifest.js'
+export * from './manifest-update.js'

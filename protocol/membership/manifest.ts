@@ -432,6 +432,11 @@ export interface KeyringInit {
   passphrase?: string
   /** Refuse updates made under manifest versions older than this (default 0). */
   minManifestVersion?: number
+  /**
+   * Closed networks: do not throw when the current epoch is not sealed to `identity` (a member removed by a
+   * newer version): the keyring then opens only the older epochs and `epochKey(currentEpoch)` is null.
+   */
+  allowMissingCurrent?: boolean
 }
 
 /**
@@ -456,7 +461,7 @@ export function createKeyring (m: NetworkManifest, init: KeyringInit = {}): Keyr
       try {
         keys.set(e.epoch, openEpochKey(m, e.epoch, identity))
       } catch (err) {
-        if (e.epoch === currentEpoch) throw err
+        if (e.epoch === currentEpoch && init.allowMissingCurrent !== true) throw err
       }
     }
   }

@@ -220,6 +220,66 @@ export function register (program: Command): void {
       process.stderr.write(`${file}: version ${next.version} now has ${next.signatures.length} signature(s)\n`)
     })
 
+  network.command('publish <file>')
+    .description('hand a new manifest version to a running daemon (POST /manifest): it checks it, adopts it live and ' +
+      'announces it to the other daemons over gossipsub. Exit 0 adopted (or already current), 3 refused.')
+    .option('--api <host:port>', 'the daemon\'s API (default: from <datadir>/api.json)')
+    .option('--token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--datadir <dir>', 'data directory of the daemon (to find its API)', datadir)
+    .option('--timeout-ms <ms>', 'give up after this long', '30000')
+    .option('--json', 'print the daemon\'s answer as JSON')
+    .action(async (file: string, opts: { api?: string, token?: string, datadir: string, timeoutMs: string, json?: boolean }) => {
+      const { readFile } = await import('node:fs/promises')
+      const { MANIFEST_MAX_BYTES, serializeManifest } = await import('../../../protocol/membership/index.js')
+      const m = await loadManifestFile(file) // a clear error naming the file and field before anything is sent
+      const body = serializeManifest(m)
+      if (Buffer.byteLength(body) > MANIFEST_MAX_BYTES) throw new NetworkCommandError(`${file}: ${Buffer.byteLength(body)} bytes exceeds the ${MANIFEST_MAX_BYTES}-byte limit`)
+      let url: string
+      if (opts.api != null) {
+        url = opts.api.startsWith('http') ? opts.api : `http://${opts.api}`
+      } else {
+        const { join } = await import('node:path')
+        const { API_FILE } = await import('../../constants.js')
+        const path = join(opts.datadir, API_FILE)
+        try {
+          url = (JSON.parse(await readFile(path, 'utf8')) as { url: string }).url
+        } catch {
+          throw new NetworkCommandError(`no running daemon found for datadir ${opts.datadir} (${path} is missing): pass --api HOST:PORT`)
+        }
+      }
+      const token = opts.token ?? process.env.MURMUR_API_TOKEN
+      let res: Response
+      try {
+        res = await fetch(new URL('/manifest', url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token != null ? { authorization: `Bearer ${token}` } : {}) },
+          body,
+          signal: AbortSignal.timeout(Number(opts.timeoutMs))
+        })
+      } catch (err) {
+        throw new NetworkCommandError(`cannot reach the daemon at ${url}: ${(err as Error).message}`)
+      }
+      const text = await res.text()
+      let answer: Record<string, any>
+      try { answer = JSON.parse(text) } catch { throw new NetworkCommandError(`${url}/manifest: HTTP ${res.status} ${text.slice(0, 200)}`) }
+      if (res.status === 401) throw new NetworkCommandError(`${url}: unauthorized (give --token or MURMUR_API_TOKEN)`)
+      if (res.status === 404 || res.status === 405) throw new NetworkCommandError(`${url}: this daemon has no POST /manifest (upgrade it, or restart it with the new ${file})`)
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify(answer, null, 2) + '\n')
+      } else if (answer.adopted === true) {
+        process.stdout.write(`adopted version ${answer.version} (key epoch ${answer.epoch})` +
+          `${answer.removed?.length > 0 ? `; removed ${answer.removed.length} member(s), closed ${answer.closedConnections} connection(s)` : ''}` +
+          `${answer.added?.length > 0 ? `; added ${answer.added.length} member(s)` : ''}` +
+          `${answer.announced === true ? '; announced to the network' : '; NOT announced (publish it to each daemon)'}` +
+          `${answer.restartRequired != null ? `; ${answer.restartRequired.join(', ')} change(s) apply when the daemons restart` : ''}\n`)
+      } else if (answer.alreadyCurrent === true) {
+        process.stdout.write(`the daemon already holds version ${answer.version}\n`)
+      } else {
+        process.stdout.write(`refused: ${answer.reason ?? `HTTP ${res.status}`}${answer.detail != null ? ` (${answer.detail})` : answer.error != null ? ` (${answer.error})` : ''}; the daemon stays on version ${answer.version ?? '?'}\n`)
+      }
+      process.exitCode = answer.adopted === true || answer.alreadyCurrent === true ? 0 : 3
+    })
+
   network.command('show <file>')
     .description('print a summary of a manifest and check its signatures')
     .option('--previous <file>', 'check it as a change on top of this earlier version')

@@ -75,6 +75,20 @@ test('murmur init, network create/add-member/remove-member and update inspect, a
     assert.equal(refused.code, 3)
     assert.equal(JSON.parse(refused.stdout).reason, 'NOT_A_MEMBER')
 
+    // the admin seals under the new epoch: the removed bank cannot read it (UNKNOWN_EPOCH, exit 3), while an
+    // auditor without an identity still checks its provenance (signature only, exit 0)
+    const admin = await loadIdentity(join(dir, 'admin'))
+    const ring3 = createKeyring(v3, { identity: admin })
+    const epoch2 = sealUpdate({ networkId: v3.id, manifestVersion: 3, keyEpoch: ring3.currentEpoch, schemaHash: v3.dataset.schemaHash, round: 2, seq: 1, exampleCount: 10, pushSumWeight: 1, numParams: 3 },
+      createEncoder({ name: 'float32' }).encode(new Float32Array([1, 2, 3])), { signer: createSigner(admin), epochKey: ring3.epochKey(ring3.currentEpoch)! })
+    await writeFile(join(dir, 'epoch2.bin'), epoch2.bytes)
+    const locked = murmur(dir, 'update', 'inspect', 'epoch2.bin', '--network', 'network.json', '--datadir', 'bank')
+    assert.equal(locked.code, 3, locked.stdout + locked.stderr)
+    assert.equal(JSON.parse(locked.stdout).reason, 'UNKNOWN_EPOCH')
+    const audited = murmur(dir, 'update', 'inspect', 'epoch2.bin', '--network', 'network.json', '--datadir', 'no-identity-here')
+    assert.equal(audited.code, 0, audited.stdout + audited.stderr)
+    assert.match(JSON.parse(audited.stdout).checked, /NOT decrypted/)
+
     await chmod(identityPath(join(dir, 'admin')), 0o644)
     const perms = murmur(dir, 'network', 'show', 'network.json')
     assert.equal(perms.code, 0)

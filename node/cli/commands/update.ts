@@ -5,7 +5,9 @@ import { defaultPeerNodeOptions } from '../../constants.js'
  * `murmur update inspect FILE --network MANIFEST [--datadir D]`: prints an envelope's header as JSON and the
  * verdict of the full validation (`"valid": false, "reason": "BAD_SIGNATURE"`). Exit 0 valid, 3 refused.
  * The file holds the raw envelope bytes (or their hex). Without an identity in the datadir (or the passphrase
- * of an open network) only structure, membership and signature are checked.
+ * of an open network) only structure, membership and signature are checked (an auditor's view: provenance).
+ * With an identity the full validation runs, so an envelope sealed under a key epoch this identity cannot open
+ * (e.g. after it was removed from the network) is refused as UNKNOWN_EPOCH, as its daemon would refuse it.
  */
 export function register (program: Command): void {
   const update = program.command('update').description('inspect signed, encrypted model updates')
@@ -42,7 +44,9 @@ export function register (program: Command): void {
         if (manifest.open != null) {
           keyring = createKeyring(manifest, { passphrase: opts.passphrase ?? process.env.MURMUR_PASSPHRASE })
         } else {
-          keyring = createKeyring(manifest, { identity: await loadIdentity(opts.datadir) })
+          // allowMissingCurrent: a removed member still opens the epochs it was given; the validator then
+          // refuses envelopes of the others as UNKNOWN_EPOCH (what its daemon would do)
+          keyring = createKeyring(manifest, { identity: await loadIdentity(opts.datadir), allowMissingCurrent: true })
         }
       } catch (err) {
         const name = (err as Error).name

@@ -11,6 +11,13 @@
  * - `consensusRecovers: { healRound: 10, factor: 1.5, withinRounds: 5 }`: consensus distance back under
  *   factor x its value before the split within withinRounds rounds of the heal.
  * - `maxRssMiB: 4096`.
+ * - `smallRegionsBeatLocal: { minImprovement: 0.05, on: 'shared' }` (or a list of such): for key partitions
+ *   (regions.ts), the small regions' peers (the quarter of regions with the least training exposure) do better
+ *   in the network than alone: pooled over the small regions by at least 5% (relative), and in every small
+ *   region by something (> 0). `on: 'shared'` (default) scores both models on the shared test split, as the
+ *   run's local-only baseline is; `on: 'own'` on each region's own test rows.
+ * - `variantWithinOfCentralized: { variant: 'poisson-mlp', within: 0.02 }`: a variant that trains another model
+ *   is at most 2% worse than its own centralized baseline.
  */
 import type { Scenario } from './scenario.js'
 import type { GoalResult, Results } from './results.js'
@@ -71,6 +78,42 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
       target: `within ${g.withinRounds} rounds`,
       measured: rounds == null ? `not within the run (pre-split ${f(before, 3)}, last ${f(cd.at(-1), 3)})` : `${rounds} round(s) (pre-split ${f(before, 3)})`,
       pass: before == null ? null : rounds != null && rounds <= g.withinRounds
+    })
+  }
+  for (const g of ([] as Array<{ minImprovement: number, on?: 'shared' | 'own' }>).concat(goals.smallRegionsBeatLocal ?? [])) {
+    const target = Number(g.minImprovement)
+    const own = g.on === 'own'
+    const reg = results.regions
+    const small = reg?.regions.filter((r) => r.small) ?? []
+    const each = small.map((r) => own ? r.improvement : r.sharedImprovement)
+    const pooled = reg == null ? null : own ? reg.small.improvement : reg.small.sharedImprovement
+    const worstRegion = reg == null ? null : own ? reg.small.worstRegion : reg.small.sharedWorstRegion
+    const worst = reg == null ? null : own ? reg.small.worstImprovement : reg.small.sharedWorstImprovement
+    const pass = reg == null || small.length === 0 || pooled == null || each.some((v) => v == null)
+      ? null
+      : pooled >= target && each.every((v) => (v as number) > 0)
+    const p = (v: number | null): string => v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`
+    const where = own ? "on each region's own test rows" : 'on the shared test split'
+    out.push({
+      goal: `small regions (${small.length} of ${reg?.regions.length ?? 0}, least exposure) better in the network than alone, ${where}`,
+      target: `pooled >= ${(target * 100).toFixed(0)}% better ${results.metric.name}, every small region better`,
+      measured: reg == null
+        ? 'n/a (no per-region figures)'
+        : `pooled ${p(pooled)} (${f(own ? reg.small.decentralized : reg.small.sharedDecentralized)} vs ${f(own ? reg.small.localOnly : reg.small.sharedLocalOnly)}); least: ${worstRegion ?? '-'} ${p(worst)}`,
+      pass
+    })
+  }
+  if (goals.variantWithinOfCentralized != null) {
+    const g = goals.variantWithinOfCentralized as { variant: string, within: number }
+    const v = results.details.variants.find((x) => x.name === g.variant)
+    const vd = v?.decentralized.mean ?? null
+    const vc = v?.centralized?.value ?? null
+    const gap = vd != null && vc != null ? (hib ? (vc - vd) / Math.abs(vc) : (vd - vc) / Math.abs(vc)) : null
+    out.push({
+      goal: `variant '${g.variant}' within x of its own centralized baseline`,
+      target: `<= ${(Number(g.within) * 100).toFixed(1)}% worse`,
+      measured: gap == null ? 'n/a' : `${(gap * 100).toFixed(2)}% worse (${f(vd)} vs ${f(vc)})`,
+      pass: gap == null ? null : gap <= Number(g.within)
     })
   }
   if (goals.maxRssMiB != null) {

@@ -35,12 +35,24 @@ export async function renderReport (results: Results): Promise<string> {
     refused: results.refused,
     variants: results.details.variants,
     perPeer: results.details.perPeer,
-    peers: results.peers
+    peers: results.peers,
+    regions: results.regions
   }).replace(/</g, '\\u003c')
   const m = results.metric
   const d = results.details
   const goals = d.goals.map((g) => `<tr><td class="${g.pass == null ? '' : g.pass ? 'pass' : 'fail'}">${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}</td><td>${escapeHtml(g.goal)}</td><td>${escapeHtml(g.target)}</td><td>${escapeHtml(g.measured)}</td></tr>`).join('')
-  const variants = d.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.attack ?? 'none')}</td><td>${fmt(v.decentralized.mean)}</td><td>${fmt(v.decentralized.min)}</td><td>${fmt(v.decentralized.p10)}</td><td>${fmt(v.decentralized.consensusDistance, 3)}</td></tr>`).join('')
+  const variants = d.variants.map((v) => `<tr><td>${escapeHtml(v.name)}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.attack ?? 'none')}</td><td>${fmt(v.decentralized.mean)}</td><td>${fmt(v.decentralized.min)}</td><td>${fmt(v.decentralized.p10)}</td><td>${fmt(v.decentralized.consensusDistance, 3)}</td><td>${fmt(v.centralized?.value)}</td></tr>`).join('')
+  const pct = (v: number | null): string => v == null || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`
+  const reg = results.regions
+  const regionRows = reg == null ? '' : reg.regions.map((x) => `<tr${x.small ? ' class="small"' : ''}><td>${escapeHtml(x.region)}${x.small ? ' *' : ''}</td><td>${x.peers}</td><td>${x.policies}</td><td>${fmt(x.exposure, 5)}</td><td>${x.testPolicies}</td><td>${fmt(x.decentralized)}</td><td>${fmt(x.localOnly)}</td><td>${pct(x.improvement)}</td><td>${fmt(x.sharedDecentralized)}</td><td>${fmt(x.sharedLocalOnly)}</td><td>${pct(x.sharedImprovement)}</td></tr>`).join('') +
+    [['small regions (*)', reg.small], ['all regions', reg.all] as const].map(([name, g]) => `<tr class="total"><td>${escapeHtml(name as string)}</td><td></td><td></td><td></td><td></td><td>${fmt((g as typeof reg.small).decentralized)}</td><td>${fmt((g as typeof reg.small).localOnly)}</td><td>${pct((g as typeof reg.small).improvement)}</td><td>${fmt((g as typeof reg.small).sharedDecentralized)}</td><td>${fmt((g as typeof reg.small).sharedLocalOnly)}</td><td>${pct((g as typeof reg.small).sharedImprovement)}</td></tr>`).join('')
+  const regionSection = reg == null
+    ? ''
+    : `<h2>By ${escapeHtml(reg.column ?? 'partition key')}: in the network vs alone</h2>
+<p class="note">${escapeHtml(reg.metric)} of each region's honest peers on the region's own rows of the held-out test split (the policies that region would price), averaged over the region's peers: their final models in the network, and the same peers trained alone on their own shards (the local-only baseline); and the same models on the whole shared test split (all regions' policies). "Better by": relative improvement over alone. * small regions: ${escapeHtml(reg.smallRule)}; totals weighted by test rows (shared split: by peers).</p>
+<table><tr><th></th><th></th><th></th><th></th><th></th><th colspan="3" style="text-align:center">on the region's own test rows</th><th colspan="3" style="text-align:center">on the shared test split</th></tr>
+<tr><th>region</th><th>peers</th><th>policies</th><th>exposure</th><th>test rows</th><th>network</th><th>alone</th><th>better by</th><th>network</th><th>alone</th><th>better by</th></tr>${regionRows}</table>
+<div class="chart wide"><canvas id="regions"></canvas></div>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Murmur simulation: ${escapeHtml(results.scenario)}</title>
@@ -50,7 +62,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;bo
 .sub{color:#566;margin-top:0} table{border-collapse:collapse;margin:.5rem 0} td,th{padding:.25rem .7rem;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left} .pass{color:#137333;font-weight:600} .fail{color:#b3261e;font-weight:600}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem} .chart{position:relative;height:320px} .wide{height:380px}
-.note{color:#566;font-size:.9rem} code{background:#f3f3f3;padding:0 .2rem}
+.note{color:#566;font-size:.9rem} code{background:#f3f3f3;padding:0 .2rem} tr.small td{background:#fff8e1} tr.total td{font-weight:600;border-top:1px solid #ccc}
 </style></head><body>
 <h1>Murmur simulation: ${escapeHtml(results.scenario)}</h1>
 <p class="sub">${escapeHtml(results.description ?? '')}</p>
@@ -67,11 +79,13 @@ model <code>${escapeHtml(typeof d.scenario.model === 'string' ? d.scenario.model
 </table>
 <p class="note">Bytes sent per peer per round: ${fmt(results.bytesPerPeerPerRound)}. Wall time ${results.wallSeconds.toFixed(1)} s, ${results.peerStepsPerSecond.toFixed(0)} peer training steps/s, max RSS ${results.maxRssMiB.toFixed(0)} MiB, ${results.timing.workers} worker thread(s).</p>
 ${goals !== '' ? `<h2>Goals</h2><table><tr><th></th><th>goal</th><th>target</th><th>measured</th></tr>${goals}</table>` : ''}
-${variants !== '' ? `<h2>Variants (same scenario, fields changed)</h2><table><tr><th>variant</th><th>rule</th><th>attack</th><th>mean</th><th>worst</th><th>p10</th><th>consensus</th></tr>${variants}</table>` : ''}
+${variants !== '' ? `<h2>Variants (same scenario, fields changed)</h2><table><tr><th>variant</th><th>rule</th><th>attack</th><th>mean</th><th>worst</th><th>p10</th><th>consensus</th><th>its centralized</th></tr>${variants}</table>` : ''}
+
+${regionSection}
 
 <h2>${escapeHtml(m.name)} per round</h2>
 <div class="chart wide"><canvas id="metric"></canvas></div>
-<p class="note">Every honest peer is evaluated on the held-out test split. "Worst peer" and "10th percentile" count from the bad end. Dashed lines: baselines computed in the same run.</p>
+<p class="note">Every honest peer is evaluated, every round shown, on the same seeded sample of the held-out test split (${d.scenario.evaluation.curveRows} rows; the last round too, so the curve compares across rounds); the summary's final figures and the dashed baselines use the whole test split. "Worst peer" and "10th percentile" count from the bad end.</p>
 ${d.variants.length > 0 ? '<h2>Variants per round (mean of honest peers)</h2><div class="chart wide"><canvas id="variants"></canvas></div>' : ''}
 <div class="grid">
 <div><h2>Consensus distance</h2><div class="chart"><canvas id="consensus"></canvas></div>
@@ -124,6 +138,13 @@ new Chart(document.getElementById('peers'), { type: 'scatter', data: { datasets:
   { label: 'peer (x: alone, y: in the network)', data: pts, backgroundColor: C[0] },
   { label: 'equal', type: 'line', data: [{ x: lo, y: lo }, { x: hi, y: hi }], borderColor: C[7], borderDash: [4, 4], pointRadius: 0 } ] },
   options: { responsive: true, maintainAspectRatio: false, animation: false, scales: { x: { reverse: !D.metric.higherIsBetter, title: { display: true, text: 'local-only ' + D.metric.name } }, y: { reverse: !D.metric.higherIsBetter, title: { display: true, text: 'decentralized ' + D.metric.name } } } } });
+if (D.regions != null) {
+  const R = D.regions.regions;
+  new Chart(document.getElementById('regions'), { type: 'bar', data: { labels: R.map(r => r.region + (r.small ? ' *' : '')), datasets: [
+    { label: 'in the network', data: R.map(r => r.decentralized), backgroundColor: C[0] },
+    { label: 'alone (local-only)', data: R.map(r => r.localOnly), backgroundColor: C[7] } ] },
+    options: { responsive: true, maintainAspectRatio: false, animation: false, scales: { y: { title: { display: true, text: D.regions.metric + ' on the region\'s test rows' } } } } });
+}
 </script>
 </body></html>
 `

@@ -10,6 +10,7 @@ import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
 import { peerSummary, sig } from './stats.js'
+import type { RegionReport } from './regions.js'
 
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
 
@@ -47,12 +48,20 @@ export interface VariantResult {
   curve: CurvePoint[]
   consensus: Array<number | null>
   refused: Record<string, number>
+  /** The variant's own centralized baseline, when it changes the model or data (else the base's applies). */
+  centralized?: { value: number | null, epochs: number }
 }
 
 export interface GoalResult { goal: string, target: string, measured: string, pass: boolean | null }
 
 export interface Results extends Summary {
   description: string | null
+  /**
+   * Per-region figures for key partitions (e.g. freMTPL2freq by Region): each region's peers in the network
+   * vs alone, on the region's own test rows and on the shared test split, small regions marked (regions.ts).
+   * Null for other partitions, without baselines, and in libp2p mode.
+   */
+  regions: RegionReport | null
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>
@@ -94,9 +103,18 @@ export function attackLabel (scenario: Scenario): string | null {
   return `${Math.round(scenario.adversaries.fraction * 100)}% ${a.kind}${params !== '' ? ` (${params})` : ''}`
 }
 
-/** Curve (evaluated rounds only) and final decentralized figures from a run. */
+/**
+ * Round records as reported: at the last round the mean, worst and 10th percentile are those on the curve rows
+ * (the harness's `onCurveRows`: the same final models on the curve's sample of the test split) when present, so
+ * the curve compares across rounds; the final figures (`decentralized`) use the whole split.
+ */
+export function roundRecords (run: DecentralizedResult): RoundRecord[] {
+  return run.rounds.map(({ onCurveRows, ...r }) => onCurveRows != null && r.evaluated ? { ...r, mean: onCurveRows.mean, min: onCurveRows.min, p10: onCurveRows.p10 } : r)
+}
+
+/** Curve (evaluated rounds only, all on the curve's sample) and final decentralized figures from a run. */
 export function decentralizedFigures (run: DecentralizedResult): { decentralized: Summary['decentralized'], curve: CurvePoint[] } {
-  const curve = run.rounds.filter((r) => r.evaluated).map((r) => ({ round: r.round, mean: r.mean == null ? null : sig(r.mean), min: r.min == null ? null : sig(r.min), p10: r.p10 == null ? null : sig(r.p10) }))
+  const curve = roundRecords(run).filter((r) => r.evaluated).map((r) => ({ round: r.round, mean: r.mean == null ? null : sig(r.mean), min: r.min == null ? null : sig(r.min), p10: r.p10 == null ? null : sig(r.p10) }))
   const values = run.final.map(([, m]) => m[run.metric.name]).filter((v): v is number => typeof v === 'number')
   const s = peerSummary(values, run.metric.higherIsBetter)
   const last = run.rounds.at(-1)
@@ -160,6 +178,7 @@ export function renderTable (results: Results): string {
   ]
   for (const v of results.details.variants) {
     rows.push([`variant ${v.name}`, fmt(v.decentralized.mean), fmt(v.decentralized.min), fmt(v.decentralized.p10), fmt(v.decentralized.consensusDistance, 3)])
+    if (v.centralized != null) rows.push([`  its centralized`, fmt(v.centralized.value), '', '', ''])
   }
   const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...rows.map((r) => r[c].length)))
   const line = (r: string[]): string => r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ')
@@ -174,9 +193,30 @@ export function renderTable (results: Results): string {
     `bytes per peer per round: ${fmt(results.bytesPerPeerPerRound, 4)}   refused: ${Object.entries(results.refused).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
   ]
+  if (results.regions != null) out.push('', ...renderRegions(results.regions))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')
     for (const g of results.details.goals) out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)
   }
   return out.join('\n')
+}
+
+const pct = (v: number | null): string => v == null || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`
+
+/** The per-region table (small regions first, marked with *). */
+export function renderRegions (r: RegionReport): string[] {
+  const rows: string[][] = [['region', 'peers', 'exposure', 'test rows', 'own rows: network', 'alone', 'better', 'shared split: network', 'alone', 'better']]
+  for (const x of r.regions) {
+    rows.push([`${x.small ? '* ' : '  '}${x.region}`, String(x.peers), fmt(x.exposure, 5), String(x.testPolicies), fmt(x.decentralized), fmt(x.localOnly), pct(x.improvement),
+      fmt(x.sharedDecentralized), fmt(x.sharedLocalOnly), pct(x.sharedImprovement)])
+  }
+  const groupRow = (name: string, g: RegionReport['small']): string[] => [name, '', '', '', fmt(g.decentralized), fmt(g.localOnly), pct(g.improvement), fmt(g.sharedDecentralized), fmt(g.sharedLocalOnly), pct(g.sharedImprovement)]
+  rows.push(groupRow('  small regions (*)', r.small), groupRow('  all regions', r.all))
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)))
+  const line = (row: string[]): string => row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ').trimEnd()
+  return [
+    `by ${r.column ?? 'partition key'}: ${r.metric} of each region's peers in the network vs alone (local-only), on the region's own test rows and on the shared test split;`,
+    `* small regions: ${r.smallRule}`,
+    ...rows.map(line)
+  ]
 }

@@ -15,11 +15,18 @@ import type { MetricValues } from '../protocol/interfaces.js'
 import { createRng } from '../protocol/rng.js'
 import { parseAveragingParams } from '../protocol/averaging/params.js'
 import { variantScenario, type Scenario } from './scenario.js'
-import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
-import { attackLabel, decentralizedFigures, ruleLabel, sortKeys, variantResult, type BaselineResults, type GoalResult, type Results, type VariantResult } from './results.js'
+import { Simulation, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
+import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, sortKeys, variantResult, type BaselineResults, type GoalResult, type Results, type VariantResult } from './results.js'
+import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './regions.js'
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
+
+/**
+ * The peer environment `runScenario` uses by default: the harness's real peers plus the per-region task
+ * (scenario-peers.ts).
+ */
+export const SCENARIO_FACTORY_MODULE = new URL('./scenario-peers.ts', import.meta.url).href
 
 export interface RunOptions {
   workers?: number
@@ -95,10 +102,14 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
       global = Float32Array.from(acc)
       const last = r === scenario.rounds - 1
       if (last || (r + 1) % scenario.evaluation.every === 0) {
-        const m = await sim.handles[0].task('evaluateWeights', { weights: global, which: last ? 'final' : 'curve' }) as MetricValues
-        const v = pick(m)
+        // The curve is always measured on the curve's sample of the test split (the last point too, so it
+        // compares with the earlier ones); the final value on the whole split.
+        const v = pick(await sim.handles[0].task('evaluateWeights', { weights: global, which: 'curve' }) as MetricValues)
         if (v != null) curve.push({ round: r, value: v })
-        if (last) result.fedavg = { value: v, curve, clientsPerRound }
+        if (last) {
+          const fin = pick(await sim.handles[0].task('evaluateWeights', { weights: global, which: 'final' }) as MetricValues)
+          result.fedavg = { value: fin, curve, clientsPerRound }
+        }
       }
     }
   }
@@ -106,13 +117,14 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
 }
 
 export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<Results> {
-  const factoryModule = options.factoryModule ?? DEFAULT_FACTORY_MODULE
+  const factoryModule = options.factoryModule ?? SCENARIO_FACTORY_MODULE
   const started = performance.now()
   const metric = await describeMetric(scenario, factoryModule)
   options.onPhase?.('starting peers')
   const sim = await Simulation.create(scenario, { workers: options.workers, factoryModule })
   let run: DecentralizedResult
   let baselines: BaselineResults
+  let regions: RegionReport | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -133,6 +145,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       options.onPhase?.('baselines')
       baselineStarted.t = performance.now()
       baselines = await runBaselines(sim, scenario, metric, options.signal)
+      if (scenario.baselines.localOnly && scenario.transport !== 'libp2p') {
+        options.onPhase?.('regions')
+        regions = await runRegions(sim, scenario, metric, run, baselines)
+      }
       baselineSeconds = (performance.now() - baselineStarted.t) / 1000
     }
   } finally {
@@ -146,7 +162,16 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       const vsim = await Simulation.create(vs, { workers: options.workers, factoryModule })
       try {
         const vr = await vsim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: `variant ${v.name}` }) })
-        variants.push(variantResult(v.name, v.description, vr))
+        const result = variantResult(v.name, v.description, vr)
+        // A variant that changes the model, data or split is not comparable with the base's centralized
+        // model: it gets its own (same settings as its peers: model spec, rate schedule, batch size).
+        if (options.baselines !== false && vs.baselines.centralized && ownsCentralized(scenario, vs)) {
+          options.onPhase?.(`variant ${v.name}: centralized baseline`)
+          const c = await vsim.handles[0].task('centralized', { epochs: vs.baselines.centralizedEpochs ?? null }) as { metrics: MetricValues, epochs: number }
+          const value = c.metrics[metric.name]
+          result.centralized = { value: typeof value === 'number' && Number.isFinite(value) ? sig(value) : null, epochs: c.epochs }
+        }
+        variants.push(result)
       } finally {
         await vsim.close()
       }
@@ -179,13 +204,14 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     peerStepsPerSecond: sig(run.trainingSteps / Math.max(1e-9, run.wallSeconds), 4),
     maxRssMiB: sig(run.maxRssMiB, 4),
     description: scenario.description ?? null,
+    regions,
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,
       attack: attackLabel(scenario),
       adversaries: run.adversaries,
       stragglers: run.stragglers,
-      perRound: run.rounds.map(({ wallMs, ...rest }) => ({
+      perRound: roundRecords(run).map(({ wallMs, ...rest }) => ({
         ...rest,
         refused: sortKeys(rest.refused),
         mean: rest.mean == null ? null : sig(rest.mean),
@@ -219,6 +245,34 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   }
   results.details.goals = evaluateGoals(scenario, results)
   return results
+}
+
+/** Whether a variant needs its own centralized baseline (it trains a different model or on different data). */
+function ownsCentralized (base: Scenario, variant: Scenario): boolean {
+  const same = (k: 'model' | 'dataset' | 'batchSize' | 'rounds' | 'localSteps' | 'baselines'): boolean => JSON.stringify(base[k]) === JSON.stringify(variant[k])
+  return !(same('model') && same('dataset') && same('batchSize') && same('rounds') && same('localSteps') && same('baselines'))
+}
+
+/** Per-region figures for key partitions (regions.ts), or null (other partitions, or light test peers). */
+async function runRegions (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }, run: DecentralizedResult, baselines: BaselineResults): Promise<RegionReport | null> {
+  if ((scenario.partition as { kind: string }).kind !== 'by-key') return null
+  let parts: Array<{ column: string | null, peers: RegionPeerFigures[] } | null>
+  try {
+    parts = await sim.task('regions', () => ({ steps: scenario.rounds * scenario.localSteps }))
+  } catch (err) {
+    if (/has no task 'regions'/.test((err as Error).message)) return null
+    throw err
+  }
+  // On the shared test split: the run's own final figures and local-only baseline, peer by peer.
+  const finalByPeer = new Map(run.final.map(([i, m]) => [i, m[metric.name]]))
+  const localByPeer = new Map(baselines.localOnly.perPeer)
+  const peers = parts.flatMap((p) => p?.peers ?? []).map((p) => ({
+    ...p,
+    sharedDecentralized: typeof finalByPeer.get(p.index) === 'number' ? finalByPeer.get(p.index) as number : null,
+    sharedLocalOnly: localByPeer.get(p.index) ?? null
+  }))
+  if (peers.length === 0) return null
+  return buildRegionReport(peers, { metric: metric.name, higherIsBetter: metric.higherIsBetter, column: parts.find((p) => p != null)?.column ?? null })
 }
 
 /** Writes results.json and report.html into `dir` (created if missing); returns their paths. */

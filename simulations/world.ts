@@ -6,8 +6,14 @@
  * 1. `startRound(r)`: every online, idle peer begins its round at t = r * roundMs (trains, then sends; its sends
  *    leave after its compute time, so stragglers' updates arrive late).
  * 2. `runWindow(until, inbound)`: delivers, in (time, receiver, sender, sequence) order, every message due before
- *    `until`. The coordinator picks `until` = earliest pending event + the smallest possible latency, so nothing
- *    sent inside a window can be due inside it (conservative parallel discrete-event simulation).
+ *    `until`. The coordinator picks `until` = the earliest time any world may still SEND + the smallest possible
+ *    latency, so nothing sent inside a window can be due inside it (conservative parallel discrete-event
+ *    simulation with next-send times). A world whose peers never send when they receive (epidemic, push-sum,
+ *    D-PSGD: they send only when a round begins) reports `sendFrom` = Infinity once its compute is done, so the
+ *    rest of the round is ONE window; a world with pairwise peers may send at its next delivery, so windows
+ *    shrink to the lookahead while its messages are in flight. The world checks the promise it made: a send
+ *    from a peer that declared `sendsOnReceive: false` while it handles a message throws
+ *    `SchedulerInvariantError`.
  * 3. `endRound(r)`: at t = (r + 1) * roundMs, peers whose compute has finished merge what arrived; honest peers
  *    are evaluated when asked.
  *
@@ -51,6 +57,11 @@ export interface SimPeer {
   endRound: () => Promise<void>
   handle: (incoming: Incoming) => Promise<RefusalReason | null>
   weights: () => Float32Array
+  /**
+   * Whether `handle` may send (pairwise answers a request). False lets the scheduler deliver the rest of a round
+   * in one window; undefined counts as true (always safe).
+   */
+  sendsOnReceive?: boolean
   /** Main metric values on the held-out test split (`curve`: the first curveRows rows; `final`: all). */
   evaluate: (which: 'curve' | 'final') => Promise<MetricValues>
   dispose?: () => void
@@ -86,6 +97,14 @@ export interface StepResult {
   outbox: WireMessage[]
   /** Earliest pending event (ms) in this world, or Infinity. */
   next: number
+  /**
+   * Earliest virtual time at which a peer of this world may send from now on, given what is queued here
+   * (Infinity: not before the next round). Messages the coordinator still holds for this world count when
+   * `reactive` is true.
+   */
+  sendFrom: number
+  /** Whether some peer of this world may send when it receives (then any delivery here may send). */
+  reactive: boolean
   /** Wall milliseconds spent in engine calls, by phase. */
   busyMs: number
 }
@@ -93,6 +112,11 @@ export interface StepResult {
 export interface RoundEndResult {
   /** Per peer evaluated: [index, metrics]. */
   evaluations: Array<[number, MetricValues]>
+  /**
+   * With `evaluate: 'final'` only: the same peers on the curve rows (the subset every earlier `'curve'` round
+   * used), so the last point of the per-round curve is comparable with the others. Empty otherwise.
+   */
+  curveEvaluations?: Array<[number, MetricValues]>
   /** Honest peers' weights (for the global consensus distance), when asked. */
   weights: Array<[number, Float32Array]>
   /** Bytes sent and received in this round by this world's peers (totals). */
@@ -104,6 +128,12 @@ export interface RoundEndResult {
   messagesDropped: number
   peersActive: number
   busyMs: number
+}
+
+/** A peer that promised not to send on receive did (the scheduler's horizon would be wrong): a bug, not input. */
+export class SchedulerInvariantError extends Error {
+  static override name = 'SchedulerInvariantError'
+  override name = 'SchedulerInvariantError'
 }
 
 export interface WorldOptions {
@@ -180,6 +210,20 @@ export class World implements SimNetworkHost {
   #roundDropped = 0
   readonly #adversaries: Set<number>
   readonly #createPeer: PeerFactory
+  /** Some hosted peer may send when it receives. */
+  #reactive = false
+  /** The peer whose `handle` is running (-1: none) and whether it promised not to send. */
+  #handling = -1
+  #handlingQuiet = false
+  /**
+   * Envelope copies made in this step, one per source array and destination (local queue or outbox): the engine
+   * sends the same sealed bytes to all its targets; every receiver of this world then shares one read-only copy
+   * (and the per-world envelope memo of the harness can recognise it), and the outbox carries one copy per
+   * envelope, transferred (not cloned) to the coordinator. Cleared when the outbox is taken (a transferred copy
+   * is detached).
+   */
+  #localCopies = new Map<Uint8Array, Uint8Array>()
+  #remoteCopies = new Map<Uint8Array, Uint8Array>()
 
   constructor (options: WorldOptions) {
     this.scenario = options.scenario
@@ -226,6 +270,7 @@ export class World implements SimNetworkHost {
         honest,
         counters: { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesLost: 0, messagesUnreachable: 0, messagesDropped: 0 }
       })
+      if (peer.sendsOnReceive !== false) this.#reactive = true
     }
   }
 
@@ -252,6 +297,9 @@ export class World implements SimNetworkHost {
   send (from: number, to: PeerKey, bytes: Uint8Array, via: 'direct' | 'announce'): void {
     const slot = this.#slots.get(from)
     if (slot == null) throw new Error(`world does not host peer ${from}`)
+    if (this.#handling !== -1 && this.#handlingQuiet) {
+      throw new SchedulerInvariantError(`peer ${this.#handling} declared sendsOnReceive: false but sent while handling a message`)
+    }
     const target = this.#indexOf.get(to)
     if (target == null) throw new PeerUnreachableError(`unknown peer ${to.slice(0, 12)}`)
     if (target === from) throw new PeerUnreachableError('cannot send to self')
@@ -276,8 +324,12 @@ export class World implements SimNetworkHost {
       this.#roundLost++
       return
     }
-    const message: WireMessage = { to: target, from, seq, at: done + latency, via: via === 'direct' ? 0 : 1, bytes: bytes.slice() }
-    if (this.#slots.has(target)) this.#queue.push(message)
+    const local = this.#slots.has(target)
+    const copies = local ? this.#localCopies : this.#remoteCopies
+    let copy = copies.get(bytes)
+    if (copy == null) { copy = bytes.slice(); copies.set(bytes, copy) }
+    const message: WireMessage = { to: target, from, seq, at: done + latency, via: via === 'direct' ? 0 : 1, bytes: copy }
+    if (local) this.#queue.push(message)
     else this.#outbox.push(message)
   }
 
@@ -286,11 +338,24 @@ export class World implements SimNetworkHost {
   #takeOutbox (): WireMessage[] {
     const out = this.#outbox
     this.#outbox = []
+    this.#localCopies.clear()
+    this.#remoteCopies.clear()
     return out
   }
 
   nextEventAt (): number {
     return Math.min(this.#queue.peek()?.at ?? Infinity, this.clock.nextTimerAt())
+  }
+
+  /** Earliest time a peer here may send: its next delivery when some peer replies, else only its timers. */
+  nextSendAt (): number {
+    return this.#reactive ? this.nextEventAt() : this.clock.nextTimerAt()
+  }
+
+  get reactive (): boolean { return this.#reactive }
+
+  #step (busyMs: number): StepResult {
+    return { outbox: this.#takeOutbox(), next: this.nextEventAt(), sendFrom: this.nextSendAt(), reactive: this.#reactive, busyMs }
   }
 
   /** Round r begins: peers train and send. `offline` lists every offline peer in the whole network. */
@@ -315,7 +380,7 @@ export class World implements SimNetworkHost {
       await slot.peer.beginRound(round)
       busyMs += performance.now() - started
     }
-    return { outbox: this.#takeOutbox(), next: this.nextEventAt(), busyMs }
+    return this.#step(busyMs)
   }
 
   /** Delivers every message due before `until` (exclusive), after adding `inbound` from other worlds. */
@@ -353,11 +418,18 @@ export class World implements SimNetworkHost {
       slot.counters.bytesReceived += m.bytes.length
       this.#roundBytesReceived += m.bytes.length
       const started = performance.now()
-      const verdict = await slot.peer.handle({ from: this.#keys[m.from], bytes: m.bytes, via: m.via === 0 ? 'direct' : 'announce' })
+      this.#handling = m.to
+      this.#handlingQuiet = slot.peer.sendsOnReceive === false
+      let verdict: RefusalReason | null
+      try {
+        verdict = await slot.peer.handle({ from: this.#keys[m.from], bytes: m.bytes, via: m.via === 0 ? 'direct' : 'announce' })
+      } finally {
+        this.#handling = -1
+      }
       busyMs += performance.now() - started
       if (verdict != null) this.#refused[verdict] = (this.#refused[verdict] ?? 0) + 1
     }
-    return { outbox: this.#takeOutbox(), next: this.nextEventAt(), busyMs }
+    return this.#step(busyMs)
   }
 
   /** Round r ends at (r + 1) * roundMs: idle peers merge; evaluation and weights on request. */
@@ -376,15 +448,18 @@ export class World implements SimNetworkHost {
       slot.inRound = false
     }
     const evaluations: Array<[number, MetricValues]> = []
+    const curveEvaluations: Array<[number, MetricValues]> = []
     const weights: Array<[number, Float32Array]> = []
     for (const index of this.#owned) {
       const slot = this.#slots.get(index) as Slot
       if (!slot.honest) continue
       if (options.evaluate !== false) evaluations.push([index, await slot.peer.evaluate(options.evaluate)])
+      if (options.evaluate === 'final') curveEvaluations.push([index, await slot.peer.evaluate('curve')])
       if (options.weights) weights.push([index, slot.peer.weights()])
     }
     return {
       evaluations,
+      curveEvaluations,
       weights,
       bytesSent: this.#roundBytesSent,
       bytesReceived: this.#roundBytesReceived,

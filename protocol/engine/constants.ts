@@ -32,6 +32,12 @@ export const defaultPeerEngineOptions = {
   logRefused: true,
   /** Keep the last model received from each neighbour (for the consensus estimate; needed by behaviours). */
   keepLastReceived: false,
+  /**
+   * Estimate consensus distance from what arrives (RoundReport.consensusDistance: mean distance between the own
+   * model and each received one; one pass over the weights per update). The simulator turns this off: it
+   * measures the network's consensus distance itself, over all peers.
+   */
+  consensusEstimate: true,
   /** Pairwise: an exchange not answered by the initiator's next round stops making it BUSY. */
   pairwiseReplyTimeoutRounds: 1,
   /** Pairwise: a reply arriving later than this many rounds after its request is refused (STALE_ROUND). */

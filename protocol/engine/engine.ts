@@ -91,6 +91,9 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private activeExchange: PendingExchange | null = null
   private parents: string[] = []
   private model: Float32Array | null = null
+  /** Bumped whenever `model` is replaced, so values derived from it (its norm) are computed once per version. */
+  private modelVersion = 0
+  private ownNormCache = { version: -1, value: 0 }
   private readonly received = new Map<PeerKey, ReceivedModel>()
   private readonly sentLog: SentEnvelope[] = []
   private readonly roundCompleteWaiters = new Set<() => void>()
@@ -251,6 +254,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       }
       // 2. round ends with my weights
       this.model = learner.weights()
+      this.modelVersion++
       return this.model
     })
     options.signal?.throwIfAborted()
@@ -730,10 +734,14 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   }
 
   private observe (header: UpdateHeader, weights: Float32Array): void {
-    const own = this.own()
-    this.acc.distSum += distance(own, weights)
-    this.acc.ownNorm += norm(own)
-    this.acc.distCount++
+    if (this.options.consensusEstimate) {
+      const own = this.own()
+      this.acc.distSum += distance(own, weights)
+      // several updates usually arrive between two changes of the own model (buffered rules): one norm per model
+      if (this.ownNormCache.version !== this.modelVersion) this.ownNormCache = { version: this.modelVersion, value: norm(own) }
+      this.acc.ownNorm += this.ownNormCache.value
+      this.acc.distCount++
+    }
     if (this.c.behaviour != null || this.options.keepLastReceived) {
       this.received.set(header.sender, {
         sender: header.sender, round: header.round, kind: header.kind, examples: header.examples,
@@ -822,13 +830,17 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
    * the engine refreshes this right after training, so merges never pay for a `learner.weights()` read.
    */
   private own (): Float32Array {
-    this.model ??= this.c.learner.weights()
+    if (this.model == null) {
+      this.model = this.c.learner.weights()
+      this.modelVersion++
+    }
     return this.model
   }
 
   private setModel (w: Float32Array): void {
     this.c.learner.setWeights(w)
     this.model = w
+    this.modelVersion++
   }
 
   totals (): EngineTotals { return { ...this.tot, refused: { ...this.tot.refused } } }

@@ -26,6 +26,15 @@ export class NoEpochKeyError extends Error {
   override name = 'NoEpochKeyError'
 }
 
+/**
+ * `commit` was called on the validator's replay guard outside `open()` (the engine hands its guard to every
+ * open; the validator itself only checks). A programming error, never caused by network input.
+ */
+export class MissingReplayGuardError extends Error {
+  static override name = 'MissingReplayGuardError'
+  override name = 'MissingReplayGuardError'
+}
+
 export interface SealedEnvelopesInit {
   /** Network id (64 hex). */
   networkId: string
@@ -61,7 +70,7 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
     let guard: ReplayGuard | null = null
     const replay: ReplayGuard = {
       check: (sender, seq, id) => guard?.check(sender, seq, id) ?? { ok: true },
-      commit: (sender, seq, id) => { if (guard == null) throw new Error('no replay guard'); return guard.commit(sender, seq, id) },
+      commit: (sender, seq, id) => { if (guard == null) throw new MissingReplayGuardError('replay commit outside open(): the engine commits with its own guard'); return guard.commit(sender, seq, id) },
       mark: (sender) => guard?.mark(sender) ?? null,
       marks: () => guard?.marks() ?? []
     }

@@ -41,6 +41,6 @@ export function peerEngine (init: PeerEngineInit = {}): (components: PeerEngineC
   return (components) => new DefaultPeerEngine(init, components) as unknown as PeerEngine
 }
 export {
-  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError,
+  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError, MissingReplayGuardError,
   type SealedEnvelopesInit, type SealedEnvelopesComponents, type SimulatedMember, type SimulatedNetworkInit
 } from './envelopes.js'

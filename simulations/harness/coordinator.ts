@@ -67,6 +67,27 @@ class WorkerHandle implements WorldHandle {
   }
 }
 
+/**
+ * Messages of one envelope share one byte array (worlds send one copy per envelope). Each world's inbound list is
+ * TRANSFERRED to it, so an array may travel in one list only: a message whose array is also used by another
+ * world's list, or by a message held back for a later window, gets a copy (one per array and world).
+ */
+export function separateTransfers (inbound: WireMessage[][], held: WireMessage[][]): void {
+  const owner = new Map<ArrayBufferLike, number>()
+  for (const list of held) for (const m of list) owner.set(m.bytes.buffer, -1)
+  inbound.forEach((list, w) => {
+    const copies = new Map<Uint8Array, Uint8Array>()
+    for (const m of list) {
+      const o = owner.get(m.bytes.buffer)
+      if (o === undefined) { owner.set(m.bytes.buffer, w); continue }
+      if (o === w) continue
+      let copy = copies.get(m.bytes)
+      if (copy == null) { copy = m.bytes.slice(); copies.set(m.bytes, copy); owner.set(copy.buffer, w) }
+      m.bytes = copy
+    }
+  })
+}
+
 export interface RoundRecord {
   round: number
   /** Peers that ran the round (began and ended it). */
@@ -84,6 +105,11 @@ export interface RoundRecord {
   messagesUnreachable: number
   messagesDropped: number
   refused: Record<string, number>
+  /**
+   * Last round only (it is evaluated on the whole test split): mean, min and p10 of the main metric on the curve
+   * rows, the subset every earlier evaluated round used, so the curve's last point is comparable. Null elsewhere.
+   */
+  onCurveRows?: { mean: number, min: number, p10: number } | null
   /** Partition groups in force this round (0 = none). */
   partitioned: boolean
   wallMs: number
@@ -98,12 +124,16 @@ export interface DecentralizedResult {
   rounds: RoundRecord[]
   /** Final evaluation of every honest peer: [index, all metrics]. */
   final: Array<[number, MetricValues]>
+  /** The same peers after the last round on the curve rows (see RoundRecord.onCurveRows): [index, all metrics]. */
+  finalOnCurveRows?: Array<[number, MetricValues]>
   counters: Array<[number, PeerCounters]>
   refused: Record<string, number>
   trainingSteps: number
   wallSeconds: number
   /** Wall time spent inside engine calls (train+seal+send, validate+merge), summed over worlds. */
   busyMs: { begin: number, deliver: number, end: number }
+  /** Coordinator-side wall time by phase and the number of delivery windows (scheduler diagnostics). */
+  scheduler?: { windows: number, startMs: number, windowsMs: number, endMs: number, busyByRound: Array<{ begin: number, deliver: number, end: number }> }
   maxRssMiB: number
   workers: number
 }
@@ -111,6 +141,14 @@ export interface DecentralizedResult {
 export interface ProgressEvent { round: number, rounds: number, mean: number | null, metric: string, elapsedMs: number }
 
 export interface SimulationOptions {
+  /**
+   * Safe horizon from next-send times (default true): a window extends to the earliest time any world may still
+   * send + the lookahead, so a round of a rule that sends only when the round begins is ONE window. false: every
+   * window is the lookahead long (the plain conservative protocol; same results, more windows).
+   */
+  safeHorizon?: boolean
+  /** Per-world memo of pure crypto results on identical envelope bytes (default true; harness/envelopes.ts). */
+  cryptoMemo?: boolean
   /** Worker threads (0 = run in this thread). Default: min(2, peers). */
   workers?: number
   /** Module exporting createPeerEnvironment / peerKeys (default: real peers). */
@@ -129,7 +167,11 @@ export class Simulation {
   readonly keys: PeerKey[]
   readonly adversaries: number[]
 
-  private constructor (scenario: Scenario, handles: WorldHandle[], shares: number[][], keys: PeerKey[], adversaries: number[]) {
+  /** The options given to `create` (defaults for `run`). */
+  readonly options: SimulationOptions
+
+  private constructor (scenario: Scenario, handles: WorldHandle[], shares: number[][], keys: PeerKey[], adversaries: number[], options: SimulationOptions) {
+    this.options = options
     this.scenario = scenario
     this.handles = handles
     this.shares = shares
@@ -154,13 +196,13 @@ export class Simulation {
     const handles: WorldHandle[] = shares.map(() => workers === 0 ? new LocalHandle() : new WorkerHandle())
     try {
       await Promise.all(handles.map(async (h, w) => {
-        await h.init({ scenario, keys, owned: shares[w], adversaries, workerIndex: w, factoryModule })
+        await h.init({ scenario, keys, owned: shares[w], adversaries, workerIndex: w, factoryModule, ...(options.cryptoMemo != null ? { options: { cryptoMemo: options.cryptoMemo } } : {}) })
       }))
     } catch (err) {
       await Promise.allSettled(handles.map(async (h) => { await h.close() }))
       throw err
     }
-    return new Simulation(scenario, handles, shares, keys, adversaries)
+    return new Simulation(scenario, handles, shares, keys, adversaries, options)
   }
 
   /** Runs a named task on every world with the same args; results in world order. */
@@ -173,7 +215,8 @@ export class Simulation {
   }
 
   /** The decentralized run itself. */
-  async run (options: SimulationOptions = {}): Promise<DecentralizedResult> {
+  async run (runOptions: SimulationOptions = {}): Promise<DecentralizedResult> {
+    const options: SimulationOptions = { ...this.options, ...runOptions }
     const scenario = this.scenario
     const metric = options.metric ?? { name: 'accuracy', higherIsBetter: true }
     const plan = planNetwork(scenario)
@@ -182,38 +225,60 @@ export class Simulation {
     const L = Math.max(1e-3, plan.lookaheadMs)
     const worldOf = new Int32Array(scenario.peers)
     this.shares.forEach((share, w) => { for (const i of share) worldOf[i] = w })
+    const safeHorizon = options.safeHorizon ?? true
     const pending: WireMessage[][] = this.handles.map(() => [])
     let pendingMin = Infinity
+    // Per world: earliest time it may send, and whether a delivery there may send (from its last step).
+    const sendFrom = new Float64Array(this.handles.length).fill(Infinity)
+    const reactive = this.handles.map(() => true)
     const route = (results: StepResult[]): number => {
       let next = Infinity
-      for (const r of results) {
+      results.forEach((r, w) => {
         next = Math.min(next, r.next)
+        sendFrom[w] = r.sendFrom ?? r.next
+        reactive[w] = r.reactive ?? true
         for (const m of r.outbox) {
           pending[worldOf[m.to]].push(m)
           if (m.at < pendingMin) pendingMin = m.at
         }
-      }
+      })
       return Math.min(next, pendingMin)
+    }
+    /** Earliest virtual time any peer anywhere may send, given everything queued or in transit. */
+    const horizon = (next: number): number => {
+      if (!safeHorizon) return next
+      let h = Infinity
+      for (let w = 0; w < this.handles.length; w++) {
+        h = Math.min(h, sendFrom[w])
+        if (reactive[w]) for (const m of pending[w]) if (m.at < h) h = m.at
+      }
+      return Math.max(h, next)
     }
     const rounds: RoundRecord[] = []
     const refusedTotal: Record<string, number> = {}
     const busy = { begin: 0, deliver: 0, end: 0 }
+    const scheduler = { windows: 0, startMs: 0, windowsMs: 0, endMs: 0, busyByRound: [] as Array<{ begin: number, deliver: number, end: number }> }
     let final: Array<[number, MetricValues]> = []
+    let finalOnCurveRows: Array<[number, MetricValues]> = []
     let trainingSteps = 0
     let maxRss = process.memoryUsage().rss
     const started = performance.now()
     for (let r = 0; r < scenario.rounds; r++) {
       options.signal?.throwIfAborted()
       const roundStarted = performance.now()
+      const roundBusy = { begin: 0, deliver: 0, end: 0 }
+      scheduler.busyByRound.push(roundBusy)
       churn.advance(r)
       const offline: number[] = []
       churn.offline.forEach((v, i) => { if (v === 1) offline.push(i) })
       const starts = await Promise.all(this.handles.map(async (h) => await h.startRound(r, offline)))
-      for (const s of starts) busy.begin += s.busyMs
+      const windowsStarted = performance.now()
+      scheduler.startMs += windowsStarted - roundStarted
+      for (const s of starts) { busy.begin += s.busyMs; roundBusy.begin += s.busyMs }
       let next = route(starts)
       const roundEnd = (r + 1) * roundMs
       while (next < roundEnd) {
-        const until = Math.min(next + L, roundEnd)
+        const until = Math.min(horizon(next) + L, roundEnd)
         const inbound = pending.map((p, w) => {
           const due: WireMessage[] = []
           const later: WireMessage[] = []
@@ -223,22 +288,28 @@ export class Simulation {
         })
         pendingMin = Infinity
         for (const p of pending) for (const m of p) if (m.at < pendingMin) pendingMin = m.at
+        if (this.handles.length > 1) separateTransfers(inbound, pending)
         const results = await Promise.all(this.handles.map(async (h, w) => await h.runWindow(until, inbound[w])))
-        for (const s of results) busy.deliver += s.busyMs
+        for (const s of results) { busy.deliver += s.busyMs; roundBusy.deliver += s.busyMs }
         next = route(results)
+        scheduler.windows++
       }
+      const endStarted = performance.now()
+      scheduler.windowsMs += endStarted - windowsStarted
       const last = r === scenario.rounds - 1
       const evaluate = last ? 'final' : ((r + 1) % scenario.evaluation.every === 0 ? 'curve' : false)
       const ends = await Promise.all(this.handles.map(async (h) => await h.endRound(r, { evaluate, weights: evaluate !== false })))
       const record = this.#aggregate(r, ends, metric, offline.length, plan.partitions.active(r).length > 0)
-      for (const e of ends) busy.end += e.busyMs
+      for (const e of ends) { busy.end += e.busyMs; roundBusy.end += e.busyMs }
       for (const [k, v] of Object.entries(record.refused)) refusedTotal[k] = (refusedTotal[k] ?? 0) + v
       // Steps: every peer that began a round trained localSteps (counted when it ends).
       trainingSteps += record.peersActive * scenario.localSteps
       if (last) {
         final = ends.flatMap((e) => e.evaluations).sort((a, b) => a[0] - b[0])
+        finalOnCurveRows = ends.flatMap((e) => e.curveEvaluations ?? []).sort((a, b) => a[0] - b[0])
       }
       record.wallMs = performance.now() - roundStarted
+      scheduler.endMs += performance.now() - endStarted
       rounds.push(record)
       maxRss = Math.max(maxRss, process.memoryUsage().rss)
       options.onRound?.({ round: r, rounds: scenario.rounds, mean: record.mean, metric: metric.name, elapsedMs: performance.now() - started })
@@ -253,11 +324,13 @@ export class Simulation {
       metric,
       rounds,
       final,
+      finalOnCurveRows,
       counters,
       refused: refusedTotal,
       trainingSteps,
       wallSeconds,
       busyMs: busy,
+      scheduler,
       maxRssMiB: maxRss / (1024 * 1024),
       workers: this.handles.length
     }
@@ -267,6 +340,9 @@ export class Simulation {
     const evaluations = ends.flatMap((e) => e.evaluations).sort((a, b) => a[0] - b[0])
     const values = evaluations.map(([, m]) => m[metric.name]).filter((v): v is number => typeof v === 'number')
     const summary = values.length > 0 ? peerSummary(values, metric.higherIsBetter) : null
+    const onCurve = ends.flatMap((e) => e.curveEvaluations ?? []).sort((a, b) => a[0] - b[0])
+      .map(([, m]) => m[metric.name]).filter((v): v is number => typeof v === 'number')
+    const curveSummary = onCurve.length > 0 ? peerSummary(onCurve, metric.higherIsBetter) : null
     const weights = ends.flatMap((e) => e.weights).sort((a, b) => a[0] - b[0]).map(([, w]) => w)
     const cd = weights.length > 0 ? consensusDistance(weights) : null
     const refused: Record<string, number> = {}
@@ -280,6 +356,7 @@ export class Simulation {
       mean: summary?.mean ?? null,
       min: summary?.min ?? null,
       p10: summary?.p10 ?? null,
+      onCurveRows: curveSummary == null ? null : { mean: curveSummary.mean, min: curveSummary.min, p10: curveSummary.p10 },
       consensusDistance: cd?.rms ?? null,
       relativeConsensusDistance: cd?.relative ?? null,
       bytesSent: sum((e) => e.bytesSent),

@@ -1,78 +1,70 @@
 /**
- * The envelope seam (`Envelopes` of protocol/engine) for simulated peers: real encoding (protocol/codecs),
- * real sealing (NaCl secretbox under the network's epoch key, ed25519 signature) and real validation
- * (protocol/messages' validator: size, decode with limits, network, schema, membership, epoch, signature,
- * decryption, finite values, norm bound). Replay and equivocation are left to the engine, which owns the marks.
+ * Simulator shortcut over the engine's real envelopes (`sealedEnvelopes` of protocol/engine: real encoding,
+ * sealing and validation): a per-world memo of the PURE crypto work on one envelope.
  *
- * The only simulator-specific choice: the secretbox nonce comes from the peer's seeded stream instead of the
- * OS, so that envelope bytes (and update ids, which hash the header with its payload hash) are reproducible.
+ * A peer sends the same sealed bytes to all its targets, and the world hands every receiver it hosts one shared
+ * copy of them. The first receiver in a world runs the full validator (size, decode with limits, network,
+ * schema, membership, epoch, replay check, ed25519 signature, payload hash, secretbox, decode, norm bound); its
+ * successful result is remembered for those bytes (keyed by the array's identity, so only the very same bytes
+ * can hit). Every later receiver of the same bytes in that world still runs every check that depends on the
+ * receiver: not its own envelope (SELF), the sender is a member of ITS membership view (which must be the very
+ * object the entry was validated under, so epoch keys and manifest rules are the same), and its OWN replay
+ * guard (REPLAYED / EQUIVOCATION); it gets its own copy of the decoded weights. Anything unusual (a check fails,
+ * a different validator configuration) falls back to the full validator, so verdicts, weights and therefore
+ * results are bit-identical with and without the memo (test/simulations/harness-envelopes.test.ts).
+ *
+ * What it skips is what a real network cannot skip: each real receiver verifies the signature and decrypts
+ * itself. The benchmark reports merge+crypto time with and without it (`cryptoMemo: false`).
  */
-import type { Signer, PeerKey } from '../../protocol/interfaces.js'
-import type { Rng } from '../../protocol/rng.js'
-import type { Envelopes, OpenResult, UpdateFields } from '../../protocol/engine/types.js'
-import { sealUpdate, createValidator, type ReplayGuard, type ReplayMark } from '../../protocol/messages/index.js'
-import { createEncoder, type CodecSpec } from '../../protocol/codecs/index.js'
+import type { MembershipView } from '../../protocol/messages/index.js'
+import type { PeerKey } from '../../protocol/interfaces.js'
+import type { Envelopes, OpenContext, OpenResult } from '../../protocol/engine/types.js'
 
-export interface SimNetwork {
-  networkId: string
-  schemaHash: string
-  numParams: number
-  epochKey: Uint8Array
-  /** Member keys (closed network). */
-  members: ReadonlySet<PeerKey>
-  maxBytes: number
-  normBound: number | null
+interface Entry { result: Extract<OpenResult, { ok: true }>, membership: MembershipView, config: object }
+
+export interface EnvelopeMemo {
+  readonly entries: WeakMap<Uint8Array, Entry>
+  /** Opens answered from the memo / opens that ran the full validator. */
+  hits: number
+  misses: number
 }
 
-/** A replay guard that accepts everything: the engine checks replay and equivocation itself. */
-const PASS_THROUGH_REPLAY: ReplayGuard = {
-  check: () => ({ ok: true }),
-  commit: (sender: PeerKey, seq: number): ReplayMark => ({ sender, highestSeq: seq, recent: [] } as unknown as ReplayMark),
-  mark: () => null,
-  marks: () => []
+export function envelopeMemo (): EnvelopeMemo {
+  return { entries: new WeakMap(), hits: 0, misses: 0 }
 }
 
-export function simEnvelopes (network: SimNetwork, peer: { signer: Signer, self: PeerKey, rng: Rng, codec: CodecSpec }): Envelopes {
-  const encoder = createEncoder(peer.codec)
-  const nonces = peer.rng.fork('nonces')
-  const validator = createValidator({
-    networkId: network.networkId,
-    schemaHash: network.schemaHash,
-    numParams: network.numParams,
-    membership: { isMember: (k) => network.members.has(k), epochKey: (e) => e === 1 ? network.epochKey : null },
-    replay: PASS_THROUGH_REPLAY,
-    maxBytes: network.maxBytes,
-    normBound: network.normBound,
-    self: peer.self
-  })
+/**
+ * Wraps one peer's real Envelopes with a world's memo. `config` identifies the validator configuration
+ * (network, schema, sizes, norm bound): entries made under another configuration are never used.
+ */
+export function memoizedEnvelopes (inner: Envelopes, memo: EnvelopeMemo, peer: { self: PeerKey, membership: MembershipView, config: object }): Envelopes {
+  const remember = (bytes: Uint8Array, r: OpenResult): OpenResult => {
+    if (r.ok) {
+      // keep a pristine copy: the receiver owns the arrays it was given
+      memo.entries.set(bytes, {
+        result: { ok: true, id: r.id, header: { ...r.header, parents: [...r.header.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() },
+        membership: peer.membership,
+        config: peer.config
+      })
+    }
+    return r
+  }
   return {
-    seal: (fields: UpdateFields, weights: Float32Array) => {
-      const encoded = encoder.encode(weights)
-      const sealed = sealUpdate({
-        kind: fields.kind,
-        networkId: network.networkId,
-        manifestVersion: 1,
-        keyEpoch: 1,
-        schemaHash: network.schemaHash,
-        round: fields.round,
-        seq: fields.seq,
-        exampleCount: fields.examples,
-        pushSumWeight: fields.weight,
-        numParams: network.numParams,
-        parents: fields.parents
-      }, encoded, { signer: peer.signer, epochKey: network.epochKey, randomBytes: (n) => nonces.bytes(n) })
-      return { bytes: sealed.bytes, id: sealed.id }
-    },
-    open: (bytes: Uint8Array): OpenResult => {
-      const r = validator.validate(bytes)
-      if (!r.ok) return { ok: false, reason: r.reason, detail: r.detail, id: r.id }
-      const h = r.header
-      return {
-        ok: true,
-        id: r.id,
-        header: { kind: h.kind as UpdateFields['kind'], round: h.round, seq: h.seq, examples: h.exampleCount, weight: h.pushSumWeight, parents: h.parents, sender: h.sender },
-        weights: r.weights
+    seal: inner.seal,
+    open: (bytes: Uint8Array, context: OpenContext): OpenResult | Promise<OpenResult> => {
+      const entry = memo.entries.get(bytes)
+      if (entry != null && entry.config === peer.config && entry.membership === peer.membership) {
+        const r = entry.result
+        const h = r.header
+        if (h.sender !== peer.self && peer.membership.isMember(h.sender) && context.replay.check(h.sender, h.seq, r.id).ok) {
+          memo.hits++
+          return { ok: true, id: r.id, header: { ...h, parents: [...h.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() }
+        }
       }
+      memo.misses++
+      const opened = inner.open(bytes, context)
+      // the engine's validator answers synchronously: remember before anyone else can ask
+      return opened instanceof Promise ? opened.then((r) => remember(bytes, r)) : remember(bytes, opened)
     }
   }
 }

@@ -9,13 +9,13 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import type { Scenario } from '../scenario.js'
 import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
-import { simEnvelopes, type SimNetwork } from './envelopes.js'
+import { envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
@@ -123,15 +123,18 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const baseRate = model.spec.optimizer.learningRate ?? DEFAULT_LEARNING_RATE[model.spec.optimizer.type]
   const rateAt = (round: number): number => baseRate * (1 - 0.95 * Math.min(1, Math.max(0, round) / scenario.rounds))
   const rootRng = createRng(scenario.seed)
-  const network: SimNetwork = {
+  // One network: real sealing and validation (the engine's sealedEnvelopes) under one static membership and
+  // group key; the validator configuration is shared by every peer of this world (the memo relies on it).
+  const envelopeInit = {
     networkId: toHex(sha256(new TextEncoder().encode(`murmur-sim:${scenario.name}:${String(scenario.seed)}`))),
     schemaHash: model.schemaHash,
     numParams: model.numParams,
-    epochKey: rootRng.fork('epoch-key').bytes(32),
-    members: new Set(keys),
+    codec: codecSpec(scenario.codec),
     maxBytes: 64 * 1024 * 1024,
     normBound: null
   }
+  const membership = staticMembership(keys, rootRng.fork('epoch-key').bytes(32))
+  const memo = (init.options?.cryptoMemo ?? process.env.MURMUR_SIM_CRYPTO_MEMO !== '0') ? envelopeMemo() : null
   // The per-round curve uses a seeded random sample of the test split (test rows may be ordered by class).
   const curveRows = dataset.test.length <= scenario.evaluation.curveRows
     ? dataset.test
@@ -141,7 +144,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const initSeed = `${String(scenario.seed)}:init`
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
-  const timing = { trainMs: 0, evaluateMs: 0 }
+  const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[] }
+  let currentRound = 0
+  const addTo = (list: number[], ms: number): void => { list[currentRound] = (list[currentRound] ?? 0) + ms }
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
@@ -157,8 +162,23 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     const train = learner.train.bind(learner)
     learner.train = async (steps, options) => {
       const t0 = performance.now()
-      try { return await train(steps, options) } finally { timing.trainMs += performance.now() - t0 }
+      let examples = 0
+      try {
+        const r = await train(steps, options)
+        examples = r.examples
+        return r
+      } finally {
+        addTo(timing.examplesByRound, examples)
+        const ms = performance.now() - t0
+        timing.trainMs += ms
+        addTo(timing.trainMsByRound, ms)
+      }
     }
+    // The secretbox nonce comes from the peer's seeded stream (not the OS), so envelope bytes and update ids
+    // are reproducible.
+    const nonces = ctx.rng.fork('nonces')
+    const real = sealedEnvelopes(envelopeInit)({ signer: createSigner(identity), membership, randomBytes: (n) => nonces.bytes(n) })
+    const envelopes = memo == null ? real : memoizedEnvelopes(real, memo, { self: ctx.key, membership, config: envelopeInit })
     const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
     const engine = peerEngine({
       averaging: scenario.rule,
@@ -167,29 +187,39 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       checkpointEveryRounds: 0,
       checkpointOnMerge: false,
       logEnvelopeBytes: false,
-      keepLastReceived: behaviour != null
+      keepLastReceived: behaviour != null,
+      // the coordinator measures consensus distance over all peers; the per-peer estimate would go unread
+      consensusEstimate: false
     })({
       transport: ctx.transport,
       learner,
       store: new MemoryStore({ maxLogEntries: 64, maxMetricsSnapshots: 4, maxEvidence: 16 }),
       clock: ctx.clock,
       rng: ctx.rng,
-      envelopes: simEnvelopes(network, { signer: createSigner(identity), self: ctx.key, rng: ctx.rng, codec: codecSpec(scenario.codec) }),
+      envelopes,
       metrics: null,
       behaviour
     })
     await engine.init()
     return {
       beginRound: async (round) => {
+        currentRound = round
         learner.learningRate = rateAt(round)
         await engine.beginRound()
       },
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
       weights: () => engine.weights(),
+      // Only pairwise answers a request as it arrives; the others send when a round begins (the scheduler
+      // then delivers the rest of a round in one window).
+      sendsOnReceive: engine.params.rule === 'pairwise',
       evaluate: async (which) => {
         const t0 = performance.now()
-        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally { timing.evaluateMs += performance.now() - t0 }
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally {
+          const ms = performance.now() - t0
+          timing.evaluateMs += ms
+          addTo(timing.evaluateMsByRound, ms)
+        }
       },
       dispose: () => { learner.dispose() }
     }
@@ -206,7 +236,14 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     createPeer,
     tasks: {
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
-      timing: async () => ({ ...timing }),
+      timing: async () => ({
+        ...timing,
+        trainMsByRound: Array.from(timing.trainMsByRound, (x) => x ?? 0),
+        evaluateMsByRound: Array.from(timing.evaluateMsByRound, (x) => x ?? 0),
+        examplesByRound: Array.from(timing.examplesByRound, (x) => x ?? 0),
+        memoHits: memo?.hits ?? 0,
+        memoMisses: memo?.misses ?? 0
+      }),
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
       localOnly: async (args: { steps: number }) => {
         const out: Array<[number, MetricValues]> = []

@@ -23,16 +23,21 @@ export function reviveError (e: { name: string, message: string, stack?: string 
 }
 
 /** Collects the ArrayBuffers of every typed array in a value (one level into arrays and objects). */
-export function transferables (value: unknown, out: Transferable[] = [], depth = 0): Transferable[] {
-  if (value == null || depth > 4) return out
+export function transferables (value: unknown): Transferable[] {
+  const out = new Set<ArrayBuffer>()
+  collect(value, out, 0)
+  return [...out]
+}
+
+function collect (value: unknown, out: Set<ArrayBuffer>, depth: number): void {
+  if (value == null || depth > 4 || typeof value !== 'object') return
   if (ArrayBuffer.isView(value)) {
     const buf = value.buffer
-    if (buf instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buf.byteLength && !out.includes(buf)) out.push(buf)
-    return out
+    if (buf instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buf.byteLength) out.add(buf)
+    return
   }
-  if (Array.isArray(value)) { for (const v of value) transferables(v, out, depth + 1); return out }
-  if (typeof value === 'object') { for (const v of Object.values(value as object)) transferables(v, out, depth + 1) }
-  return out
+  if (Array.isArray(value)) { for (const v of value) collect(v, out, depth + 1); return }
+  for (const v of Object.values(value as object)) collect(v, out, depth + 1)
 }
 
 /** Client side: calls methods on a worker and awaits their results. */

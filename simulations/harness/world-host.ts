@@ -13,6 +13,8 @@ export interface EnvironmentInit {
   owned: number[]
   adversaries: number[]
   workerIndex: number
+  /** Simulator shortcuts (default: on). `cryptoMemo`: see harness/envelopes.ts. */
+  options?: { cryptoMemo?: boolean }
 }
 
 export interface PeerEnvironment {

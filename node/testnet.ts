@@ -1,17 +1,20 @@
 /**
- * `murmur testnet --peers N`: N real daemon processes on 127.0.0.1. The first is the bootstrap; each gets an
- * iid partition of the scenario's dataset as its own CSV file; the run waits until every peer has done the
- * scenario's rounds, gathers /status and /model, evaluates every peer's model on the held-out rows, prints a
- * summary with the simulator's keys, and stops every daemon with SIGTERM (exit code 0 expected).
+ * `murmur testnet --peers N`: N real daemon processes on 127.0.0.1. The first is the bootstrap; each gets its
+ * shard of the scenario's dataset (the simulator's partition: same code, same seed, so peer i holds the rows
+ * the simulator's peer i holds) as its own CSV file; the run waits until every peer has done the scenario's
+ * rounds, gathers /status, /model and /metrics/history, evaluates every peer's model on the held-out rows,
+ * stops every daemon with SIGTERM (exit code 0 expected), computes the baselines (centralized, local-only,
+ * FedAvg) with the simulator's own code on the same split, and returns a summary with the simulator's keys.
+ * `curve` is built from the daemons' per-round local evaluations (their metrics history).
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join, resolve, isAbsolute } from 'node:path'
-import { createRng } from '../protocol/rng.js'
 import { createNetwork, addMember, serializeManifest, type NetworkManifest } from '../protocol/membership/index.js'
 import { createIdentityFile, type Identity } from './keystore.js'
 import { spawnDaemon, waitFor, type DaemonProcess } from './processes.js'
+import type { Scenario } from '../simulations/scenario.js'
 
 export class TestnetError extends Error {
   static override name = 'TestnetError'
@@ -25,12 +28,14 @@ export interface TestnetScenario {
   rule: { rule: string, [k: string]: unknown }
   rounds: number
   localSteps: number
-  seed: number
+  seed: number | string
   partition: { kind: string, [k: string]: unknown }
+  /** The simulator's scenario (peers set to the testnet's size): the baselines and the data split come from it. */
+  sim: Scenario
 }
 
 /** Used when no simulator scenario named `testnet` exists: small, real, fast (UCI digits, softmax, epidemic). */
-export const DEFAULT_TESTNET_SCENARIO: TestnetScenario = {
+export const DEFAULT_TESTNET_SCENARIO_INPUT = {
   name: 'testnet',
   dataset: 'digits',
   model: { type: 'softmax', optimizer: { type: 'adam', learningRate: 0.05 } },
@@ -39,31 +44,33 @@ export const DEFAULT_TESTNET_SCENARIO: TestnetScenario = {
   rounds: 20,
   localSteps: 5,
   seed: 7,
-  partition: { kind: 'iid' }
+  partition: { kind: 'iid' },
+  topology: { kind: 'complete' }
 }
 
-export async function resolveTestnetScenario (nameOrPath: string | undefined): Promise<TestnetScenario> {
-  if (nameOrPath == null || nameOrPath === 'testnet') {
-    try {
-      const { loadScenario } = await import('../simulations/scenario.js')
-      const s = await loadScenario('testnet')
-      return fromScenario(s as unknown as Record<string, unknown>)
-    } catch { return DEFAULT_TESTNET_SCENARIO }
+/**
+ * The testnet's scenario: a simulator scenario (built-in name or file), or the built-in default above when the
+ * name is `testnet` and no simulator scenario has that name. `peers` replaces the scenario's peer count.
+ */
+export async function resolveTestnetScenario (nameOrPath: string | undefined, peers: number): Promise<TestnetScenario> {
+  const { loadScenario, parseScenario, builtinScenarioNames } = await import('../simulations/scenario.js')
+  if (nameOrPath == null || (nameOrPath === 'testnet' && !(await builtinScenarioNames()).includes('testnet'))) {
+    return fromScenario(parseScenario({ ...DEFAULT_TESTNET_SCENARIO_INPUT, peers }, '(testnet default)'))
   }
-  const { loadScenario } = await import('../simulations/scenario.js')
-  return fromScenario(await loadScenario(nameOrPath) as unknown as Record<string, unknown>)
+  return fromScenario(await loadScenario(nameOrPath, { peers }))
 }
 
-function fromScenario (s: Record<string, unknown>): TestnetScenario {
-  const seed = typeof s.seed === 'number' ? s.seed : 1
+function fromScenario (sim: Scenario): TestnetScenario {
+  const s = sim as unknown as Record<string, unknown>
   return {
+    sim,
     name: String(s.name ?? 'scenario'),
     dataset: s.dataset,
     model: s.model,
     rule: s.rule as TestnetScenario['rule'],
     rounds: Number(s.rounds),
     localSteps: Number(s.localSteps ?? 5),
-    seed,
+    seed: sim.seed,
     partition: (s.partition ?? { kind: 'iid' }) as TestnetScenario['partition']
   }
 }
@@ -78,11 +85,22 @@ function readLines (path: string, skipLines: number): string[] {
 }
 
 /**
- * Writes `peers` iid partitions of the dataset file (and the held-out rows) as plain CSV files with the same
- * format, so each daemon reads its own file through the same spec.
+ * The simulator's partition options for a scenario's `partition` field (simulations/harness/peers.ts does the
+ * same mapping): `by-key` is learning's `key` kind, `column` its `key`, the seed is `<scenario seed>:partition`.
  */
-export async function partitionDataset (datasetArg: unknown, peers: number, dir: string, seed: number): Promise<{ spec: Record<string, unknown>, partitions: string[], test: string }> {
-  const { resolveDatasetSpec, defaultDataDir } = await import('../learning/index.js')
+export function simulatorPartitionOptions (partitionSpec: { kind: string, [k: string]: unknown }, peers: number, seed: number | string): Record<string, unknown> {
+  const { kind, column, ...rest } = partitionSpec
+  return { ...rest, ...(column != null ? { key: column } : {}), kind: kind === 'by-key' ? 'key' : kind, peers, seed: `${String(seed)}:partition` }
+}
+
+/**
+ * Writes the dataset's shards for `peers` peers (and the held-out rows) as plain CSV files with the same format,
+ * so each daemon reads its own file through the same spec. The shards are learning's `partition` with the
+ * simulator's options for (`partitionSpec`, `seed`): peer i gets exactly the rows the simulator's peer i trains
+ * on, and the held-out rows are the learning layer's test split (the simulator's too).
+ */
+export async function partitionDataset (datasetArg: unknown, peers: number, dir: string, seed: number | string, partitionSpec: { kind: string, [k: string]: unknown } = { kind: 'iid' }): Promise<{ spec: Record<string, unknown>, partitions: string[], test: string }> {
+  const { resolveDatasetSpec, defaultDataDir, loadDataset, partition } = await import('../learning/index.js')
   const spec = resolveDatasetSpec(datasetArg as string) as unknown as DatasetFileSpec & Record<string, unknown>
   if (typeof spec.file !== 'string') throw new TestnetError('testnet needs a dataset read from a file (CSV or TSV), not a built-in package source')
   const dataDir = defaultDataDir()
@@ -90,30 +108,27 @@ export async function partitionDataset (datasetArg: unknown, peers: number, dir:
   const header = spec.format?.header ?? true
   const lines = readLines(main, spec.format?.skipLines ?? 0)
   const head = header ? lines.shift() : undefined
-  const rng = createRng(seed).fork('testnet-partition')
-  const order = rng.shuffle(Array.from({ length: lines.length }, (_, i) => i))
+  const ds = await loadDataset(spec as never)
+  if (ds.badRows.count > 0) throw new TestnetError(`${main}: the dataset loader skipped ${ds.badRows.count} bad rows: cannot align the partition with the file's lines`)
   let testRows: string[]
-  let trainIdx: number[]
   if (spec.testFile != null) {
+    // rows 0..lines-1 are the main file, the rest the test file (learning's loadDatasetFromSpec)
     const tp = isAbsolute(spec.testFile) ? spec.testFile : resolve(dataDir, spec.testFile)
     testRows = readLines(tp, (spec as { testFormat?: { skipLines?: number } }).testFormat?.skipLines ?? spec.format?.skipLines ?? 0)
     if (header) testRows.shift()
-    trainIdx = order
+    if (ds.size !== lines.length + testRows.length) throw new TestnetError(`${main} + ${tp}: ${lines.length + testRows.length} lines but the dataset loader read ${ds.size} rows: cannot align the split`)
   } else {
-    // the same held-out rows as the learning layer (and so the simulator) uses for this spec
-    const { loadDataset } = await import('../learning/index.js')
-    const ds = await loadDataset(spec as never)
-    if (ds.size !== lines.length || ds.badRows.count > 0) throw new TestnetError(`${main}: ${lines.length} lines but the dataset loader read ${ds.size} rows (${ds.badRows.count} bad): cannot align the held-out split`)
+    if (ds.size !== lines.length) throw new TestnetError(`${main}: ${lines.length} lines but the dataset loader read ${ds.size} rows: cannot align the held-out split`)
     testRows = Array.from(ds.test, (i) => lines[i])
-    const test = new Set(ds.test)
-    trainIdx = order.filter((i) => !test.has(i))
   }
+  const shards = partition(ds, simulatorPartitionOptions(partitionSpec, peers, seed) as never)
+  if (shards.length !== peers) throw new TestnetError(`partition ${JSON.stringify(partitionSpec)} made ${shards.length} shards for ${peers} peers: use --peers ${shards.length}`)
   mkdirSync(dir, { recursive: true })
   const write = (path: string, rows: string[]): void => { writeFileSync(path, (head != null ? head + '\n' : '') + rows.join('\n') + '\n') }
   const partitions: string[] = []
   for (let p = 0; p < peers; p++) {
     const path = join(dir, `peer-${p}.csv`)
-    write(path, trainIdx.filter((_, j) => j % peers === p).map((i) => lines[i]))
+    write(path, Array.from(shards[p].indices, (i) => lines[i]))
     partitions.push(path)
   }
   const test = join(dir, 'test.csv')
@@ -150,12 +165,45 @@ export interface TestnetInit {
   keep?: boolean
   roundIntervalMs?: number
   timeoutMs?: number
+  /** Compute the baselines (centralized, local-only, FedAvg) with the simulator's code (default true). */
+  baselines?: boolean
+  /** Simulator worker threads for the baselines (default: the simulator's default). */
+  workers?: number
   progress?: (line: string) => void
 }
 
-function quantile (xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))]
+/** One point of the per-round curve: the simulator's `CurvePoint` (mean, worst and 10th percentile over peers). */
+export interface TestnetCurvePoint { round: number, mean: number | null, min: number | null, p10: number | null, peers: number }
+
+/** A daemon's `/metrics/history` entry (MetricsSnapshot). */
+interface HistoryEntry { round: number, values: Record<string, number> }
+
+/**
+ * The per-round curve from the daemons' metrics histories: for each round r < `rounds`, every peer's latest local
+ * evaluation of `metric` at a round <= r (daemons jump rounds like a Lamport clock, so a peer may skip r), then
+ * mean, worst and 10th percentile over the peers that have one (`peers` counts them). Rounds where no peer has
+ * evaluated yet are left out, as the simulator leaves out rounds it does not evaluate.
+ */
+export function curveFromHistories (histories: HistoryEntry[][], metric: { name: string, higherIsBetter: boolean }, rounds: number, summarize: (values: number[], higherIsBetter: boolean) => { mean: number, min: number, p10: number }, round6: (x: number) => number = (x) => x): TestnetCurvePoint[] {
+  const key = `eval.${metric.name}`
+  const perPeer = histories.map((h) => h
+    .filter((e) => typeof e.values?.[key] === 'number' && Number.isFinite(e.values[key]))
+    .map((e) => ({ round: e.round, value: e.values[key] }))
+    .sort((x, y) => x.round - y.round))
+  const cursor = perPeer.map(() => -1)
+  const curve: TestnetCurvePoint[] = []
+  for (let r = 0; r < rounds; r++) {
+    const values: number[] = []
+    let fresh = false
+    perPeer.forEach((list, i) => {
+      while (cursor[i] + 1 < list.length && list[cursor[i] + 1].round <= r) { cursor[i]++; if (list[cursor[i]].round === r) fresh = true }
+      if (cursor[i] >= 0) values.push(list[cursor[i]].value)
+    })
+    if (values.length === 0 || !fresh) continue
+    const s = summarize(values, metric.higherIsBetter)
+    curve.push({ round: r, mean: round6(s.mean), min: round6(s.min), p10: round6(s.p10), peers: values.length })
+  }
+  return curve
 }
 
 function decodeWeights (b64: string): Float32Array {
@@ -168,18 +216,21 @@ function decodeWeights (b64: string): Float32Array {
 export async function runTestnet (init: TestnetInit): Promise<Record<string, unknown>> {
   if (init.peers < 2) throw new TestnetError('--peers must be at least 2')
   const started = performance.now()
-  const scenario = await resolveTestnetScenario(init.scenario)
+  const scenario = await resolveTestnetScenario(init.scenario, init.peers)
   const rounds = init.rounds ?? scenario.rounds
+  const sim: Scenario = { ...scenario.sim, rounds, variants: [] }
   const own = init.dir == null
   const dir = init.dir != null ? resolve(init.dir) : mkdtempSync(join(tmpdir(), 'murmur-testnet-'))
   const say = init.progress ?? (() => {})
   const daemons: DaemonProcess[] = []
+  const { sig, peerSummary, consensusDistance } = await import('../simulations/stats.js')
   try {
-    const data = await partitionDataset(scenario.dataset, init.peers, join(dir, 'data'), scenario.seed)
+    const data = await partitionDataset(scenario.dataset, init.peers, join(dir, 'data'), scenario.seed, scenario.partition)
     const net = await createTestNetwork({ dir, peers: init.peers, name: `testnet-${scenario.name}`, model: scenario.model, datasetSpec: data.spec, rule: scenario.rule })
     say(`testnet: ${init.peers} peers, scenario ${scenario.name}, ${rounds} rounds, in ${dir}`)
-    // every daemon waits for a few neighbours before its first round, so that rounds start together
-    const common = { network: net.network, roundIntervalMs: init.roundIntervalMs ?? 200, localSteps: scenario.localSteps, evaluateEvery: Math.max(1, rounds), extraArgs: ['--wait-for-peers', String(Math.min(init.peers - 1, 3))] }
+    // every daemon waits for a few neighbours before its first round, so that rounds start together; each
+    // evaluates on its local validation rows as often as the simulator evaluates (the curve)
+    const common = { network: net.network, roundIntervalMs: init.roundIntervalMs ?? 200, localSteps: scenario.localSteps, evaluateEvery: sim.evaluation.every, extraArgs: ['--wait-for-peers', String(Math.min(init.peers - 1, 3))] }
     const first = await spawnDaemon({ ...common, datadir: net.datadirs[0], data: data.partitions[0] })
     daemons.push(first)
     say(`bootstrap ${first.addresses[0]}`)
@@ -187,14 +238,14 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     daemons.push(...rest)
     const timeoutMs = init.timeoutMs ?? 600_000
     await Promise.all(daemons.map(async (d, i) => await waitFor(`peer ${i} to finish ${rounds} rounds`, async () => await d.get<{ round: number }>('/status'), (s) => s.round >= rounds, { timeoutMs, intervalMs: 500 })))
-    say('all peers done; gathering status and models')
+    say('all peers done; gathering status, models and metrics histories')
     const statuses = await Promise.all(daemons.map(async (d) => await d.get<Record<string, any>>('/status')))
     const models = await Promise.all(daemons.map(async (d) => decodeWeights((await d.get<{ weights: string }>('/model')).weights)))
-    // consensus distance: mean L2 distance of each model to the average model
-    const n = models[0].length
-    const avg = new Float64Array(n)
-    for (const m of models) for (let j = 0; j < n; j++) avg[j] += m[j] / models.length
-    const dist = models.map((m) => Math.sqrt(m.reduce((s, v, j) => s + (v - avg[j]) ** 2, 0)))
+    const histories = await Promise.all(daemons.map(async (d) => await d.get<HistoryEntry[]>('/metrics/history?limit=100000')))
+    const daemonSeconds = (performance.now() - started) / 1000
+    say('stopping all daemons (SIGTERM)')
+    const codes = await Promise.all(daemons.map(async (d) => await d.stop()))
+    daemons.length = 0
     // evaluate each model on the held-out rows
     let metric: { name: string, higherIsBetter: boolean } | null = null
     const values: number[] = []
@@ -208,6 +259,10 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     } catch (err) {
       say(`evaluation on the held-out rows failed: ${(err as Error).message}`)
     }
+    if (metric == null) {
+      const { describeMetric, DEFAULT_FACTORY_MODULE } = await import('../simulations/index.js')
+      metric = await describeMetric(sim, DEFAULT_FACTORY_MODULE)
+    }
     const refused: Record<string, number> = {}
     let bytes = 0
     let steps = 0
@@ -216,11 +271,30 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
       bytes += Number(s.totals?.bytesSent ?? 0)
       steps += Number(s.round) * scenario.localSteps
     }
+    // baselines: the simulator's own code (simulations/run.ts) on the same scenario, hence the same split
+    let baselines: { centralized: number | null, localOnly: number | null, fedavg: number | null, simulator: Record<string, unknown> | null, seconds: number | null, error?: string } =
+      { centralized: null, localOnly: null, fedavg: null, simulator: null, seconds: null }
+    if (init.baselines !== false) {
+      say('baselines (centralized, local-only, FedAvg) with the simulator on the same split')
+      const t0 = performance.now()
+      try {
+        const { runScenario } = await import('../simulations/run.js')
+        const r = await runScenario(sim, { variants: false, workers: init.workers })
+        baselines = {
+          centralized: r.centralized.value,
+          localOnly: r.localOnly.mean,
+          fedavg: r.fedavg.value,
+          simulator: { decentralized: r.decentralized, wallSeconds: r.wallSeconds },
+          seconds: Number(((performance.now() - t0) / 1000).toFixed(1))
+        }
+      } catch (err) {
+        say(`baselines failed: ${(err as Error).message}`)
+        baselines.error = (err as Error).message
+      }
+    }
     const wallSeconds = (performance.now() - started) / 1000
-    say('stopping all daemons (SIGTERM)')
-    const codes = await Promise.all(daemons.map(async (d) => await d.stop()))
-    daemons.length = 0
-    const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : null
+    const fin = (x: number): number | null => Number.isFinite(x) ? sig(x) : null
+    const summary = values.length > 0 ? peerSummary(values, metric.higherIsBetter) : null
     return {
       scenario: scenario.name,
       transport: 'libp2p-tcp',
@@ -230,21 +304,26 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
       rule: scenario.rule.rule,
       metric,
       decentralized: {
-        mean,
-        min: values.length > 0 ? (metric?.higherIsBetter === false ? Math.max(...values) : Math.min(...values)) : null,
-        p10: values.length > 0 ? quantile(values, metric?.higherIsBetter === false ? 0.9 : 0.1) : null,
-        consensusDistance: dist.reduce((a, b) => a + b, 0) / dist.length
+        mean: summary == null ? null : fin(summary.mean),
+        min: summary == null ? null : fin(summary.min),
+        p10: summary == null ? null : fin(summary.p10),
+        consensusDistance: fin(consensusDistance(models).rms)
       },
-      centralized: null,
-      localOnly: null,
-      fedavg: null,
-      curve: null,
+      centralized: { value: baselines.centralized },
+      localOnly: { mean: baselines.localOnly },
+      fedavg: { value: baselines.fedavg },
+      curve: curveFromHistories(histories, metric, rounds, peerSummary, sig),
+      curveSource: 'local validation rows of each daemon (metrics history)',
+      simulator: baselines.simulator,
+      ...(baselines.error != null ? { baselinesError: baselines.error } : {}),
       perPeer: statuses.map((s, i) => ({ peerId: s.peerId, round: s.round, examples: s.examples, neighbours: s.neighbours.length, metric: values[i] ?? null })),
       bytesPerPeerPerRound: bytes / init.peers / Math.max(1, rounds),
       refused,
       exitCodes: codes,
       wallSeconds: Number(wallSeconds.toFixed(1)),
-      peerStepsPerSecond: Number((steps / wallSeconds).toFixed(1)),
+      daemonSeconds: Number(daemonSeconds.toFixed(1)),
+      baselineSeconds: baselines.seconds,
+      peerStepsPerSecond: Number((steps / daemonSeconds).toFixed(1)),
       maxRssMiB: null
     }
   } finally {

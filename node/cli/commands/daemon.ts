@@ -235,12 +235,14 @@ export function register (program: Command): void {
     .option('--keep', 'keep the working directory')
     .option('--round-interval-ms <ms>', 'pause between local rounds', int('--round-interval-ms'), 200)
     .option('--timeout-s <s>', 'give up after this many seconds', int('--timeout-s'), 600)
+    .option('--no-baselines', 'skip the baselines (centralized, local-only, FedAvg computed by the simulator on the same split)')
+    .option('--workers <n>', 'simulator worker threads for the baselines', int('--workers'))
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts) => {
       const { runTestnet } = await import('../../testnet.js')
       const summary = await runTestnet({
         peers: opts.peers, scenario: opts.scenario, rounds: opts.rounds, dir: opts.dir, keep: opts.keep === true,
-        roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+        roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, baselines: opts.baselines !== false, workers: opts.workers, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
       })
       print(opts.json === true, summary, () => {
         const s = summary as Record<string, any>
@@ -249,6 +251,8 @@ export function register (program: Command): void {
           `scenario          ${String(s.scenario)} (${String(s.peers)} daemons over TCP on 127.0.0.1, rule ${String(s.rule)}, ${String(s.rounds)} rounds)`,
           `metric            ${String(s.metric?.name ?? '?')} (${s.metric?.higherIsBetter === false ? 'lower' : 'higher'} is better), on the held-out rows`,
           `decentralized     mean ${f(s.decentralized.mean)}  worst ${f(s.decentralized.min)}  p10 ${f(s.decentralized.p10)}  consensus distance ${f(s.decentralized.consensusDistance)}`,
+          `baselines         centralized ${f(s.centralized.value)}  local-only ${f(s.localOnly.mean)}  FedAvg ${f(s.fedavg.value)}${s.simulator != null ? `  (simulator, same split: decentralized ${f(s.simulator.decentralized?.mean)})` : ''}`,
+          `curve (local)     ${(s.curve as Array<{ round: number, mean: number | null }>).filter((_, i, a) => a.length <= 6 || i % Math.ceil(a.length / 6) === 0 || i === a.length - 1).map((p) => `r${p.round} ${f(p.mean)}`).join('  ')}`,
           `per peer          ${(s.perPeer as Array<{ metric: number | null, round: number, neighbours: number }>).map((p) => `${f(p.metric)}@r${p.round}/${p.neighbours}n`).join('  ')}`,
           `traffic           ${Math.round(Number(s.bytesPerPeerPerRound))} bytes per peer per round`,
           `refused           ${Object.keys(s.refused).length === 0 ? 'none' : Object.entries(s.refused).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,

@@ -85,15 +85,6 @@ function readLines (path: string, skipLines: number): string[] {
 }
 
 /**
- * The simulator's partition options for a scenario's `partition` field (simulations/harness/peers.ts does the
- * same mapping): `by-key` is learning's `key` kind, `column` its `key`, the seed is `<scenario seed>:partition`.
- */
-export function simulatorPartitionOptions (partitionSpec: { kind: string, [k: string]: unknown }, peers: number, seed: number | string): Record<string, unknown> {
-  const { kind, column, ...rest } = partitionSpec
-  return { ...rest, ...(column != null ? { key: column } : {}), kind: kind === 'by-key' ? 'key' : kind, peers, seed: `${String(seed)}:partition` }
-}
-
-/**
  * Writes the dataset's shards for `peers` peers (and the held-out rows) as plain CSV files with the same format,
  * so each daemon reads its own file through the same spec. The shards are learning's `partition` with the
  * simulator's options for (`partitionSpec`, `seed`): peer i gets exactly the rows the simulator's peer i trains
@@ -101,6 +92,7 @@ export function simulatorPartitionOptions (partitionSpec: { kind: string, [k: st
  */
 export async function partitionDataset (datasetArg: unknown, peers: number, dir: string, seed: number | string, partitionSpec: { kind: string, [k: string]: unknown } = { kind: 'iid' }): Promise<{ spec: Record<string, unknown>, partitions: string[], test: string }> {
   const { resolveDatasetSpec, defaultDataDir, loadDataset, partition } = await import('../learning/index.js')
+  const { partitionOptionsFor } = await import('../simulations/scenario.js')
   const spec = resolveDatasetSpec(datasetArg as string) as unknown as DatasetFileSpec & Record<string, unknown>
   if (typeof spec.file !== 'string') throw new TestnetError('testnet needs a dataset read from a file (CSV or TSV), not a built-in package source')
   const dataDir = defaultDataDir()
@@ -121,7 +113,7 @@ export async function partitionDataset (datasetArg: unknown, peers: number, dir:
     if (ds.size !== lines.length) throw new TestnetError(`${main}: ${lines.length} lines but the dataset loader read ${ds.size} rows: cannot align the held-out split`)
     testRows = Array.from(ds.test, (i) => lines[i])
   }
-  const shards = partition(ds, simulatorPartitionOptions(partitionSpec, peers, seed) as never)
+  const shards = partition(ds, partitionOptionsFor(partitionSpec, peers, seed))
   if (shards.length !== peers) throw new TestnetError(`partition ${JSON.stringify(partitionSpec)} made ${shards.length} shards for ${peers} peers: use --peers ${shards.length}`)
   mkdirSync(dir, { recursive: true })
   const write = (path: string, rows: string[]): void => { writeFileSync(path, (head != null ? head + '\n' : '') + rows.join('\n') + '\n') }

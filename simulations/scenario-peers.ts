@@ -8,7 +8,7 @@
  * It wraps the harness's environment through its public interface only (createPeer, tasks), so the harness
  * can change inside.
  */
-import type { Scenario } from './scenario.js'
+import { partitionOptions } from './scenario.js'
 import type { SimPeer } from './world.js'
 import type { EnvironmentInit, PeerEnvironment } from './harness/world-host.js'
 import * as base from './harness/peers.js'
@@ -16,14 +16,6 @@ import type { RegionPeerFigures } from './regions.js'
 
 export const peerKeys = base.peerKeys
 export const describeMetric = base.describeMetric
-
-/** The partition options the harness gives learning's partition() (kept identical to harness/peers.ts). */
-export function partitionOptionsOf (scenario: Scenario): Record<string, unknown> {
-  const p = scenario.partition as Record<string, unknown> & { kind: string }
-  const kind = p.kind === 'by-key' ? 'key' : p.kind
-  const { kind: _k, column, ...rest } = p
-  return { ...rest, ...(column != null ? { key: column } : {}), kind, peers: scenario.peers, seed: `${String(scenario.seed)}:partition` }
-}
 
 export async function createPeerEnvironment (init: EnvironmentInit): Promise<PeerEnvironment> {
   const env = await base.createPeerEnvironment(init)
@@ -54,7 +46,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     const values = dataset.partitionValues
     if (codes == null || values == null) return null
     const metric = primaryMetric(dataset.task).name
-    const shards = partition(dataset, partitionOptionsOf(scenario) as never)
+    const shards = partition(dataset, partitionOptions(scenario))
     const testByCode = new Map<number, number[]>()
     for (const r of dataset.test) {
       let g = testByCode.get(codes[r])

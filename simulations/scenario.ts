@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import YAML from 'yaml'
 import { parseAveragingParams } from '../protocol/averaging/params.js'
+import type { PartitionOptions } from '../learning/partition.js'
 
 export class ScenarioError extends Error {
   static override name = 'ScenarioError'
@@ -296,4 +297,19 @@ export function parseCompactSpec (text: string, field: string, keyName = 'kind')
     }
   }
   return out
+}
+
+/**
+ * The options learning's `partition()` gets for a scenario's partition spec: `by-key` is learning's `key` kind,
+ * `column` its `key`, and the seed is `<scenario seed>:partition`. The one mapping the simulator's peers, the
+ * scenario reports and `murmur testnet` (which must hand daemon i exactly the simulator's peer i's rows) share.
+ */
+export function partitionOptionsFor (partitionSpec: { kind: string, [k: string]: unknown }, peers: number, seed: number | string): PartitionOptions {
+  const { kind, column, ...rest } = partitionSpec
+  return { ...rest, ...(column != null ? { key: column } : {}), kind: (kind === 'by-key' ? 'key' : kind) as PartitionOptions['kind'], peers, seed: `${String(seed)}:partition` } as PartitionOptions
+}
+
+/** `partitionOptionsFor` of a whole scenario. */
+export function partitionOptions (scenario: Scenario): PartitionOptions {
+  return partitionOptionsFor(scenario.partition as { kind: string, [k: string]: unknown }, scenario.peers, scenario.seed)
 }

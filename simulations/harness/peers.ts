@@ -12,7 +12,7 @@ import { createRng } from '../../protocol/rng.js'
 import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
-import type { Scenario } from '../scenario.js'
+import { partitionOptions, type Scenario } from '../scenario.js'
 import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import { envelopeMemo, memoizedEnvelopes } from './envelopes.js'
@@ -21,7 +21,7 @@ import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
 import { Model } from '../../learning/model.js'
 import { DatasetLearner, evaluateWeights } from '../../learning/learner.js'
-import { partition, type PartitionOptions } from '../../learning/partition.js'
+import { partition } from '../../learning/partition.js'
 import { primaryMetric, type Task } from '../../learning/metrics.js'
 import { runBaseline } from '../../learning/baseline.js'
 import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
@@ -77,13 +77,6 @@ export async function describeMetric (scenario: Scenario): Promise<{ name: strin
   if (task != null) return primaryMetric(task)
   const dataset = await loadDataset(scenario.dataset as never)
   return primaryMetric(dataset.task)
-}
-
-function partitionOptions (scenario: Scenario): PartitionOptions {
-  const p = scenario.partition as Record<string, unknown> & { kind: string }
-  const kind = p.kind === 'by-key' ? 'key' : p.kind
-  const { kind: _k, column, ...rest } = p
-  return { ...rest, ...(column != null ? { key: column } : {}), kind: kind as PartitionOptions['kind'], peers: scenario.peers, seed: `${String(scenario.seed)}:partition` } as PartitionOptions
 }
 
 function codecSpec (codec: Scenario['codec']): CodecSpec {

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { curveFromHistories, partitionDataset, simulatorPartitionOptions } from '../../node/testnet.js'
+import { curveFromHistories, partitionDataset } from '../../node/testnet.js'
+import { partitionOptionsFor } from '../../simulations/scenario.js'
 import { peerSummary } from '../../simulations/stats.js'
 import { defaultDataDir, loadDataset, partition } from '../../learning/index.js'
 
@@ -56,7 +57,7 @@ describe('testnet data split', { skip }, () => {
       const part = { kind: 'dirichlet', alpha: 0.5 }
       const out = await partitionDataset('digits', 4, dir, 7, part)
       const ds = await loadDataset('digits')
-      const shards = partition(ds, simulatorPartitionOptions(part, 4, 7) as never)
+      const shards = partition(ds, partitionOptionsFor(part, 4, 7))
       const rows = (path: string): string[] => readFileSync(path, 'utf8').trimEnd().split('\n')
       const lines = gunzipSync(readFileSync(digitsFile)).toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '')
       out.partitions.forEach((p, i) => { assert.deepEqual(rows(p), Array.from(shards[i].indices, (j) => lines[j]), `peer ${i}`) })

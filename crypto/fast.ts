@@ -24,16 +24,17 @@ interface Sodium {
   crypto_onetimeauth: (h: Uint8Array, m: Uint8Array, k: Uint8Array) => void
 }
 
-function loadSodium (): Sodium | null {
-  if (process.env.MURMUR_CRYPTO_BACKEND === 'node') return null
+/** A native addon, or null where it does not load here or the environment switched it off. */
+function loadNative<T> (id: string, off: boolean): T | null {
+  if (off) return null
   try {
-    return createRequire(import.meta.url)('sodium-native') as Sodium
+    return createRequire(import.meta.url)(id) as T
   } catch {
     return null
   }
 }
 
-const sodium = loadSodium()
+const sodium = loadNative<Sodium>('sodium-native', process.env.MURMUR_CRYPTO_BACKEND === 'node')
 
 /** Which implementation the fast path uses in this process. */
 export const backend: 'sodium-native' | 'node:crypto' = sodium != null ? 'sodium-native' : 'node:crypto'
@@ -280,16 +281,7 @@ interface Blake3Native {
   Blake3Hasher: new () => { update: (input: Uint8Array) => unknown, digestBuffer: () => Uint8Array }
 }
 
-function loadBlake3 (): Blake3Native | null {
-  if (process.env.MURMUR_HASH_BACKEND === 'js') return null
-  try {
-    return createRequire(import.meta.url)('@napi-rs/blake-hash') as Blake3Native
-  } catch {
-    return null
-  }
-}
-
-const blake3Native = loadBlake3()
+const blake3Native = loadNative<Blake3Native>('@napi-rs/blake-hash', process.env.MURMUR_HASH_BACKEND === 'js')
 
 /** Which BLAKE3 implementation this process uses: the Rust crate's SIMD code (prebuilt N-API) or pure JS. */
 export const hashBackend: '@napi-rs/blake-hash' | '@noble/hashes' = blake3Native != null ? '@napi-rs/blake-hash' : '@noble/hashes'

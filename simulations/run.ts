@@ -15,18 +15,12 @@ import type { MetricValues } from '../protocol/interfaces.js'
 import { createRng } from '../protocol/rng.js'
 import { parseAveragingParams } from '../protocol/averaging/params.js'
 import { variantScenario, type Scenario } from './scenario.js'
-import { Simulation, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
+import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
 import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, sortKeys, variantResult, type BaselineResults, type GoalResult, type Results, type VariantResult } from './results.js'
 import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './regions.js'
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
-
-/**
- * The peer environment `runScenario` uses by default: the harness's real peers plus the per-region task
- * (scenario-peers.ts).
- */
-export const SCENARIO_FACTORY_MODULE = new URL('./scenario-peers.ts', import.meta.url).href
 
 export interface RunOptions {
   workers?: number
@@ -117,7 +111,7 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
 }
 
 export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<Results> {
-  const factoryModule = options.factoryModule ?? SCENARIO_FACTORY_MODULE
+  const factoryModule = options.factoryModule ?? DEFAULT_FACTORY_MODULE
   const started = performance.now()
   const metric = await describeMetric(scenario, factoryModule)
   options.onPhase?.('starting peers')

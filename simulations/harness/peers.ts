@@ -15,6 +15,7 @@ import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/inde
 import { partitionOptions, type Scenario } from '../scenario.js'
 import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
+import type { RegionPeerFigures } from '../regions.js'
 import { envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
@@ -137,6 +138,11 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const initSeed = `${String(scenario.seed)}:init`
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
+  const simPeers = new Map<number, SimPeer>()
+  // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
+  const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
+  const localOnlyWeights = new Map<number, Float32Array>()
+  const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? 1))
   const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[] }
   let currentRound = 0
   const addTo = (list: number[], ms: number): void => { list[currentRound] = (list[currentRound] ?? 0) + ms }
@@ -194,7 +200,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       behaviour
     })
     await engine.init()
-    return {
+    const peer: SimPeer = {
       beginRound: async (round) => {
         currentRound = round
         learner.learningRate = rateAt(round)
@@ -216,6 +222,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       },
       dispose: () => { learner.dispose() }
     }
+    simPeers.set(ctx.index, peer)
+    return peer
   }
 
   const trainFresh = (index: number, steps: number, weights?: Float32Array, learningRate?: number): DatasetLearner => {
@@ -242,13 +250,56 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         const out: Array<[number, MetricValues]> = []
         for (const index of init.owned) {
           if (init.adversaries.includes(index)) continue
-          const probe = learners.get(index)
-          const epochSteps = probe?.stepsPerEpoch() ?? 1
-          const l = trainFresh(index, Math.min(args.steps, 20 * epochSteps))
+          const l = trainFresh(index, localOnlySteps(index, args.steps))
           out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
+          if (byKey) localOnlyWeights.set(index, l.weights())
           l.dispose()
         }
         return out
+      },
+      /**
+       * Key partitions (freMTPL2freq by Region): each honest peer's final model and its local-only model (kept by
+       * the localOnly task, else trained here the same way) scored on its own region's rows of the test split
+       * (regions.ts). Null for other partitions.
+       */
+      regions: async (args: { steps: number }): Promise<{ column: string | null, peers: RegionPeerFigures[] } | null> => {
+        const codes = dataset.partitionCodes
+        const values = dataset.partitionValues
+        if (!byKey || codes == null || values == null) return null
+        const metric = primaryMetric(dataset.task).name
+        const testByCode = new Map<number, number[]>()
+        for (const r of dataset.test) {
+          let g = testByCode.get(codes[r])
+          if (g == null) { g = []; testByCode.set(codes[r], g) }
+          g.push(r)
+        }
+        const out: RegionPeerFigures[] = []
+        for (const index of init.owned) {
+          if (init.adversaries.includes(index)) continue
+          const shard = shards[index]
+          const code = codes[shard.indices[0]]
+          const rows = Uint32Array.from(testByCode.get(code) ?? [])
+          let exposure = 0
+          if (dataset.exposure != null) for (const r of shard.indices) exposure += dataset.exposure[r]
+          else exposure = shard.indices.length
+          const score = (weights: Float32Array): number | null => {
+            if (rows.length === 0) return null
+            const v = evaluateWeights(model, dataset, rows, weights)[metric]
+            return typeof v === 'number' && Number.isFinite(v) ? v : null
+          }
+          const peer = simPeers.get(index)
+          let local = localOnlyWeights.get(index)
+          if (local == null) {
+            const l = trainFresh(index, localOnlySteps(index, args.steps))
+            local = l.weights()
+            l.dispose()
+          }
+          out.push({
+            index, region: values[code], policies: shard.indices.length, exposure, testPolicies: rows.length,
+            decentralized: peer != null ? score(peer.weights()) : null, localOnly: score(local)
+          })
+        }
+        return { column: dataset.partitionColumn, peers: out }
       },
       initialWeights: async () => model.initialWeights(initSeed),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {

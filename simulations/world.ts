@@ -41,6 +41,11 @@ export interface WireMessage {
   bytes: Uint8Array
   /** Set once the receiver's downlink has taken it (it may then be due later than `at` first said). */
   ready?: boolean
+  /**
+   * What the sending world's environment knows about `bytes` (`WorldNotes`), for the receiving world's
+   * environment: opaque to the world and the coordinator, which only carry it along.
+   */
+  note?: unknown
 }
 
 function before (a: WireMessage, b: WireMessage): boolean {
@@ -136,12 +141,25 @@ export class SchedulerInvariantError extends Error {
   override name = 'SchedulerInvariantError'
 }
 
+/**
+ * Notes a world's peer environment attaches to envelope bytes that leave for another world, and reads from bytes
+ * that arrive from one (the harness carries its envelope memo across worker threads with them:
+ * harness/envelopes.ts). `send` runs when the outbox is taken, once per distinct byte array leaving this world,
+ * with the copy that stays for this world's own receivers of the same envelope (if any); its time counts as busy
+ * (engine) time. `receive` runs once per inbound message that carries a note, before it is queued.
+ */
+export interface WorldNotes {
+  send: (outgoing: Uint8Array, local: Uint8Array | undefined) => unknown
+  receive: (bytes: Uint8Array, note: unknown) => void
+}
+
 export interface WorldOptions {
   scenario: Scenario
   keys: PeerKey[]
   owned: number[]
   adversaries: number[]
   createPeer: PeerFactory
+  notes?: WorldNotes
 }
 
 /** Everything about the network the coordinator and every world derive identically from the scenario. */
@@ -224,6 +242,7 @@ export class World implements SimNetworkHost {
    */
   #localCopies = new Map<Uint8Array, Uint8Array>()
   #remoteCopies = new Map<Uint8Array, Uint8Array>()
+  readonly #notes: WorldNotes | undefined
 
   constructor (options: WorldOptions) {
     this.scenario = options.scenario
@@ -232,6 +251,7 @@ export class World implements SimNetworkHost {
     this.#owned = [...options.owned].sort((a, b) => a - b)
     this.#adversaries = new Set(options.adversaries)
     this.#createPeer = options.createPeer
+    this.#notes = options.notes
     this.plan = planNetwork(this.scenario)
     this.#offline = new Uint8Array(this.scenario.peers)
   }
@@ -335,12 +355,27 @@ export class World implements SimNetworkHost {
 
   // ----------------------------------------------------------------------------------------- phases
 
-  #takeOutbox (): WireMessage[] {
+  /** Takes the outbox (and clears this step's copies); returns it with the wall ms the notes took. */
+  #takeOutbox (): { out: WireMessage[], notesMs: number } {
     const out = this.#outbox
     this.#outbox = []
+    let notesMs = 0
+    if (this.#notes != null && out.length > 0) {
+      const started = performance.now()
+      const notes = new Map<Uint8Array, unknown>()
+      for (const [source, remote] of this.#remoteCopies) {
+        const note = this.#notes.send(remote, this.#localCopies.get(source))
+        if (note !== undefined) notes.set(remote, note)
+      }
+      for (const m of out) {
+        const note = notes.get(m.bytes)
+        if (note !== undefined) m.note = note
+      }
+      notesMs = performance.now() - started
+    }
     this.#localCopies.clear()
     this.#remoteCopies.clear()
-    return out
+    return { out, notesMs }
   }
 
   nextEventAt (): number {
@@ -355,7 +390,8 @@ export class World implements SimNetworkHost {
   get reactive (): boolean { return this.#reactive }
 
   #step (busyMs: number): StepResult {
-    return { outbox: this.#takeOutbox(), next: this.nextEventAt(), sendFrom: this.nextSendAt(), reactive: this.#reactive, busyMs }
+    const { out, notesMs } = this.#takeOutbox()
+    return { outbox: out, next: this.nextEventAt(), sendFrom: this.nextSendAt(), reactive: this.#reactive, busyMs: busyMs + notesMs }
   }
 
   /** Round r begins: peers train and send. `offline` lists every offline peer in the whole network. */
@@ -385,8 +421,18 @@ export class World implements SimNetworkHost {
 
   /** Delivers every message due before `until` (exclusive), after adding `inbound` from other worlds. */
   async runWindow (until: number, inbound: WireMessage[]): Promise<StepResult> {
+    let notesMs = 0
+    if (this.#notes != null) {
+      const started = performance.now()
+      for (const m of inbound) {
+        if (m.note === undefined) continue
+        this.#notes.receive(m.bytes, m.note)
+        delete m.note
+      }
+      notesMs = performance.now() - started
+    }
     for (const m of inbound) this.#queue.push(m)
-    let busyMs = 0
+    let busyMs = notesMs
     for (;;) {
       const timerAt = this.clock.nextTimerAt()
       const top = this.#queue.peek()

@@ -46,16 +46,17 @@ interface Timing { trainMs: number, evaluateMs: number, memoHits: number, memoMi
  * are left out. `mergeCryptoShare` = (wall time inside engine calls - training) / (2 threads x round wall time -
  * evaluation), so time idle at barriers and in the scheduler counts against it, never for it.
  */
-export async function throughput (peers: number, rounds: number, options: { cryptoMemo?: boolean } = {}): Promise<Throughput> {
+export async function throughput (peers: number, rounds: number, options: { cryptoMemo?: boolean, model?: string } = {}): Promise<Throughput> {
   if (rounds < 3) throw new RangeError('throughput needs at least 3 rounds (warm-up, steady, final)')
   const scenario: Scenario = await loadScenario('default', {
     peers,
     rounds,
     evaluation: { every: 100_000, curveRows: 100 },
     baselines: { centralized: false, localOnly: false, fedavg: false },
-    variants: []
+    variants: [],
+    ...(options.model != null ? { model: options.model } : {})
   })
-  const sim = await Simulation.create(scenario, { workers: 2, ...options })
+  const sim = await Simulation.create(scenario, { workers: 2, ...(options.cryptoMemo != null ? { cryptoMemo: options.cryptoMemo } : {}) })
   try {
     const r = await sim.run()
     const timing = await sim.task<Timing>('timing', () => ({}))

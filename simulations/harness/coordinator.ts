@@ -48,8 +48,9 @@ class WorkerHandle implements WorldHandle {
     this.#worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href },
       env: process.env,
-      // Do not inherit the parent's --import flags: the bootstrap registers tsx itself.
-      execArgv: [],
+      // Do not inherit the parent's --import flags: the bootstrap registers tsx itself. MURMUR_SIM_CPU_PROF=DIR
+      // writes one V8 CPU profile per worker thread into DIR (docs/simulation.md, "Profiling").
+      execArgv: process.env.MURMUR_SIM_CPU_PROF != null && process.env.MURMUR_SIM_CPU_PROF !== '' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MURMUR_SIM_CPU_PROF}`] : [],
       stdout: false,
       stderr: false
     })
@@ -68,16 +69,33 @@ class WorkerHandle implements WorldHandle {
 }
 
 /**
- * Messages of one envelope share one byte array (worlds send one copy per envelope). Each world's inbound list is
- * TRANSFERRED to it, so an array may travel in one list only: a message whose array is also used by another
- * world's list, or by a message held back for a later window, gets a copy (one per array and world).
+ * Messages of one envelope share one byte array (worlds send one copy per envelope), and may share one note (the
+ * sender's environment's, `WorldNotes`). Each world's inbound list is TRANSFERRED to it, so an array or a note
+ * may travel in one list only: a message whose array (note) is also used by another world's list, or by a
+ * message held back for a later window, gets a copy (one per array or note and world).
  */
 export function separateTransfers (inbound: WireMessage[][], held: WireMessage[][]): void {
   const owner = new Map<ArrayBufferLike, number>()
-  for (const list of held) for (const m of list) owner.set(m.bytes.buffer, -1)
+  const noteOwner = new Map<unknown, number>()
+  for (const list of held) {
+    for (const m of list) {
+      owner.set(m.bytes.buffer, -1)
+      if (m.note !== undefined) noteOwner.set(m.note, -1)
+    }
+  }
   inbound.forEach((list, w) => {
     const copies = new Map<Uint8Array, Uint8Array>()
+    const noteCopies = new Map<unknown, unknown>()
     for (const m of list) {
+      if (m.note !== undefined) {
+        const o = noteOwner.get(m.note)
+        if (o === undefined) noteOwner.set(m.note, w)
+        else if (o !== w) {
+          let copy = noteCopies.get(m.note)
+          if (copy === undefined) { copy = structuredClone(m.note); noteCopies.set(m.note, copy); noteOwner.set(copy, w) }
+          m.note = copy
+        }
+      }
       const o = owner.get(m.bytes.buffer)
       if (o === undefined) { owner.set(m.bytes.buffer, w); continue }
       if (o === w) continue

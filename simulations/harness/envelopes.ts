@@ -1,36 +1,94 @@
 /**
  * Simulator shortcut over the engine's real envelopes (`sealedEnvelopes` of protocol/engine: real encoding,
- * sealing and validation): a per-world memo of the PURE crypto work on one envelope.
+ * sealing and validation): a memo of the PURE crypto work on one envelope, shared by every receiver of the
+ * simulation.
  *
- * A peer sends the same sealed bytes to all its targets, and the world hands every receiver it hosts one shared
- * copy of them. The first receiver in a world runs the full validator (size, decode with limits, network,
- * schema, membership, epoch, replay check, ed25519 signature, payload hash, secretbox, decode, norm bound); its
- * successful result is remembered for those bytes (keyed by the array's identity, so only the very same bytes
- * can hit). Every later receiver of the same bytes in that world still runs every check that depends on the
- * receiver: not its own envelope (SELF), the sender is a member of ITS membership view (which must be the very
- * object the entry was validated under, so epoch keys and manifest rules are the same), and its OWN replay
- * guard (REPLAYED / EQUIVOCATION); it gets its own copy of the decoded weights. Anything unusual (a check fails,
- * a different validator configuration) falls back to the full validator, so verdicts, weights and therefore
- * results are bit-identical with and without the memo (test/simulations/harness-envelopes.test.ts).
+ * A peer sends the same sealed bytes to all its targets, and a world hands every receiver it hosts one shared
+ * copy of them. The full validator (size, decode with limits, network, schema, membership, epoch, replay check,
+ * ed25519 signature, payload hash, secretbox, decode, norm bound) runs ONCE per envelope in the simulation:
+ * - bytes that leave for another world (worker thread) are validated by the sending world when its outbox is
+ *   taken (`notes.send`, under a reference validator of the same configuration that is no peer, with a replay
+ *   guard of its own); the successful result is remembered for the copy its own receivers get, and travels with
+ *   the bytes as a note to the other world (`notes.receive`), which remembers it for the copy it got, after
+ *   checking that it was made under the same configuration (`fingerprint`: network, schema, sizes, norm bound,
+ *   codec, member keys and group key);
+ * - bytes that stay in one world are validated by their first receiver there (with its own replay guard).
+ * The result is keyed by the byte array's identity, so only the very same bytes can hit. Every receiver of
+ * remembered bytes still runs every check that depends on the receiver: not its own envelope (SELF), the sender
+ * is a member of ITS membership view (which must be the very object the entry was made for, so epoch keys and
+ * manifest rules are the same), and its OWN replay guard (REPLAYED / EQUIVOCATION). All receivers share the
+ * decoded weights read-only (the engine never writes into received weights: OpenResult in
+ * protocol/engine/types.ts). Anything unusual (a check fails, another validator configuration) falls back to the
+ * full validator, so verdicts, weights and therefore results are bit-identical with and without the memo, with
+ * any number of worker threads (test/simulations/harness-envelopes.test.ts).
  *
  * What it skips is what a real network cannot skip: each real receiver verifies the signature and decrypts
  * itself. The benchmark reports merge+crypto time with and without it (`cryptoMemo: false`).
  */
 import type { MembershipView } from '../../protocol/messages/index.js'
+import { createMemoryReplayGuard } from '../../protocol/messages/index.js'
 import type { PeerKey } from '../../protocol/interfaces.js'
 import type { Envelopes, OpenContext, OpenResult } from '../../protocol/engine/types.js'
+import type { WorldNotes } from '../world.js'
 
-interface Entry { result: Extract<OpenResult, { ok: true }>, membership: MembershipView, config: object }
+type Accepted = Extract<OpenResult, { ok: true }>
+interface Entry { result: Accepted, membership: MembershipView, config: object }
+
+/** What travels with envelope bytes to another world: a validation result and the configuration it holds for. */
+interface MemoNote { fingerprint: string, result: Accepted }
 
 export interface EnvelopeMemo {
   readonly entries: WeakMap<Uint8Array, Entry>
-  /** Opens answered from the memo / opens that ran the full validator. */
+  /** Opens answered from the memo / full validations (by a receiver, or by the sending world for others). */
   hits: number
   misses: number
+  /** Results received from other worlds with their bytes. */
+  imported: number
+  /** The world's notes hooks (null: this memo does not cross worlds). */
+  notes: WorldNotes | null
 }
 
-export function envelopeMemo (): EnvelopeMemo {
-  return { entries: new WeakMap(), hits: 0, misses: 0 }
+export interface EnvelopeMemoInit {
+  /** The membership view every peer of this world validates under (the very object). */
+  membership: MembershipView
+  /** The validator configuration every peer of this world uses (the very object). */
+  config: object
+  /** Names the configuration across worlds: equal fingerprints validate alike (network, sizes, members, key). */
+  fingerprint: string
+  /** A full validator of this configuration that is no peer (validates bytes leaving for other worlds). */
+  reference: Envelopes
+}
+
+/** A world's memo; with `init`, it also crosses worlds (`notes`, for the World). */
+export function envelopeMemo (init?: EnvelopeMemoInit): EnvelopeMemo {
+  const memo: EnvelopeMemo = { entries: new WeakMap(), hits: 0, misses: 0, imported: 0, notes: null }
+  if (init == null) return memo
+  memo.notes = {
+    send (outgoing, local) {
+      let result = (memo.entries.get(outgoing) ?? (local != null ? memo.entries.get(local) : undefined))?.result
+      if (result == null) {
+        memo.misses++
+        const r = init.reference.open(outgoing, { round: 0, from: '', replay: createMemoryReplayGuard() })
+        if (r instanceof Promise || !r.ok) return undefined // the engine's validator answers synchronously
+        result = r
+        if (local != null) memo.entries.set(local, { result, membership: init.membership, config: init.config })
+      }
+      // the note is transferred to another thread: it gets arrays of its own
+      const note: MemoNote = { fingerprint: init.fingerprint, result: copyResult(result) }
+      return note
+    },
+    receive (bytes, note) {
+      const n = note as MemoNote
+      if (n?.fingerprint !== init.fingerprint || n.result?.ok !== true || memo.entries.has(bytes)) return
+      memo.entries.set(bytes, { result: n.result, membership: init.membership, config: init.config })
+      memo.imported++
+    }
+  }
+  return memo
+}
+
+function copyResult (r: Accepted): Accepted {
+  return { ok: true, id: r.id, header: { ...r.header, parents: [...r.header.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() }
 }
 
 /**
@@ -39,14 +97,7 @@ export function envelopeMemo (): EnvelopeMemo {
  */
 export function memoizedEnvelopes (inner: Envelopes, memo: EnvelopeMemo, peer: { self: PeerKey, membership: MembershipView, config: object }): Envelopes {
   const remember = (bytes: Uint8Array, r: OpenResult): OpenResult => {
-    if (r.ok) {
-      // keep a pristine copy: the receiver owns the arrays it was given
-      memo.entries.set(bytes, {
-        result: { ok: true, id: r.id, header: { ...r.header, parents: [...r.header.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() },
-        membership: peer.membership,
-        config: peer.config
-      })
-    }
+    if (r.ok) memo.entries.set(bytes, { result: r, membership: peer.membership, config: peer.config })
     return r
   }
   return {
@@ -58,7 +109,8 @@ export function memoizedEnvelopes (inner: Envelopes, memo: EnvelopeMemo, peer: {
         const h = r.header
         if (h.sender !== peer.self && peer.membership.isMember(h.sender) && context.replay.check(h.sender, h.seq, r.id).ok) {
           memo.hits++
-          return { ok: true, id: r.id, header: { ...h, parents: [...h.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() }
+          // the header is the receiver's own; the weights are shared read-only
+          return { ok: true, id: r.id, header: { ...h, parents: [...h.parents] }, weights: r.weights, indices: r.indices }
         }
       }
       memo.misses++

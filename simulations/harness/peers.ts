@@ -127,8 +127,19 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     maxBytes: 64 * 1024 * 1024,
     normBound: null
   }
-  const membership = staticMembership(keys, rootRng.fork('epoch-key').bytes(32))
-  const memo = (init.options?.cryptoMemo ?? process.env.MURMUR_SIM_CRYPTO_MEMO !== '0') ? envelopeMemo() : null
+  const groupKey = rootRng.fork('epoch-key').bytes(32)
+  const membership = staticMembership(keys, groupKey)
+  // The envelope memo (harness/envelopes.ts), shared across worlds through notes carried with the bytes: every
+  // world of this simulation builds the same configuration, so the fingerprint matches; its reference validator
+  // is an identity outside the network (fixed seed, no draw from the scenario's streams).
+  const memo = (init.options?.cryptoMemo ?? process.env.MURMUR_SIM_CRYPTO_MEMO !== '0')
+    ? envelopeMemo({
+      membership,
+      config: envelopeInit,
+      fingerprint: toHex(sha256(new TextEncoder().encode(JSON.stringify([envelopeInit, keys, toHex(groupKey)])))),
+      reference: sealedEnvelopes(envelopeInit)({ signer: createSigner(generateIdentity(sha256(new TextEncoder().encode('murmur-sim:memo-reference')))), membership })
+    })
+    : null
   // The per-round curve uses a seeded random sample of the test split (test rows may be ordered by class).
   const curveRows = dataset.test.length <= scenario.evaluation.curveRows
     ? dataset.test
@@ -235,6 +246,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
 
   return {
     createPeer,
+    ...(memo?.notes != null ? { notes: memo.notes } : {}),
     tasks: {
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
       timing: async () => ({
@@ -243,7 +255,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         evaluateMsByRound: Array.from(timing.evaluateMsByRound, (x) => x ?? 0),
         examplesByRound: Array.from(timing.examplesByRound, (x) => x ?? 0),
         memoHits: memo?.hits ?? 0,
-        memoMisses: memo?.misses ?? 0
+        memoMisses: memo?.misses ?? 0,
+        memoImported: memo?.imported ?? 0
       }),
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
       localOnly: async (args: { steps: number }) => {

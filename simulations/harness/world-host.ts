@@ -5,7 +5,7 @@
  */
 import type { PeerKey } from '../../protocol/interfaces.js'
 import type { Scenario } from '../scenario.js'
-import { World, type PeerFactory } from '../world.js'
+import { World, type PeerFactory, type WorldNotes } from '../world.js'
 
 export interface EnvironmentInit {
   scenario: Scenario
@@ -19,6 +19,8 @@ export interface EnvironmentInit {
 
 export interface PeerEnvironment {
   createPeer: PeerFactory
+  /** Notes carried with envelope bytes between worlds (the harness's envelope memo: harness/envelopes.ts). */
+  notes?: WorldNotes
   /** Named jobs the coordinator runs on every world (baselines). */
   tasks?: Record<string, (args: any) => Promise<unknown>>
   close?: () => Promise<void> | void
@@ -53,7 +55,7 @@ export class WorldHost {
     const mod = await import(init.factoryModule) as PeerEnvironmentModule
     const { factoryModule: _m, ...envInit } = init
     this.#env = await mod.createPeerEnvironment(envInit)
-    this.#world = new World({ scenario: init.scenario, keys: init.keys, owned: init.owned, adversaries: init.adversaries, createPeer: this.#env.createPeer })
+    this.#world = new World({ scenario: init.scenario, keys: init.keys, owned: init.owned, adversaries: init.adversaries, createPeer: this.#env.createPeer, ...(this.#env.notes != null ? { notes: this.#env.notes } : {}) })
     await this.#world.init()
   }
 

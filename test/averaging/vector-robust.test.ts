@@ -4,7 +4,31 @@ import {
   weightedMean, coordinateMedian, trimmedMean, clippedGossip, adaptiveClipRadius, pairwiseMean, pairwiseDelta,
   metropolisHastingsRow, stalenessDiscount, combine, distance, LengthMismatchError
 } from '../../protocol/averaging/index.js'
+import { weightedMeanReference } from '../../protocol/averaging/vector.js'
 import { createRng } from '../../protocol/rng.js'
+
+test('weightedMean: bit-identical to the one-input-at-a-time loop (1 to 11 inputs, zero weights, -0, float32 and float64 outputs)', () => {
+  const rng = createRng(20261122)
+  const bits = (v: Float32Array | Float64Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+  // enough calls that the optimising compiler has taken over the loops before the later comparisons
+  for (let trial = 0; trial < 400; trial++) {
+    const k = 1 + rng.int(11)
+    const n = 1 + rng.int(300)
+    const scale = [1e-30, 1e-3, 1, 1e3, 1e30][rng.int(5)]
+    const inputs = Array.from({ length: k }, () => {
+      const x = new Float32Array(n)
+      for (let i = 0; i < n; i++) x[i] = rng.int(10) === 0 ? -0 : (rng.next() * 2 - 1) * scale
+      return x
+    })
+    const weights: number[] = inputs.map(() => (rng.int(4) === 0 ? 0 : rng.next() * 100))
+    if (!weights.some((w) => w !== 0)) weights[0] = 1
+    assert.equal(bits(weightedMean(inputs, weights)), bits(weightedMeanReference(inputs, weights)), `trial ${trial}: ${k} inputs of ${n}`)
+    const out64 = new Float64Array(n)
+    assert.equal(bits(weightedMean(inputs, weights, out64)), bits(weightedMeanReference(inputs, weights, new Float64Array(n))), `trial ${trial} (float64 out)`)
+  }
+  // a lone -0 stays +0 (0 + -0), as in the reference
+  assert.equal(Object.is(weightedMean([Float32Array.of(-0)])[0], 0), true)
+})
 
 test('weightedMean: fixed vectors, normalised weights, float64 accumulation', () => {
   const m = weightedMean([Float32Array.of(1, 2), Float32Array.of(3, 6)], [1, 3])

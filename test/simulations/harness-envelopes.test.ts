@@ -25,7 +25,7 @@ async function sealed (from: number, seq = 0): Promise<Uint8Array> {
 
 const strip = (r: OpenResult): unknown => r.ok ? { ...r, weights: Array.from(r.weights) } : { ok: r.ok, reason: r.reason, id: r.id }
 
-test('memo: later receivers of the same bytes skip the crypto, with identical results and their own weights', async () => {
+test('memo: later receivers of the same bytes skip the crypto, with identical results and shared read-only weights', async () => {
   const bytes = await sealed(0)
   const memo = envelopeMemo()
   const open = async (i: number, env: Envelopes): Promise<OpenResult> => await env.open(bytes, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
@@ -36,11 +36,46 @@ test('memo: later receivers of the same bytes skip the crypto, with identical re
   assert.deepEqual(memoized.map(strip), plain.map(strip))
   assert.ok(memoized.every((r) => r.ok))
   const [a, b] = memoized as Array<Extract<OpenResult, { ok: true }>>
-  assert.notEqual(a.weights, b.weights, 'each receiver owns its weights')
-  a.weights[0] = 1234
-  assert.notEqual(b.weights[0], 1234)
-  const again = await open(3, memoizedEnvelopes(real(3), memo, { self: keys[3], membership, config }))
-  assert.ok(again.ok && again.weights[0] !== 1234, 'the memo keeps a pristine copy')
+  assert.equal(a.weights, b.weights, 'receivers share one decoded array (the engine never writes into received weights)')
+  assert.notEqual(a.header, b.header, 'each receiver gets its own header object')
+})
+
+test('memo across worlds: the sending world validates once, the note carries the result to the other world', async () => {
+  const reference = (m = membership): Envelopes => sealedEnvelopes(config)({ signer: createSigner(generateIdentity(new Uint8Array(32).fill(9))), membership: m })
+  const worldA = envelopeMemo({ membership, config, fingerprint: 'f1', reference: reference() })
+  const worldB = envelopeMemo({ membership, config, fingerprint: 'f1', reference: reference() })
+  const bytes = await sealed(0, 3)
+  const local = bytes.slice()   // the copy that stays in world A
+  const outgoing = bytes.slice() // the copy that leaves for world B
+  const note = worldA.notes?.send(outgoing, local)
+  assert.ok(note !== undefined)
+  assert.equal(worldA.misses, 1, 'one full validation, by the sending world')
+  // the thread boundary: the note and the bytes are cloned
+  const arrived = outgoing.slice()
+  worldB.notes?.receive(arrived, structuredClone(note))
+  assert.equal(worldB.imported, 1)
+  const plain = await real(2).open(bytes, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  const inA = await memoizedEnvelopes(real(1), worldA, { self: keys[1], membership, config }).open(local, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  const inB = await memoizedEnvelopes(real(2), worldB, { self: keys[2], membership, config }).open(arrived, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  assert.deepEqual(strip(inA), strip(plain))
+  assert.deepEqual(strip(inB), strip(plain))
+  assert.equal(worldA.hits + worldB.hits, 2, 'both receivers answered from the memo')
+  assert.equal(worldB.misses, 0, 'world B ran no validator')
+  // a note made under another configuration is ignored: world C validates for itself, with the same verdict
+  const worldC = envelopeMemo({ membership, config, fingerprint: 'f2', reference: reference() })
+  const inC = arrived.slice()
+  worldC.notes?.receive(inC, structuredClone(note))
+  assert.equal(worldC.imported, 0)
+  const opened = await memoizedEnvelopes(real(3), worldC, { self: keys[3], membership, config }).open(inC, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  assert.deepEqual(strip(opened), strip(plain))
+  assert.equal(worldC.misses, 1)
+  // bytes the reference validator refuses carry no note; their receivers run the full validator
+  const forged = bytes.slice(); forged[forged.length - 1] ^= 1
+  assert.equal(worldA.notes?.send(forged, undefined), undefined)
+  const refused = await memoizedEnvelopes(real(1), worldA, { self: keys[1], membership, config }).open(forged, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  const refusedPlain = await real(1).open(forged, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
+  assert.equal(refused.ok, false)
+  assert.deepEqual(strip(refused), strip(refusedPlain))
 })
 
 test('memo: per-receiver checks still run (own envelope, replay, other membership)', async () => {

@@ -21,12 +21,13 @@ async function small (rule: object): Promise<Scenario> {
   } as never)
 }
 
-async function run (scenario: Scenario, options: SimulationOptions): Promise<{ result: DecentralizedResult, memo: { hits: number, misses: number } }> {
+async function run (scenario: Scenario, options: SimulationOptions): Promise<{ result: DecentralizedResult, memo: { hits: number, misses: number, imported: number } }> {
   const sim = await Simulation.create(scenario, options)
   try {
     const result = await sim.run()
-    const timing = await sim.task<{ memoHits: number, memoMisses: number }>('timing', () => ({}))
-    return { result, memo: { hits: timing.reduce((s, t) => s + t.memoHits, 0), misses: timing.reduce((s, t) => s + t.memoMisses, 0) } }
+    const timing = await sim.task<{ memoHits: number, memoMisses: number, memoImported: number }>('timing', () => ({}))
+    const sum = (f: (t: typeof timing[number]) => number): number => timing.reduce((s, t) => s + f(t), 0)
+    return { result, memo: { hits: sum((t) => t.memoHits), misses: sum((t) => t.memoMisses), imported: sum((t) => t.memoImported) } }
   } finally {
     await sim.close()
   }
@@ -37,13 +38,19 @@ test('real peers, epidemic: one window per round and the crypto memo change noth
   const fast = await run(scenario, { workers: 2 })
   const plain = await run(scenario, { workers: 2, safeHorizon: false, cryptoMemo: false })
   const local = await run(scenario, { workers: 0 })
+  const three = await run(scenario, { workers: 3 })
   assert.ok(fast.result.rounds.every((r) => r.mean != null && r.mean > 0.1))
   assert.equal(fast.result.scheduler?.windows, scenario.rounds, 'the rest of each round is one window')
   assert.ok((plain.result.scheduler?.windows ?? 0) > 3 * scenario.rounds, `${plain.result.scheduler?.windows} windows of the lookahead`)
-  assert.ok(fast.memo.hits > 0, 'receivers in one world share the crypto work')
+  assert.ok(fast.memo.hits > 0, 'receivers share the crypto work')
+  assert.ok(fast.memo.imported > 0, 'validation results cross worker threads with the bytes')
+  // every accepted envelope is validated once in the whole simulation: misses are at most one per peer and round
+  assert.ok(fast.memo.misses <= scenario.peers * scenario.rounds, `${fast.memo.misses} full validations`)
   assert.equal(plain.memo.hits + plain.memo.misses, 0)
   assert.deepEqual(strip(fast.result), strip(plain.result))
   assert.equal(JSON.stringify(strip(local.result)), JSON.stringify(strip(fast.result)))
+  assert.equal(JSON.stringify(strip(three.result)), JSON.stringify(strip(fast.result)), 'three worker threads (notes reach two other worlds)')
+  assert.ok(three.memo.imported > 0)
   // the last round: full test split in `final`, curve rows in `finalOnCurveRows` / `onCurveRows`
   const last = fast.result.rounds.at(-1)
   assert.equal(fast.result.finalOnCurveRows?.length, fast.result.final.length)

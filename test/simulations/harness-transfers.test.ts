@@ -23,6 +23,22 @@ test('separateTransfers: an array travels in one list only; sharing inside a lis
   assert.equal(held[0][0].bytes, b)
 })
 
+test('separateTransfers: a note (the sender environment\'s, with typed arrays) travels in one list only, like bytes', () => {
+  const a = new Uint8Array([1, 2, 3])
+  const note = { result: { weights: Float32Array.of(0.5, 1.5) } }
+  const heldNote = { result: { weights: Float32Array.of(7) } }
+  const withNote = (to: number, n: object, at = 1): WireMessage => ({ ...msg(to, a, at), note: n })
+  const inbound = [[withNote(0, note), withNote(1, note)], [withNote(2, note), withNote(3, heldNote)]]
+  const held = [[withNote(4, heldNote, 99)], []]
+  separateTransfers(inbound, held)
+  assert.equal(inbound[0][0].note, note)
+  assert.equal(inbound[0][1].note, note, 'sharing inside a list is kept')
+  assert.notEqual(inbound[1][0].note, note, 'another world gets its own copy')
+  assert.deepEqual(inbound[1][0].note, note)
+  assert.notEqual(inbound[1][1].note, heldNote, 'a held message keeps its own note')
+  assert.equal(held[0][0].note, heldNote)
+})
+
 async function run (workers: number): Promise<DecentralizedResult> {
   const scenario = parseScenario({
     seed: 3,

@@ -48,6 +48,11 @@ export type OpenResult =
     ok: true
     id: string
     header: UpdateHeader
+    /**
+     * The decoded model. Read-only to the engine: merges, pairwise exchanges, push-sum, behaviours and
+     * consensus estimates only read it (they write new arrays), so an Envelopes implementation may hand one
+     * array to several engines (the simulator's envelope memo does).
+     */
     weights: Float32Array
     /** Sparse codecs (top-k): the coordinates that were sent; the engine fills the others with its own values. */
     indices?: Uint32Array | null

@@ -126,6 +126,8 @@ export class Model {
   private l2Mask: tf.Tensor1D | null = null
   /** Evaluation tensors by (data, rows buffer, offset, length); least recently used first; at most EVAL_CACHE_ENTRIES. */
   private readonly evalCache = new Map<string, CachedRows>()
+  /** The plain-JS step's gradient buffer, reused across calls (training is synchronous; many peers share a model). */
+  private jsGradient: Float64Array | null = null
   private disposed = false
 
   /**
@@ -579,7 +581,7 @@ export class Model {
     const kernelSize = d * k
     const w = state.weights
     const slots = state.optimizer
-    const g = new Float64Array(P)
+    const g = (this.jsGradient ??= new Float64Array(P)) // zeroed at every step below
     const eta = new Float64Array(k)
     const de = new Float64Array(k)
     const X = data.x

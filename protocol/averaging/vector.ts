@@ -96,15 +96,22 @@ export function weightedMean<T extends Vector = Float32Array> (inputs: readonly 
     if (w[k] === 0) continue
     xs.push(inputs[k]); as.push(w[k])
   }
-  // passes of up to 4 inputs; all but the last accumulate into float64, the last writes the target
+  // passes of up to 4 inputs; all but the last accumulate into float64 (a scratch buffer reused across calls:
+  // this is synchronous, and each element is written before it is read), the last writes the target
   let acc: Float64Array | null = null
   for (let k = 0; k < xs.length; k += 4) {
     const m = Math.min(4, xs.length - k)
     const last = k + m === xs.length
-    const into: Vector = last ? target : (acc ??= new Float64Array(n))
+    const into: Vector = last ? target : (acc ??= scratch64(n))
     accumulate(into, k > 0 ? acc : null, m, xs, as, k, n)
   }
   return target
+}
+
+let scratch: Float64Array | null = null
+function scratch64 (n: number): Float64Array {
+  if (scratch == null || scratch.length !== n) scratch = new Float64Array(n)
+  return scratch
 }
 
 /** into[i] = (from?.[i] ?? 0) + a_k x_k[i] + ... for m (1..4) inputs from k on, summed left to right in float64. */

@@ -10,6 +10,7 @@
  *   the per-world crypto memo (the simulator's default, harness/envelopes.ts) and, in a second run, without it;
  * - delivery windows per round (the scheduler's safe horizon: 1 when nothing can send after a round begins);
  * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer at the largest;
+ * - the same throughput and share with the simulator's MLP (`mlp.*`, against the MLP's own ceiling; full run only);
  * - built-in scenarios with their goals (default, byzantine, partition-heal; skipped with --quick).
  */
 import { loadScenario, type Scenario } from '../../simulations/scenario.js'
@@ -132,6 +133,20 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.mergeCryptoShareNoMemo = round4(plain.mergeCryptoShare)
   out[`peerStepsPerSecondAt${n}NoMemo`] = round4(plain.stepsPerSecond)
   out.throughputVsCeilingNoMemo = round4(plain.stepsPerSecond / ceiling.stepsPerSecond)
+  // The same two goals with a heavier model per update byte: the simulator's MLP (784-64-10, 50,890 params, trained
+  // by TF.js on wasm), against its own ceiling measured right after (full run only). Training per round grows
+  // faster than the update (and so the crypto and the merge) with a hidden layer.
+  if (!quick) {
+    const m = await throughput(n, 4, { model: 'mlp' })
+    const mBatch = Math.max(1, Math.round(m.examplesPerSecond / m.stepsPerSecond))
+    const mCeiling = await measureCeiling({ ...ceilingOptions, model: SIM_MODELS.mlp, batchSize: mBatch })
+    out['mlp.ceilingStepsPerSecond'] = round4(mCeiling.stepsPerSecond)
+    out[`mlp.peerStepsPerSecondAt${n}`] = round4(m.stepsPerSecond)
+    out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
+    out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
+    out['mlp.trainShareOfRound'] = round4(m.trainShare)
+    out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
+  }
   const sizes = quick ? [100, 300] : [100, 300, 1000]
   const rss = new Map<number, number>([[n, t.rssMiB]])
   for (const peers of sizes) {

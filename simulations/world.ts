@@ -234,11 +234,11 @@ export class World implements SimNetworkHost {
   #handling = -1
   #handlingQuiet = false
   /**
-   * Envelope copies made in this step, one per source array and destination (local queue or outbox): the engine
-   * sends the same sealed bytes to all its targets; every receiver of this world then shares one read-only copy
-   * (and the per-world envelope memo of the harness can recognise it), and the outbox carries one copy per
-   * envelope, transferred (not cloned) to the coordinator. Cleared when the outbox is taken (a transferred copy
-   * is detached).
+   * The arrays messages of this step carry, per source array and destination (local queue or outbox): the engine
+   * sends the same sealed bytes (fresh memory it never writes again) to all its targets; every receiver of this
+   * world shares those very bytes read-only (so the envelope memo of the harness can recognise them), and the
+   * outbox carries one copy per envelope, transferred (not cloned) to the coordinator. Cleared when the outbox is
+   * taken (a transferred copy is detached).
    */
   #localCopies = new Map<Uint8Array, Uint8Array>()
   #remoteCopies = new Map<Uint8Array, Uint8Array>()
@@ -347,7 +347,7 @@ export class World implements SimNetworkHost {
     const local = this.#slots.has(target)
     const copies = local ? this.#localCopies : this.#remoteCopies
     let copy = copies.get(bytes)
-    if (copy == null) { copy = bytes.slice(); copies.set(bytes, copy) }
+    if (copy == null) { copy = local ? bytes : bytes.slice(); copies.set(bytes, copy) }
     const message: WireMessage = { to: target, from, seq, at: done + latency, via: via === 'direct' ? 0 : 1, bytes: copy }
     if (local) this.#queue.push(message)
     else this.#outbox.push(message)

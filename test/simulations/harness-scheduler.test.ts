@@ -67,6 +67,27 @@ test('real peers, pairwise (answers on receive): the horizon falls back to the l
   assert.deepEqual(strip(fast.result), strip(plain.result))
 })
 
+test('real peers under replay and equivocation attacks: the memo (across two threads) changes no verdict', async () => {
+  for (const attack of [{ kind: 'replay' }, { kind: 'equivocation' }]) {
+    const scenario = await loadScenario('default', {
+      peers: 12,
+      rounds: 4,
+      rule: { rule: 'epidemic', fanout: 4 },
+      topology: { kind: 's-random', s: 4 },
+      adversaries: { fraction: 0.25, attack },
+      evaluation: { every: 1, curveRows: 100 },
+      baselines: { centralized: false, localOnly: false, fedavg: false },
+      variants: []
+    } as never)
+    const fast = await run(scenario, { workers: 2 })
+    const plain = await run(scenario, { workers: 0, cryptoMemo: false })
+    const refused = fast.result.refused as Record<string, number>
+    assert.ok((refused.REPLAYED ?? 0) + (refused.EQUIVOCATION ?? 0) > 0, `${attack.kind}: ${JSON.stringify(refused)}`)
+    assert.ok(fast.memo.hits > 0)
+    assert.equal(JSON.stringify(strip(fast.result)), JSON.stringify(strip(plain.result)), attack.kind)
+  }
+})
+
 test('a peer that declared sendsOnReceive: false and sends while handling: SchedulerInvariantError', async () => {
   const scenario = parseScenario({ peers: 2, rounds: 1, dataset: 'none', model: 'none', topology: { kind: 'complete' } })
   const keys = ['0', '1'].map((c) => c.padStart(64, '0'))

@@ -3,6 +3,8 @@
  * parameters per simulated round, so they are plain loops over typed arrays, accumulating in float64.
  */
 
+import { MIN_KERNEL_ELEMENTS, weightedSumSimd } from './simd-mean.js'
+
 export type Vector = Float32Array | Float64Array
 
 /** Thrown when vectors that must have the same length do not. */
@@ -96,6 +98,8 @@ export function weightedMean<T extends Vector = Float32Array> (inputs: readonly 
     if (w[k] === 0) continue
     xs.push(inputs[k]); as.push(w[k])
   }
+  // float32 inputs: the WebAssembly SIMD kernel where it loaded (simd-mean.ts), the same operations in the same order
+  if (n >= MIN_KERNEL_ELEMENTS && xs.every((x) => x instanceof Float32Array) && weightedSumSimd(xs as Float32Array[], as, target, n)) return target
   // passes of up to 4 inputs; all but the last accumulate into float64 (a scratch buffer reused across calls:
   // this is synchronous, and each element is written before it is read), the last writes the target
   let acc: Float64Array | null = null

@@ -5,15 +5,17 @@ import {
   metropolisHastingsRow, stalenessDiscount, combine, distance, LengthMismatchError
 } from '../../protocol/averaging/index.js'
 import { weightedMeanReference } from '../../protocol/averaging/vector.js'
+import { weightedMeanBackend } from '../../protocol/averaging/simd-mean.js'
 import { createRng } from '../../protocol/rng.js'
 
-test('weightedMean: bit-identical to the one-input-at-a-time loop (1 to 11 inputs, zero weights, -0, float32 and float64 outputs)', () => {
+test(`weightedMean: bit-identical to the one-input-at-a-time loop (1 to 11 inputs, zero weights, -0, float32 and float64 outputs; ${weightedMeanBackend} path)`, () => {
   const rng = createRng(20261122)
   const bits = (v: Float32Array | Float64Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
   // enough calls that the optimising compiler has taken over the loops before the later comparisons
   for (let trial = 0; trial < 400; trial++) {
     const k = 1 + rng.int(11)
-    const n = 1 + rng.int(300)
+    // short vectors take the JS loops; from 256 elements float32 inputs take the SIMD kernel (chunks of 4,096)
+    const n = trial % 4 === 0 ? 4090 + rng.int(12) : trial % 4 === 1 ? 8191 + rng.int(3) : 1 + rng.int(600)
     const scale = [1e-30, 1e-3, 1, 1e3, 1e30][rng.int(5)]
     const inputs = Array.from({ length: k }, () => {
       const x = new Float32Array(n)

@@ -5,7 +5,8 @@
  */
 import { createRequire } from 'node:module'
 import nacl from 'tweetnacl'
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandomBytes, type KeyObject } from 'node:crypto'
+import * as nodeCrypto from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes as nodeRandomBytes, randomFillSync, type KeyObject } from 'node:crypto'
 import { reference } from './reference.js'
 import { toHex } from './hex.js'
 
@@ -22,6 +23,7 @@ interface Sodium {
   crypto_scalarmult_base: (q: Uint8Array, n: Uint8Array) => void
   crypto_stream_salsa20_xor_ic: (c: Uint8Array, m: Uint8Array, n: Uint8Array, ic: number, k: Uint8Array) => void
   crypto_onetimeauth: (h: Uint8Array, m: Uint8Array, k: Uint8Array) => void
+  randombytes_buf: (buf: Uint8Array) => void
 }
 
 /** A native addon, or null where it does not load here or the environment switched it off. */
@@ -70,17 +72,42 @@ function nodePrivateKey (secretKey: Uint8Array): KeyObject {
 }
 
 /**
- * A Uint8Array of `n` bytes the caller will overwrite completely: uninitialised, unpooled memory for large
- * sizes (skips zero-filling a megabyte), a plain zeroed array for small ones.
+ * A Uint8Array of `n` bytes the caller will overwrite completely: uninitialised, unpooled memory (skips
+ * zero-filling: half the cost of `new Uint8Array(n)` at 31 KB, and a megabyte of writes at 1 MiB), a plain
+ * zeroed array below 256 bytes. Its contents must never leave the caller before it has written every byte.
  */
 export function allocWritable (n: number): Uint8Array {
-  if (n < 65536) return new Uint8Array(n)
+  if (n < 256) return new Uint8Array(n)
   const b = Buffer.allocUnsafeSlow(n)
   return new Uint8Array(b.buffer, b.byteOffset, n)
 }
 
 export function randomBytes (n: number): Uint8Array {
   return new Uint8Array(nodeRandomBytes(n))
+}
+
+const NONCE_POOL_BYTES = 4096
+const noncePool = new Uint8Array(NONCE_POOL_BYTES)
+let noncePoolUsed = NONCE_POOL_BYTES
+
+/**
+ * Fills `out` with bytes from the OS CSPRNG (libsodium's randombytes_buf, else node's randomFillSync), taken
+ * from a 4 KiB block drawn at once when `out` is small (one system call per 170 envelope nonces instead of
+ * one each). For PUBLIC values only (nonces): each byte is handed out once and wiped from the block.
+ */
+export function randomPublicBytesInto (out: Uint8Array): void {
+  const n = out.length
+  if (n > 256) { fillRandom(out); return }
+  if (noncePoolUsed + n > NONCE_POOL_BYTES) { fillRandom(noncePool); noncePoolUsed = 0 }
+  const part = noncePool.subarray(noncePoolUsed, noncePoolUsed + n)
+  out.set(part)
+  part.fill(0)
+  noncePoolUsed += n
+}
+
+function fillRandom (out: Uint8Array): void {
+  if (sodium != null) sodium.randombytes_buf(out)
+  else randomFillSync(out)
 }
 
 export function signKeyPairFromSeed (seed: Uint8Array): { publicKey: Uint8Array, secretKey: Uint8Array } {
@@ -153,17 +180,37 @@ export function secretboxOpen (box: Uint8Array, nonce: Uint8Array, key: Uint8Arr
   if (box.length < 16 || nonce.length !== 24 || key.length !== 32) return null
   if (sodium != null) {
     const out = allocWritable(box.length - 16)
-    try {
-      return sodium.crypto_secretbox_open_easy(out, box, nonce, key) ? out : null
-    } catch {
-      return null
-    }
+    return secretboxOpenInto(out, box, nonce, key) ? out : null
   }
   return reference.secretboxOpen(box, nonce, key)
 }
 
+/**
+ * Opens a secretbox into `out` (exactly box.length - 16 bytes, not overlapping `box`); false when it does not
+ * authenticate or the sizes are wrong (never throws on bad input; `out` is then unspecified).
+ */
+export function secretboxOpenInto (out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+  if (box.length < 16 || out.length !== box.length - 16 || nonce.length !== 24 || key.length !== 32) return false
+  if (sodium != null) {
+    try {
+      return sodium.crypto_secretbox_open_easy(out, box, nonce, key)
+    } catch {
+      return false
+    }
+  }
+  const opened = reference.secretboxOpen(box, nonce, key)
+  if (opened == null) return false
+  out.set(opened)
+  return true
+}
+
+/** Below this message size secretboxPrefixedInto copies and seals in place instead of splitting XSalsa20. */
+const SPLIT_SECRETBOX_MIN_BYTES = 65536
 const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 121, 116, 101, 32, 107]) // "expand 32-byte k"
 const ZERO_BLOCK = new Uint8Array(64)
+/** Scratch for the XSalsa20 split (subkey, keystream block 0): wiped after every use, never handed out. */
+const SUBKEY = new Uint8Array(32)
+const BLOCK0 = new Uint8Array(64)
 const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, inp: Uint8Array, k: Uint8Array, c: Uint8Array) => void } }).lowlevel.crypto_core_hsalsa20
 
 /**
@@ -173,31 +220,42 @@ const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: U
  * payload at offset 32 is already copy-free and measured as fast as the split.)
  */
 function xsalsaBlock0 (s: Sodium, nonce: Uint8Array, key: Uint8Array): { subkey: Uint8Array, n8: Uint8Array, block0: Uint8Array } {
-  const subkey = new Uint8Array(32)
-  hsalsa20(subkey, nonce.subarray(0, 16), key, SIGMA)
+  hsalsa20(SUBKEY, nonce.subarray(0, 16), key, SIGMA)
   const n8 = nonce.subarray(16, 24)
-  const block0 = new Uint8Array(64)
-  s.crypto_stream_salsa20_xor_ic(block0, ZERO_BLOCK, n8, 0, subkey)
-  return { subkey, n8, block0 }
+  s.crypto_stream_salsa20_xor_ic(BLOCK0, ZERO_BLOCK, n8, 0, SUBKEY)
+  return { subkey: SUBKEY, n8, block0: BLOCK0 }
 }
 
 /**
  * secretbox(prefix || message) (prefix: exactly 32 bytes) written into `out` (length 16 + 32 + message.length:
- * mac || ciphertext) without concatenating prefix and message first: byte-identical to
- * `secretboxInto(out, prefix || message, nonce, key)`. The 32-byte prefix is keystream block 0's second half,
- * so `message` starts exactly at Salsa20 block 1 and is encrypted straight from where it lies.
+ * mac || ciphertext) without concatenating prefix and message in a buffer of their own: byte-identical to
+ * `secretboxInto(out, prefix || message, nonce, key)`. From 64 KiB on, the 32-byte prefix is keystream block
+ * 0's second half, so `message` starts exactly at Salsa20 block 1 and is encrypted straight from where it lies;
+ * smaller messages are copied into `out` and sealed there in one call. `prefix`, `message` and `nonce` must
+ * not overlap `out`.
  */
 export function secretboxPrefixedInto (out: Uint8Array, prefix: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   if (prefix.length !== 32) throw new RangeError('secretbox prefix must be 32 bytes')
   if (out.length !== message.length + 48) throw new RangeError('secretbox output must be 48 bytes longer than the message')
   if (nonce.length !== 24 || key.length !== 32) throw new RangeError('secretbox nonce must be 24 bytes and key 32 bytes')
+  if (sodium != null && message.length < SPLIT_SECRETBOX_MIN_BYTES) {
+    // small messages: copying them next to the prefix and sealing in place in one libsodium call is cheaper
+    // than the split's three calls and JS HSalsa20 (31 KB: 44 against 46.5 us; the split wins above ~100 KB)
+    out.set(prefix, 16)
+    out.set(message, 48)
+    sodium.crypto_secretbox_easy(out, out.subarray(16), nonce, key)
+    return
+  }
   if (sodium != null) {
     const { subkey, n8, block0 } = xsalsaBlock0(sodium, nonce, key)
-    for (let i = 0; i < 32; i++) out[16 + i] = prefix[i] ^ block0[32 + i]
-    if (message.length > 0) sodium.crypto_stream_salsa20_xor_ic(out.subarray(48), message, n8, 1, subkey)
-    sodium.crypto_onetimeauth(out.subarray(0, 16), out.subarray(16), block0.subarray(0, 32))
-    subkey.fill(0)
-    block0.fill(0)
+    try {
+      for (let i = 0; i < 32; i++) out[16 + i] = prefix[i] ^ block0[32 + i]
+      if (message.length > 0) sodium.crypto_stream_salsa20_xor_ic(out.subarray(48), message, n8, 1, subkey)
+      sodium.crypto_onetimeauth(out.subarray(0, 16), out.subarray(16), block0.subarray(0, 32))
+    } finally {
+      subkey.fill(0)
+      block0.fill(0)
+    }
     return
   }
   const plain = new Uint8Array(32 + message.length)
@@ -301,9 +359,35 @@ export function blake3 (...parts: Uint8Array[]): Uint8Array {
   return reference.blake3(...parts)
 }
 
+/** node 20.12+'s one-shot `crypto.hash` (no Hash object; about 1.5x faster on a header), where it exists. */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, outputEncoding: string) => Buffer | string }).hash
+
 /** SHA-256 of the concatenation of `parts` (node:crypto; SHA-NI where the CPU has it). */
 export function sha256 (...parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && oneShotHash != null) {
+    return new Uint8Array(oneShotHash('sha256', parts[0], 'buffer') as Buffer)
+  }
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   return new Uint8Array(h.digest())
+}
+
+/**
+ * SHA-256 of `data` written into `out` (32 bytes) without allocating a Buffer: the one-shot hash as a latin1
+ * string (one char per byte) is the cheapest way out of node here (1.3 us against 2.2 us for a Buffer digest
+ * on a 260-byte header).
+ */
+export function sha256Into (out: Uint8Array, data: Uint8Array): void {
+  if (oneShotHash != null) {
+    const d = oneShotHash('sha256', data, 'latin1') as string
+    for (let i = 0; i < 32; i++) out[i] = d.charCodeAt(i)
+    return
+  }
+  out.set(createHash('sha256').update(data).digest())
+}
+
+/** Lowercase hex SHA-256 of `data` (one-shot where node has it): update ids. */
+export function sha256Hex (data: Uint8Array): string {
+  if (oneShotHash != null) return oneShotHash('sha256', data, 'hex') as string
+  return createHash('sha256').update(data).digest('hex')
 }

@@ -25,6 +25,50 @@ export function fromHex (text: string, length?: number, what = 'value'): Uint8Ar
   return bytes
 }
 
+const HEX32_CACHE_MAX = 1024
+const hex32Cache = new Map<string, Uint8Array>()
+/** Value of each ASCII hex digit (either case), -1 for every other code below 128. */
+const HEX_DIGITS = (() => {
+  const t = new Int8Array(128).fill(-1)
+  for (let i = 0; i < 10; i++) t[48 + i] = i
+  for (let i = 0; i < 6; i++) { t[65 + i] = 10 + i; t[97 + i] = 10 + i }
+  return t
+})()
+
+/** Decodes a 64-character hex string into out[offset..offset+32); false (out partly written) when it is not that. */
+function decodeHex32Into (out: Uint8Array, offset: number, text: string): boolean {
+  if (typeof text !== 'string' || text.length !== 64) return false
+  for (let i = 0; i < 32; i++) {
+    const a = text.charCodeAt(2 * i)
+    const b = text.charCodeAt(2 * i + 1)
+    const hi = a < 128 ? HEX_DIGITS[a] : -1
+    const lo = b < 128 ? HEX_DIGITS[b] : -1
+    if ((hi | lo) < 0) return false
+    out[offset + i] = (hi << 4) | lo
+  }
+  return true
+}
+
+/**
+ * Writes the 32 bytes that a 64-character hex string (either case) encodes into `out` at `offset`; false
+ * (and nothing reliable written) when it is not exactly that. With `cache`, strings seen before are copied
+ * from a bounded cache instead of parsed again: for values repeated on every envelope (network id, schema
+ * hash, sender key). Same acceptance as `fromHexOrNull(text, 32)`.
+ */
+export function writeHex32 (out: Uint8Array, offset: number, text: string, cache = false): boolean {
+  if (!cache) return decodeHex32Into(out, offset, text)
+  let bytes = hex32Cache.get(text)
+  if (bytes == null) {
+    const parsed = new Uint8Array(32)
+    if (!decodeHex32Into(parsed, 0, text)) return false
+    if (hex32Cache.size >= HEX32_CACHE_MAX) hex32Cache.clear()
+    hex32Cache.set(text, parsed)
+    bytes = parsed
+  }
+  out.set(bytes, offset)
+  return true
+}
+
 /** Constant-time equality of two byte strings (false when lengths differ). */
 export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false

@@ -33,7 +33,7 @@ export { InvalidKeyError, DecryptionError } from './errors.js'
 export { toHex, fromHex, fromHexOrNull, bytesEqual, concatBytes } from './hex.js'
 export { reference } from './reference.js'
 export {
-  backend, sign, verify, secretbox, secretboxInto, secretboxOpen, box, boxOpen, boxPublicKey,
+  backend, sign, verify, secretbox, secretboxInto, secretboxOpen, secretboxOpenInto, box, boxOpen, boxPublicKey,
   boxPublicKeyFromSignPublicKey, sha256, blake3, hashBackend, randomBytes
 } from './fast.js'
 

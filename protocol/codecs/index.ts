@@ -25,9 +25,11 @@
  */
 import { float32BitsToFloat16Bits, float16Table, FLOAT16_MAX } from './float16.js'
 import { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors.js'
+import { sumOfSquares } from './sum-squares.js'
 
 export { NonFiniteWeightsError, CodecRangeError, CodecSpecError } from './errors.js'
 export { FLOAT16_MAX } from './float16.js'
+export { sumOfSquares, sumOfSquaresPortable, sumOfSquaresBackend } from './sum-squares.js'
 
 /** Payloads are little-endian; typed-array fast paths are used only on little-endian hosts. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
@@ -57,10 +59,19 @@ export const MAX_PARAMS = 1 << 28
 
 export interface EncodedPayload { codec: CodecDescriptor, payload: Uint8Array }
 
+export interface EncodeOptions {
+  /**
+   * float32 only (little-endian hosts): the payload may be a view of `values` itself instead of a copy, for a
+   * caller that consumes it before `values` can change (sealUpdate reads it once, synchronously). Saves a
+   * copy and a fresh buffer of the whole vector per seal. The other codecs always return new bytes.
+   */
+  view?: boolean
+}
+
 export interface Encoder {
   readonly spec: CodecSpec
   /** Encodes one vector. Throws NonFiniteWeightsError on NaN/Inf, CodecRangeError when float16 overflows. */
-  encode: (values: Float32Array) => EncodedPayload
+  encode: (values: Float32Array, options?: EncodeOptions) => EncodedPayload
   /** Forgets the error-feedback residual (top-k); a no-op for the others. */
   reset: () => void
   /** Euclidean norm of the residual kept for the next round (0 for codecs without error feedback). */
@@ -118,11 +129,28 @@ function checkChunk (chunkSize: number): void {
   }
 }
 
+/** Throws NonFiniteWeightsError naming the first NaN/Inf; one SIMD sum-of-squares pass when all are finite. */
 function assertFinite (values: Float32Array): void {
+  const s = sumOfSquares(values)
+  if (s - s === 0) return
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
     if (v - v !== 0) throw new NonFiniteWeightsError(`weight ${i} is ${v}: refusing to encode a non-finite value`)
   }
+}
+
+/** A Uint8Array of n bytes the caller overwrites completely (skips zero-filling; unpooled). */
+function allocUninitialised (n: number): Uint8Array {
+  if (n < 256) return new Uint8Array(n)
+  const b = Buffer.allocUnsafeSlow(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
+/** A Float32Array of n values the caller overwrites completely (its own ArrayBuffer, offset 0). */
+function uninitialisedFloats (n: number): Float32Array {
+  if (4 * n < 256) return new Float32Array(n)
+  const b = Buffer.allocUnsafeSlow(4 * n) // unpooled: its own ArrayBuffer
+  return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, n) : new Float32Array(n)
 }
 
 function bytesOf (values: Float32Array): Uint8Array {
@@ -133,15 +161,18 @@ function bytesOf (values: Float32Array): Uint8Array {
 export function createEncoder (spec: CodecSpec): Encoder {
   switch (spec.name) {
     case 'float32':
-      return stateless(spec, (values) => {
+      return stateless(spec, (values, options) => {
         assertFinite(values)
+        if (LITTLE_ENDIAN && options?.view === true) return { codec: { name: 'float32' }, payload: bytesOf(values) }
         if (!LITTLE_ENDIAN) {
           const out = new Uint8Array(values.length * 4)
           const view = new DataView(out.buffer)
           for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true)
           return { codec: { name: 'float32' }, payload: out }
         }
-        return { codec: { name: 'float32' }, payload: new Uint8Array(bytesOf(values)) }
+        const payload = allocUninitialised(values.byteLength)
+        payload.set(bytesOf(values))
+        return { codec: { name: 'float32' }, payload }
       })
     case 'float16':
       return stateless(spec, (values) => ({ codec: { name: 'float16' }, payload: encodeFloat16(values) }))
@@ -157,7 +188,7 @@ export function createEncoder (spec: CodecSpec): Encoder {
   }
 }
 
-function stateless (spec: CodecSpec, encode: (values: Float32Array) => EncodedPayload): Encoder {
+function stateless (spec: CodecSpec, encode: (values: Float32Array, options?: EncodeOptions) => EncodedPayload): Encoder {
   return { spec, encode, reset: () => {}, residualNorm: () => 0 }
 }
 
@@ -319,14 +350,14 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
       } else if (options.shareBuffer === true && payload.byteOffset % 4 === 0) {
         values = new Float32Array(payload.buffer, payload.byteOffset, numParams)
       } else {
-        values = new Float32Array(numParams)
-        new Uint8Array(values.buffer).set(payload)
+        values = uninitialisedFloats(numParams)
+        new Uint8Array(values.buffer, values.byteOffset, 4 * numParams).set(payload)
       }
       return finish(values, null)
     }
     case 'float16': {
       const t = float16Table()
-      const values = new Float32Array(numParams)
+      const values = uninitialisedFloats(numParams) // every value is written below (or the result refused)
       const halves = LITTLE_ENDIAN && payload.byteOffset % 2 === 0 ? new Uint16Array(payload.buffer, payload.byteOffset, numParams) : null
       for (let i = 0; i < numParams; i++) {
         const h = halves != null ? halves[i] : view.getUint16(i * 2, true)
@@ -338,7 +369,7 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
     case 'int8': {
       const chunks = Math.ceil(numParams / codec.chunkSize)
       const q = new Int8Array(payload.buffer, payload.byteOffset + chunks * 4, numParams)
-      const values = new Float32Array(numParams)
+      const values = uninitialisedFloats(numParams) // every value is written below (or the result refused)
       for (let c = 0; c < chunks; c++) {
         const scale = view.getFloat32(c * 4, true)
         if (scale - scale !== 0) return { ok: false, reason: 'NON_FINITE', detail: `scale of chunk ${c} is ${scale}` }
@@ -370,28 +401,6 @@ export function decodePayload (codec: CodecDescriptor, payload: Uint8Array, numP
       return finish(values, indices)
     }
   }
-}
-
-/** Sum of squares with four accumulators (about 4x faster than one dependent chain). */
-export function sumOfSquares (values: Float32Array): number {
-  const n = values.length
-  const end = n - (n & 3)
-  let a = 0
-  let b = 0
-  let c = 0
-  let d = 0
-  for (let i = 0; i < end; i += 4) {
-    const x = values[i]
-    const y = values[i + 1]
-    const z = values[i + 2]
-    const w = values[i + 3]
-    a += x * x
-    b += y * y
-    c += z * z
-    d += w * w
-  }
-  for (let i = end; i < n; i++) a += values[i] * values[i]
-  return (a + b) + (c + d)
 }
 
 /** Sum of squares in one pass; non-finite exactly when some value is NaN or infinite (float32 squares cannot overflow float64). */

@@ -80,6 +80,7 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
     })
     return {
       seal (fields, weights) {
+        // the float32 payload may be a view of `weights`: sealUpdate reads it once, synchronously, before returning
         const epoch = membership.currentEpoch ?? 1
         const epochKey = membership.epochKey(epoch)
         if (epochKey == null) throw new NoEpochKeyError(`no group key for key epoch ${epoch}`)
@@ -95,7 +96,7 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
           pushSumWeight: fields.weight,
           numParams: weights.length,
           parents: fields.parents
-        }, encoder.encode(weights), { signer, epochKey, ...(components.randomBytes != null ? { randomBytes: components.randomBytes } : {}) })
+        }, encoder.encode(weights, { view: true }), { signer, epochKey, ...(components.randomBytes != null ? { randomBytes: components.randomBytes } : {}) })
         return { bytes: sealed.bytes, id: sealed.id }
       },
       open (bytes, context): OpenResult {

@@ -11,9 +11,9 @@
 import type { Signer, RefusalReason } from '../interfaces.js'
 import type { CodecDescriptor } from '../codecs/index.js'
 import { expectedPayloadLength } from '../codecs/index.js'
-import { secretboxPrefixedInto, sha256, blake3, verify, allocWritable, randomBytes as cryptoRandomBytes } from '../../crypto/fast.js'
-import { toHex, fromHex, bytesEqual } from '../../crypto/hex.js'
-import { type UpdateHeader, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
+import { secretboxPrefixedInto, sha256, sha256Into, sha256Hex, blake3, verify, allocWritable, randomPublicBytesInto } from '../../crypto/fast.js'
+import { toHex, bytesEqual } from '../../crypto/hex.js'
+import { type UpdateHeader, ZERO_HASH_HEX, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
 import {
   BINDING_BYTES, BINDING_DOMAIN, FORMAT_VERSION, MAC_BYTES, MAX_HEADER_BYTES, MIN_HEADER_BYTES, NONCE_BYTES,
   SIGNATURE_BYTES, SIGNATURE_DOMAIN
@@ -22,6 +22,30 @@ import { InvalidUpdateFieldError } from './errors.js'
 
 const SIGNATURE_DOMAIN_BYTES = new TextEncoder().encode(SIGNATURE_DOMAIN)
 const BINDING_DOMAIN_BYTES = new TextEncoder().encode(BINDING_DOMAIN)
+/** Offset of the sender key inside every header (fixed part). */
+const SENDER_OFFSET = 82
+
+/**
+ * Scratch buffers for `domain || header`, which this module hashes and verifies (never handed to a caller or
+ * a foreign Signer, which gets its own copy): one per domain, the tag written once. Synchronous use only.
+ */
+const BINDING_SCRATCH = new Uint8Array(BINDING_DOMAIN_BYTES.length + MAX_HEADER_BYTES)
+BINDING_SCRATCH.set(BINDING_DOMAIN_BYTES)
+const SIGNED_SCRATCH = new Uint8Array(SIGNATURE_DOMAIN_BYTES.length + MAX_HEADER_BYTES)
+SIGNED_SCRATCH.set(SIGNATURE_DOMAIN_BYTES)
+const BINDING_OUT = new Uint8Array(32)
+
+/** `domain || headerBytes` in a scratch buffer whose first `d` bytes hold the tag (valid until its next use). */
+function withDomain (scratch: Uint8Array, d: number, headerBytes: Uint8Array): Uint8Array {
+  scratch.set(headerBytes, d)
+  return scratch.subarray(0, d + headerBytes.length)
+}
+
+/** domain || header for our own verification, without allocating (headers longer than any valid one: a copy). */
+function signedMessageScratch (headerBytes: Uint8Array): Uint8Array {
+  if (headerBytes.length > MAX_HEADER_BYTES) return signedMessage(headerBytes)
+  return withDomain(SIGNED_SCRATCH, SIGNATURE_DOMAIN_BYTES.length, headerBytes)
+}
 
 /**
  * Header fields the caller chooses (`numParams`: the dense vector length the payload decodes to); version,
@@ -45,9 +69,12 @@ export interface SealedUpdate {
   header: UpdateHeader
 }
 
-/** The bytes a sender signs (and a verifier checks): domain tag || header. */
+/**
+ * The bytes a sender signs (and a verifier checks): domain tag || header. A fresh array of its own (from node's
+ * small-buffer pool: a few hundred bytes, so no allocation of its own), which the caller may keep.
+ */
 export function signedMessage (headerBytes: Uint8Array): Uint8Array {
-  const m = new Uint8Array(SIGNATURE_DOMAIN_BYTES.length + headerBytes.length)
+  const m = Buffer.allocUnsafe(SIGNATURE_DOMAIN_BYTES.length + headerBytes.length)
   m.set(SIGNATURE_DOMAIN_BYTES, 0)
   m.set(headerBytes, SIGNATURE_DOMAIN_BYTES.length)
   return m
@@ -55,10 +82,25 @@ export function signedMessage (headerBytes: Uint8Array): Uint8Array {
 
 /** The header binding sealed inside the ciphertext (header with the payloadHash field zeroed). */
 export function headerBinding (headerBytes: Uint8Array, codec: CodecDescriptor): Uint8Array {
-  const copy = new Uint8Array(headerBytes)
   const o = payloadHashOffset(codec)
-  copy.fill(0, o, o + 32)
-  return sha256(BINDING_DOMAIN_BYTES, copy)
+  if (headerBytes.length > MAX_HEADER_BYTES || o + 32 > headerBytes.length) {
+    const copy = new Uint8Array(headerBytes)
+    copy.fill(0, o, o + 32)
+    return sha256(BINDING_DOMAIN_BYTES, copy)
+  }
+  return new Uint8Array(headerBindingScratch(headerBytes, o))
+}
+
+/**
+ * The header binding in a module scratch array, valid until the next call (the validator's fast path; callers
+ * outside this package use `headerBinding`). `o`: the payloadHash offset of a header that decoded.
+ */
+export function headerBindingScratch (headerBytes: Uint8Array, o: number): Uint8Array {
+  const d = BINDING_DOMAIN_BYTES.length
+  const m = withDomain(BINDING_SCRATCH, d, headerBytes)
+  m.fill(0, d + o, d + o + 32)
+  sha256Into(BINDING_OUT, m)
+  return BINDING_OUT
 }
 
 /** Builds, encrypts and signs an envelope. Throws InvalidUpdateFieldError on bad fields (our own input). */
@@ -85,30 +127,40 @@ export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescrip
     numParams: fields.numParams,
     codec,
     payloadLength: payload.length,
-    payloadHash: '0'.repeat(64),
+    payloadHash: ZERO_HASH_HEX,
     parents: fields.parents ?? []
   }
   const hl = headerLength(codec, header.parents.length)
   const ctStart = 2 + hl + SIGNATURE_BYTES
   const total = ctStart + NONCE_BYTES + MAC_BYTES + BINDING_BYTES + payload.length
   const out = allocWritable(total) // every byte is written below
-  new DataView(out.buffer, out.byteOffset).setUint16(0, hl)
+  out[0] = hl >>> 8
+  out[1] = hl & 0xff
   writeHeader(out, 2, header)
   const headerBytes = out.subarray(2, 2 + hl)
   // secretbox(binding || payload): the binding is exactly keystream block 0's second half, so the payload is
-  // encrypted straight from the encoder's buffer into the envelope (no plaintext copy, no extra buffer)
+  // encrypted straight from the encoder's buffer into the envelope (no plaintext copy, no extra buffer).
+  // The binding is SHA-256 of the header as written so far: its payloadHash field is still zero.
   const boxStart = ctStart + NONCE_BYTES
-  const nonce = (options.randomBytes ?? cryptoRandomBytes)(NONCE_BYTES)
-  if (nonce.length !== NONCE_BYTES) throw new InvalidUpdateFieldError('randomBytes returned the wrong length')
-  out.set(nonce, ctStart)
-  secretboxPrefixedInto(out.subarray(boxStart), headerBinding(headerBytes, codec), payload, nonce, options.epochKey)
+  const nonce = out.subarray(ctStart, boxStart)
+  if (options.randomBytes != null) {
+    const injected = options.randomBytes(NONCE_BYTES)
+    if (injected.length !== NONCE_BYTES) throw new InvalidUpdateFieldError('randomBytes returned the wrong length')
+    nonce.set(injected)
+  } else {
+    randomPublicBytesInto(nonce)
+  }
+  sha256Into(BINDING_OUT, withDomain(BINDING_SCRATCH, BINDING_DOMAIN_BYTES.length, headerBytes))
+  secretboxPrefixedInto(out.subarray(boxStart), BINDING_OUT, payload, nonce, options.epochKey)
   const payloadHash = blake3(out.subarray(ctStart))
-  headerBytes.set(payloadHash, payloadHashOffset(codec))
+  const hashOffset = payloadHashOffset(codec)
+  headerBytes.set(payloadHash, hashOffset)
   header.payloadHash = toHex(payloadHash)
+  // a fresh copy for the Signer (it may keep what it signs); our own scratch is only for hashing and verifying
   const signature = options.signer.sign(signedMessage(headerBytes))
   if (signature.length !== SIGNATURE_BYTES) throw new InvalidUpdateFieldError('signer returned a signature that is not 64 bytes')
   out.set(signature, 2 + hl)
-  return { bytes: out, id: toHex(sha256(headerBytes)), header }
+  return { bytes: out, id: sha256Hex(headerBytes), header }
 }
 
 /** An envelope split into its parts (views into the original bytes). */
@@ -160,9 +212,20 @@ export function parseEnvelope (bytes: Uint8Array, options: { maxBytes?: number }
       headerBytes,
       signature: bytes.subarray(2 + hl, ctStart),
       ciphertext: bytes.subarray(ctStart),
-      id: toHex(sha256(headerBytes))
+      id: sha256Hex(headerBytes)
     }
   }
+}
+
+/** ed25519 check of `signature` over domain || header by the header's own sender key (read from its bytes). */
+export function verifyHeaderSignature (headerBytes: Uint8Array, signature: Uint8Array): boolean {
+  return verify(signedMessageScratch(headerBytes), signature, headerBytes.subarray(SENDER_OFFSET, SENDER_OFFSET + 32))
+}
+
+/** The payload hash field of a decoded header, as the bytes it was decoded from (a view). */
+export function signedPayloadHash (headerBytes: Uint8Array, codec: CodecDescriptor): Uint8Array {
+  const o = payloadHashOffset(codec)
+  return headerBytes.subarray(o, o + 32)
 }
 
 /** Header JSON as operators see it (`murmur update inspect`). */
@@ -184,10 +247,10 @@ export function verifyEnvelopeSignature (bytes: Uint8Array, options: { maxBytes?
     const parsed = parseEnvelope(bytes, options)
     if (!parsed.ok) return parsed
     const { header, headerBytes, signature, ciphertext, id } = parsed.envelope
-    if (!verify(signedMessage(headerBytes), signature, fromHex(header.sender, 32))) {
+    if (!verifyHeaderSignature(headerBytes, signature)) {
       return { ok: false, reason: 'BAD_SIGNATURE', detail: 'signature does not verify', header, id }
     }
-    if (!bytesEqual(blake3(ciphertext), fromHex(header.payloadHash, 32))) {
+    if (!bytesEqual(blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) {
       return { ok: false, reason: 'BAD_PAYLOAD_HASH', detail: 'ciphertext does not match the signed payload hash', header, id }
     }
     return { ok: true, header, id }

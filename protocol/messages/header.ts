@@ -6,7 +6,7 @@
  */
 import type { PeerKey } from '../interfaces.js'
 import { type CodecDescriptor, CODEC_IDS, codecParamBytes, readCodec, writeCodec } from '../codecs/index.js'
-import { toHex, fromHexOrNull } from '../../crypto/hex.js'
+import { writeHex32 } from '../../crypto/hex.js'
 import { HEADER_FIXED_BYTES, MAX_PARENTS, MIN_HEADER_BYTES } from './constants.js'
 import { InvalidUpdateFieldError } from './errors.js'
 
@@ -42,16 +42,20 @@ export interface UpdateHeader {
 }
 
 const U32_MAX = 0xffffffff
+/** The payload hash of a header before sealing fills it in. */
+export const ZERO_HASH_HEX = '0'.repeat(64)
 
 function u32 (name: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > U32_MAX) throw new InvalidUpdateFieldError(`${name} must be an integer in 0..${U32_MAX}, got ${v}`)
   return v
 }
 
-function hex32 (name: string, v: string): Uint8Array {
-  const b = fromHexOrNull(v, 32)
-  if (b == null) throw new InvalidUpdateFieldError(`${name} must be 64 hex characters`)
-  return b
+/**
+ * Writes a 64-hex field into the header. `cache`: the value repeats on every envelope (network id, schema
+ * hash, sender key, the zero payload hash of a header being sealed), so it is parsed once and copied after.
+ */
+function hex32 (bytes: Uint8Array, offset: number, name: string, v: string, cache: boolean): void {
+  if (!writeHex32(bytes, offset, v, cache)) throw new InvalidUpdateFieldError(`${name} must be 64 hex characters`)
 }
 
 export function headerLength (codec: CodecDescriptor, parents: number): number {
@@ -74,21 +78,21 @@ export function writeHeader (out: Uint8Array, offset: number, h: UpdateHeader): 
   const bytes = out.subarray(offset, offset + len)
   view.setUint8(0, h.version)
   view.setUint8(1, h.kind)
-  bytes.set(hex32('networkId', h.networkId), 2)
+  hex32(bytes, 2, 'networkId', h.networkId, true)
   view.setUint32(34, u32('manifestVersion', h.manifestVersion))
   view.setUint32(38, u32('keyEpoch', h.keyEpoch))
-  bytes.set(hex32('schemaHash', h.schemaHash), 42)
+  hex32(bytes, 42, 'schemaHash', h.schemaHash, true)
   view.setUint32(74, u32('round', h.round))
   view.setUint32(78, u32('seq', h.seq))
-  bytes.set(hex32('sender', h.sender), 82)
+  hex32(bytes, 82, 'sender', h.sender, true)
   view.setUint32(114, u32('exampleCount', h.exampleCount))
   view.setFloat64(118, h.pushSumWeight)
   view.setUint32(126, u32('numParams', h.numParams))
   let o = writeCodec(view, HEADER_FIXED_BYTES, h.codec)
   view.setUint32(o, u32('payloadLength', h.payloadLength)); o += 4
-  bytes.set(hex32('payloadHash', h.payloadHash), o); o += 32
+  hex32(bytes, o, 'payloadHash', h.payloadHash, h.payloadHash === ZERO_HASH_HEX); o += 32
   view.setUint8(o, h.parents.length); o += 1
-  for (const [i, p] of h.parents.entries()) { bytes.set(hex32(`parents[${i}]`, p), o); o += 32 }
+  for (let i = 0; i < h.parents.length; i++) { hex32(bytes, o, `parents[${i}]`, h.parents[i], false); o += 32 }
   return len
 }
 
@@ -96,6 +100,11 @@ export function encodeHeader (h: UpdateHeader): Uint8Array {
   const out = new Uint8Array(headerLength(h.codec, h.parents.length))
   writeHeader(out, 0, h)
   return out
+}
+
+/** Lowercase hex of the 32 bytes at `start` (a top-level function: no closure per decoded header). */
+function hex32At (buf: Buffer, start: number): string {
+  return buf.toString('hex', start, start + 32)
 }
 
 export type HeaderDecode =
@@ -106,6 +115,7 @@ export type HeaderDecode =
 export function decodeHeader (bytes: Uint8Array): HeaderDecode {
   if (bytes.length < MIN_HEADER_BYTES) return { ok: false, reason: 'MALFORMED', detail: `header of ${bytes.length} bytes is shorter than ${MIN_HEADER_BYTES}` }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) // one view for every hex field
   const codecId = view.getUint8(HEADER_FIXED_BYTES)
   const paramBytes = codecParamBytes(codecId)
   if (paramBytes == null) return { ok: false, reason: 'MALFORMED', detail: `unknown codec id ${codecId}` }
@@ -114,26 +124,26 @@ export function decodeHeader (bytes: Uint8Array): HeaderDecode {
   const codec = readCodec(view, HEADER_FIXED_BYTES)
   if (codec == null) return { ok: false, reason: 'MALFORMED', detail: `unknown codec id ${codecId}` }
   const payloadLength = view.getUint32(o); o += 4
-  const payloadHash = toHex(bytes.subarray(o, o + 32)); o += 32
+  const payloadHash = hex32At(buf, o); o += 32
   const parentCount = view.getUint8(o); o += 1
   if (parentCount > MAX_PARENTS) return { ok: false, reason: 'MALFORMED', detail: `${parentCount} parents (at most ${MAX_PARENTS})` }
   if (bytes.length !== o + 32 * parentCount) {
     return { ok: false, reason: 'MALFORMED', detail: `header length ${bytes.length} does not match its ${parentCount} parents` }
   }
   const parents: string[] = []
-  for (let i = 0; i < parentCount; i++) { parents.push(toHex(bytes.subarray(o, o + 32))); o += 32 }
+  for (let i = 0; i < parentCount; i++) { parents.push(hex32At(buf, o)); o += 32 }
   return {
     ok: true,
     header: {
       version: view.getUint8(0),
       kind: view.getUint8(1),
-      networkId: toHex(bytes.subarray(2, 34)),
+      networkId: hex32At(buf, 2),
       manifestVersion: view.getUint32(34),
       keyEpoch: view.getUint32(38),
-      schemaHash: toHex(bytes.subarray(42, 74)),
+      schemaHash: hex32At(buf, 42),
       round: view.getUint32(74),
       seq: view.getUint32(78),
-      sender: toHex(bytes.subarray(82, 114)),
+      sender: hex32At(buf, 82),
       exampleCount: view.getUint32(114),
       pushSumWeight: view.getFloat64(118),
       numParams: view.getUint32(126),

@@ -22,7 +22,8 @@ export { InvalidUpdateFieldError } from './errors.js'
 export { type UpdateHeader, encodeHeader, decodeHeader, headerLength } from './header.js'
 export {
   type UpdateFields, type SealOptions, type SealedUpdate, type ParsedEnvelope, type ParseResult,
-  type SignatureCheck, sealUpdate, parseEnvelope, signedMessage, headerBinding, headerToJson, verifyEnvelopeSignature
+  type SignatureCheck, sealUpdate, parseEnvelope, signedMessage, headerBinding, headerToJson, verifyEnvelopeSignature,
+  verifyHeaderSignature, signedPayloadHash
 } from './envelope.js'
 export {
   type MembershipView, type ValidatorOptions, type ValidationContext, type ValidationResult, type Validator,

@@ -15,10 +15,10 @@
  */
 import type { PeerKey, RefusalReason } from '../interfaces.js'
 import { decodePayload, expectedPayloadLength } from '../codecs/index.js'
-import { verify, secretboxOpen, blake3 } from '../../crypto/fast.js'
-import { bytesEqual, fromHexOrNull } from '../../crypto/hex.js'
-import type { UpdateHeader } from './header.js'
-import { parseEnvelope, signedMessage, headerBinding } from './envelope.js'
+import { secretboxOpen, blake3 } from '../../crypto/fast.js'
+import { bytesEqual } from '../../crypto/hex.js'
+import { type UpdateHeader, payloadHashOffset } from './header.js'
+import { parseEnvelope, headerBindingScratch, verifyHeaderSignature, signedPayloadHash } from './envelope.js'
 import type { ReplayGuard } from './replay.js'
 import { BINDING_BYTES, MAC_BYTES, MAX_KIND, NONCE_BYTES } from './constants.js'
 
@@ -81,6 +81,12 @@ export interface Validator {
   validate: (bytes: Uint8Array, context?: ValidationContext) => ValidationResult
 }
 
+/** A refusal after the header decoded (a top-level function: no closure per validated envelope). */
+function refusal (context: ValidationContext, header: UpdateHeader, id: string, reason: RefusalReason, detail: string,
+  extra: { previousId?: string } = {}): ValidationResult {
+  return { ok: false, reason, detail: context.from != null ? `${detail} (delivered by ${context.from})` : detail, header, id, ...extra }
+}
+
 export function createValidator (options: ValidatorOptions): Validator {
   const networkId = options.networkId.toLowerCase()
   const schemaHash = options.schemaHash.toLowerCase()
@@ -101,49 +107,44 @@ export function createValidator (options: ValidatorOptions): Validator {
     const parsed = parseEnvelope(bytes, { maxBytes })
     if (!parsed.ok) return parsed
     const { header, headerBytes, signature, ciphertext, id } = parsed.envelope
-    const refuse = (reason: RefusalReason, detail: string, extra: { previousId?: string } = {}): ValidationResult =>
-      ({ ok: false, reason, detail: context.from != null ? `${detail} (delivered by ${context.from})` : detail, header, id, ...extra })
 
-    if (header.kind > MAX_KIND) return refuse('UNSUPPORTED_VERSION', `message kind ${header.kind} is reserved`)
-    if (header.networkId !== networkId) return refuse('WRONG_NETWORK', `network ${header.networkId}`)
-    if (header.schemaHash !== schemaHash) return refuse('SCHEMA_MISMATCH', `schema ${header.schemaHash}, expected ${schemaHash}`)
-    if (header.numParams !== numParams) return refuse('LENGTH_MISMATCH', `${header.numParams} params, expected ${numParams}`)
+    if (header.kind > MAX_KIND) return refusal(context, header, id, 'UNSUPPORTED_VERSION', `message kind ${header.kind} is reserved`)
+    if (header.networkId !== networkId) return refusal(context, header, id, 'WRONG_NETWORK', `network ${header.networkId}`)
+    if (header.schemaHash !== schemaHash) return refusal(context, header, id, 'SCHEMA_MISMATCH', `schema ${header.schemaHash}, expected ${schemaHash}`)
+    if (header.numParams !== numParams) return refusal(context, header, id, 'LENGTH_MISMATCH', `${header.numParams} params, expected ${numParams}`)
     const expected = expectedPayloadLength(header.codec, numParams)
-    if (expected == null) return refuse('MALFORMED', `invalid parameters for codec ${header.codec.name}`)
-    if (expected !== header.payloadLength) return refuse('LENGTH_MISMATCH', `payload ${header.payloadLength} bytes, codec needs ${expected}`)
-    if (!Number.isFinite(header.pushSumWeight)) return refuse('NON_FINITE', `push-sum weight ${header.pushSumWeight}`)
-    if (header.pushSumWeight < 0 || Object.is(header.pushSumWeight, -0)) return refuse('MALFORMED', 'negative push-sum weight')
+    if (expected == null) return refusal(context, header, id, 'MALFORMED', `invalid parameters for codec ${header.codec.name}`)
+    if (expected !== header.payloadLength) return refusal(context, header, id, 'LENGTH_MISMATCH', `payload ${header.payloadLength} bytes, codec needs ${expected}`)
+    if (!Number.isFinite(header.pushSumWeight)) return refusal(context, header, id, 'NON_FINITE', `push-sum weight ${header.pushSumWeight}`)
+    if (header.pushSumWeight < 0 || Object.is(header.pushSumWeight, -0)) return refusal(context, header, id, 'MALFORMED', 'negative push-sum weight')
     if (header.manifestVersion < (membership.minManifestVersion ?? 0)) {
-      return refuse('STALE_MANIFEST', `manifest version ${header.manifestVersion} < ${String(membership.minManifestVersion)}`)
+      return refusal(context, header, id, 'STALE_MANIFEST', `manifest version ${header.manifestVersion} < ${String(membership.minManifestVersion)}`)
     }
-    if (self != null && header.sender === self) return refuse('SELF', 'own update')
-    if (!membership.isMember(header.sender)) return refuse('NOT_A_MEMBER', `sender ${header.sender} is not a member`)
+    if (self != null && header.sender === self) return refusal(context, header, id, 'SELF', 'own update')
+    if (!membership.isMember(header.sender)) return refusal(context, header, id, 'NOT_A_MEMBER', `sender ${header.sender} is not a member`)
     const key = membership.epochKey(header.keyEpoch)
-    if (key == null) return refuse('UNKNOWN_EPOCH', `key epoch ${header.keyEpoch} unknown here`)
+    if (key == null) return refusal(context, header, id, 'UNKNOWN_EPOCH', `key epoch ${header.keyEpoch} unknown here`)
     if (options.roundWindow != null && context.round != null) {
-      if (header.round < context.round - options.roundWindow.past) return refuse('STALE_ROUND', `round ${header.round}, current ${context.round}`)
-      if (header.round > context.round + options.roundWindow.future) return refuse('FUTURE_ROUND', `round ${header.round}, current ${context.round}`)
+      if (header.round < context.round - options.roundWindow.past) return refusal(context, header, id, 'STALE_ROUND', `round ${header.round}, current ${context.round}`)
+      if (header.round > context.round + options.roundWindow.future) return refusal(context, header, id, 'FUTURE_ROUND', `round ${header.round}, current ${context.round}`)
     }
     const seen = replay.check(header.sender, header.seq, id)
-    if (!seen.ok && seen.reason === 'REPLAYED') return refuse('REPLAYED', seen.detail)
-    if (!verify(signedMessage(headerBytes), signature, fromHexOrNull(header.sender, 32) as Uint8Array)) {
-      return refuse('BAD_SIGNATURE', 'signature does not verify')
-    }
-    if (!seen.ok) return refuse('EQUIVOCATION', seen.detail, { previousId: seen.previousId })
-    const payloadHash = fromHexOrNull(header.payloadHash, 32) as Uint8Array
-    if (!bytesEqual(blake3(ciphertext), payloadHash)) return refuse('BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
+    if (!seen.ok && seen.reason === 'REPLAYED') return refusal(context, header, id, 'REPLAYED', seen.detail)
+    if (!verifyHeaderSignature(headerBytes, signature)) return refusal(context, header, id, 'BAD_SIGNATURE', 'signature does not verify')
+    if (!seen.ok) return refusal(context, header, id, 'EQUIVOCATION', seen.detail, { previousId: seen.previousId })
+    if (!bytesEqual(blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) return refusal(context, header, id, 'BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
     const plaintext = secretboxOpen(ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)
-    if (plaintext == null) return refuse('DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
+    if (plaintext == null) return refusal(context, header, id, 'DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
     if (plaintext.length !== BINDING_BYTES + header.payloadLength || ciphertext.length !== NONCE_BYTES + MAC_BYTES + plaintext.length) {
-      return refuse('LENGTH_MISMATCH', 'plaintext length')
+      return refusal(context, header, id, 'LENGTH_MISMATCH', 'plaintext length')
     }
-    if (!bytesEqual(plaintext.subarray(0, BINDING_BYTES), headerBinding(headerBytes, header.codec))) {
-      return refuse('DECRYPTION_FAILED', 'sealed header binding does not match the header')
+    if (!bytesEqual(plaintext.subarray(0, BINDING_BYTES), headerBindingScratch(headerBytes, payloadHashOffset(header.codec)))) {
+      return refusal(context, header, id, 'DECRYPTION_FAILED', 'sealed header binding does not match the header')
     }
     const decoded = decodePayload(header.codec, plaintext.subarray(BINDING_BYTES), numParams, { maxBytes, shareBuffer: true })
-    if (!decoded.ok) return refuse(decoded.reason, decoded.detail)
+    if (!decoded.ok) return refusal(context, header, id, decoded.reason, decoded.detail)
     const norm = Math.sqrt(decoded.sumSquares)
-    if (normBound != null && !(norm <= normBound)) return refuse('NORM_BOUND', `norm ${norm} exceeds ${normBound}`)
+    if (normBound != null && !(norm <= normBound)) return refusal(context, header, id, 'NORM_BOUND', `norm ${norm} exceeds ${normBound}`)
     return { ok: true, header, weights: decoded.values, indices: decoded.indices, norm, id }
   }
 

@@ -152,3 +152,20 @@ test('parseCodecSpec accepts the documented forms and names bad ones', () => {
 function pick (r: ReturnType<typeof decodePayload>): string {
   return r.ok ? 'ok' : r.reason
 }
+
+test('float32 encode({ view: true }) shares the vector\'s bytes (no copy); the default returns its own copy', () => {
+  const w = vector(300)
+  const enc = createEncoder({ name: 'float32' })
+  const copied = enc.encode(w).payload
+  const shared = enc.encode(w, { view: true }).payload
+  assert.deepEqual(decodeOk({ name: 'float32' }, shared, 300).values, w)
+  assert.deepEqual(shared, copied)
+  w[7] = 12345
+  assert.equal(new Float32Array(shared.buffer, shared.byteOffset, 300)[7], 12345)
+  assert.notEqual(new Float32Array(copied.buffer, copied.byteOffset, 300)[7], 12345)
+  w[8] = Number.NaN
+  assert.throws(() => enc.encode(w, { view: true }), (e: Error) => e.name === 'NonFiniteWeightsError')
+  // the other codecs ignore it and return new bytes
+  const h = createEncoder({ name: 'float16' }).encode(vector(10), { view: true }).payload
+  assert.equal(h.length, 20)
+})

@@ -92,3 +92,34 @@ test('the pure-JS BLAKE3 fallback (MURMUR_HASH_BACKEND=js) is selected and match
     assert.deepEqual(js.blake3(m), native.blake3(m))
   }
 })
+
+test('node:crypto fallback: open into a buffer, nonce bytes and the one-shot hashes match the sodium path', async () => {
+  const sodiumPath = await import('../../crypto/fast.js')
+  for (const n of [0, 33, 31_432]) {
+    const key = rng.bytes(32)
+    const nonce = rng.bytes(24)
+    const msg = rng.bytes(n)
+    const box = reference.secretbox(msg, nonce, key)
+    for (const impl of [fast, sodiumPath]) {
+      const out = new Uint8Array(n)
+      assert.equal(impl.secretboxOpenInto(out, box, nonce, key), true, `${impl.backend} size ${n}`)
+      assert.deepEqual(out, msg)
+      const bad = new Uint8Array(box)
+      bad[0] ^= 1
+      assert.equal(impl.secretboxOpenInto(new Uint8Array(n), bad, nonce, key), false)
+    }
+    const a = new Uint8Array(32)
+    const b = new Uint8Array(32)
+    fast.sha256Into(a, msg)
+    sodiumPath.sha256Into(b, msg)
+    assert.deepEqual(a, b)
+    assert.equal(fast.sha256Hex(msg), sodiumPath.sha256Hex(msg))
+  }
+  const nonces = new Set<string>()
+  for (let i = 0; i < 300; i++) {
+    const x = new Uint8Array(24)
+    fast.randomPublicBytesInto(x)
+    nonces.add(Buffer.from(x).toString('hex'))
+  }
+  assert.equal(nonces.size, 300)
+})

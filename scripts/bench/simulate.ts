@@ -133,20 +133,6 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.mergeCryptoShareNoMemo = round4(plain.mergeCryptoShare)
   out[`peerStepsPerSecondAt${n}NoMemo`] = round4(plain.stepsPerSecond)
   out.throughputVsCeilingNoMemo = round4(plain.stepsPerSecond / ceiling.stepsPerSecond)
-  // The same two goals with a heavier model per update byte: the simulator's MLP (784-64-10, 50,890 params, trained
-  // by TF.js on wasm), against its own ceiling measured right after (full run only). Training per round grows
-  // faster than the update (and so the crypto and the merge) with a hidden layer.
-  if (!quick) {
-    const m = await throughput(n, 4, { model: 'mlp' })
-    const mBatch = Math.max(1, Math.round(m.examplesPerSecond / m.stepsPerSecond))
-    const mCeiling = await measureCeiling({ ...ceilingOptions, model: SIM_MODELS.mlp, batchSize: mBatch })
-    out['mlp.ceilingStepsPerSecond'] = round4(mCeiling.stepsPerSecond)
-    out[`mlp.peerStepsPerSecondAt${n}`] = round4(m.stepsPerSecond)
-    out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
-    out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
-    out['mlp.trainShareOfRound'] = round4(m.trainShare)
-    out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
-  }
   const sizes = quick ? [100, 300] : [100, 300, 1000]
   const rss = new Map<number, number>([[n, t.rssMiB]])
   for (const peers of sizes) {
@@ -162,6 +148,21 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   const slopeKiB = ((rss.get(hi) as number) - (rss.get(lo) as number)) * 1024 / (hi - lo)
   out.memoryPerPeerKiB = slopeKiB > 0 ? round4(slopeKiB) : null
   out[`peakRssMiBAt${hi}`] = round4(rss.get(hi) as number)
+  // The same two goals with a heavier model per update byte: the simulator's MLP (784-64-10, 50,890 params,
+  // trained by TF.js on wasm), against its own ceiling measured right after (full run only; after the memory runs,
+  // whose slope its peak RSS would hide). Training per round grows faster than the update (and so the crypto and
+  // the merge) with a hidden layer.
+  if (!quick) {
+    const m = await throughput(n, 4, { model: 'mlp' })
+    const mBatch = Math.max(1, Math.round(m.examplesPerSecond / m.stepsPerSecond))
+    const mCeiling = await measureCeiling({ ...ceilingOptions, model: SIM_MODELS.mlp, batchSize: mBatch })
+    out['mlp.ceilingStepsPerSecond'] = round4(mCeiling.stepsPerSecond)
+    out[`mlp.peerStepsPerSecondAt${n}`] = round4(m.stepsPerSecond)
+    out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
+    out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
+    out['mlp.trainShareOfRound'] = round4(m.trainShare)
+    out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
+  }
   // Fidelity: the same small scenario over the virtual network and over real libp2p nodes (memory transport).
   {
     const fidelity = await loadScenario('default', { peers: quick ? 8 : 20, rounds: quick ? 3 : 8, baselines: { centralized: false, localOnly: false, fedavg: false }, variants: [] })

@@ -8,6 +8,7 @@
  * Used where WebAssembly SIMD compiles and the host is little-endian; `MURMUR_SIMD=off` switches it off (as for
  * the codecs' sum of squares). `weightedMeanBackend` says which path this process uses.
  */
+import { loadSimdKernel } from '../wasm-simd.js'
 
 /*
  * The module, as WebAssembly text:
@@ -56,27 +57,12 @@ const MEMORY_BYTES = X_OFFSET + CHUNK * 4 + 16
 /** Below this many elements the JS loop is as fast as copying into the kernel. */
 export const MIN_KERNEL_ELEMENTS = 256
 
-interface WasmApi {
-  validate: (bytes: Uint8Array) => boolean
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object) => { exports: { m: { buffer: ArrayBuffer }, axpy: (acc: number, x: number, n: number, a: number, first: number) => void } }
-}
-
-interface Kernel { acc: Float64Array, x: Float32Array, axpy: (acc: number, x: number, n: number, a: number, first: number) => void }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+type Axpy = (acc: number, x: number, n: number, a: number, first: number) => void
+interface Kernel { acc: Float64Array, x: Float32Array, axpy: Axpy }
 
 function loadKernel (): Kernel | null {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
-  if (process.env.MURMUR_SIMD === 'off' || !LITTLE_ENDIAN || wasm == null) return null
-  try {
-    if (!wasm.validate(KERNEL)) return null
-    const { exports } = new wasm.Instance(new wasm.Module(KERNEL))
-    if (exports.m.buffer.byteLength < MEMORY_BYTES) return null
-    return { acc: new Float64Array(exports.m.buffer, ACC_OFFSET, CHUNK), x: new Float32Array(exports.m.buffer, X_OFFSET, CHUNK + 2), axpy: exports.axpy }
-  } catch {
-    return null
-  }
+  const k = loadSimdKernel<{ axpy: Axpy }>(KERNEL, MEMORY_BYTES)
+  return k == null ? null : { acc: new Float64Array(k.memory, ACC_OFFSET, CHUNK), x: new Float32Array(k.memory, X_OFFSET, CHUNK + 2), axpy: k.exports.axpy }
 }
 
 const kernel = loadKernel()

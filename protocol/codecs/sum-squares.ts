@@ -14,6 +14,7 @@
  * The kernel runs where WebAssembly SIMD compiles and the host is little-endian (wasm memory is
  * little-endian); `MURMUR_SIMD=off` switches it off. `sumOfSquaresBackend` says which one this process uses.
  */
+import { loadSimdKernel } from '../wasm-simd.js'
 
 /*
  * The module, as WebAssembly text:
@@ -62,25 +63,9 @@ interface Kernel {
   ss: (p: number, end: number) => void
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-
-/** The part of the WebAssembly JS API used here (the project's TS lib has no DOM types). */
-interface WasmApi {
-  validate: (bytes: Uint8Array) => boolean
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object) => { exports: { m: { buffer: ArrayBuffer }, ss: (p: number, end: number) => void } }
-}
-
 function loadKernel (): Kernel | null {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
-  if (process.env.MURMUR_SIMD === 'off' || !LITTLE_ENDIAN || wasm == null) return null
-  try {
-    if (!wasm.validate(KERNEL)) return null
-    const { exports } = new wasm.Instance(new wasm.Module(KERNEL))
-    return { memory: new Uint8Array(exports.m.buffer), acc: new Float64Array(exports.m.buffer, 0, 4), ss: exports.ss }
-  } catch {
-    return null
-  }
+  const k = loadSimdKernel<{ ss: (p: number, end: number) => void }>(KERNEL)
+  return k == null ? null : { memory: new Uint8Array(k.memory), acc: new Float64Array(k.memory, 0, 4), ss: k.exports.ss }
 }
 
 const kernel = loadKernel()

@@ -55,23 +55,32 @@ function perSecond (f: (i: number) => void, minMs: number): number {
   return n / ((now - start) / 1000)
 }
 
-/** Seal and open of a 7,850-parameter float32 update (31 KB) beside the primitives it needs, in one loop. */
-function envelope31KB (quick: boolean): Record<string, number> {
-  const numParams = 7850
+/** A float32 update of `numParams` values, a signer, an epoch key, header fields and a validator for it. */
+function benchUpdate (numParams: number, value: (i: number) => number, exampleCount: number, maxBytes: number): {
+  weights: Float32Array, encoded: ReturnType<ReturnType<typeof createEncoder>['encode']>, id: ReturnType<typeof generateIdentity>,
+  signer: ReturnType<typeof createSigner>, epochKey: Uint8Array, fields: (seq: number) => UpdateFields,
+  validator: ReturnType<typeof createValidator>
+} {
   const weights = new Float32Array(numParams)
-  for (let i = 0; i < numParams; i++) weights[i] = Math.cos(i) * 0.05
+  for (let i = 0; i < numParams; i++) weights[i] = value(i)
   const encoded = createEncoder({ name: 'float32' }).encode(weights)
   const id = generateIdentity()
-  const signer = createSigner(id)
   const epochKey = new Uint8Array(nodeRandom(32))
   const networkId = toHex(nodeRandom(32))
   const schemaHash = toHex(nodeRandom(32))
   const parents = [toHex(nodeRandom(32))]
-  const fields = (seq: number): UpdateFields => ({ networkId, manifestVersion: 1, keyEpoch: 1, schemaHash, round: 1, seq, exampleCount: 100, pushSumWeight: 0.5, numParams, parents })
+  const fields = (seq: number): UpdateFields => ({ networkId, manifestVersion: 1, keyEpoch: 1, schemaHash, round: 1, seq, exampleCount, pushSumWeight: 0.5, numParams, parents })
   const validator = createValidator({
-    networkId, schemaHash, numParams, maxBytes: 1 << 20, normBound: 1e6, replay: createMemoryReplayGuard(),
+    networkId, schemaHash, numParams, maxBytes, normBound: 1e6, replay: createMemoryReplayGuard(),
     membership: { isMember: () => true, epochKey: () => epochKey }
   })
+  return { weights, encoded, id, signer: createSigner(id), epochKey, fields, validator }
+}
+
+/** Seal and open of a 7,850-parameter float32 update (31 KB) beside the primitives it needs, in one loop. */
+function envelope31KB (quick: boolean): Record<string, number> {
+  const numParams = 7850
+  const { encoded, id, signer, epochKey, fields, validator } = benchUpdate(numParams, (i) => Math.cos(i) * 0.05, 100, 1 << 20)
   // the primitives alone, on buffers laid out as in the envelope: nonce || mac || box(binding || payload)
   const sample = sealUpdate(fields(0), encoded, { signer, epochKey }).bytes
   const hl = (sample[0] << 8) | sample[1]
@@ -143,19 +152,7 @@ export async function run (options: { quick: boolean }): Promise<Record<string, 
   const small = envelope31KB(options.quick)
   const iterations = options.quick ? 15 : 61
   const numParams = (1 << 20) / 4
-  const weights = new Float32Array(numParams)
-  for (let i = 0; i < numParams; i++) weights[i] = Math.sin(i) * 0.1
-  const encoded = createEncoder({ name: 'float32' }).encode(weights)
-  const id = generateIdentity()
-  const signer = createSigner(id)
-  const epochKey = new Uint8Array(nodeRandom(32))
-  const networkId = toHex(nodeRandom(32))
-  const schemaHash = toHex(nodeRandom(32))
-  const fields = (seq: number): UpdateFields => ({ networkId, manifestVersion: 1, keyEpoch: 1, schemaHash, round: 1, seq, exampleCount: 1000, pushSumWeight: 0.5, numParams, parents: [toHex(nodeRandom(32))] })
-  const validator = createValidator({
-    networkId, schemaHash, numParams, maxBytes: 8 << 20, normBound: 1e6, replay: createMemoryReplayGuard(),
-    membership: { isMember: () => true, epochKey: () => epochKey }
-  })
+  const { weights, encoded, id, signer, epochKey, fields, validator } = benchUpdate(numParams, (i) => Math.sin(i) * 0.1, 1000, 8 << 20)
 
   // ours and the ceiling, interleaved so both see the same machine load (this VM is shared)
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')

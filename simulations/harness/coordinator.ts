@@ -50,7 +50,7 @@ class WorkerHandle implements WorldHandle {
       env: process.env,
       // Do not inherit the parent's --import flags: the bootstrap registers tsx itself. MURMUR_SIM_CPU_PROF=DIR
       // writes one V8 CPU profile per worker thread into DIR (docs/simulation.md, "Profiling").
-      execArgv: process.env.MURMUR_SIM_CPU_PROF != null && process.env.MURMUR_SIM_CPU_PROF !== '' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MURMUR_SIM_CPU_PROF}`] : [],
+      execArgv: (process.env.MURMUR_SIM_CPU_PROF ?? '') !== '' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MURMUR_SIM_CPU_PROF}`] : [],
       stdout: false,
       stderr: false
     })

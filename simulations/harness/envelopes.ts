@@ -65,7 +65,8 @@ export function envelopeMemo (init?: EnvelopeMemoInit): EnvelopeMemo {
   if (init == null) return memo
   memo.notes = {
     send (outgoing, local) {
-      let result = (memo.entries.get(outgoing) ?? (local != null ? memo.entries.get(local) : undefined))?.result
+      // `outgoing` is a fresh copy for other threads; this world's receivers may already have validated `local`
+      let result = local != null ? memo.entries.get(local)?.result : undefined
       if (result == null) {
         memo.misses++
         const r = init.reference.open(outgoing, { round: 0, from: '', replay: createMemoryReplayGuard() })

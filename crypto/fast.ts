@@ -38,6 +38,18 @@ function loadNative<T> (id: string, off: boolean): T | null {
 
 const sodium = loadNative<Sodium>('sodium-native', process.env.MURMUR_CRYPTO_BACKEND === 'node')
 
+/**
+ * sodium-native cannot read or write shared memory: handed a view of a SharedArrayBuffer it returns undefined and
+ * writes nothing (a seal would leave its output unwritten). Inputs there are copied first; outputs there are refused.
+ */
+function unshared<T extends Uint8Array> (a: T): T {
+  return a.buffer instanceof SharedArrayBuffer ? a.slice() as T : a
+}
+
+function assertOwnMemory (out: Uint8Array): void {
+  if (out.buffer instanceof SharedArrayBuffer) throw new RangeError('crypto output must not be in shared memory')
+}
+
 /** Which implementation the fast path uses in this process. */
 export const backend: 'sodium-native' | 'node:crypto' = sodium != null ? 'sodium-native' : 'node:crypto'
 
@@ -127,21 +139,21 @@ export function signKeyPairFromSeed (seed: Uint8Array): { publicKey: Uint8Array,
 }
 
 /** Ed25519 detached signature (64 bytes); `secretKey` in NaCl layout (seed || public key). */
-export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+function signPrimitive (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (sodium != null) {
     const sig = new Uint8Array(64)
-    sodium.crypto_sign_detached(sig, message, secretKey)
+    sodium.crypto_sign_detached(sig, unshared(message), unshared(secretKey))
     return sig
   }
   return new Uint8Array(nodeSign(null, message, nodePrivateKey(secretKey)))
 }
 
 /** Ed25519 verification; false (never a throw) for any malformed key or signature. */
-export function verify (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+function verifyPrimitive (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false
   if (sodium != null) {
     try {
-      return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+      return sodium.crypto_sign_verify_detached(unshared(signature), unshared(message), unshared(publicKey))
     } catch {
       return false
     }
@@ -160,10 +172,11 @@ export function verify (message: Uint8Array, signature: Uint8Array, publicKey: U
  * In-place use is allowed when `message` starts exactly 16 bytes into `out` (libsodium encrypts in place;
  * the reference path copies first).
  */
-export function secretboxInto (out: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+function secretboxIntoPrimitive (out: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   if (out.length !== message.length + 16) throw new RangeError('secretbox output must be 16 bytes longer than the message')
   if (sodium != null) {
-    sodium.crypto_secretbox_easy(out, message, nonce, key)
+    assertOwnMemory(out)
+    sodium.crypto_secretbox_easy(out, unshared(message), unshared(nonce), unshared(key))
     return
   }
   out.set(reference.secretbox(message, nonce, key))
@@ -189,11 +202,12 @@ export function secretboxOpen (box: Uint8Array, nonce: Uint8Array, key: Uint8Arr
  * Opens a secretbox into `out` (exactly box.length - 16 bytes, not overlapping `box`); false when it does not
  * authenticate or the sizes are wrong (never throws on bad input; `out` is then unspecified).
  */
-export function secretboxOpenInto (out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+function secretboxOpenIntoPrimitive (out: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
   if (box.length < 16 || out.length !== box.length - 16 || nonce.length !== 24 || key.length !== 32) return false
   if (sodium != null) {
     try {
-      return sodium.crypto_secretbox_open_easy(out, box, nonce, key)
+      assertOwnMemory(out)
+      return sodium.crypto_secretbox_open_easy(out, unshared(box), unshared(nonce), unshared(key))
     } catch {
       return false
     }
@@ -234,10 +248,14 @@ function xsalsaBlock0 (s: Sodium, nonce: Uint8Array, key: Uint8Array): { subkey:
  * smaller messages are copied into `out` and sealed there in one call. `prefix`, `message` and `nonce` must
  * not overlap `out`.
  */
-export function secretboxPrefixedInto (out: Uint8Array, prefix: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+function secretboxPrefixedIntoPrimitive (out: Uint8Array, prefix: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   if (prefix.length !== 32) throw new RangeError('secretbox prefix must be 32 bytes')
   if (out.length !== message.length + 48) throw new RangeError('secretbox output must be 48 bytes longer than the message')
   if (nonce.length !== 24 || key.length !== 32) throw new RangeError('secretbox nonce must be 24 bytes and key 32 bytes')
+  if (sodium != null) {
+    assertOwnMemory(out)
+    message = unshared(message); nonce = unshared(nonce); key = unshared(key)
+  }
   if (sodium != null && message.length < SPLIT_SECRETBOX_MIN_BYTES) {
     // small messages: copying them next to the prefix and sealing in place in one libsodium call is cheaper
     // than the split's three calls and JS HSalsa20 (31 KB: 44 against 46.5 us; the split wins above ~100 KB)
@@ -267,7 +285,7 @@ export function secretboxPrefixedInto (out: Uint8Array, prefix: Uint8Array, mess
 export function boxPublicKey (secretKey: Uint8Array): Uint8Array {
   if (sodium != null) {
     const q = new Uint8Array(32)
-    sodium.crypto_scalarmult_base(q, secretKey)
+    sodium.crypto_scalarmult_base(q, unshared(secretKey))
     return q
   }
   return reference.boxPublicKey(secretKey)
@@ -276,7 +294,7 @@ export function boxPublicKey (secretKey: Uint8Array): Uint8Array {
 export function box (message: Uint8Array, nonce: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (sodium != null) {
     const out = new Uint8Array(message.length + 16)
-    sodium.crypto_box_easy(out, message, nonce, publicKey, secretKey)
+    sodium.crypto_box_easy(out, unshared(message), unshared(nonce), unshared(publicKey), unshared(secretKey))
     return out
   }
   return reference.box(message, nonce, publicKey, secretKey)
@@ -287,7 +305,7 @@ export function boxOpen (sealed: Uint8Array, nonce: Uint8Array, publicKey: Uint8
   if (sodium != null) {
     const out = new Uint8Array(sealed.length - 16)
     try {
-      return sodium.crypto_box_open_easy(out, sealed, nonce, publicKey, secretKey) ? out : null
+      return sodium.crypto_box_open_easy(out, unshared(sealed), unshared(nonce), unshared(publicKey), unshared(secretKey)) ? out : null
     } catch {
       return null
     }
@@ -317,7 +335,7 @@ export function boxPublicKeyFromSignPublicKey (publicKey: Uint8Array): Uint8Arra
   if (sodium != null) {
     const out = new Uint8Array(32)
     try {
-      sodium.crypto_sign_ed25519_pk_to_curve25519(out, publicKey)
+      sodium.crypto_sign_ed25519_pk_to_curve25519(out, unshared(publicKey))
       return out
     } catch {
       return null
@@ -349,7 +367,7 @@ export const hashBackend: '@napi-rs/blake-hash' | '@noble/hashes' = blake3Native
  * `payloadHash`). About 3.5x faster than SHA-256 on a megabyte here (AVX-512/AVX2 through the Rust crate);
  * byte-identical to `reference.blake3` (@noble/hashes), which test/crypto proves.
  */
-export function blake3 (...parts: Uint8Array[]): Uint8Array {
+function blake3Primitive (...parts: Uint8Array[]): Uint8Array {
   if (blake3Native != null) {
     if (parts.length === 1) return new Uint8Array(blake3Native.blake3(parts[0]))
     const h = new blake3Native.Blake3Hasher()
@@ -391,3 +409,37 @@ export function sha256Hex (data: Uint8Array): string {
   if (oneShotHash != null) return oneShotHash('sha256', data, 'hex') as string
   return createHash('sha256').update(data).digest('hex')
 }
+
+const TIMING = process.env.MURMUR_CRYPTO_TIMING === '1'
+const timing = { ms: 0, calls: 0 }
+
+/** `f` itself, or (MURMUR_CRYPTO_TIMING=1) `f` adding its wall time to this thread's primitive timing. */
+function timed<A extends unknown[], R> (f: (...args: A) => R): (...args: A) => R {
+  if (!TIMING) return f
+  return (...args: A): R => {
+    const started = performance.now()
+    try { return f(...args) } finally { timing.ms += performance.now() - started; timing.calls++ }
+  }
+}
+
+/**
+ * Wall time this thread spent in the primitives (ed25519 sign and verify, secretbox seal and open, BLAKE3) and
+ * how many calls, when the process started with MURMUR_CRYPTO_TIMING=1 (null otherwise: no timing, no cost).
+ * The simulator benchmark reads it to show the floor that real crypto puts under a round.
+ */
+export function primitiveTime (): { ms: number, calls: number } | null {
+  return TIMING ? { ...timing } : null
+}
+
+/** Ed25519 detached signature (64 bytes); `secretKey` in NaCl layout (seed || public key). */
+export const sign = timed(signPrimitive)
+/** Ed25519 verification; false (never a throw) for any malformed key or signature. */
+export const verify = timed(verifyPrimitive)
+/** XSalsa20-Poly1305 secretbox into `out`: see secretboxIntoPrimitive. */
+export const secretboxInto = timed(secretboxIntoPrimitive)
+/** Opens a secretbox into `out`: see secretboxOpenIntoPrimitive. */
+export const secretboxOpenInto = timed(secretboxOpenIntoPrimitive)
+/** secretbox(prefix || message) into `out` without concatenating: see secretboxPrefixedIntoPrimitive. */
+export const secretboxPrefixedInto = timed(secretboxPrefixedIntoPrimitive)
+/** BLAKE3-256 of the concatenation of `parts`: see blake3Primitive. */
+export const blake3 = timed(blake3Primitive)

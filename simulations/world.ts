@@ -48,6 +48,23 @@ export interface WireMessage {
   note?: unknown
 }
 
+/**
+ * A copy of `a` in shared memory: any number of worlds (worker threads) read it without a copy each or a transfer
+ * (nothing is detached, so the coordinator can hand it to every world). For data every receiver only reads (the
+ * decoded weights in the envelope memo's notes). Not for envelope bytes: sodium-native cannot read shared memory.
+ */
+export function sharedCopy<T extends Uint8Array | Float32Array | Uint32Array> (a: T): T {
+  const Ctor = a.constructor as new (buffer: SharedArrayBuffer) => T
+  const copy = new Ctor(new SharedArrayBuffer(a.byteLength))
+  copy.set(a as never)
+  return copy
+}
+
+/** Whether a typed array lives in shared memory (it then crosses threads by reference). */
+export function isShared (a: ArrayBufferView): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer
+}
+
 function before (a: WireMessage, b: WireMessage): boolean {
   if (a.at !== b.at) return a.at < b.at
   if (a.to !== b.to) return a.to < b.to

@@ -3,11 +3,14 @@
  * - ceiling: the same model (softmax on MNIST, 5 steps per call) trained in a tight loop on both cores, at the peers' mean
  *   batch (examples per step in the simulator run), measured twice and averaged;
  * - peer training steps/s at 500 peers (quick: 200) through the whole simulator, and its ratio to the ceiling
- *   (goal >= 0.75);
+ *   (goal >= 0.75), over the steady rounds of a 14-round run (the first 6 warm up the JIT; quick: 4 and 1);
  * - share of thread time spent in the engine outside training (sealing, signing, validation, decryption,
  *   merging) (goal < 0.10): (wall time inside engine calls - training) / (worker threads x round wall time -
  *   evaluation); idle time at barriers and the scheduler's own work count in the denominator only. Measured with
  *   the per-world crypto memo (the simulator's default, harness/envelopes.ts) and, in a second run, without it;
+ * - the floor under that share: the crypto primitives alone (sign, verify, secretbox, BLAKE3), timed inside the same
+ *   run by the worker threads (MURMUR_CRYPTO_TIMING=1), over the same thread time; and training alone per step
+ *   inside the simulation against the ceiling's;
  * - delivery windows per round (the scheduler's safe horizon: 1 when nothing can send after a round begins);
  * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer at the largest;
  * - the same throughput and share with the simulator's MLP (`mlp.*`, against the MLP's own ceiling; full run only);
@@ -25,10 +28,18 @@ type Figures = Record<string, number | string | boolean | null>
 
 export interface Throughput {
   stepsPerSecond: number
+  /** Wall microseconds per training step inside the simulation (a worker thread's, training alone). */
+  trainUsPerStep: number
   /** Training examples (rows) per second: a peer whose shard is smaller than a batch takes smaller steps. */
   examplesPerSecond: number
   msPerRound: number
   mergeCryptoShare: number
+  /**
+   * Share of the same thread time spent inside the crypto primitives alone (ed25519 sign and verify, secretbox
+   * seal and open, BLAKE3; MURMUR_CRYPTO_TIMING, crypto/fast.ts): the floor real crypto puts under
+   * `mergeCryptoShare`, measured inside the running simulation. null when the workers were not timing.
+   */
+  primitivesShare: number | null
   trainShare: number
   /** The same two shares over every round, warm-up and final evaluation included. */
   mergeCryptoShareAllRounds: number
@@ -38,17 +49,21 @@ export interface Throughput {
   memoHitRate: number
 }
 
-interface Timing { trainMs: number, evaluateMs: number, memoHits: number, memoMisses: number, trainMsByRound: number[], evaluateMsByRound: number[], examplesByRound: number[] }
+interface Timing { trainMs: number, evaluateMs: number, memoHits: number, memoMisses: number, trainMsByRound: number[], evaluateMsByRound: number[], examplesByRound: number[], cryptoMsByRound: number[], cryptoTimed: boolean }
 
 /**
  * Peer training throughput through the whole simulator (2 worker threads), the default scenario at `peers`.
- * Rates and shares are taken over the steady rounds: round 0 (JIT warm-up, first touch of every peer's data; the
- * ceiling likewise discards a warm-up call) and the last round (it evaluates every peer on the full test split)
- * are left out. `mergeCryptoShare` = (wall time inside engine calls - training) / (2 threads x round wall time -
- * evaluation), so time idle at barriers and in the scheduler counts against it, never for it.
+ * Rates and shares are taken over the steady rounds: the first `warmupRounds` (default 1) and the last round (it
+ * evaluates every peer on the full test split) are left out. Warm-up is first touch of every peer's data and,
+ * above all, V8 compiling the engine's hot paths: at 500 peers its optimising compiler keeps one of the two
+ * cores 10-20% busy for about the first 12 s of a run (perf, session 4), time the tight-loop ceiling, which
+ * compiles one small function and likewise discards a warm-up call, never pays. `mergeCryptoShare` = (wall time
+ * inside engine calls - training) / (2 threads x round wall time - evaluation), so time idle at barriers and in
+ * the scheduler counts against it, never for it.
  */
-export async function throughput (peers: number, rounds: number, options: { cryptoMemo?: boolean, model?: string } = {}): Promise<Throughput> {
-  if (rounds < 3) throw new RangeError('throughput needs at least 3 rounds (warm-up, steady, final)')
+export async function throughput (peers: number, rounds: number, options: { cryptoMemo?: boolean, model?: string, warmupRounds?: number } = {}): Promise<Throughput> {
+  const warmup = options.warmupRounds ?? 1
+  if (warmup < 1 || rounds < warmup + 2) throw new RangeError('throughput needs at least one warm-up round, one steady round and the final round')
   const scenario: Scenario = await loadScenario('default', {
     peers,
     rounds,
@@ -64,28 +79,31 @@ export async function throughput (peers: number, rounds: number, options: { cryp
     const hits = timing.reduce((s, t) => s + t.memoHits, 0)
     const opens = hits + timing.reduce((s, t) => s + t.memoMisses, 0)
     const byRound = r.scheduler?.busyByRound ?? []
-    const share = (from: number, to: number): { merge: number, train: number, wallMs: number } => {
-      let busy = 0; let train = 0; let evaluate = 0; let wallMs = 0
+    const share = (from: number, to: number): { merge: number, train: number, primitives: number, wallMs: number } => {
+      let busy = 0; let train = 0; let evaluate = 0; let wallMs = 0; let primitives = 0
       for (let k = from; k < to; k++) {
         const b = byRound[k]
         busy += b.begin + b.deliver + b.end
         wallMs += r.rounds[k].wallMs
-        for (const t of timing) { train += t.trainMsByRound[k] ?? 0; evaluate += t.evaluateMsByRound[k] ?? 0 }
+        for (const t of timing) { train += t.trainMsByRound[k] ?? 0; evaluate += t.evaluateMsByRound[k] ?? 0; primitives += t.cryptoMsByRound[k] ?? 0 }
       }
       const threadMs = wallMs * r.workers - evaluate
-      return { merge: (busy - train) / threadMs, train: train / threadMs, wallMs }
+      return { merge: (busy - train) / threadMs, train: train / threadMs, primitives: primitives / threadMs, wallMs }
     }
-    const steady = share(1, r.rounds.length - 1)
+    const steady = share(warmup, r.rounds.length - 1)
     const all = share(0, r.rounds.length)
-    const timed = r.rounds.slice(1, -1)
+    const timed = r.rounds.slice(warmup, -1)
     const steps = timed.reduce((s, x) => s + x.peersActive * scenario.localSteps, 0)
     let examples = 0
-    for (let k = 1; k < r.rounds.length - 1; k++) for (const t of timing) examples += t.examplesByRound[k] ?? 0
+    let trainMs = 0
+    for (let k = warmup; k < r.rounds.length - 1; k++) for (const t of timing) { examples += t.examplesByRound[k] ?? 0; trainMs += t.trainMsByRound[k] ?? 0 }
     return {
+      trainUsPerStep: trainMs * 1000 / steps,
       stepsPerSecond: steps / (steady.wallMs / 1000),
       examplesPerSecond: examples / (steady.wallMs / 1000),
       msPerRound: steady.wallMs / timed.length,
       mergeCryptoShare: steady.merge,
+      primitivesShare: timing.every((t) => t.cryptoTimed) ? steady.primitives : null,
       trainShare: steady.train,
       mergeCryptoShareAllRounds: all.merge,
       rssMiB: r.maxRssMiB,
@@ -108,12 +126,17 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   // 32-row ceiling would flatter the ratio. It is measured right after the simulator run and again after the
   // no-memo run, and averaged, so a change in load from the rest of the machine hits both sides alike.
   const n = quick ? 200 : 500
-  const t = await throughput(n, quick ? 4 : 6)
+  // worker threads time their crypto primitives (crypto/fast.ts reads this when a thread loads it)
+  const timingWas = process.env.MURMUR_CRYPTO_TIMING
+  process.env.MURMUR_CRYPTO_TIMING = '1'
+  // full: 14 rounds, 6 of them warm-up (see throughput: the JIT settles after about 12 s at 500 peers)
+  const steadyRuns = quick ? { rounds: 4, warmupRounds: 1 } : { rounds: 14, warmupRounds: 6 }
+  const t = await throughput(n, steadyRuns.rounds, { warmupRounds: steadyRuns.warmupRounds })
   const batchSize = Math.max(1, Math.round(t.examplesPerSecond / t.stepsPerSecond))
   const ceilingOptions = { dataset: 'mnist', model: SIM_MODELS.softmax, threads: 2, seconds: quick ? 3 : 6, stepsPerCall: 5, batchSize }
   const first = await measureCeiling(ceilingOptions)
   // The same run without the crypto memo: every receiver verifies and decrypts for itself, as in a real network.
-  const plain = await throughput(n, 4, { cryptoMemo: false })
+  const plain = await throughput(n, quick ? 4 : 12, { cryptoMemo: false, warmupRounds: quick ? 1 : 6 })
   const second = await measureCeiling(ceilingOptions)
   const ceiling = { stepsPerSecond: (first.stepsPerSecond + second.stepsPerSecond) / 2 }
   out.ceilingBatchSize = batchSize
@@ -124,6 +147,11 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.examplesVsCeiling = round4(t.examplesPerSecond / (ceiling.stepsPerSecond * batchSize))
   out.throughputGoalMet = t.stepsPerSecond >= 0.75 * ceiling.stepsPerSecond
   out.mergeCryptoShareOfRound = round4(t.mergeCryptoShare)
+  // The floor under it: the crypto primitives alone, timed inside the same run
+  out.primitivesShareOfRound = t.primitivesShare == null ? null : round4(t.primitivesShare)
+  // Training alone, per step and thread: inside the simulation against the ceiling's tight loop (both threads busy)
+  out.trainUsPerStepInSimulation = round4(t.trainUsPerStep)
+  out.trainUsPerStepCeiling = round4(2 * 1e6 / ceiling.stepsPerSecond)
   out.mergeCryptoShareAllRounds = round4(t.mergeCryptoShareAllRounds)
   out.trainShareOfRound = round4(t.trainShare)
   out.mergeCryptoGoalMet = t.mergeCryptoShare < 0.10
@@ -137,7 +165,7 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   const rss = new Map<number, number>([[n, t.rssMiB]])
   for (const peers of sizes) {
     if (peers === n) continue
-    const x = await throughput(peers, 3)
+    const x = await throughput(peers, quick ? 3 : 8, { warmupRounds: quick ? 1 : 5 })
     out[`msPerRoundAt${peers}`] = round4(x.msPerRound)
     rss.set(peers, x.rssMiB)
   }
@@ -153,16 +181,19 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   // whose slope its peak RSS would hide). Training per round grows faster than the update (and so the crypto and
   // the merge) with a hidden layer.
   if (!quick) {
-    const m = await throughput(n, 4, { model: 'mlp' })
+    const m = await throughput(n, 8, { model: 'mlp', warmupRounds: 4 })
     const mBatch = Math.max(1, Math.round(m.examplesPerSecond / m.stepsPerSecond))
     const mCeiling = await measureCeiling({ ...ceilingOptions, model: SIM_MODELS.mlp, batchSize: mBatch })
     out['mlp.ceilingStepsPerSecond'] = round4(mCeiling.stepsPerSecond)
     out[`mlp.peerStepsPerSecondAt${n}`] = round4(m.stepsPerSecond)
     out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
     out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
+    out['mlp.primitivesShareOfRound'] = m.primitivesShare == null ? null : round4(m.primitivesShare)
     out['mlp.trainShareOfRound'] = round4(m.trainShare)
     out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
   }
+  if (timingWas === undefined) delete process.env.MURMUR_CRYPTO_TIMING
+  else process.env.MURMUR_CRYPTO_TIMING = timingWas
   // Fidelity: the same small scenario over the virtual network and over real libp2p nodes (memory transport).
   {
     const fidelity = await loadScenario('default', { peers: quick ? 8 : 20, rounds: quick ? 3 : 8, baselines: { centralized: false, localOnly: false, fedavg: false }, variants: [] })

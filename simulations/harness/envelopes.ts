@@ -29,7 +29,7 @@ import type { MembershipView } from '../../protocol/messages/index.js'
 import { createMemoryReplayGuard } from '../../protocol/messages/index.js'
 import type { PeerKey } from '../../protocol/interfaces.js'
 import type { Envelopes, OpenContext, OpenResult } from '../../protocol/engine/types.js'
-import type { WorldNotes } from '../world.js'
+import { sharedCopy, type WorldNotes } from '../world.js'
 
 type Accepted = Extract<OpenResult, { ok: true }>
 interface Entry { result: Accepted, membership: MembershipView, config: object }
@@ -74,7 +74,7 @@ export function envelopeMemo (init?: EnvelopeMemoInit): EnvelopeMemo {
         result = r
         if (local != null) memo.entries.set(local, { result, membership: init.membership, config: init.config })
       }
-      // the note is transferred to another thread: it gets arrays of its own
+      // the note crosses to other threads: its arrays go to shared memory once (copyResult)
       const note: MemoNote = { fingerprint: init.fingerprint, result: copyResult(result) }
       return note
     },
@@ -88,8 +88,12 @@ export function envelopeMemo (init?: EnvelopeMemoInit): EnvelopeMemo {
   return memo
 }
 
+/**
+ * The result for other worlds: its arrays in shared memory, one copy that every world it reaches reads (a plain
+ * copy would be copied again by each postMessage on the way, since a note's arrays lie too deep to transfer).
+ */
 function copyResult (r: Accepted): Accepted {
-  return { ok: true, id: r.id, header: { ...r.header, parents: [...r.header.parents] }, weights: r.weights.slice(), indices: r.indices == null ? null : r.indices.slice() }
+  return { ok: true, id: r.id, header: { ...r.header, parents: [...r.header.parents] }, weights: sharedCopy(r.weights), indices: r.indices == null ? null : sharedCopy(r.indices) }
 }
 
 /**

@@ -17,6 +17,7 @@ import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import type { RegionPeerFigures } from '../regions.js'
 import { envelopeMemo, memoizedEnvelopes } from './envelopes.js'
+import { primitiveTime } from '../../crypto/fast.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
@@ -154,9 +155,17 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
   const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? 1))
-  const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[] }
+  const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[], cryptoMsByRound: [] as number[] }
   let currentRound = 0
   const addTo = (list: number[], ms: number): void => { list[currentRound] = (list[currentRound] ?? 0) + ms }
+  // Wall time in the crypto primitives (only with MURMUR_CRYPTO_TIMING=1), booked to the round this world is in
+  let cryptoSeenMs = primitiveTime()?.ms ?? 0
+  const bookCrypto = (): void => {
+    const now = primitiveTime()?.ms
+    if (now == null) return
+    addTo(timing.cryptoMsByRound, now - cryptoSeenMs)
+    cryptoSeenMs = now
+  }
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
@@ -213,6 +222,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     await engine.init()
     const peer: SimPeer = {
       beginRound: async (round) => {
+        if (round !== currentRound) bookCrypto()
         currentRound = round
         learner.learningRate = rateAt(round)
         await engine.beginRound()
@@ -249,15 +259,20 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     ...(memo?.notes != null ? { notes: memo.notes } : {}),
     tasks: {
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
-      timing: async () => ({
-        ...timing,
-        trainMsByRound: Array.from(timing.trainMsByRound, (x) => x ?? 0),
-        evaluateMsByRound: Array.from(timing.evaluateMsByRound, (x) => x ?? 0),
-        examplesByRound: Array.from(timing.examplesByRound, (x) => x ?? 0),
-        memoHits: memo?.hits ?? 0,
-        memoMisses: memo?.misses ?? 0,
-        memoImported: memo?.imported ?? 0
-      }),
+      timing: async () => {
+        bookCrypto()
+        return {
+          ...timing,
+          trainMsByRound: Array.from(timing.trainMsByRound, (x) => x ?? 0),
+          evaluateMsByRound: Array.from(timing.evaluateMsByRound, (x) => x ?? 0),
+          examplesByRound: Array.from(timing.examplesByRound, (x) => x ?? 0),
+          cryptoMsByRound: Array.from(timing.cryptoMsByRound, (x) => x ?? 0),
+          cryptoTimed: primitiveTime() != null,
+          memoHits: memo?.hits ?? 0,
+          memoMisses: memo?.misses ?? 0,
+          memoImported: memo?.imported ?? 0
+        }
+      },
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
       localOnly: async (args: { steps: number }) => {
         const out: Array<[number, MetricValues]> = []

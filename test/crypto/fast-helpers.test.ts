@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { fromHexOrNull, toHex, writeHex32 } from '../../crypto/hex.js'
-import { sha256, sha256Into, sha256Hex, randomPublicBytesInto, secretbox, secretboxOpen, secretboxOpenInto } from '../../crypto/fast.js'
+import { sha256, sha256Into, sha256Hex, randomPublicBytesInto, secretbox, secretboxInto, secretboxOpen, secretboxOpenInto, secretboxPrefixedInto, sign, signKeyPairFromSeed, verify } from '../../crypto/fast.js'
 import { reference } from '../../crypto/reference.js'
 import { createRng } from '../../protocol/rng.js'
 
@@ -81,4 +81,35 @@ test('secretboxOpenInto opens into the caller\'s buffer, refuses tampering and w
     assert.equal(secretboxOpenInto(new Uint8Array(n), box, nonce.subarray(1), key), false)
   }
   assert.equal(secretboxOpenInto(new Uint8Array(0), new Uint8Array(5), new Uint8Array(24), new Uint8Array(32)), false)
+})
+
+test('inputs in shared memory give the same signatures, boxes and verdicts as ordinary arrays (sodium-native cannot read them)', () => {
+  const shared = (a: Uint8Array, at = 3): Uint8Array => {
+    const v = new Uint8Array(new SharedArrayBuffer(a.length + at + 5), at, a.length)
+    v.set(a)
+    return v
+  }
+  const { publicKey, secretKey } = signKeyPairFromSeed(rng.bytes(32))
+  const message = rng.bytes(300)
+  const signature = sign(message, secretKey)
+  assert.deepEqual(sign(shared(message), shared(secretKey)), signature)
+  assert.equal(verify(shared(message), shared(signature), shared(publicKey)), true)
+  assert.equal(verify(shared(message.map((b, i) => i === 7 ? b ^ 1 : b)), signature, publicKey), false)
+  for (const n of [100, 31_432, 70_000]) {
+    const key = rng.bytes(32)
+    const nonce = rng.bytes(24)
+    const msg = rng.bytes(n)
+    const box = secretbox(msg, nonce, key)
+    assert.deepEqual(secretbox(shared(msg), shared(nonce), shared(key)), box)
+    const out = new Uint8Array(n)
+    assert.equal(secretboxOpenInto(out, shared(box), shared(nonce), shared(key)), true)
+    assert.deepEqual(out, msg)
+    const prefix = rng.bytes(32)
+    const a = new Uint8Array(n + 48)
+    const b = new Uint8Array(n + 48)
+    secretboxPrefixedInto(a, prefix, msg, nonce, key)
+    secretboxPrefixedInto(b, shared(prefix), shared(msg), shared(nonce), shared(key))
+    assert.deepEqual(b, a)
+  }
+  assert.throws(() => { secretboxInto(shared(new Uint8Array(116)), rng.bytes(100), rng.bytes(24), rng.bytes(32)) }, RangeError)
 })

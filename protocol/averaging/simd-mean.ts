@@ -1,9 +1,14 @@
 /**
  * The weighted mean's float64 accumulation as a hand-written WebAssembly SIMD kernel (bytes below, no toolchain):
- * `acc[i] = (first ? 0 : acc[i]) + a * x[i]` over float32 `x`, two elements per f64x2 lane pair. Each lane does
- * the very float64 operations of the JS loop (`acc += a * x[i]`, x promoted exactly), in the same order, so
- * `weightedMean` gives bit-identical results on either path (test/averaging/vector-robust.test.ts). Inputs are
- * copied into the kernel's memory in chunks that keep the accumulator in cache.
+ * `out[i] = float32((first ? 0 : acc[i]) + a_0 x_0[i] + a_1 x_1[i] + ...)` over float32 inputs, sixteen elements per
+ * step in eight f64x2 accumulators, the inputs folded left to right inside the step. Each lane does the very float64
+ * operations of the JS loop (`acc += a * x[i]`, x promoted exactly, one input after the other in the same order),
+ * and the kernel rounds the float64 sum to float32 itself (`f32x4.demote_f64x2_zero`: round to nearest even, as a
+ * Float32Array store does), so `weightedMean` gives bit-identical results on either path
+ * (test/averaging/vector-robust.test.ts, test/averaging/simd-mean.test.ts) and JS only copies float32 to float32.
+ * Inputs are copied into the kernel's memory in chunks of CHUNK elements, up to GROUP inputs at a time (more
+ * inputs: several passes over the chunk through the float64 accumulator, still in input order). A Float64Array
+ * target gets the float64 sums unrounded.
  *
  * Used where WebAssembly SIMD compiles and the host is little-endian; `MURMUR_SIMD=off` switches it off (as for
  * the codecs' sum of squares). `weightedMeanBackend` says which path this process uses.
@@ -11,58 +16,166 @@
 import { loadSimdKernel } from '../wasm-simd.js'
 
 /*
- * The module, as WebAssembly text:
+ * The module, as WebAssembly text (assembled by hand with a throwaway script; 8 f64x2 accumulators $s0..$s7 hold
+ * 16 elements):
  * (module
- *   (memory (export "m") 1)
- *   (func (export "axpy") (param $acc i32) (param $x i32) (param $n i32) (param $a f64) (param $first i32)
- *     (local $end i32) (local $va v128)
- *     (local.set $va (f64x2.splat (local.get $a)))
+ *   (memory (export "m") 5)
+ *   ;; k >= 1 inputs of n elements at $x, $x + $stride, ...; their weights (f64) at $w. Mode bit 1: start from +0
+ *   ;; (else from the f64 sums at $acc); mode bit 2: store the sums rounded to float32 at $out (else the f64 sums
+ *   ;; at $acc). Steps of 16 elements: an n not a multiple of 16 reads and writes up to 15 padding elements past
+ *   ;; the end, never returned.
+ *   (func (export "fold") (param $x i32) (param $stride i32) (param $k i32) (param $w i32) (param $acc i32)
+ *       (param $out i32) (param $n i32) (param $mode i32)
+ *     (local $end i32) (local $xp i32) (local $wp i32) (local $wend i32) (local $a v128)
+ *     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+ *     (local $s4 v128) (local $s5 v128) (local $s6 v128) (local $s7 v128)
  *     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+ *     (local.set $wend (i32.add (local.get $w) (i32.shl (local.get $k) (i32.const 3))))
  *     (block $done
  *       (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
- *       (if (local.get $first)
- *         (then (loop $l                                   ;; acc = 0 + a * x
- *           (v128.store (local.get $acc) (f64x2.add (v128.const f64x2 0 0)
- *             (f64x2.mul (local.get $va) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))))
- *           (local.set $acc (i32.add (local.get $acc) (i32.const 16)))
- *           (br_if $l (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 8))) (local.get $end)))))
- *         (else (loop $l                                   ;; acc = acc + a * x
- *           (v128.store (local.get $acc) (f64x2.add (v128.load (local.get $acc))
- *             (f64x2.mul (local.get $va) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))))
- *           (local.set $acc (i32.add (local.get $acc) (i32.const 16)))
- *           (br_if $l (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 8))) (local.get $end))))))))
- * `n` is even (an odd tail reads and writes one padding element past the end, never returned).
+ *       (loop $elements
+ *         (if (i32.and (local.get $mode) (i32.const 1))
+ *           (then
+ *             (local.set $s0 (v128.const f64x2 0 0)) (local.set $s1 (v128.const f64x2 0 0))
+ *             (local.set $s2 (v128.const f64x2 0 0)) (local.set $s3 (v128.const f64x2 0 0))
+ *             (local.set $s4 (v128.const f64x2 0 0)) (local.set $s5 (v128.const f64x2 0 0))
+ *             (local.set $s6 (v128.const f64x2 0 0)) (local.set $s7 (v128.const f64x2 0 0)))
+ *           (else
+ *             (local.set $s0 (v128.load offset=0 (local.get $acc)))
+ *             (local.set $s1 (v128.load offset=16 (local.get $acc)))
+ *             (local.set $s2 (v128.load offset=32 (local.get $acc)))
+ *             (local.set $s3 (v128.load offset=48 (local.get $acc)))
+ *             (local.set $s4 (v128.load offset=64 (local.get $acc)))
+ *             (local.set $s5 (v128.load offset=80 (local.get $acc)))
+ *             (local.set $s6 (v128.load offset=96 (local.get $acc)))
+ *             (local.set $s7 (v128.load offset=112 (local.get $acc)))))
+ *         (local.set $xp (local.get $x))
+ *         (local.set $wp (local.get $w))
+ *         (loop $inputs                                    ;; s += a * x, one input after the other
+ *           (local.set $a (v128.load64_splat (local.get $wp)))
+ *           (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $xp))))))
+ *           (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $xp))))))
+ *           (local.set $s2 (f64x2.add (local.get $s2) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $xp))))))
+ *           (local.set $s3 (f64x2.add (local.get $s3) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $xp))))))
+ *           (local.set $s4 (f64x2.add (local.get $s4) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $xp))))))
+ *           (local.set $s5 (f64x2.add (local.get $s5) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $xp))))))
+ *           (local.set $s6 (f64x2.add (local.get $s6) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $xp))))))
+ *           (local.set $s7 (f64x2.add (local.get $s7) (f64x2.mul (local.get $a)
+ *             (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $xp))))))
+ *           (local.set $xp (i32.add (local.get $xp) (local.get $stride)))
+ *           (br_if $inputs (i32.lt_u (local.tee $wp (i32.add (local.get $wp) (i32.const 8))) (local.get $wend))))
+ *         (if (i32.and (local.get $mode) (i32.const 2))
+ *           (then                                          ;; round to float32: two f64x2 -> one f32x4
+ *             (v128.store offset=0 (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+ *               (f32x4.demote_f64x2_zero (local.get $s0)) (f32x4.demote_f64x2_zero (local.get $s1))))
+ *             (v128.store offset=16 (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+ *               (f32x4.demote_f64x2_zero (local.get $s2)) (f32x4.demote_f64x2_zero (local.get $s3))))
+ *             (v128.store offset=32 (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+ *               (f32x4.demote_f64x2_zero (local.get $s4)) (f32x4.demote_f64x2_zero (local.get $s5))))
+ *             (v128.store offset=48 (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+ *               (f32x4.demote_f64x2_zero (local.get $s6)) (f32x4.demote_f64x2_zero (local.get $s7)))))
+ *           (else
+ *             (v128.store offset=0 (local.get $acc) (local.get $s0))
+ *             (v128.store offset=16 (local.get $acc) (local.get $s1))
+ *             (v128.store offset=32 (local.get $acc) (local.get $s2))
+ *             (v128.store offset=48 (local.get $acc) (local.get $s3))
+ *             (v128.store offset=64 (local.get $acc) (local.get $s4))
+ *             (v128.store offset=80 (local.get $acc) (local.get $s5))
+ *             (v128.store offset=96 (local.get $acc) (local.get $s6))
+ *             (v128.store offset=112 (local.get $acc) (local.get $s7))))
+ *         (local.set $acc (i32.add (local.get $acc) (i32.const 128)))
+ *         (local.set $out (i32.add (local.get $out) (i32.const 64)))
+ *         (br_if $elements (i32.lt_u (local.tee $x (i32.add (local.get $x) (i32.const 64))) (local.get $end)))))))
+ * Local indices: params 0-7, $end 8, $xp 9, $wp 10, $wend 11, $a 12, $s0..$s7 13-20. Validated with
+ * WebAssembly.validate at load (loadSimdKernel), which falls back to the JS loop if it ever failed.
  */
 const KERNEL = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x09, 0x01, 0x60, 0x05, 0x7f, 0x7f, 0x7f,
-  0x7c, 0x7f, 0x00, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x0c, 0x02, 0x01,
-  0x6d, 0x02, 0x00, 0x04, 0x61, 0x78, 0x70, 0x79, 0x00, 0x00, 0x0a, 0x99, 0x01, 0x01, 0x96, 0x01,
-  0x02, 0x01, 0x7f, 0x01, 0x7b, 0x20, 0x03, 0xfd, 0x14, 0x21, 0x06, 0x20, 0x01, 0x20, 0x02, 0x41,
-  0x02, 0x74, 0x6a, 0x21, 0x05, 0x02, 0x40, 0x20, 0x01, 0x20, 0x05, 0x4f, 0x0d, 0x00, 0x20, 0x04,
-  0x04, 0x40, 0x03, 0x40, 0x20, 0x00, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x06, 0x20, 0x01, 0xfd, 0x5d, 0x03, 0x00,
-  0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0xfd, 0x0b, 0x04, 0x00, 0x20, 0x00, 0x41, 0x10,
-  0x6a, 0x21, 0x00, 0x20, 0x01, 0x41, 0x08, 0x6a, 0x22, 0x01, 0x20, 0x05, 0x49, 0x0d, 0x00, 0x0b,
-  0x05, 0x03, 0x40, 0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x06, 0x20, 0x01, 0xfd,
-  0x5d, 0x03, 0x00, 0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0xfd, 0x0b, 0x04, 0x00, 0x20,
-  0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, 0x20, 0x01, 0x41, 0x08, 0x6a, 0x22, 0x01, 0x20, 0x05, 0x49,
-  0x0d, 0x00, 0x0b, 0x0b, 0x0b, 0x0b
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0c, 0x01, 0x60, 0x08, 0x7f, 0x7f, 0x7f,
+  0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x05, 0x07,
+  0x0c, 0x02, 0x01, 0x6d, 0x02, 0x00, 0x04, 0x66, 0x6f, 0x6c, 0x64, 0x00, 0x00, 0x0a, 0xbf, 0x05,
+  0x01, 0xbc, 0x05, 0x02, 0x04, 0x7f, 0x09, 0x7b, 0x20, 0x00, 0x20, 0x06, 0x41, 0x02, 0x74, 0x6a,
+  0x21, 0x08, 0x20, 0x03, 0x20, 0x02, 0x41, 0x03, 0x74, 0x6a, 0x21, 0x0b, 0x02, 0x40, 0x20, 0x00,
+  0x20, 0x08, 0x4f, 0x0d, 0x00, 0x03, 0x40, 0x20, 0x07, 0x41, 0x01, 0x71, 0x04, 0x40, 0xfd, 0x0c,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x21, 0x0d, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x21, 0x0e, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21, 0x0f, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21, 0x10, 0xfd, 0x0c,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x21, 0x11, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x21, 0x12, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21, 0x13, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21, 0x14, 0x05, 0x20,
+  0x04, 0xfd, 0x00, 0x04, 0x00, 0x21, 0x0d, 0x20, 0x04, 0xfd, 0x00, 0x04, 0x10, 0x21, 0x0e, 0x20,
+  0x04, 0xfd, 0x00, 0x04, 0x20, 0x21, 0x0f, 0x20, 0x04, 0xfd, 0x00, 0x04, 0x30, 0x21, 0x10, 0x20,
+  0x04, 0xfd, 0x00, 0x04, 0x40, 0x21, 0x11, 0x20, 0x04, 0xfd, 0x00, 0x04, 0x50, 0x21, 0x12, 0x20,
+  0x04, 0xfd, 0x00, 0x04, 0x60, 0x21, 0x13, 0x20, 0x04, 0xfd, 0x00, 0x04, 0x70, 0x21, 0x14, 0x0b,
+  0x20, 0x00, 0x21, 0x09, 0x20, 0x03, 0x21, 0x0a, 0x03, 0x40, 0x20, 0x0a, 0xfd, 0x0a, 0x03, 0x00,
+  0x21, 0x0c, 0x20, 0x0d, 0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x00, 0xfd, 0x5f, 0xfd, 0xf2,
+  0x01, 0xfd, 0xf0, 0x01, 0x21, 0x0d, 0x20, 0x0e, 0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x08,
+  0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0x21, 0x0e, 0x20, 0x0f, 0x20, 0x0c, 0x20, 0x09,
+  0xfd, 0x5d, 0x03, 0x10, 0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0x21, 0x0f, 0x20, 0x10,
+  0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x18, 0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01,
+  0x21, 0x10, 0x20, 0x11, 0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x20, 0xfd, 0x5f, 0xfd, 0xf2,
+  0x01, 0xfd, 0xf0, 0x01, 0x21, 0x11, 0x20, 0x12, 0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x28,
+  0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0x21, 0x12, 0x20, 0x13, 0x20, 0x0c, 0x20, 0x09,
+  0xfd, 0x5d, 0x03, 0x30, 0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01, 0x21, 0x13, 0x20, 0x14,
+  0x20, 0x0c, 0x20, 0x09, 0xfd, 0x5d, 0x03, 0x38, 0xfd, 0x5f, 0xfd, 0xf2, 0x01, 0xfd, 0xf0, 0x01,
+  0x21, 0x14, 0x20, 0x09, 0x20, 0x01, 0x6a, 0x21, 0x09, 0x20, 0x0a, 0x41, 0x08, 0x6a, 0x22, 0x0a,
+  0x20, 0x0b, 0x49, 0x0d, 0x00, 0x0b, 0x20, 0x07, 0x41, 0x02, 0x71, 0x04, 0x40, 0x20, 0x05, 0x20,
+  0x0d, 0xfd, 0x5e, 0x20, 0x0e, 0xfd, 0x5e, 0xfd, 0x0d, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+  0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0xfd, 0x0b, 0x04, 0x00, 0x20, 0x05, 0x20,
+  0x0f, 0xfd, 0x5e, 0x20, 0x10, 0xfd, 0x5e, 0xfd, 0x0d, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+  0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0xfd, 0x0b, 0x04, 0x10, 0x20, 0x05, 0x20,
+  0x11, 0xfd, 0x5e, 0x20, 0x12, 0xfd, 0x5e, 0xfd, 0x0d, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+  0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0xfd, 0x0b, 0x04, 0x20, 0x20, 0x05, 0x20,
+  0x13, 0xfd, 0x5e, 0x20, 0x14, 0xfd, 0x5e, 0xfd, 0x0d, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+  0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0xfd, 0x0b, 0x04, 0x30, 0x05, 0x20, 0x04,
+  0x20, 0x0d, 0xfd, 0x0b, 0x04, 0x00, 0x20, 0x04, 0x20, 0x0e, 0xfd, 0x0b, 0x04, 0x10, 0x20, 0x04,
+  0x20, 0x0f, 0xfd, 0x0b, 0x04, 0x20, 0x20, 0x04, 0x20, 0x10, 0xfd, 0x0b, 0x04, 0x30, 0x20, 0x04,
+  0x20, 0x11, 0xfd, 0x0b, 0x04, 0x40, 0x20, 0x04, 0x20, 0x12, 0xfd, 0x0b, 0x04, 0x50, 0x20, 0x04,
+  0x20, 0x13, 0xfd, 0x0b, 0x04, 0x60, 0x20, 0x04, 0x20, 0x14, 0xfd, 0x0b, 0x04, 0x70, 0x0b, 0x20,
+  0x04, 0x41, 0x80, 0x01, 0x6a, 0x21, 0x04, 0x20, 0x05, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0x05, 0x20,
+  0x00, 0x41, 0xc0, 0x00, 0x6a, 0x22, 0x00, 0x20, 0x08, 0x49, 0x0d, 0x00, 0x0b, 0x0b, 0x0b
 ])
 
-/** Elements per chunk: the float64 accumulator (32 KiB) and the float32 input (16 KiB) stay in L1/L2. */
+/** Elements per chunk: the float64 sums (32 KiB), the float32 result (16 KiB) and the inputs stay in L1/L2. */
 const CHUNK = 4096
-const ACC_OFFSET = 0
-const X_OFFSET = CHUNK * 8
-const MEMORY_BYTES = X_OFFSET + CHUNK * 4 + 16
+/** Inputs per pass over a chunk; more inputs take more passes through the float64 sums, in input order. */
+const GROUP = 16
+/** Bytes between the inputs' areas: a chunk plus one cache line, so the GROUP input streams do not alias. */
+const STRIDE = CHUNK * 4 + 64
+const W_OFFSET = 0
+const ACC_OFFSET = 256
+const OUT_OFFSET = ACC_OFFSET + CHUNK * 8
+const X_OFFSET = OUT_OFFSET + CHUNK * 4
+const MEMORY_BYTES = X_OFFSET + GROUP * STRIDE
 /** Below this many elements the JS loop is as fast as copying into the kernel. */
 export const MIN_KERNEL_ELEMENTS = 256
+/** Mode bits of `fold`. */
+const FROM_ZERO = 1
+const TO_FLOAT32 = 2
 
-type Axpy = (acc: number, x: number, n: number, a: number, first: number) => void
-interface Kernel { acc: Float64Array, x: Float32Array, axpy: Axpy }
+type Fold = (x: number, stride: number, k: number, w: number, acc: number, out: number, n: number, mode: number) => void
+interface Kernel { w: Float64Array, acc: Float64Array, out: Float32Array, xs: Float32Array[], fold: Fold }
 
 function loadKernel (): Kernel | null {
-  const k = loadSimdKernel<{ axpy: Axpy }>(KERNEL, MEMORY_BYTES)
-  return k == null ? null : { acc: new Float64Array(k.memory, ACC_OFFSET, CHUNK), x: new Float32Array(k.memory, X_OFFSET, CHUNK + 2), axpy: k.exports.axpy }
+  const k = loadSimdKernel<{ fold: Fold }>(KERNEL, MEMORY_BYTES)
+  if (k == null) return null
+  return {
+    w: new Float64Array(k.memory, W_OFFSET, GROUP),
+    acc: new Float64Array(k.memory, ACC_OFFSET, CHUNK),
+    out: new Float32Array(k.memory, OUT_OFFSET, CHUNK),
+    xs: Array.from({ length: GROUP }, (_, j) => new Float32Array(k.memory, X_OFFSET + j * STRIDE, CHUNK)),
+    fold: k.exports.fold
+  }
 }
 
 const kernel = loadKernel()
@@ -71,21 +184,30 @@ const kernel = loadKernel()
 export const weightedMeanBackend: 'wasm-simd' | 'js' = kernel != null ? 'wasm-simd' : 'js'
 
 /**
- * target[i] = float(0 + a_0 x_0[i] + a_1 x_1[i] + ...), summed left to right in float64, through the kernel;
- * false (nothing written) where the kernel is off. Every x must be a Float32Array of length n.
+ * target[i] = float(0 + a_0 x_0[i] + a_1 x_1[i] + ...), summed left to right in float64 and rounded once to the
+ * target's type, through the kernel; false (nothing written) where the kernel is off. Every x must be a
+ * Float32Array of length >= n (elements 0..n-1 are read); no inputs gives zeros.
  */
 export function weightedSumSimd (xs: readonly Float32Array[], as: readonly number[], target: Float32Array | Float64Array, n: number): boolean {
   if (kernel == null) return false
-  const { acc, x, axpy } = kernel
+  const k = xs.length
+  if (k === 0) { target.fill(0, 0, n); return true }
+  const { w, acc, out, fold } = kernel
+  const area = kernel.xs
+  const narrow = target instanceof Float32Array
   for (let o = 0; o < n; o += CHUNK) {
     const len = Math.min(CHUNK, n - o)
-    const even = len + (len & 1)
-    for (let k = 0; k < xs.length; k++) {
-      x.set(xs[k].subarray(o, o + len))
-      if (even !== len) x[len] = 0
-      axpy(ACC_OFFSET, X_OFFSET, even, as[k], k === 0 ? 1 : 0)
+    for (let g = 0; g < k; g += GROUP) {
+      const m = Math.min(GROUP, k - g)
+      for (let j = 0; j < m; j++) {
+        const x = xs[g + j]
+        area[j].set(o === 0 && len === x.length ? x : x.subarray(o, o + len))
+        w[j] = as[g + j]
+      }
+      const mode = (g === 0 ? FROM_ZERO : 0) | (narrow && g + m === k ? TO_FLOAT32 : 0)
+      fold(X_OFFSET, STRIDE, m, W_OFFSET, ACC_OFFSET, OUT_OFFSET, len, mode)
     }
-    target.set(acc.subarray(0, len), o)
+    target.set(narrow ? out.subarray(0, len) : acc.subarray(0, len), o)
   }
   return true
 }

@@ -12,10 +12,14 @@
  *   run by the worker threads (MURMUR_CRYPTO_TIMING=1), over the same thread time; and training alone per step
  *   inside the simulation against the ceiling's;
  * - delivery windows per round (the scheduler's safe horizon: 1 when nothing can send after a round begins);
- * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer at the largest;
+ * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer: the slope of peak RSS
+ *   between the smallest and the largest size, each run alone in a fresh process (scripts/sim-memory.ts);
  * - the same throughput and share with the simulator's MLP (`mlp.*`, against the MLP's own ceiling; full run only);
  * - built-in scenarios with their goals (default, byzantine, partition-heal; skipped with --quick).
  */
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { loadScenario, type Scenario } from '../../simulations/scenario.js'
 import { Simulation } from '../../simulations/harness/coordinator.js'
 import { measureCeiling } from '../../simulations/harness/ceiling.js'
@@ -23,6 +27,8 @@ import { SIM_MODELS } from '../../simulations/harness/peers.js'
 import { runScenario } from '../../simulations/run.js'
 
 export const name = 'simulate'
+
+const execFileAsync = promisify(execFile)
 
 type Figures = Record<string, number | string | boolean | null>
 
@@ -118,6 +124,15 @@ export async function throughput (peers: number, rounds: number, options: { cryp
 
 const round4 = (x: number): number => Number(x.toPrecision(4))
 
+/** Peak RSS (MiB) of the default scenario at `peers` (3 rounds, no baselines), run alone in a child process. */
+async function peakRssInFreshProcess (peers: number): Promise<number> {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--import', './node/polyfills.ts', 'scripts/sim-memory.ts', String(peers), '3'], { cwd: root, maxBuffer: 1 << 20 })
+  const line = stdout.trim().split('\n').pop() ?? ''
+  const r = JSON.parse(line) as { maxRssMiB: number }
+  return r.maxRssMiB
+}
+
 export async function run (options: { quick: boolean }): Promise<Figures> {
   const quick = options.quick
   const out: Figures = { note: 'timings on a shared 2-core machine are contended unless run alone' }
@@ -149,6 +164,9 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.mergeCryptoShareOfRound = round4(t.mergeCryptoShare)
   // The floor under it: the crypto primitives alone, timed inside the same run
   out.primitivesShareOfRound = t.primitivesShare == null ? null : round4(t.primitivesShare)
+  // ... and the share the primitives alone would take if nothing else in the engine cost anything (training as
+  // measured, merging free): a merge+crypto share below it cannot be reached with real sealing and validation
+  out.primitivesFloorShare = t.primitivesShare == null ? null : round4(t.primitivesShare / (t.primitivesShare + t.trainShare))
   // Training alone, per step and thread: inside the simulation against the ceiling's tight loop (both threads busy)
   out.trainUsPerStepInSimulation = round4(t.trainUsPerStep)
   out.trainUsPerStepCeiling = round4(2 * 1e6 / ceiling.stepsPerSecond)
@@ -162,24 +180,24 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out[`peerStepsPerSecondAt${n}NoMemo`] = round4(plain.stepsPerSecond)
   out.throughputVsCeilingNoMemo = round4(plain.stepsPerSecond / ceiling.stepsPerSecond)
   const sizes = quick ? [100, 300] : [100, 300, 1000]
-  const rss = new Map<number, number>([[n, t.rssMiB]])
   for (const peers of sizes) {
     if (peers === n) continue
     const x = await throughput(peers, quick ? 3 : 8, { warmupRounds: quick ? 1 : 5 })
     out[`msPerRoundAt${peers}`] = round4(x.msPerRound)
-    rss.set(peers, x.rssMiB)
   }
-  // Memory per peer: slope of peak RSS between the smallest and the largest run (the fixed cost of the worker
-  // threads, TF.js and the dataset cancels out). The runs share one process, so memory an earlier run left
-  // behind can hide the slope: a slope that is not positive is reported as null (not measured), never as 0.
-  const lo = Math.min(...rss.keys()); const hi = Math.max(...rss.keys())
-  const slopeKiB = ((rss.get(hi) as number) - (rss.get(lo) as number)) * 1024 / (hi - lo)
-  out.memoryPerPeerKiB = slopeKiB > 0 ? round4(slopeKiB) : null
-  out[`peakRssMiBAt${hi}`] = round4(rss.get(hi) as number)
+  // Memory per peer: slope of peak RSS between the smallest and the largest size, each run alone in a fresh
+  // process (scripts/sim-memory.ts; the fixed cost of the threads, TF.js and the dataset cancels out). Runs in
+  // this process would hide the slope: memory a larger run left behind is not given back to the system.
+  const lo = Math.min(...sizes); const hi = Math.max(...sizes)
+  const rssLo = await peakRssInFreshProcess(lo)
+  const rssHi = await peakRssInFreshProcess(hi)
+  out.memoryPerPeerKiB = round4((rssHi - rssLo) * 1024 / (hi - lo))
+  out[`peakRssMiBAt${lo}`] = round4(rssLo)
+  out[`peakRssMiBAt${hi}`] = round4(rssHi)
   // The same two goals with a heavier model per update byte: the simulator's MLP (784-64-10, 50,890 params,
-  // trained by TF.js on wasm), against its own ceiling measured right after (full run only; after the memory runs,
-  // whose slope its peak RSS would hide). Training per round grows faster than the update (and so the crypto and
-  // the merge) with a hidden layer.
+  // trained by TF.js on wasm), against its own ceiling measured right after (full run only; 8 rounds, 4 of them
+  // warm-up). Training per round grows faster than the update (and so the crypto and the merge) with a hidden
+  // layer.
   if (!quick) {
     const m = await throughput(n, 8, { model: 'mlp', warmupRounds: 4 })
     const mBatch = Math.max(1, Math.round(m.examplesPerSecond / m.stepsPerSecond))
@@ -189,6 +207,9 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
     out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
     out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
     out['mlp.primitivesShareOfRound'] = m.primitivesShare == null ? null : round4(m.primitivesShare)
+    out['mlp.primitivesFloorShare'] = m.primitivesShare == null ? null : round4(m.primitivesShare / (m.primitivesShare + m.trainShare))
+    out['mlp.trainUsPerStepInSimulation'] = round4(m.trainUsPerStep)
+    out['mlp.trainUsPerStepCeiling'] = round4(2 * 1e6 / mCeiling.stepsPerSecond)
     out['mlp.trainShareOfRound'] = round4(m.trainShare)
     out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
   }

@@ -205,7 +205,9 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
     out['mlp.ceilingStepsPerSecond'] = round4(mCeiling.stepsPerSecond)
     out[`mlp.peerStepsPerSecondAt${n}`] = round4(m.stepsPerSecond)
     out['mlp.throughputVsCeiling'] = round4(m.stepsPerSecond / mCeiling.stepsPerSecond)
+    out['mlp.throughputGoalMet'] = m.stepsPerSecond >= 0.75 * mCeiling.stepsPerSecond
     out['mlp.mergeCryptoShareOfRound'] = round4(m.mergeCryptoShare)
+    out['mlp.mergeCryptoGoalMet'] = m.mergeCryptoShare < 0.10
     out['mlp.primitivesShareOfRound'] = m.primitivesShare == null ? null : round4(m.primitivesShare)
     out['mlp.primitivesFloorShare'] = m.primitivesShare == null ? null : round4(m.primitivesShare / (m.primitivesShare + m.trainShare))
     out['mlp.trainUsPerStepInSimulation'] = round4(m.trainUsPerStep)

@@ -10,7 +10,8 @@
  *   the per-world crypto memo (the simulator's default, harness/envelopes.ts) and, in a second run, without it;
  * - the floor under that share: the crypto primitives alone (sign, verify, secretbox, BLAKE3), timed inside the same
  *   run by the worker threads (MURMUR_CRYPTO_TIMING=1), over the same thread time; and training alone per step
- *   inside the simulation against the ceiling's;
+ *   inside the simulation against the ceiling's, and in one thread with no engine: one learner's tight loop
+ *   against a worker's share of learners trained in turn;
  * - delivery windows per round (the scheduler's safe horizon: 1 when nothing can send after a round begins);
  * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer: the slope of peak RSS
  *   between 100 and 2,000 peers (quick: 300), each run alone in a fresh process (scripts/sim-memory.ts);
@@ -25,6 +26,9 @@ import { Simulation } from '../../simulations/harness/coordinator.js'
 import { measureCeiling } from '../../simulations/harness/ceiling.js'
 import { SIM_MODELS } from '../../simulations/harness/peers.js'
 import { runScenario } from '../../simulations/run.js'
+import { loadDataset } from '../../learning/builtin.js'
+import { Model } from '../../learning/model.js'
+import { DatasetLearner } from '../../learning/learner.js'
 
 export const name = 'simulate'
 
@@ -124,6 +128,31 @@ export async function throughput (peers: number, rounds: number, options: { cryp
 
 const round4 = (x: number): number => Number(x.toPrecision(4))
 
+/**
+ * Training alone in this thread, no engine: one learner in a tight loop (the ceiling's pattern, `batch` rows drawn
+ * from the whole training split, 5 steps a call) against `learners` learners of `batch`-row shards trained 8 steps
+ * each in turn (the simulator's pattern), alternating 1.5 s each, 3 times. Microseconds per step, best of the three.
+ */
+async function trainingPatterns (learners: number, batch: number): Promise<{ tightUsPerStep: number, roundRobinUsPerStep: number }> {
+  const dataset = await loadDataset('mnist')
+  const model = new Model(SIM_MODELS.softmax, dataset.info)
+  const one = new DatasetLearner({ model, dataset, seed: 1, batchSize: batch })
+  // shards of exactly `batch` rows: each step takes the whole shard, as a simulated peer's step does at 500 peers
+  const many = Array.from({ length: learners }, (_, i) => new DatasetLearner({ model, dataset, seed: i + 2, batchSize: batch, shard: dataset.train.subarray((i * batch) % (dataset.train.length - batch), (i * batch) % (dataset.train.length - batch) + batch) }))
+  const usPerStep = (call: () => number): number => {
+    let steps = 0
+    const started = performance.now()
+    while (performance.now() - started < 1500) steps += call()
+    return (performance.now() - started) * 1000 / steps
+  }
+  let tight = Infinity; let roundRobin = Infinity
+  for (let k = 0; k < 3; k++) {
+    tight = Math.min(tight, usPerStep(() => { one.trainSync(5); return 5 }))
+    roundRobin = Math.min(roundRobin, usPerStep(() => { for (const l of many) l.trainSync(8); return 8 * many.length }))
+  }
+  return { tightUsPerStep: tight, roundRobinUsPerStep: roundRobin }
+}
+
 /** Peak RSS (MiB) of the default scenario at `peers` (3 rounds, no baselines), run alone in a child process. */
 async function peakRssInFreshProcess (peers: number): Promise<number> {
   const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -170,6 +199,11 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   // Training alone, per step and thread: inside the simulation against the ceiling's tight loop (both threads busy)
   out.trainUsPerStepInSimulation = round4(t.trainUsPerStep)
   out.trainUsPerStepCeiling = round4(2 * 1e6 / ceiling.stepsPerSecond)
+  // ... and whether the simulator's training pattern (many learners, a few steps each) is slower by itself: the
+  // same number of learners as one worker thread hosts, in this thread alone, against one learner's tight loop
+  const patterns = await trainingPatterns(Math.ceil(n / 2), batchSize)
+  out.trainUsPerStepOneThreadTightLoop = round4(patterns.tightUsPerStep)
+  out.trainUsPerStepOneThreadRoundRobin = round4(patterns.roundRobinUsPerStep)
   out.mergeCryptoShareAllRounds = round4(t.mergeCryptoShareAllRounds)
   out.trainShareOfRound = round4(t.trainShare)
   out.mergeCryptoGoalMet = t.mergeCryptoShare < 0.10

@@ -60,11 +60,6 @@ export function sharedCopy<T extends Uint8Array | Float32Array | Uint32Array> (a
   return copy
 }
 
-/** Whether a typed array lives in shared memory (it then crosses threads by reference). */
-export function isShared (a: ArrayBufferView): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer
-}
-
 function before (a: WireMessage, b: WireMessage): boolean {
   if (a.at !== b.at) return a.at < b.at
   if (a.to !== b.to) return a.to < b.to

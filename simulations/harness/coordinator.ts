@@ -12,7 +12,7 @@ import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
 import type { Scenario } from '../scenario.js'
 import { ChurnSchedule } from '../network.js'
-import { chooseAdversaries, isShared, planNetwork, type PeerCounters, type RoundEndResult, type StepResult, type WireMessage } from '../world.js'
+import { chooseAdversaries, planNetwork, type PeerCounters, type RoundEndResult, type StepResult, type WireMessage } from '../world.js'
 import { consensusDistance, peerSummary } from '../stats.js'
 import { RpcClient } from './rpc.js'
 import { WorldHost, type PeerEnvironmentModule, type WorldInit } from './world-host.js'
@@ -70,10 +70,9 @@ class WorkerHandle implements WorldHandle {
 
 /**
  * Messages of one envelope share one byte array (worlds send one copy per envelope), and may share one note (the
- * sender's environment's, `WorldNotes`). Each world's inbound list is TRANSFERRED to it, so an ordinary array or
- * a note may travel in one list only: a message whose array (note) is also used by another world's list, or by a
- * message held back for a later window, gets a copy (one per array or note and world). Arrays in shared memory
- * (`sharedCopy` in world.ts) are never transferred, so every world gets the very same one.
+ * sender's environment's, `WorldNotes`). Each world's inbound list is TRANSFERRED to it, so an array or a note
+ * may travel in one list only: a message whose array (note) is also used by another world's list, or by a
+ * message held back for a later window, gets a copy (one per array or note and world).
  */
 export function separateTransfers (inbound: WireMessage[][], held: WireMessage[][]): void {
   const owner = new Map<ArrayBufferLike, number>()
@@ -97,7 +96,6 @@ export function separateTransfers (inbound: WireMessage[][], held: WireMessage[]
           m.note = copy
         }
       }
-      if (isShared(m.bytes)) continue
       const o = owner.get(m.bytes.buffer)
       if (o === undefined) { owner.set(m.bytes.buffer, w); continue }
       if (o === w) continue

@@ -52,7 +52,14 @@ test('memo across worlds: the sending world validates once, the note carries the
   assert.equal(worldA.misses, 1, 'one full validation, by the sending world')
   // the thread boundary: the note and the bytes are cloned
   const arrived = outgoing.slice()
-  worldB.notes?.receive(arrived, structuredClone(note))
+  const crossed = structuredClone(note) as { result: { weights: Float32Array } }
+  // the decoded weights cross in shared memory: a clone (a postMessage) reads the very same memory, no copy
+  assert.ok(crossed.result.weights.buffer instanceof SharedArrayBuffer)
+  const first = crossed.result.weights[0]
+  crossed.result.weights[0] = 12345
+  assert.equal((note as { result: { weights: Float32Array } }).result.weights[0], 12345)
+  crossed.result.weights[0] = first
+  worldB.notes?.receive(arrived, crossed)
   assert.equal(worldB.imported, 1)
   const plain = await real(2).open(bytes, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
   const inA = await memoizedEnvelopes(real(1), worldA, { self: keys[1], membership, config }).open(local, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })

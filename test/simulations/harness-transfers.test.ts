@@ -2,8 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseScenario } from '../../simulations/scenario.js'
 import { Simulation, separateTransfers, type DecentralizedResult } from '../../simulations/harness/coordinator.js'
-import { isShared, sharedCopy, type WireMessage } from '../../simulations/world.js'
-import { transferables } from '../../simulations/harness/rpc.js'
+import type { WireMessage } from '../../simulations/world.js'
 
 const factoryModule = new URL('./fixtures/averaging-peers.ts', import.meta.url).href
 
@@ -22,17 +21,6 @@ test('separateTransfers: an array travels in one list only; sharing inside a lis
   assert.deepEqual(Array.from(inbound[1][0].bytes), [1, 2, 3])
   assert.deepEqual(Array.from(inbound[0][2].bytes), [4, 5])
   assert.equal(held[0][0].bytes, b)
-})
-
-test('separateTransfers: bytes in shared memory go to every world and to held messages as they are', () => {
-  const a = sharedCopy(new Uint8Array([1, 2, 3]))
-  assert.ok(isShared(a))
-  const inbound = [[msg(0, a)], [msg(1, a)], [msg(2, a)]]
-  const held = [[msg(3, a, 99)], [], []]
-  separateTransfers(inbound, held)
-  for (const m of [...inbound.flat(), ...held.flat()]) assert.equal(m.bytes, a)
-  // nothing in them is transferable: a world's list crosses threads with the shared bytes by reference
-  assert.deepEqual(transferables([inbound[1]]), [])
 })
 
 test('separateTransfers: a note (the sender environment\'s, with typed arrays) travels in one list only, like bytes', () => {

@@ -123,7 +123,8 @@ export class Model {
   readonly defaultBatchSize: number
   private readonly layers: Layer[]
   private readonly convs: ConvLayer[]
-  private l2Mask: tf.Tensor1D | null = null
+  /** Per training part (see `trainParts`): 1 where L2 applies (kernels), 0 elsewhere. */
+  private l2Masks: tf.Tensor[] | null = null
   /** Evaluation tensors by (data, rows buffer, offset, length); least recently used first; at most EVAL_CACHE_ENTRIES. */
   private readonly evalCache = new Map<string, CachedRows>()
   /** The plain-JS step's gradient buffer, reused across calls (training is synchronous; many peers share a model). */
@@ -240,13 +241,40 @@ export class Model {
   /** Per-parameter arrays (views) of a flat vector. */
   unflatten (weights: Float32Array): Float32Array[] { return unflattenWeights(weights, this.params) }
 
-  private getL2Mask (): tf.Tensor1D {
-    if (this.l2Mask == null) {
+  private getL2Masks (): tf.Tensor[] {
+    if (this.l2Masks == null) {
       const m = new Float32Array(this.numParams)
       for (const p of this.params) if (p.kind === 'kernel') m.fill(1, p.offset, p.offset + p.size)
-      this.l2Mask = tf.keep(tf.tensor1d(m))
+      this.l2Masks = this.uploadParts(m, 0)
     }
-    return this.l2Mask
+    return this.l2Masks
+  }
+
+  /**
+   * How training holds the weights on the backend: dense models one tensor per parameter, cnn one flat vector
+   * (autodiff differentiates with respect to it). Slicing a flat vector would cost a full copy of it per slice on
+   * the WASM backend, whose slice kernel reads its whole input back first (readSync).
+   */
+  private get trainParts (): ReadonlyArray<{ offset: number, size: number, shape: number[] }> {
+    return this.convs.length > 0 ? [{ offset: 0, size: this.numParams, shape: [this.numParams] }] : this.params
+  }
+
+  /** `src[base .. base + numParams)` as training parts (kept: the caller disposes them). */
+  private uploadParts (src: Float32Array, base: number): tf.Tensor[] {
+    return this.trainParts.map((p) => tf.keep(tf.tensor(src.subarray(base + p.offset, base + p.offset + p.size), p.shape)))
+  }
+
+  /** Dense layers' parameters from training parts (one tensor per parameter, in `params` order). */
+  private layerParams (parts: readonly tf.Tensor[]): Array<{ W: tf.Tensor2D, b: tf.Tensor1D }> {
+    return this.layers.map((_, l) => ({ W: parts[2 * l] as tf.Tensor2D, b: parts[2 * l + 1] as tf.Tensor1D }))
+  }
+
+  /** Dense layers' parameters straight from a flat vector (uploads each parameter; no flat tensor). */
+  private layerTensors (weights: Float32Array): Array<{ W: tf.Tensor2D, b: tf.Tensor1D }> {
+    return this.layers.map((l) => ({
+      W: tf.tensor2d(weights.subarray(l.kernel.offset, l.kernel.offset + l.kernel.size), [l.inDim, l.outDim]),
+      b: tf.tensor1d(weights.subarray(l.bias.offset, l.bias.offset + l.bias.size))
+    }))
   }
 
   /** Throws UnsupportedOnBackendError when the active backend lacks a kernel this model trains with. */
@@ -260,8 +288,8 @@ export class Model {
   }
 
   /** Convolution blocks (cnn): [n, d] -> [n, flat]; identity for dense models. */
-  private convForward (theta: tf.Tensor1D, x: tf.Tensor2D): tf.Tensor2D {
-    if (this.convs.length === 0) return x
+  private convForward (theta: tf.Tensor1D | null, x: tf.Tensor2D): tf.Tensor2D {
+    if (this.convs.length === 0 || theta == null) return x
     const [h, w, c] = this.spec.inputShape!
     let a: tf.Tensor4D = tf.reshape(x, [x.shape[0], h, w, c])
     for (const cv of this.convs) {
@@ -337,12 +365,12 @@ export class Model {
   }
 
   /**
-   * Forward and backward on one batch: returns [lossSum (scalar, summed over rows, weighted), flat gradient of
-   * the MEAN loss]. Must run inside tf.tidy. `xT` is the transposed batch (built in JS; faster than tf.transpose).
+   * Forward and backward on one batch of a dense model with layer parameters `ps`: returns [lossSum (scalar,
+   * summed over rows, weighted), gradient of the MEAN loss per parameter (`params` order and shapes)]. Must run
+   * inside tf.tidy. `xT` is the transposed batch (built in JS; faster than tf.transpose).
    */
-  private forwardBackward (theta: tf.Tensor1D, x: tf.Tensor2D, xT: tf.Tensor2D, y: tf.Tensor, offset: tf.Tensor2D | null,
-    weight: tf.Tensor2D | null, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor1D] {
-    const ps = this.slices(theta)
+  private forwardBackward (ps: Array<{ W: tf.Tensor2D, b: tf.Tensor1D }>, x: tf.Tensor2D, xT: tf.Tensor2D, y: tf.Tensor, offset: tf.Tensor2D | null,
+    weight: tf.Tensor2D | null, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor[]] {
     const acts: tf.Tensor2D[] = [x]
     const zs: tf.Tensor2D[] = []
     const rate = this.spec.dropout
@@ -405,7 +433,7 @@ export class Model {
     let d: tf.Tensor2D = deta
     for (let l = L; l >= 0; l--) {
       const aT = l === 0 ? xT : tf.transpose(acts[l])
-      grads[2 * l] = tf.reshape(tf.matMul(aT, d), [-1])
+      grads[2 * l] = tf.matMul(aT, d)
       grads[2 * l + 1] = tf.sum(d, 0)
       if (l > 0) {
         let da = tf.matMul(d, tf.transpose(ps[l].W)) as tf.Tensor2D
@@ -416,7 +444,7 @@ export class Model {
         d = this.backAct(da, zs[l - 1], aPre, this.layers[l - 1].activation as Activation)
       }
     }
-    return [lossSum, tf.concat(grads) as tf.Tensor1D]
+    return [lossSum, grads]
   }
 
   /** Gradient of the mean loss at `weights` on the given rows (for tests and diagnostics). */
@@ -426,11 +454,11 @@ export class Model {
     this.gather(data, rows, buf)
     const [loss, grad] = tf.tidy(() => {
       const t = this.batchTensors(buf, rows.length)
-      const theta = tf.tensor1d(weights)
       const [ls, g] = this.convs.length > 0
-        ? this.autodiffStep(theta, t, rows.length, null)
-        : this.forwardBackward(theta, t.x, t.xT, t.y, t.offset, t.weight, rows.length, null)
-      return [ls.dataSync()[0] / rows.length, g.dataSync() as Float32Array]
+        ? this.autodiffStep(tf.tensor1d(weights), t, rows.length, null)
+        : this.forwardBackward(this.layerTensors(weights), t.x, t.xT, t.y, t.offset, t.weight, rows.length, null)
+      const flat = Array.isArray(g) ? tf.concat(g.map((x) => tf.reshape(x, [-1]))) : g
+      return [ls.dataSync()[0] / rows.length, flat.dataSync() as Float32Array]
     })
     return { loss, grad }
   }
@@ -511,15 +539,18 @@ export class Model {
     const opt = this.spec.optimizer
     const lr = options.learningRate ?? opt.learningRate ?? DEFAULT_LEARNING_RATE[opt.type]
     const P = this.numParams
-    let theta = tf.keep(tf.tensor1d(state.weights))
-    let m: tf.Tensor1D | null = null
-    let v: tf.Tensor1D | null = null
-    if (this.optimizerSlots >= 1) m = tf.keep(tf.tensor1d(state.optimizer!.subarray(0, P)))
-    if (this.optimizerSlots >= 2) v = tf.keep(tf.tensor1d(state.optimizer!.subarray(P, 2 * P)))
+    const parts = this.trainParts
+    const dense = this.convs.length === 0
+    // one tensor per training part; the optimizer's slots likewise (updates are elementwise, so the part layout
+    // changes no bit of the result)
+    let theta = this.uploadParts(state.weights, 0)
+    let m = this.optimizerSlots >= 1 ? this.uploadParts(state.optimizer!, 0) : null
+    let v = this.optimizerSlots >= 2 ? this.uploadParts(state.optimizer!, P) : null
     let lossTotal = tf.keep(tf.scalar(0))
     let examples = 0
     let buf: Buffers | null = null
     const l2 = opt.l2
+    const masks = l2 > 0 ? this.getL2Masks() : null
     try {
       for (let s = 0; s < steps; s++) {
         const rows = nextRows()
@@ -530,43 +561,52 @@ export class Model {
         const b = buf
         const t = ++state.step
         const dropoutSeed = this.spec.dropout > 0 ? (options.dropoutSeed?.() ?? t) : null
+        const th = theta; const mm = m; const vv = v
+        // out: [lossTotal, then per part: theta, m?, v?]
         const out = tf.tidy(() => {
           const bt = this.batchTensors(b, n)
-          const [lossSum, g0] = this.convs.length > 0
-            ? this.autodiffStep(theta, bt, n, dropoutSeed)
-            : this.forwardBackward(theta, bt.x, bt.xT, bt.y, bt.offset, bt.weight, n, dropoutSeed)
-          let g: tf.Tensor1D = g0
-          if (l2 > 0) g = tf.add(g, tf.mul(tf.mul(theta, this.getL2Mask()), l2)) as tf.Tensor1D
-          let nt: tf.Tensor1D; let nm: tf.Tensor1D | null = null; let nv: tf.Tensor1D | null = null
-          if (opt.type === 'sgd') {
-            nt = tf.sub(theta, tf.mul(g, lr)) as tf.Tensor1D
-          } else if (opt.type === 'momentum') {
-            nm = tf.add(tf.mul(m!, opt.momentum), g) as tf.Tensor1D
-            nt = tf.sub(theta, tf.mul(nm, lr)) as tf.Tensor1D
+          let lossSum: tf.Scalar; let gs: tf.Tensor[]
+          if (dense) {
+            [lossSum, gs] = this.forwardBackward(this.layerParams(th), bt.x, bt.xT, bt.y, bt.offset, bt.weight, n, dropoutSeed)
           } else {
-            nm = tf.add(tf.mul(m!, opt.beta1), tf.mul(g, 1 - opt.beta1)) as tf.Tensor1D
-            nv = tf.add(tf.mul(v!, opt.beta2), tf.mul(tf.square(g), 1 - opt.beta2)) as tf.Tensor1D
-            const lrT = lr * Math.sqrt(1 - Math.pow(opt.beta2, t)) / (1 - Math.pow(opt.beta1, t))
-            nt = tf.sub(theta, tf.mul(tf.div(nm, tf.add(tf.sqrt(nv), opt.epsilon)), lrT)) as tf.Tensor1D
+            const [ls, g] = this.autodiffStep(th[0] as tf.Tensor1D, bt, n, dropoutSeed)
+            lossSum = ls; gs = [g]
           }
-          const res: tf.Tensor[] = [nt, tf.add(lossTotal, lossSum)]
-          if (nm != null) res.push(nm)
-          if (nv != null) res.push(nv)
+          const res: tf.Tensor[] = [tf.add(lossTotal, lossSum)]
+          const lrT = opt.type === 'adam' ? lr * Math.sqrt(1 - Math.pow(opt.beta2, t)) / (1 - Math.pow(opt.beta1, t)) : lr
+          for (let i = 0; i < parts.length; i++) {
+            let g = gs[i]
+            if (masks != null) g = tf.add(g, tf.mul(tf.mul(th[i], masks[i]), l2))
+            if (opt.type === 'sgd') {
+              res.push(tf.sub(th[i], tf.mul(g, lr)))
+            } else if (opt.type === 'momentum') {
+              const nm = tf.add(tf.mul(mm![i], opt.momentum), g)
+              res.push(tf.sub(th[i], tf.mul(nm, lr)), nm)
+            } else {
+              const nm = tf.add(tf.mul(mm![i], opt.beta1), tf.mul(g, 1 - opt.beta1))
+              const nv = tf.add(tf.mul(vv![i], opt.beta2), tf.mul(tf.square(g), 1 - opt.beta2))
+              res.push(tf.sub(th[i], tf.mul(tf.div(nm, tf.add(tf.sqrt(nv), opt.epsilon)), lrT)), nm, nv)
+            }
+          }
           return res
-        }) as tf.Tensor[]
-        theta.dispose(); theta = out[0] as tf.Tensor1D
-        lossTotal.dispose(); lossTotal = out[1] as tf.Scalar
-        if (out.length > 2) { m!.dispose(); m = out[2] as tf.Tensor1D }
-        if (out.length > 3) { v!.dispose(); v = out[3] as tf.Tensor1D }
+        })
+        lossTotal.dispose(); lossTotal = out[0] as tf.Scalar
+        const k = 1 + (m != null ? 1 : 0) + (v != null ? 1 : 0)
+        tf.dispose(theta); theta = parts.map((_, i) => out[1 + k * i])
+        if (m != null) { tf.dispose(m); m = parts.map((_, i) => out[2 + k * i]) }
+        if (v != null) { tf.dispose(v); v = parts.map((_, i) => out[3 + k * i]) }
         examples += n
       }
-      state.weights.set(theta.dataSync())
-      if (m != null) state.optimizer!.set(m.dataSync(), 0)
-      if (v != null) state.optimizer!.set(v.dataSync(), P)
+      for (let i = 0; i < parts.length; i++) {
+        const o = parts[i].offset
+        state.weights.set(theta[i].dataSync(), o)
+        if (m != null) state.optimizer!.set(m[i].dataSync(), o)
+        if (v != null) state.optimizer!.set(v[i].dataSync(), P + o)
+      }
       const loss = examples > 0 ? lossTotal.dataSync()[0] / examples : NaN
       return { loss, examples }
     } finally {
-      theta.dispose(); m?.dispose(); v?.dispose(); lossTotal.dispose()
+      tf.dispose(theta); if (m != null) tf.dispose(m); if (v != null) tf.dispose(v); lossTotal.dispose()
     }
   }
 
@@ -707,8 +747,8 @@ export class Model {
       }
     }
     tf.tidy(() => {
-      const theta = tf.tensor1d(weights)
-      const ps = this.slices(theta)
+      const theta = this.convs.length > 0 ? tf.tensor1d(weights) : null
+      const ps = theta != null ? this.slices(theta) : this.layerTensors(weights)
       let o = 0
       for (let c = 0; c < cached!.x.length; c++) {
         let a: tf.Tensor2D = this.convForward(theta, cached!.x[c])
@@ -737,8 +777,8 @@ export class Model {
 
   dispose (): void {
     this.clearCache()
-    this.l2Mask?.dispose()
-    this.l2Mask = null
+    if (this.l2Masks != null) tf.dispose(this.l2Masks)
+    this.l2Masks = null
     this.disposed = true
   }
 

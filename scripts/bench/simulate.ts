@@ -9,9 +9,9 @@
  *   evaluation); idle time at barriers and the scheduler's own work count in the denominator only. Measured with
  *   the per-world crypto memo (the simulator's default, harness/envelopes.ts) and, in a second run, without it;
  * - the floor under that share: the crypto primitives alone (sign, verify, secretbox, BLAKE3), timed inside the same
- *   run by the worker threads (MURMUR_CRYPTO_TIMING=1), over the same thread time; and training alone per step
- *   inside the simulation against the ceiling's, and in one thread with no engine: one learner's tight loop
- *   against a worker's share of learners trained in turn;
+ *   run by the worker threads (MURMUR_CRYPTO_TIMING=1), over the same thread time; the idle share (barriers,
+ *   scheduling, messages between threads); and training alone per step inside the simulation against the
+ *   ceiling's, and against the same peers' shards trained in turn on both threads with no engine;
  * - delivery windows per round (the scheduler's safe horizon: 1 when nothing can send after a round begins);
  * - wall time per round at 100, 300 and 1,000 peers (quick: 100, 300), and memory per peer: the slope of peak RSS
  *   between 100 and 2,000 peers (quick: 300), each run alone in a fresh process (scripts/sim-memory.ts);
@@ -26,9 +26,6 @@ import { Simulation } from '../../simulations/harness/coordinator.js'
 import { measureCeiling } from '../../simulations/harness/ceiling.js'
 import { SIM_MODELS } from '../../simulations/harness/peers.js'
 import { runScenario } from '../../simulations/run.js'
-import { loadDataset } from '../../learning/builtin.js'
-import { Model } from '../../learning/model.js'
-import { DatasetLearner } from '../../learning/learner.js'
 
 export const name = 'simulate'
 
@@ -53,6 +50,12 @@ export interface Throughput {
   /** The primitives' share if nothing else in the engine cost anything: primitives / (primitives + training). */
   primitivesFloorShare: number | null
   trainShare: number
+  /**
+   * Thread time outside every engine call: waiting at the barriers between the phases of a round (the worlds'
+   * loads differ from round to round), the scheduler and the messages between threads. 1 = train + merge+crypto +
+   * idle.
+   */
+  idleShare: number
   /** The same two shares over every round, warm-up and final evaluation included. */
   mergeCryptoShareAllRounds: number
   workers: number
@@ -90,7 +93,7 @@ export async function throughput (peers: number, rounds: number, options: { cryp
     const hits = timing.reduce((s, t) => s + t.memoHits, 0)
     const opens = hits + timing.reduce((s, t) => s + t.memoMisses, 0)
     const byRound = r.scheduler?.busyByRound ?? []
-    const share = (from: number, to: number): { merge: number, train: number, primitives: number, wallMs: number } => {
+    const share = (from: number, to: number): { merge: number, train: number, idle: number, primitives: number, wallMs: number } => {
       let busy = 0; let train = 0; let evaluate = 0; let wallMs = 0; let primitives = 0
       for (let k = from; k < to; k++) {
         const b = byRound[k]
@@ -99,7 +102,7 @@ export async function throughput (peers: number, rounds: number, options: { cryp
         for (const t of timing) { train += t.trainMsByRound[k] ?? 0; evaluate += t.evaluateMsByRound[k] ?? 0; primitives += t.cryptoMsByRound[k] ?? 0 }
       }
       const threadMs = wallMs * r.workers - evaluate
-      return { merge: (busy - train) / threadMs, train: train / threadMs, primitives: primitives / threadMs, wallMs }
+      return { merge: (busy - train) / threadMs, train: train / threadMs, idle: 1 - busy / threadMs, primitives: primitives / threadMs, wallMs }
     }
     const steady = share(warmup, r.rounds.length - 1)
     const cryptoTimed = timing.every((t) => t.cryptoTimed)
@@ -118,6 +121,7 @@ export async function throughput (peers: number, rounds: number, options: { cryp
       primitivesShare: cryptoTimed ? steady.primitives : null,
       primitivesFloorShare: cryptoTimed ? steady.primitives / (steady.primitives + steady.train) : null,
       trainShare: steady.train,
+      idleShare: steady.idle,
       mergeCryptoShareAllRounds: all.merge,
       workers: r.workers,
       windowsPerRound: (r.scheduler?.windows ?? NaN) / r.rounds.length,
@@ -129,34 +133,6 @@ export async function throughput (peers: number, rounds: number, options: { cryp
 }
 
 const round4 = (x: number): number => Number(x.toPrecision(4))
-
-/**
- * Training alone in this thread, no engine: one learner in a tight loop (the ceiling's pattern, `batch` rows drawn
- * from the whole training split, 5 steps a call) against `learners` learners of `batch`-row shards trained 8 steps
- * each in turn (the simulator's pattern), alternating 1.5 s each, 3 times. Microseconds per step, best of the three.
- */
-async function trainingPatterns (learners: number, batch: number): Promise<{ tightUsPerStep: number, roundRobinUsPerStep: number }> {
-  const dataset = await loadDataset('mnist')
-  const model = new Model(SIM_MODELS.softmax, dataset.info)
-  const one = new DatasetLearner({ model, dataset, seed: 1, batchSize: batch })
-  // shards of exactly `batch` rows: each step takes the whole shard, as a simulated peer's step does at 500 peers
-  const many = Array.from({ length: learners }, (_, i) => {
-    const start = (i * batch) % (dataset.train.length - batch)
-    return new DatasetLearner({ model, dataset, seed: i + 2, batchSize: batch, shard: dataset.train.subarray(start, start + batch) })
-  })
-  const usPerStep = (call: () => number): number => {
-    let steps = 0
-    const started = performance.now()
-    while (performance.now() - started < 1500) steps += call()
-    return (performance.now() - started) * 1000 / steps
-  }
-  let tight = Infinity; let roundRobin = Infinity
-  for (let k = 0; k < 3; k++) {
-    tight = Math.min(tight, usPerStep(() => { one.trainSync(5); return 5 }))
-    roundRobin = Math.min(roundRobin, usPerStep(() => { for (const l of many) l.trainSync(8); return 8 * many.length }))
-  }
-  return { tightUsPerStep: tight, roundRobinUsPerStep: roundRobin }
-}
 
 /** Peak RSS (MiB) of the default scenario at `peers` (3 rounds, no baselines), run alone in a child process. */
 async function peakRssInFreshProcess (peers: number): Promise<number> {
@@ -204,13 +180,14 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   // Training alone, per step and thread: inside the simulation against the ceiling's tight loop (both threads busy)
   out.trainUsPerStepInSimulation = round4(t.trainUsPerStep)
   out.trainUsPerStepCeiling = round4(2 * 1e6 / ceiling.stepsPerSecond)
-  // ... and whether the simulator's training pattern (many learners, a few steps each) is slower by itself: the
-  // same number of learners as one worker thread hosts, in this thread alone, against one learner's tight loop
-  const patterns = await trainingPatterns(Math.ceil(n / 2), batchSize)
-  out.trainUsPerStepOneThreadTightLoop = round4(patterns.tightUsPerStep)
-  out.trainUsPerStepOneThreadRoundRobin = round4(patterns.roundRobinUsPerStep)
+  // ... and the simulator's own training pattern without the engine: both threads train their share of the same
+  // run's peers (the same shards, 8 steps each) in turn, as the worlds do, in worker threads like the ceiling's
+  const inTurn = await measureCeiling({ ...ceilingOptions, stepsPerCall: 8, peerShards: n })
+  out.trainUsPerStepPeersInTurn = round4(2 * 1e6 / inTurn.stepsPerSecond)
   out.mergeCryptoShareAllRounds = round4(t.mergeCryptoShareAllRounds)
   out.trainShareOfRound = round4(t.trainShare)
+  // the rest of the thread time: barriers (uneven loads of the two worlds), scheduling, messages between threads
+  out.idleShareOfRound = round4(t.idleShare)
   out.mergeCryptoGoalMet = t.mergeCryptoShare < 0.10
   out[`msPerRoundAt${n}`] = round4(t.msPerRound)
   out.windowsPerRound = round4(t.windowsPerRound)
@@ -254,6 +231,7 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
     out['mlp.trainUsPerStepInSimulation'] = round4(m.trainUsPerStep)
     out['mlp.trainUsPerStepCeiling'] = round4(2 * 1e6 / mCeiling.stepsPerSecond)
     out['mlp.trainShareOfRound'] = round4(m.trainShare)
+    out['mlp.idleShareOfRound'] = round4(m.idleShare)
     out[`mlp.msPerRoundAt${n}`] = round4(m.msPerRound)
   }
   if (timingWas === undefined) delete process.env.MURMUR_CRYPTO_TIMING

@@ -1,25 +1,41 @@
-/** Worker: trains one model in a tight loop for a while and reports steps done (the raw training-step ceiling). */
+/**
+ * Worker: trains in a tight loop for a while and reports steps done (the raw training-step ceiling): one learner
+ * over the whole training split, or (`peerShards`) this thread's share of the simulator's peers, in turn.
+ */
 import { parentPort, workerData } from 'node:worker_threads'
 import { setBackend, type BackendName } from '../../learning/backend.js'
 import { loadDataset } from '../../learning/builtin.js'
 import { Model } from '../../learning/model.js'
 import { DatasetLearner } from '../../learning/learner.js'
+import { partition } from '../../learning/partition.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
+import { loadScenario, partitionOptions } from '../scenario.js'
 
-const { dataset: name, model: spec, seconds, batchSize, stepsPerCall, backend } = workerData.args as {
-  dataset: string, model: ModelSpecInput, seconds: number, batchSize: number, stepsPerCall: number, backend: BackendName
+const { dataset: name, model: spec, seconds, batchSize, stepsPerCall, backend, peerShards, thread, threads } = workerData.args as {
+  dataset: string, model: ModelSpecInput, seconds: number, batchSize: number, stepsPerCall: number, backend: BackendName,
+  peerShards: number | null, thread: number, threads: number
 }
 await setBackend(backend)
 const dataset = await loadDataset(name)
 const model = new Model(spec, dataset.info)
-const learner = new DatasetLearner({ model, dataset, seed: 1, batchSize })
-learner.trainSync(stepsPerCall) // warm-up (kernel compilation, buffers)
+let learners: DatasetLearner[]
+if (peerShards == null) {
+  learners = [new DatasetLearner({ model, dataset, seed: 1, batchSize })]
+} else {
+  // the simulator's split: contiguous shares of the default scenario's peers, one per thread
+  const scenario = await loadScenario('default', { peers: peerShards, dataset: name })
+  const shards = partition(dataset, partitionOptions(scenario))
+  const from = Math.floor(thread * shards.length / threads)
+  const to = Math.floor((thread + 1) * shards.length / threads)
+  learners = shards.slice(from, to).map((shard, i) => new DatasetLearner({ model, dataset, shard, seed: `ceiling:${from + i}`, batchSize }))
+}
+for (const l of learners) l.trainSync(stepsPerCall) // warm-up (kernel compilation, buffers)
 parentPort?.postMessage({ ready: true })
 await new Promise<void>((resolve) => parentPort?.once('message', () => { resolve() }))
 let steps = 0
 const started = performance.now()
 while (performance.now() - started < seconds * 1000) {
-  learner.trainSync(stepsPerCall)
-  steps += stepsPerCall
+  for (const l of learners) l.trainSync(stepsPerCall)
+  steps += stepsPerCall * learners.length
 }
 parentPort?.postMessage({ steps, ms: performance.now() - started })

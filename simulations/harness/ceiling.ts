@@ -15,13 +15,19 @@ export interface CeilingOptions {
   /** Steps per call (the simulator calls train(localSteps) per peer and round). */
   stepsPerCall?: number
   backend?: string
+  /**
+   * Train the simulator's peers instead of one learner over the whole split: the default scenario's shards at this
+   * many peers, each thread its contiguous share (as the simulator's worlds hold them), `stepsPerCall` steps per
+   * peer in turn. The same training as inside a simulation, without the engine.
+   */
+  peerShards?: number
 }
 
 export async function measureCeiling (options: CeilingOptions): Promise<{ stepsPerSecond: number, threads: number }> {
   const threads = options.threads ?? 2
-  const args = { dataset: options.dataset, model: options.model, seconds: options.seconds ?? 5, batchSize: options.batchSize ?? 32, stepsPerCall: options.stepsPerCall ?? 5, backend: options.backend ?? 'wasm' }
-  const workers = Array.from({ length: threads }, () => new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { entry: new URL('./ceiling-worker.ts', import.meta.url).href, args },
+  const args = { dataset: options.dataset, model: options.model, seconds: options.seconds ?? 5, batchSize: options.batchSize ?? 32, stepsPerCall: options.stepsPerCall ?? 5, backend: options.backend ?? 'wasm', peerShards: options.peerShards ?? null, threads }
+  const workers = Array.from({ length: threads }, (_, thread) => new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+    workerData: { entry: new URL('./ceiling-worker.ts', import.meta.url).href, args: { ...args, thread } },
     execArgv: []
   }))
   try {

@@ -10,6 +10,7 @@ import { DatasetLearner } from '../../learning/learner.js'
 import { partition } from '../../learning/partition.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
 import { loadScenario, partitionOptions } from '../scenario.js'
+import { peerShares } from './coordinator.js'
 
 const { dataset: name, model: spec, seconds, batchSize, stepsPerCall, backend, peerShards, thread, threads } = workerData.args as {
   dataset: string, model: ModelSpecInput, seconds: number, batchSize: number, stepsPerCall: number, backend: BackendName,
@@ -25,9 +26,7 @@ if (peerShards == null) {
   // the simulator's split: contiguous shares of the default scenario's peers, one per thread
   const scenario = await loadScenario('default', { peers: peerShards, dataset: name })
   const shards = partition(dataset, partitionOptions(scenario))
-  const from = Math.floor(thread * shards.length / threads)
-  const to = Math.floor((thread + 1) * shards.length / threads)
-  learners = shards.slice(from, to).map((shard, i) => new DatasetLearner({ model, dataset, shard, seed: `ceiling:${from + i}`, batchSize }))
+  learners = peerShares(shards.length, threads)[thread].map((i) => new DatasetLearner({ model, dataset, shard: shards[i], seed: `ceiling:${i}`, batchSize }))
 }
 for (const l of learners) l.trainSync(stepsPerCall) // warm-up (kernel compilation, buffers)
 parentPort?.postMessage({ ready: true })

@@ -177,6 +177,15 @@ export interface SimulationOptions {
   signal?: AbortSignal
 }
 
+/** The peers of each of `count` worlds: contiguous shares, as equal as possible (any split gives the same results). */
+export function peerShares (peers: number, count: number): number[][] {
+  return Array.from({ length: count }, (_, w) => {
+    const from = Math.floor((w * peers) / count)
+    const to = Math.floor(((w + 1) * peers) / count)
+    return Array.from({ length: to - from }, (_, k) => from + k)
+  })
+}
+
 /** A running set of worlds; keep it to run baseline tasks after the decentralized run. */
 export class Simulation {
   readonly scenario: Scenario
@@ -204,12 +213,7 @@ export class Simulation {
     if (new Set(keys).size !== scenario.peers) throw new Error('peer keys must be unique, one per peer')
     const workers = Math.max(0, Math.min(options.workers ?? Math.min(2, scenario.peers), scenario.peers))
     const count = Math.max(1, workers)
-    // Contiguous shares, as equal as possible (any split gives the same results).
-    const shares = Array.from({ length: count }, (_, w) => {
-      const from = Math.floor((w * scenario.peers) / count)
-      const to = Math.floor(((w + 1) * scenario.peers) / count)
-      return Array.from({ length: to - from }, (_, k) => from + k)
-    })
+    const shares = peerShares(scenario.peers, count)
     const adversaries = chooseAdversaries(scenario)
     const handles: WorldHandle[] = shares.map(() => workers === 0 ? new LocalHandle() : new WorkerHandle())
     try {

@@ -181,8 +181,9 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   out.trainUsPerStepInSimulation = round4(t.trainUsPerStep)
   out.trainUsPerStepCeiling = round4(2 * 1e6 / ceiling.stepsPerSecond)
   // ... and the simulator's own training pattern without the engine: both threads train their share of the same
-  // run's peers (the same shards, 8 steps each) in turn, as the worlds do, in worker threads like the ceiling's
-  const inTurn = await measureCeiling({ ...ceilingOptions, stepsPerCall: 8, peerShards: n })
+  // run's peers (the same shards, the scenario's local steps each) in turn, as the worlds do, in worker threads
+  // like the ceiling's
+  const inTurn = await measureCeiling({ ...ceilingOptions, peerShards: n })
   out.trainUsPerStepPeersInTurn = round4(2 * 1e6 / inTurn.stepsPerSecond)
   out.mergeCryptoShareAllRounds = round4(t.mergeCryptoShareAllRounds)
   out.trainShareOfRound = round4(t.trainShare)

@@ -20,21 +20,23 @@ await setBackend(backend)
 const dataset = await loadDataset(name)
 const model = new Model(spec, dataset.info)
 let learners: DatasetLearner[]
+let perCall = stepsPerCall
 if (peerShards == null) {
   learners = [new DatasetLearner({ model, dataset, seed: 1, batchSize })]
 } else {
   // the simulator's split: contiguous shares of the default scenario's peers, one per thread
   const scenario = await loadScenario('default', { peers: peerShards, dataset: name })
   const shards = partition(dataset, partitionOptions(scenario))
+  perCall = scenario.localSteps // a peer's round
   learners = peerShares(shards.length, threads)[thread].map((i) => new DatasetLearner({ model, dataset, shard: shards[i], seed: `ceiling:${i}`, batchSize }))
 }
-for (const l of learners) l.trainSync(stepsPerCall) // warm-up (kernel compilation, buffers)
+for (const l of learners) l.trainSync(perCall) // warm-up (kernel compilation, buffers)
 parentPort?.postMessage({ ready: true })
 await new Promise<void>((resolve) => parentPort?.once('message', () => { resolve() }))
 let steps = 0
 const started = performance.now()
 while (performance.now() - started < seconds * 1000) {
-  for (const l of learners) l.trainSync(stepsPerCall)
-  steps += stepsPerCall * learners.length
+  for (const l of learners) l.trainSync(perCall)
+  steps += perCall * learners.length
 }
 parentPort?.postMessage({ steps, ms: performance.now() - started })

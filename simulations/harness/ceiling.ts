@@ -17,8 +17,8 @@ export interface CeilingOptions {
   backend?: string
   /**
    * Train the simulator's peers instead of one learner over the whole split: the default scenario's shards at this
-   * many peers, each thread its contiguous share (as the simulator's worlds hold them), `stepsPerCall` steps per
-   * peer in turn. The same training as inside a simulation, without the engine.
+   * many peers, each thread its contiguous share (as the simulator's worlds hold them), the scenario's local steps
+   * per peer in turn (`stepsPerCall` is ignored). The same training as inside a simulation, without the engine.
    */
   peerShards?: number
 }

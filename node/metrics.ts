@@ -5,6 +5,8 @@
  * name nobody declared is dropped (reported once), never created on the fly. libp2p's own metrics
  * (@libp2p/prometheus-metrics) and Node's process metrics share the registry.
  *
+ * A gauge without a scrape-time source is exported from its first value on.
+ *
  * Values the node already counts elsewhere (transport statistics, examples, the manifest version) are read when
  * Prometheus scrapes, from the sources given to `collectFrom`, rather than copied in at every round.
  */
@@ -103,6 +105,8 @@ export class PromMetrics implements Metrics {
   readonly node: NodeMetricHandles
   private readonly byName = new Map<string, { kind: MetricKind, metric: AnyMetric }>()
   private readonly reported = new Set<string>()
+  /** Gauges not registered yet because nothing has set them. */
+  private readonly unset = new Set<string>()
   private sources: MetricSources | null = null
 
   constructor (private readonly init: PromMetricsInit = {}) {
@@ -127,7 +131,11 @@ export class PromMetrics implements Metrics {
   set (name: string, value: number, labels: Record<string, string> = {}): void {
     if (!Number.isFinite(value)) return
     const m = this.lookup(name, 'gauge')
-    if (m != null) this.guard(name, () => { (m as Gauge).set(labels, value) })
+    if (m == null) return
+    this.guard(name, () => {
+      (m as Gauge).set(labels, value)
+      if (this.unset.delete(name)) this.registry.registerMetric(m)
+    })
   }
 
   observe (name: string, value: number, labels: Record<string, string> = {}): void {
@@ -161,11 +169,13 @@ export class PromMetrics implements Metrics {
         ...base,
         ...(read != null ? { collect (this: Counter) { self.mirror(this, read) } } : {})
       })
+    } else if (d.kind === 'gauge' && read == null) {
+      // exported from its first value: an unlabelled gauge would otherwise read 0 before anything measured it
+      // (a training loss of 0, a push-sum weight under another rule)
+      metric = new Gauge({ ...base, registers: [] })
+      this.unset.add(d.name)
     } else if (d.kind === 'gauge') {
-      metric = new Gauge({
-        ...base,
-        ...(read != null ? { collect (this: Gauge) { self.mirror(this, read) } } : {})
-      })
+      metric = new Gauge({ ...base, collect (this: Gauge) { if (read != null) self.mirror(this, read) } })
     } else {
       metric = new Histogram({ ...base, ...(d.buckets != null ? { buckets: [...d.buckets] } : {}) })
     }

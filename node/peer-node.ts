@@ -67,8 +67,6 @@ export interface PeerNodeInitOptions {
   logger?: Logger
   signal?: AbortSignal
 }
-/** @deprecated the name of PeerNodeInitOptions before it took a signal. */
-export type PeerNodeOverrides = PeerNodeInitOptions
 
 export interface ApiFile { url: string, pid: number, peerId: string, addresses: string[], token?: boolean }
 

@@ -15,6 +15,11 @@ test('every engine metric and every node metric is declared with help text, coun
   const names = new Set(m.names())
   for (const name of Object.values(ENGINE_METRICS)) assert.ok(names.has(name), `engine metric ${name} is declared in node/metrics.ts`)
   for (const d of Object.values(NODE_METRICS)) assert.ok(names.has(d.name), `node metric ${d.name} is registered`)
+  const lazy = metricDeclarations().filter((d) => d.kind === 'gauge' && d.read == null)
+  assert.ok(lazy.some((d) => d.name === ENGINE_METRICS.pushSumWeight), 'the push-sum weight is a gauge without a source')
+  const before = await m.text()
+  for (const d of lazy) assert.ok(!before.includes(`# HELP ${d.name} `), `${d.name} is not exported before its first value (it would read 0)`)
+  for (const d of lazy) m.set(d.name, 0.5, Object.fromEntries((d.labels ?? []).map((l) => [l, 'x'])))
   const text = await m.text()
   for (const d of metricDeclarations()) {
     assert.ok(d.help.length > 10 && d.help !== d.name.replace(/_/g, ' '), `${d.name} has real help text`)

@@ -1,1 +1,3 @@
 export * from './server.js'
+export * from './route.js'
+export * from './routes/index.js'

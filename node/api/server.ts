@@ -2,34 +2,18 @@
  * The daemon's HTTP API (node:http). Loopback by default; bound to any other address it refuses to start
  * without a token, and then every request must carry `Authorization: Bearer <token>`.
  *
- *   GET /status   JSON: peer id, addresses, round, local metric, neighbours, refusals by reason, ...
- *   GET /peers    JSON: connected peers and neighbours
- *   GET /model    JSON: { schemaHash, numParams, round, weights: base64 float32 little-endian }
- *   GET /metrics  Prometheus text format
- *   GET /health   200 "ok"
- *   POST routes given in `routes.post` (e.g. POST /manifest), body bounded by MAX_POST_BODY_BYTES
+ * The server only dispatches a table of routes (`{ method, path, handler }`, see ./routes/ for the daemon's):
+ * 401 without the token, 404 for an unknown GET path (listing the GET routes), 405 for another method, 413 for
+ * a POST body over MAX_POST_BODY_BYTES, 500 with the error's message when a handler throws.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import type { Route, RouteResponse } from './route.js'
 
 export class ApiConfigError extends Error {
   static override name = 'ApiConfigError'
   override name = 'ApiConfigError'
-}
-
-export interface ApiRoutes {
-  status: () => unknown | Promise<unknown>
-  peers: () => unknown | Promise<unknown>
-  model: () => unknown | Promise<unknown>
-  metrics: () => Promise<{ contentType: string, body: string }>
-  /** More JSON routes (path -> handler of the query string), e.g. `/log`, `/log/verify`. */
-  extra?: Record<string, (query: URLSearchParams) => unknown | Promise<unknown>>
-  /**
-   * POST routes (path -> handler of the request body, read whole but bounded by `maxBodyBytes`: 413 above).
-   * The handler answers an HTTP status and a JSON value, e.g. `/manifest`.
-   */
-  post?: Record<string, (body: Uint8Array, query: URLSearchParams) => Promise<{ status: number, json: unknown }>>
 }
 
 /** Largest POST body the API reads. */
@@ -55,7 +39,7 @@ export interface ApiServerInit {
   /** `HOST:PORT` (port 0 picks a free one). */
   listen: string
   token?: string
-  routes: ApiRoutes
+  routes: Route[]
   log?: { warn: (obj: object, msg?: string) => void }
 }
 
@@ -84,6 +68,11 @@ function send (res: ServerResponse, status: number, body: string, contentType = 
   res.end(body)
 }
 
+function reply (res: ServerResponse, r: RouteResponse): void {
+  if ('json' in r) send(res, r.status ?? 200, JSON.stringify(r.json))
+  else send(res, r.status ?? 200, r.text, r.contentType)
+}
+
 function authorized (req: IncomingMessage, token: string | undefined): boolean {
   if (token == null) return true
   const h = req.headers.authorization ?? ''
@@ -103,34 +92,17 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       if (!authorized(req, token)) { send(res, 401, JSON.stringify({ error: 'unauthorized' })); return }
       const url = new URL(req.url ?? '/', 'http://localhost')
       const path = url.pathname
-      const postRoute = req.method === 'POST' ? init.routes.post?.[path] : undefined
-      if (postRoute != null) {
-        try {
-          const body = await readBody(req, MAX_POST_BODY_BYTES)
-          const r = await postRoute(body, url.searchParams)
-          send(res, r.status, JSON.stringify(r.json))
-        } catch (err) {
-          if (err instanceof BodyTooLargeError) { res.setHeader('connection', 'close'); send(res, 413, JSON.stringify({ error: `body larger than ${MAX_POST_BODY_BYTES} bytes` })); return }
-          init.log?.warn({ err: (err as Error).message, path }, 'API request failed')
-          send(res, 500, JSON.stringify({ error: (err as Error).message }))
-        }
+      const route = init.routes.find((r) => r.method === req.method && r.path === path)
+      if (route == null) {
+        if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
+        send(res, 404, JSON.stringify({ error: `no route ${path}`, routes: init.routes.filter((r) => r.method === 'GET').map((r) => r.path) }))
         return
       }
-      if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
       try {
-        switch (path) {
-          case '/health': send(res, 200, 'ok', 'text/plain'); return
-          case '/status': send(res, 200, JSON.stringify(await init.routes.status())); return
-          case '/peers': send(res, 200, JSON.stringify(await init.routes.peers())); return
-          case '/model': send(res, 200, JSON.stringify(await init.routes.model())); return
-          case '/metrics': { const m = await init.routes.metrics(); send(res, 200, m.body, m.contentType); return }
-          default: {
-            const extra = init.routes.extra?.[path]
-            if (extra != null) { send(res, 200, JSON.stringify(await extra(url.searchParams))); return }
-            send(res, 404, JSON.stringify({ error: `no route ${path}`, routes: ['/status', '/peers', '/model', '/metrics', '/health', ...Object.keys(init.routes.extra ?? {})] }))
-          }
-        }
+        const body = route.method === 'POST' ? await readBody(req, MAX_POST_BODY_BYTES) : new Uint8Array(0)
+        reply(res, await route.handler({ query: url.searchParams, body }))
       } catch (err) {
+        if (err instanceof BodyTooLargeError) { res.setHeader('connection', 'close'); send(res, 413, JSON.stringify({ error: `body larger than ${MAX_POST_BODY_BYTES} bytes` })); return }
         init.log?.warn({ err: (err as Error).message, path }, 'API request failed')
         send(res, 500, JSON.stringify({ error: (err as Error).message }))
       }

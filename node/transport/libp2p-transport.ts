@@ -14,6 +14,7 @@ import {
 import { peerIdFromPeerKey, peerKeyFromPeerId } from './peer-key.js'
 import { readMessage, readVerdict, RemoteRefusedError, StreamProtocolError, writeMessage, writeVerdict } from './update-stream.js'
 import type { MurmurLibp2p } from './node.js'
+import { libp2pServiceNetwork, type ServiceNetwork } from './service-network.js'
 
 export const PEERS_PROTOCOL = '/murmur/peers/1.0.0'
 
@@ -115,6 +116,9 @@ export class Libp2pTransport implements Transport {
     } catch {}
     await this.libp2p.stop()
   }
+
+  /** Topics, stream protocols and connections for the node's services (manifest sync, state sync, ...). */
+  serviceNetwork (): ServiceNetwork { return libp2pServiceNetwork(this.libp2p) }
 
   onMessage (handler: Handler): void {
     this.handler = handler

@@ -3,39 +3,54 @@ import assert from 'node:assert/strict'
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startApiServer, apiGet, parseHostPort } from '../../node/api/index.js'
+import { startApiServer, apiGet, parseHostPort, getJson, MAX_POST_BODY_BYTES, type Route } from '../../node/api/index.js'
 import { DataFeed } from '../../node/data-feed.js'
 
-const routes = {
-  status: () => ({ round: 3 }),
-  peers: () => ({ connections: [] }),
-  model: () => ({ weights: '' }),
-  metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'murmur_x 1\n' }),
-  extra: { '/log': (q: URLSearchParams) => ({ limit: q.get('limit') }) }
-}
+const routes: Route[] = [
+  getJson('/status', () => ({ round: 3 })),
+  { method: 'GET', path: '/metrics', handler: () => ({ text: 'murmur_x 1\n', contentType: 'text/plain; version=0.0.4' }) },
+  getJson('/log', (q) => ({ limit: q.get('limit') })),
+  getJson('/boom', () => { throw new Error('handler failed on purpose') }),
+  { method: 'POST', path: '/echo', handler: ({ body }) => ({ status: 201, json: { bytes: body.length } }) }
+]
 
 describe('HTTP API', () => {
   it('serves the routes on loopback', async () => {
     const api = await startApiServer({ listen: '127.0.0.1:0', routes })
     try {
-      assert.deepEqual(await apiGet(api.url, '/status'), { round: 3 })
-      assert.equal(await apiGet(api.url, '/metrics'), 'murmur_x 1\n')
-      assert.deepEqual(await apiGet(api.url, '/log?limit=7'), { limit: '7' })
-      await assert.rejects(apiGet(api.url, '/nope'), /HTTP 404/)
+      assert.deepEqual(await apiGet(api.url, '/status'), { round: 3 }, 'a JSON route answers its handler\'s value')
+      assert.equal(await apiGet(api.url, '/metrics'), 'murmur_x 1\n', 'a text route answers its text')
+      assert.deepEqual(await apiGet(api.url, '/log?limit=7'), { limit: '7' }, 'the handler sees the query')
+      await assert.rejects(apiGet(api.url, '/nope'), /HTTP 404.*"routes":\["\/status","\/metrics","\/log","\/boom"\]/, 'an unknown path is 404 and lists the GET routes')
+      await assert.rejects(apiGet(api.url, '/boom'), /HTTP 500.*handler failed on purpose/, 'a throwing handler is a 500 with its message')
+    } finally { await api.close() }
+  })
+
+  it('dispatches by method: POST bodies are bounded, other methods are 405', async () => {
+    const api = await startApiServer({ listen: '127.0.0.1:0', routes })
+    try {
+      const ok = await fetch(`${api.url}/echo`, { method: 'POST', body: new Uint8Array(10) })
+      assert.equal(ok.status, 201, 'the POST handler chooses the status')
+      assert.deepEqual(await ok.json(), { bytes: 10 }, 'the POST handler gets the whole body')
+      const big = await fetch(`${api.url}/echo`, { method: 'POST', body: new Uint8Array(MAX_POST_BODY_BYTES + 1) })
+      assert.equal(big.status, 413, 'a body above MAX_POST_BODY_BYTES is refused')
+      assert.equal((await fetch(`${api.url}/status`, { method: 'POST', body: '' })).status, 405, 'POST on a GET route is 405')
+      assert.equal((await fetch(`${api.url}/echo`, { method: 'DELETE' })).status, 405, 'an unknown method is 405')
+      assert.equal((await fetch(`${api.url}/echo`)).status, 404, 'GET on a POST-only path is 404, as before the route table')
     } finally { await api.close() }
   })
 
   it('refuses to bind beyond loopback without a token, and then requires it', async () => {
-    await assert.rejects(startApiServer({ listen: '0.0.0.0:0', routes }), { name: 'ApiConfigError' })
+    await assert.rejects(startApiServer({ listen: '0.0.0.0:0', routes }), { name: 'ApiConfigError' }, 'no token beyond loopback')
     const api = await startApiServer({ listen: '0.0.0.0:0', token: 's3cret', routes })
     try {
       const url = `http://127.0.0.1:${api.port}`
-      await assert.rejects(apiGet(url, '/status'), /HTTP 401/)
-      await assert.rejects(apiGet(url, '/status', { token: 'wrong!' }), /HTTP 401/)
-      assert.deepEqual(await apiGet(url, '/status', { token: 's3cret' }), { round: 3 })
+      await assert.rejects(apiGet(url, '/status'), /HTTP 401/, 'no token: 401')
+      await assert.rejects(apiGet(url, '/status', { token: 'wrong!' }), /HTTP 401/, 'wrong token: 401')
+      assert.deepEqual(await apiGet(url, '/status', { token: 's3cret' }), { round: 3 }, 'the token opens the route')
     } finally { await api.close() }
-    assert.throws(() => parseHostPort('localhost'), { name: 'ApiConfigError' })
-    assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 })
+    assert.throws(() => parseHostPort('localhost'), { name: 'ApiConfigError' }, 'HOST:PORT is required')
+    assert.deepEqual(parseHostPort('[::1]:80'), { host: '::1', port: 80 }, 'IPv6 in brackets')
   })
 })
 

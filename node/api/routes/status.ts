@@ -1,0 +1,91 @@
+/** `GET /health`, `GET /status` (peer, network, rounds, refusals, traffic) and `GET /peers` (connections). */
+import { resolve } from 'node:path'
+import { toHex } from '../../../crypto/index.js'
+import type { RefusalReason } from '../../../protocol/interfaces.js'
+import type { PeerEngine, RoundReport } from '../../../protocol/engine/index.js'
+import type { Libp2pTransport } from '../../transport/index.js'
+import type { ServiceNetwork } from '../../transport/service-network.js'
+import type { DaemonLearner, LiveKeyring } from '../../wiring.js'
+import type { LevelStore } from '../../store/index.js'
+import type { ManifestSync } from '../../services/manifest-sync/index.js'
+import { getJson, type Route } from '../route.js'
+
+/** What the node has seen of its own rounds and data (updated as rounds end and rows arrive). */
+export interface NodeProgress {
+  lastReport: RoundReport | null
+  lastEvaluation: Record<string, number> | null
+  rowsAppended: number
+}
+
+export interface StatusModules {
+  peerKey: string
+  startedAt: number
+  dataFile: string
+  network: Pick<ServiceNetwork, 'peerId' | 'connections'>
+  transport: Pick<Libp2pTransport, 'stats' | 'neighbours' | 'connectedPeers' | 'addresses'>
+  engine: Pick<PeerEngine, 'totals' | 'round' | 'running'>
+  learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric'>
+  keyring: Pick<LiveKeyring, 'manifest' | 'currentEpoch' | 'epochKey'>
+  store: Pick<LevelStore, 'logHead'>
+  manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
+  progress: NodeProgress
+}
+
+export function status (m: StatusModules): Record<string, unknown> {
+  const totals = m.engine.totals()
+  const manifest = m.keyring.manifest
+  const refused: Partial<Record<RefusalReason, number>> = { ...totals.refused }
+  // stream-level refusals the engine never saw (oversized, malformed framing)
+  for (const [k, v] of Object.entries(m.transport.stats.refusedByReason) as Array<[RefusalReason, number]>) refused[k] = Math.max(refused[k] ?? 0, v)
+  const last = m.progress.lastReport
+  return {
+    peerId: m.network.peerId.toString(),
+    peerKey: m.peerKey,
+    addresses: m.transport.addresses(),
+    network: {
+      id: manifest.id,
+      name: manifest.name,
+      version: manifest.version,
+      open: manifest.open != null,
+      epoch: m.keyring.currentEpoch,
+      members: manifest.open != null ? null : manifest.members.length,
+      member: m.manifestSync.removedAtVersion == null,
+      epochKey: m.keyring.epochKey(m.keyring.currentEpoch) != null,
+      manifestsAdopted: m.manifestSync.stats.adopted,
+      manifestRefusedByReason: { ...m.manifestSync.stats.refusedByReason }
+    },
+    rule: manifest.rule.name,
+    round: m.engine.round,
+    running: m.engine.running,
+    examples: m.learner.numExamples(),
+    rowsAppended: m.progress.rowsAppended,
+    localMetric: m.progress.lastEvaluation,
+    primaryMetric: m.learner.primaryMetric ?? null,
+    lastRound: last == null ? null : { ...last, evaluation: undefined },
+    neighbours: m.transport.neighbours(),
+    connections: m.transport.connectedPeers().length,
+    refusedByReason: refused,
+    totals: { ...totals, refused: undefined },
+    transport: { ...m.transport.stats, refusedByReason: undefined },
+    updateLog: m.store.logHead(),
+    uptimeSeconds: Math.round((Date.now() - m.startedAt) / 1000),
+    dataFile: resolve(m.dataFile)
+  }
+}
+
+export function peers (m: Pick<StatusModules, 'peerKey' | 'network' | 'transport'>): Record<string, unknown> {
+  const neighbours = new Set(m.transport.neighbours())
+  const connections = m.network.connections().map((c) => {
+    const key = c.remotePeer.publicKey != null ? toHex(c.remotePeer.publicKey.raw) : null
+    return { peerId: c.remotePeer.toString(), peerKey: key, address: c.remoteAddr, direction: c.direction, neighbour: key != null && neighbours.has(key) }
+  })
+  return { self: m.peerKey, neighbours: [...neighbours], connections }
+}
+
+export function statusRoutes (m: StatusModules): Route[] {
+  return [
+    { method: 'GET', path: '/health', handler: () => ({ text: 'ok', contentType: 'text/plain' }) },
+    getJson('/status', () => status(m)),
+    getJson('/peers', () => peers(m))
+  ]
+}

@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './logger.js'
 import { defaultPeerNodeOptions, API_FILE, DB_DIR, type PeerNodeOptions } from './constants.js'
 import { LevelStore } from './store/index.js'
 import { createLibp2pTransport, peerKeyFromPeerId, manifestTopic, type Libp2pTransport, type Membership } from './transport/index.js'
-import { startApiServer, type ApiServer } from './api/index.js'
+import { startApiServer, ensureApiToken, directoryBytes, type ApiServer } from './api/index.js'
 import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
@@ -511,7 +511,7 @@ export class PeerNode {
     await this.engine.init({ signal: this.controller.signal })
     this.feed.start()
     this.closers.push({ name: 'data feed', close: async () => { await this.feed.stop() } })
-    const token = this.options.apiToken ?? process.env.MURMUR_API_TOKEN
+    const token = this.options.apiToken ?? process.env.MURMUR_API_TOKEN ?? await ensureApiToken(this.options.datadir)
     this.api = await startApiServer({
       listen: this.options.api,
       token,
@@ -524,7 +524,8 @@ export class PeerNode {
         extra: {
           '/log': async (q) => await readLogLines(this.store, { from: numberParam(q, 'from'), limit: numberParam(q, 'limit') ?? 1000, reverse: q.get('reverse') === 'true' }),
           '/log/verify': async () => await verifyStoredLog(this.store),
-          '/metrics/history': async (q) => await this.store.metricsHistory({ limit: numberParam(q, 'limit') ?? 1000 })
+          '/metrics/history': async (q) => await this.store.metricsHistory({ limit: numberParam(q, 'limit') ?? 1000 }),
+          '/database': async () => ({ bytes: await directoryBytes(join(this.options.datadir, DB_DIR)) })
         },
         post: {
           // `murmur network publish`: 200 adopted (or already held), 409 refused with its reason

@@ -10,8 +10,9 @@
  *   POST routes given in `routes.post` (e.g. POST /manifest), body bounded by MAX_POST_BODY_BYTES
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { allowedHosts, checkAccess, type AccessPolicy } from './auth.js'
+import { operatorPage } from './page.js'
 
 export class ApiConfigError extends Error {
   static override name = 'ApiConfigError'
@@ -55,6 +56,8 @@ export interface ApiServerInit {
   /** `HOST:PORT` (port 0 picks a free one). */
   listen: string
   token?: string
+  /** More Host header values to accept (auth.ts `allowedHosts`; default env MURMUR_API_ALLOWED_HOSTS). */
+  allowedHosts?: string[]
   routes: ApiRoutes
   log?: { warn: (obj: object, msg?: string) => void }
 }
@@ -84,25 +87,19 @@ function send (res: ServerResponse, status: number, body: string, contentType = 
   res.end(body)
 }
 
-function authorized (req: IncomingMessage, token: string | undefined): boolean {
-  if (token == null) return true
-  const h = req.headers.authorization ?? ''
-  const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '')
-  const want = Buffer.from(token)
-  return given.length === want.length && timingSafeEqual(given, want)
-}
-
 export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
   const { host, port } = parseHostPort(init.listen)
   const token = init.token != null && init.token !== '' ? init.token : undefined
   if (!isLoopback(host) && token == null) {
     throw new ApiConfigError(`the API would listen on ${host}, beyond loopback: set a token (--api-token or MURMUR_API_TOKEN), or bind 127.0.0.1`)
   }
+  let policy: AccessPolicy = { token, hosts: new Set() } // no Host passes before the port is known
   const server: Server = createServer((req, res) => {
     void (async () => {
-      if (!authorized(req, token)) { send(res, 401, JSON.stringify({ error: 'unauthorized' })); return }
       const url = new URL(req.url ?? '/', 'http://localhost')
       const path = url.pathname
+      const denied = checkAccess(req, path, policy)
+      if (denied != null) { send(res, denied.status, JSON.stringify({ error: denied.error })); return }
       const postRoute = req.method === 'POST' ? init.routes.post?.[path] : undefined
       if (postRoute != null) {
         try {
@@ -120,6 +117,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
       try {
         switch (path) {
           case '/health': send(res, 200, 'ok', 'text/plain'); return
+          case '/': { const page = await operatorPage(); res.writeHead(200, page.headers); res.end(page.body); return }
           case '/status': send(res, 200, JSON.stringify(await init.routes.status())); return
           case '/peers': send(res, 200, JSON.stringify(await init.routes.peers())); return
           case '/model': send(res, 200, JSON.stringify(await init.routes.model())); return
@@ -142,6 +140,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
     server.listen(port, host, () => { resolve() })
   })
   const addr = server.address() as AddressInfo
+  policy = { token, hosts: allowedHosts(host, addr.port, init.allowedHosts) }
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
     url: `http://${shownHost}:${addr.port}`,

@@ -86,12 +86,16 @@ const variantsPerRound: ChartDef = {
 const consensus: ChartDef = {
   id: 'consensus',
   title: () => 'Consensus distance',
-  note: () => 'Root mean square distance of honest peers\' models to their average (log scale). Shaded rounds: network partitioned.',
+  note: () => 'Root mean square distance of honest peers\' models to their average (log scale when every value is above zero). Shaded rounds: network partitioned.',
   build: (r) => {
-    const sets = [line('consensus distance', r.details.perRound.map((p) => positive(p.consensusDistance)), C[0])]
-    r.details.variants.forEach((v, i) => { sets.push(line(v.name, v.consensus.map(positive), C[(i + 1) % C.length])) })
+    const series = [r.details.perRound.map((p) => p.consensusDistance), ...r.details.variants.map((v) => v.consensus)]
+    // a log scale cannot show zero (peers in exact agreement): linear then
+    const log = series.every((s) => s.every((v) => v == null || positive(v) != null))
+    const value = (v: number | null): number | null => finite(v) ? v : null
+    const sets = [line('consensus distance', series[0].map(value), C[0])]
+    r.details.variants.forEach((v, i) => { sets.push(line(v.name, series[i + 1].map(value), C[(i + 1) % C.length])) })
     const indices = r.details.perRound.flatMap((p, i) => p.partitioned ? [i] : [])
-    const options = lineOptions('distance', { type: 'logarithmic' })
+    const options = lineOptions('distance', log ? { type: 'logarithmic' } : { beginAtZero: true })
     return { type: 'line', data: { labels: rounds(r), datasets: sets }, options: { ...options, plugins: { shade: { indices } } } }
   }
 }

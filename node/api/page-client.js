@@ -103,8 +103,14 @@
     $('database').textContent = db ? bytes(db.bytes) : '-'
     $('manifest').textContent = 'v' + s.network.version + ' / ' + (s.network.members == null ? 'open' : s.network.members)
 
-    var h = (history || []).filter(function (x) { return metricName != null && x.values && typeof x.values[metricName] === 'number' })
-    chart('chart-metric', lineConfig(h.map(function (x) { return x.round }), [{ label: metricName || 'metric', data: h.map(function (x) { return x.values[metricName] }), borderColor: C[0], backgroundColor: C[0] }], 'round', 'metric'))
+    // the engine stores each round's evaluation as eval.<metric>, beside the training loss
+    var h = (history || []).filter(function (x) { return x.values != null })
+    var evalOf = function (x) { var v = metricName == null ? undefined : x.values['eval.' + metricName]; return typeof v === 'number' ? v : null }
+    var metricConfig = lineConfig(h.map(function (x) { return x.round }), [
+      { label: (metricName || 'metric') + ' (local validation rows)', data: h.map(evalOf), borderColor: C[0], backgroundColor: C[0], spanGaps: true, yAxisID: 'y' },
+      { label: 'training loss', data: h.map(function (x) { return typeof x.values.loss === 'number' && isFinite(x.values.loss) ? x.values.loss : null }), borderColor: C[7], backgroundColor: C[7], spanGaps: true, yAxisID: 'y1' }], 'round', 'metric')
+    metricConfig.options.scales.y1 = { position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'loss' } }
+    chart('chart-metric', metricConfig)
     var labels = samples.map(function (x) { return clock(x.at) })
     chart('chart-rpm', lineConfig(labels, [{ label: 'rounds per minute', data: samples.map(function (_, i) { return roundsPerMinute(i) }), borderColor: C[3], backgroundColor: C[3], spanGaps: true }], 'time', 'rounds / min'))
     chart('chart-peers', lineConfig(labels, [

@@ -6,7 +6,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { API_FILE, DB_DIR } from './constants.js'
 import { LevelStore } from './store/index.js'
-import { apiGet } from './api/index.js'
+import { apiGet, clientApiToken } from './api/index.js'
 import { parseManifest, type NetworkManifest } from '../protocol/membership/index.js'
 import type { Model } from '../learning/index.js'
 
@@ -33,11 +33,12 @@ export async function loadModel (source: ModelSource): Promise<LoadedModel> {
   const url = await liveApi(source)
   if (url != null) {
     try {
-      const m = await apiGet<{ weights: string, round: number }>(url, '/model', { token: process.env.MURMUR_API_TOKEN })
+      const token = await clientApiToken({ datadir: source.datadir })
+      const m = await apiGet<{ weights: string, round: number }>(url, '/model', { token })
       const buf = Buffer.from(m.weights, 'base64')
       const weights = new Float32Array(buf.length / 4)
       new Uint8Array(weights.buffer).set(buf)
-      if (manifest != null) return { manifest, weights, round: m.round, source: url, dataFile: (await apiGet<{ dataFile?: string }>(url, '/status', { token: process.env.MURMUR_API_TOKEN })).dataFile }
+      if (manifest != null) return { manifest, weights, round: m.round, source: url, dataFile: (await apiGet<{ dataFile?: string }>(url, '/status', { token })).dataFile }
       // the manifest: stored in the datadir, which the running daemon has locked; ask for --network
       throw new NoModelError(`the daemon at ${url} is running: pass --network network.json (its database is in use)`)
     } catch (err) {

@@ -27,7 +27,7 @@ import { PeerNodeConfigError } from './errors.js'
 import { LevelStore } from './store/index.js'
 import { createLibp2pTransport, type Libp2pTransport, type Membership } from './transport/index.js'
 import type { ServiceNetwork } from './transport/service-network.js'
-import { startApiServer, nodeRoutes, type ApiServer, type NodeProgress } from './api/index.js'
+import { startApiServer, nodeRoutes, ensureApiToken, type ApiServer, type NodeProgress } from './api/index.js'
 import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
@@ -270,12 +270,12 @@ export class PeerNode {
 
   private async startApi (): Promise<void> {
     const m = this.modules
-    const token = m.options.apiToken ?? process.env.MURMUR_API_TOKEN
+    const token = m.options.apiToken ?? process.env.MURMUR_API_TOKEN ?? await ensureApiToken(m.options.datadir)
     const api = await startApiServer({
       listen: m.options.api,
       token,
       log: m.log.child({ component: 'api' }),
-      routes: nodeRoutes({ ...m, manifestSync: m.services.manifestSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal })
+      routes: nodeRoutes({ ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal })
     })
     this.api = api
     const apiFile = join(m.options.datadir, API_FILE)

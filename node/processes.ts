@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
-import { apiGet } from './api/index.js'
+import { apiGet, readApiToken } from './api/index.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const MURMUR_BIN = join(REPO_ROOT, 'bin', 'murmur.js')
@@ -101,7 +101,7 @@ export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess
     apiUrl,
     exited,
     stderrTail: () => tail,
-    get: async <T>(path: string) => await apiGet<T>(apiUrl, path),
+    get: async <T>(path: string) => await apiGet<T>(apiUrl, path, { token: await readApiToken(init.datadir) }),
     stop: async (timeoutMs = 20_000) => { if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM'); return await waitExit(timeoutMs) },
     kill: async () => { if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL'); return await exited }
   }

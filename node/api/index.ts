@@ -1,3 +1,5 @@
 export * from './server.js'
 export * from './route.js'
 export * from './routes/index.js'
+export { ensureApiToken, readApiToken, clientApiToken, apiTokenPath, allowedHosts, checkAccess, ApiTokenError, API_TOKEN_FILE, OPEN_PATHS } from './auth.js'
+export { operatorPage, directoryBytes } from './page.js'

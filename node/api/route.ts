@@ -13,7 +13,7 @@ export interface RouteRequest {
 /** A JSON answer, or text with its content type (e.g. Prometheus). Status 200 unless given. */
 export type RouteResponse =
   | { status?: number, json: unknown }
-  | { status?: number, text: string, contentType: string }
+  | { status?: number, text: string, contentType: string, headers?: Record<string, string> }
 
 export interface Route {
   method: HttpMethod

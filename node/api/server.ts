@@ -1,15 +1,15 @@
 /**
  * The daemon's HTTP API (node:http). Loopback by default; bound to any other address it refuses to start
- * without a token, and then every request must carry `Authorization: Bearer <token>`.
+ * without a token. Access (token, Host check against DNS rebinding) is decided by ./auth.ts before routing.
  *
  * The server only dispatches a table of routes (`{ method, path, handler }`, see ./routes/ for the daemon's):
  * 401 without the token, 404 for an unknown GET path (listing the GET routes), 405 for another method, 413 for
  * a POST body over MAX_POST_BODY_BYTES, 500 with the error's message when a handler throws.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Route, RouteResponse } from './route.js'
+import { allowedHosts, checkAccess, type AccessPolicy } from './auth.js'
 
 export class ApiConfigError extends Error {
   static override name = 'ApiConfigError'
@@ -39,6 +39,8 @@ export interface ApiServerInit {
   /** `HOST:PORT` (port 0 picks a free one). */
   listen: string
   token?: string
+  /** More Host header values to accept (auth.ts `allowedHosts`; default env MURMUR_API_ALLOWED_HOSTS). */
+  allowedHosts?: string[]
   routes: Route[]
   log?: { warn: (obj: object, msg?: string) => void }
 }
@@ -63,22 +65,14 @@ export function isLoopback (host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
-function send (res: ServerResponse, status: number, body: string, contentType = 'application/json'): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' })
+function send (res: ServerResponse, status: number, body: string, contentType = 'application/json', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers })
   res.end(body)
 }
 
 function reply (res: ServerResponse, r: RouteResponse): void {
   if ('json' in r) send(res, r.status ?? 200, JSON.stringify(r.json))
-  else send(res, r.status ?? 200, r.text, r.contentType)
-}
-
-function authorized (req: IncomingMessage, token: string | undefined): boolean {
-  if (token == null) return true
-  const h = req.headers.authorization ?? ''
-  const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '')
-  const want = Buffer.from(token)
-  return given.length === want.length && timingSafeEqual(given, want)
+  else send(res, r.status ?? 200, r.text, r.contentType, r.headers)
 }
 
 export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
@@ -87,11 +81,13 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
   if (!isLoopback(host) && token == null) {
     throw new ApiConfigError(`the API would listen on ${host}, beyond loopback: set a token (--api-token or MURMUR_API_TOKEN), or bind 127.0.0.1`)
   }
+  let policy: AccessPolicy = { token, hosts: new Set() } // no Host passes before the port is known
   const server: Server = createServer((req, res) => {
     void (async () => {
-      if (!authorized(req, token)) { send(res, 401, JSON.stringify({ error: 'unauthorized' })); return }
       const url = new URL(req.url ?? '/', 'http://localhost')
       const path = url.pathname
+      const denied = checkAccess(req, path, policy)
+      if (denied != null) { send(res, denied.status, JSON.stringify({ error: denied.error })); return }
       const route = init.routes.find((r) => r.method === req.method && r.path === path)
       if (route == null) {
         if (req.method !== 'GET') { send(res, 405, JSON.stringify({ error: 'method not allowed' })); return }
@@ -114,6 +110,7 @@ export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
     server.listen(port, host, () => { resolve() })
   })
   const addr = server.address() as AddressInfo
+  policy = { token, hosts: allowedHosts(host, addr.port, init.allowedHosts) }
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
     url: `http://${shownHost}:${addr.port}`,

@@ -16,7 +16,8 @@ interface ApiTarget { url: string, token?: string }
 
 /** Finds a running daemon's API: --api URL, else <datadir>/api.json. */
 async function apiTarget (opts: { api?: string, datadir: string, apiToken?: string }): Promise<ApiTarget> {
-  const token = opts.apiToken ?? process.env.MURMUR_API_TOKEN
+  const { clientApiToken } = await import('../../api/auth.js')
+  const token = await clientApiToken({ token: opts.apiToken, datadir: opts.datadir })
   if (opts.api != null) return { url: opts.api.startsWith('http') ? opts.api : `http://${opts.api}`, token }
   const { readFile } = await import('node:fs/promises')
   const { join } = await import('node:path')
@@ -48,7 +49,7 @@ function apiClient (command: Command): Command {
   return command
     .option('--datadir <dir>', 'data directory of the daemon', D.datadir)
     .option('--api <url>', 'daemon API (default: from <datadir>/api.json)')
-    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--api-token <token>', 'API token (default: env MURMUR_API_TOKEN, else <datadir>/api-token)')
     .option('--json', 'print JSON')
 }
 

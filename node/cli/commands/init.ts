@@ -16,13 +16,16 @@ export function register (program: Command): void {
       const { toHex } = await import('../../../crypto/index.js')
       const { memberString } = await import('../../../protocol/membership/index.js')
       const identity = await createIdentityFile(opts.datadir)
+      const { ensureApiToken, apiTokenPath } = await import('../../api/auth.js')
+      await ensureApiToken(opts.datadir)
       const out = {
         peerId: await peerIdString(identity),
         peerKey: toHex(identity.signPublicKey),
         signPublicKey: toHex(identity.signPublicKey),
         boxPublicKey: toHex(identity.boxPublicKey),
         member: memberString(identity),
-        keyFile: identityPath(opts.datadir)
+        keyFile: identityPath(opts.datadir),
+        apiTokenFile: apiTokenPath(opts.datadir)
       }
       if (opts.json === true) {
         process.stdout.write(JSON.stringify(out, null, 2) + '\n')
@@ -33,6 +36,7 @@ export function register (program: Command): void {
         `peer id:          ${out.peerId}`,
         `signing key:      ${out.signPublicKey}`,
         `box key:          ${out.boxPublicKey}`,
+        `API token:        ${out.apiTokenFile} (mode 0600; \`murmur status\` reads it)`,
         'member string (give this to a network admin for `murmur network add-member`):',
         `  ${out.member}`
       ].join('\n') + '\n')

@@ -224,7 +224,7 @@ export function register (program: Command): void {
     .description('hand a new manifest version to a running daemon (POST /manifest): it checks it, adopts it live and ' +
       'announces it to the other daemons over gossipsub. Exit 0 adopted (or already current), 3 refused.')
     .option('--api <host:port>', 'the daemon\'s API (default: from <datadir>/api.json)')
-    .option('--token <token>', 'API token (env MURMUR_API_TOKEN)')
+    .option('--token <token>', 'API token (default: env MURMUR_API_TOKEN, else <datadir>/api-token)')
     .option('--datadir <dir>', 'data directory of the daemon (to find its API)', datadir)
     .option('--timeout-ms <ms>', 'give up after this long', '30000')
     .option('--json', 'print the daemon\'s answer as JSON')
@@ -247,7 +247,8 @@ export function register (program: Command): void {
           throw new NetworkCommandError(`no running daemon found for datadir ${opts.datadir} (${path} is missing): pass --api HOST:PORT`)
         }
       }
-      const token = opts.token ?? process.env.MURMUR_API_TOKEN
+      const { clientApiToken } = await import('../../api/auth.js')
+      const token = await clientApiToken({ token: opts.token, datadir: opts.datadir })
       let res: Response
       try {
         res = await fetch(new URL('/manifest', url), {
@@ -262,7 +263,7 @@ export function register (program: Command): void {
       const text = await res.text()
       let answer: Record<string, any>
       try { answer = JSON.parse(text) } catch { throw new NetworkCommandError(`${url}/manifest: HTTP ${res.status} ${text.slice(0, 200)}`) }
-      if (res.status === 401) throw new NetworkCommandError(`${url}: unauthorized (give --token or MURMUR_API_TOKEN)`)
+      if (res.status === 401) throw new NetworkCommandError(`${url}: unauthorized (give --token or MURMUR_API_TOKEN, or --datadir of that daemon)`)
       if (res.status === 404 || res.status === 405) throw new NetworkCommandError(`${url}: this daemon has no POST /manifest (upgrade it, or restart it with the new ${file})`)
       if (opts.json === true) {
         process.stdout.write(JSON.stringify(answer, null, 2) + '\n')

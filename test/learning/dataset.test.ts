@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib'
 import { parse as parseSync } from 'csv-parse/sync'
 import fc from 'fast-check'
 import { loadDataset, type DatasetSpecInput } from '../../learning/index.js'
-import { DelimitedReader } from '../../learning/delimited.js'
+import { DelimitedReader } from '../../learning/records/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'murmur-learning-'))
 after(() => { rmSync(dir, { recursive: true, force: true }) })

@@ -225,7 +225,7 @@ export class PeerNode {
       const dataInfo = await stat(dataPath).catch(() => null)
       if (dataInfo == null) throw new PeerNodeConfigError(`--data ${options.data}: no such file or directory`)
       const seed = options.seed ?? seedFromKey(peerKey)
-      const learner = overrides.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend })
+      const learner = overrides.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend, onBadRow: options.onBadRow })
       closers.push({ name: 'learner', close: () => { learner.dispose?.() } })
 
       const envelopes = overrides.envelopes ?? createDaemonEnvelopes({
@@ -242,7 +242,7 @@ export class PeerNode {
         transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' })
       })
 
-      const dataFormat = (localDatasetSpec(manifest, dataPath).format ?? {}) as { delimiter?: string, header?: boolean }
+      const dataSpec = localDatasetSpec(manifest, dataPath, { onBadRow: options.onBadRow }) as { format?: Record<string, unknown>, onBadRow?: 'error' | 'skip' }
       const initialOffsets = new Map<string, number>()
       if (dataInfo.isFile()) initialOffsets.set(dataPath, learner.loadedBytes ?? dataInfo.size)
       else if (learner.loadedFile != null) initialOffsets.set(learner.loadedFile, learner.loadedBytes ?? (await stat(learner.loadedFile)).size)
@@ -252,11 +252,11 @@ export class PeerNode {
         path: dataPath,
         pollMs: options.dataPollMs,
         initialOffsets,
-        delimiter: dataFormat.delimiter,
-        header: dataFormat.header ?? true,
-        onRecords: (records, source) => {
+        format: dataSpec.format,
+        onBadRow: dataSpec.onBadRow,
+        onRecords: (records, source, batch) => {
           if (learner.appendRecords == null) throw new Error('this learner cannot grow: restart the daemon to train on new rows')
-          const added = learner.appendRecords(records, source)
+          const added = learner.appendRecords(records, source, batch)
           if (node != null) node.rowsAppended += added
           metrics.increment('murmur_data_rows_appended_total', {}, added)
           feedLog.info({ rows: added, source, examples: learner.numExamples() }, 'new rows: training on them from the next round')

@@ -2,10 +2,9 @@
  * Columns of a dataset file: the spec's columns resolved to file positions, and the row parser that checks
  * and converts one record's cells into growable raw columns (before any encoding).
  */
-import type { DatasetSpec } from '../specs.js'
+import type { ColumnSpec, DatasetSpec } from '../specs.js'
 import { InvalidSpecError } from '../errors.js'
 import { RowProblem } from '../records/index.js'
-import type { ColumnSpec } from '../specs.js'
 
 export interface Col {
   spec: ColumnSpec

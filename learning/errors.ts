@@ -32,6 +32,12 @@ export class BadRowError extends Error {
   }
 }
 
+/** A data file gave no usable rows (every row was a skipped bad row). */
+export class EmptyDatasetError extends Error {
+  static override name = 'EmptyDatasetError'
+  override name = 'EmptyDatasetError'
+}
+
 /** A data file or data directory could not be found. */
 export class DatasetNotFoundError extends Error {
   static override name = 'DatasetNotFoundError'

@@ -5,7 +5,7 @@
 import type { DatasetSpecInput, ModelSpecInput } from './specs.js'
 import { parseDatasetSpec } from './specs.js'
 import { resolveDatasetSpec, loadDataset } from './builtin.js'
-import type { Dataset, Encoding } from './dataset.js'
+import type { AppendOptions, Dataset, Encoding } from './dataset.js'
 import { buildModel } from './models.js'
 import { DatasetLearner, evaluateWeights } from './learner.js'
 import { primaryMetric, type PrimaryMetric } from './metrics.js'
@@ -59,8 +59,8 @@ export class FileLearner extends DatasetLearner {
    * Appends records (cells in the file's column order, complete lines, no header): the same share as at load
    * time goes to the local validation split, the rest is trained on from the next round. Returns numExamples().
    */
-  appendRecords (records: string[][], source = 'appended'): number {
-    const idx = this.dataset.appendRecords(records, source)
+  appendRecords (records: readonly string[][], options: string | AppendOptions = 'appended'): number {
+    const idx = this.dataset.appendRecords(records, options)
     const train: number[] = []; const validation: number[] = []
     for (const r of idx) (this.splitRng.next() < this.holdOut ? validation : train).push(r)
     if (validation.length > 0) this.addValidationRows(validation)

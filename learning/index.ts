@@ -21,7 +21,7 @@
 export { tf } from './tf.js'
 export { setBackend, ensureBackend, currentBackend, BACKEND_NAMES, CONV_TRAINING_BACKENDS, type BackendName, type SetBackendOptions } from './backend.js'
 export {
-  BackendUnavailableError, InvalidSpecError, BadRowError, DatasetNotFoundError, UnsupportedOnBackendError,
+  BackendUnavailableError, InvalidSpecError, BadRowError, DatasetNotFoundError, EmptyDatasetError, UnsupportedOnBackendError,
   WeightsMismatchError, IncompatibleModelError
 } from './errors.js'
 export {
@@ -30,7 +30,8 @@ export {
 } from './specs.js'
 export { Model, schemaHashOf, flattenWeights, unflattenWeights, type ModelInfo, type TensorData, type TrainState, type ParamInfo } from './model.js'
 export { buildModel, sharedModel, disposeSharedModels, resolveModelSpec, BUILTIN_MODELS, BUILTIN_MODEL_NAMES } from './models.js'
-export { Dataset, loadDatasetFromSpec, datasetFromArrays, defaultDataDir, type LoadOptions, type Encoding, type BadRowReport } from './dataset.js'
+export { Dataset, loadDatasetFromSpec, datasetFromArrays, defaultDataDir, type LoadOptions, type Encoding, type BadRowReport, type AppendOptions } from './dataset.js'
+export { RecordSource, BadRows, RowProblem, DelimitedReader, type RecordFormat, type SourcePosition, type SourceRecord, type BadRowPolicy } from './records/index.js'
 export { loadDataset, loadMnist, resolveDatasetSpec, BUILTIN_DATASETS, BUILTIN_DATASET_NAMES, DEFAULT_MODEL_FOR } from './builtin.js'
 export { partition, apportion, PARTITION_KINDS, type PartitionKind, type PartitionOptions, type Shard } from './partition.js'
 export { DatasetLearner, createLearner, evaluateWeights, type LearnerInit } from './learner.js'

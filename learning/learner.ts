@@ -7,7 +7,7 @@
  */
 import type { AbortOptions, Learner, MetricValues, TrainResult } from '../protocol/interfaces.js'
 import { createRng, type Rng } from '../protocol/rng.js'
-import type { Dataset } from './dataset.js'
+import type { AppendOptions, Dataset } from './dataset.js'
 import { computeMetrics } from './metrics.js'
 import type { Model, TrainState } from './model.js'
 import type { Shard } from './partition.js'
@@ -118,9 +118,12 @@ export class DatasetLearner implements Learner {
   /** Rows of the local validation split (a view). */
   validationRows (): Uint32Array { return this.validation }
 
-  /** Parses, encodes and appends raw records (cells in file column order) to the dataset and to this shard. */
-  addRecords (records: string[][], source?: string): number {
-    return this.addRows(this.dataset.appendRecords(records, source))
+  /**
+   * Parses, encodes and appends raw records (cells in file column order) to the dataset and to this shard.
+   * `options`: the source's name, or its name, file lines and bad-row policy (see Dataset.appendRecords).
+   */
+  addRecords (records: readonly string[][], options?: string | AppendOptions): number {
+    return this.addRows(this.dataset.appendRecords(records, options))
   }
 
   private nextRows (): Uint32Array {

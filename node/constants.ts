@@ -39,7 +39,9 @@ export const defaultPeerNodeOptions = {
   /** Give up waiting for `waitForPeers` after this long and start anyway (ms). */
   waitForPeersTimeoutMs: 120_000,
   /** Checkpoints kept in the database. */
-  keepCheckpoints: 3
+  keepCheckpoints: 3,
+  /** The operator's rule for bad rows of their own data file ('error' | 'skip'); default: the dataset spec's. */
+  onBadRow: undefined as 'error' | 'skip' | undefined
 }
 
 export type PeerNodeOptions = typeof defaultPeerNodeOptions & {

@@ -176,7 +176,7 @@ export class PeerNode {
       closers.push('libp2p', async () => { await transport.stop() })
 
       const seed = options.seed ?? seedFromKey(peerKey)
-      const learner = opts.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend })
+      const learner = opts.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend, onBadRow: options.onBadRow })
       closers.push('learner', () => { learner.dispose?.() })
       signal?.throwIfAborted()
 
@@ -337,7 +337,7 @@ export class PeerNode {
 /** The data feed (continuous learning): rows appended to the data file, or new files in the data directory. */
 async function createFeed (options: PeerNodeOptions, manifest: NetworkManifest, data: { path: string, info: Stats }, learner: DaemonLearner, metrics: PromMetrics, progress: NodeProgress, log: Logger): Promise<DataFeed> {
   const dataPath = data.path
-  const dataFormat = (localDatasetSpec(manifest, dataPath).format ?? {}) as { delimiter?: string, header?: boolean }
+  const dataSpec = localDatasetSpec(manifest, dataPath, { onBadRow: options.onBadRow }) as { format?: Record<string, unknown>, onBadRow?: 'error' | 'skip' }
   const initialOffsets = new Map<string, number>()
   if (data.info.isFile()) initialOffsets.set(dataPath, learner.loadedBytes ?? data.info.size)
   else if (learner.loadedFile != null) initialOffsets.set(learner.loadedFile, learner.loadedBytes ?? (await stat(learner.loadedFile)).size)
@@ -345,11 +345,11 @@ async function createFeed (options: PeerNodeOptions, manifest: NetworkManifest, 
     path: dataPath,
     pollMs: options.dataPollMs,
     initialOffsets,
-    delimiter: dataFormat.delimiter,
-    header: dataFormat.header ?? true,
-    onRecords: (records, source) => {
+    format: dataSpec.format,
+    onBadRow: dataSpec.onBadRow,
+    onRecords: (records, source, batch) => {
       if (learner.appendRecords == null) throw new Error('this learner cannot grow: restart the daemon to train on new rows')
-      const added = learner.appendRecords(records, source)
+      const added = learner.appendRecords(records, source, batch)
       progress.rowsAppended += added
       metrics.node.dataRowsAppended.inc(added)
       log.info({ rows: added, source, examples: learner.numExamples() }, 'new rows: training on them from the next round')

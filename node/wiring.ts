@@ -10,13 +10,16 @@ import { createSigner, type Identity } from '../crypto/index.js'
 import type { Keyring, NetworkManifest } from '../protocol/membership/index.js'
 import {
   createLearner, ensureBackend, setBackend, loadDatasetFromSpec, resolveDatasetSpec, sharedModel, primaryMetric, evaluateWeights,
-  type Dataset, type DatasetLearner, type Model, type BackendName
+  type Dataset, type DatasetLearner, type Model, type BackendName, type BadRows, type BadRowPolicy
 } from '../learning/index.js'
 
 /** A Learner whose local data can grow while the daemon runs. */
 export interface DaemonLearner extends Learner {
-  /** Appends CSV records (already split into fields) read from `source`; returns how many rows were added. */
-  appendRecords?: (records: string[][], source: string) => number
+  /**
+   * Appends CSV records (already split into fields) read from `source`, with their file lines and the bad-row
+   * policy they go through (the data feed's); returns how many rows were added.
+   */
+  appendRecords?: (records: string[][], source: string, batch?: { lines: readonly number[], badRows: BadRows }) => number
   /** Bytes of the data file consumed by the initial load (continuous learning tails from there). */
   loadedBytes?: number
   /** The file the initial load read (for a data directory: its first file). */
@@ -33,20 +36,22 @@ export interface LearnerInit {
   backend: string
   /** Fraction of local rows held out for local evaluation. */
   localValidation?: number
+  /** The operator's rule for bad rows of their own file, overriding the network's dataset spec. */
+  onBadRow?: BadRowPolicy
 }
 
 /**
  * The network's dataset spec with this peer's file in place of the spec's, no global test split (a daemon
  * trains on all of its rows but the local validation share).
  */
-export function localDatasetSpec (manifest: NetworkManifest, dataFile: string): Record<string, unknown> {
+export function localDatasetSpec (manifest: NetworkManifest, dataFile: string, options: { onBadRow?: BadRowPolicy } = {}): Record<string, unknown> {
   const spec = { ...(resolveDatasetSpec(manifest.dataset.spec as string) as unknown as Record<string, unknown>) }
   delete spec.testFile
   delete spec.testFormat
   delete spec.maxRows
   const format = { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
   format.gzip = 'auto'
-  return { ...spec, file: resolve(dataFile), format, testFraction: 0 }
+  return { ...spec, file: resolve(dataFile), format, testFraction: 0, ...(options.onBadRow != null ? { onBadRow: options.onBadRow } : {}) }
 }
 
 async function useBackend (name: string): Promise<void> {
@@ -54,9 +59,9 @@ async function useBackend (name: string): Promise<void> {
   await setBackend(name as BackendName)
 }
 
-export async function loadLocalData (manifest: NetworkManifest, dataFile: string, backend: string): Promise<{ dataset: Dataset, model: Model }> {
+export async function loadLocalData (manifest: NetworkManifest, dataFile: string, backend: string, options: { onBadRow?: BadRowPolicy, growing?: boolean } = {}): Promise<{ dataset: Dataset, model: Model }> {
   await useBackend(backend)
-  const dataset = await loadDatasetFromSpec(localDatasetSpec(manifest, dataFile) as never)
+  const dataset = await loadDatasetFromSpec(localDatasetSpec(manifest, dataFile, options) as never, { growing: options.growing })
   const model = await sharedModel(manifest.model as never, dataset.info)
   return { dataset, model }
 }
@@ -70,19 +75,18 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
     if (first == null) throw new Error(`--data ${file}: the directory has no .csv/.tsv file yet`)
     file = resolve(file, first)
   }
-  // size before the load: rows appended while it runs are then read again by the feed rather than missed
-  const sizeBefore = statSync(file).size
-  const { dataset, model } = await loadLocalData(init.manifest, file, init.backend)
+  // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
+  const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
   const learner: DatasetLearner = createLearner({
     model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
   })
   const out = learner as unknown as DaemonLearner
-  out.appendRecords = (records, source) => {
+  out.appendRecords = (records, source, batch) => {
     const before = learner.numExamples()
-    learner.addRecords(records, source)
+    learner.addRecords(records, batch != null ? { source, lines: batch.lines, badRows: batch.badRows } : source)
     return learner.numExamples() - before
   }
-  out.loadedBytes = file.endsWith('.gz') ? undefined : sizeBefore
+  out.loadedBytes = dataset.loadedPosition?.offset
   out.loadedFile = file
   out.primaryMetric = primaryMetric(dataset.task)
   return out

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startApiServer, apiGet, parseHostPort, getJson, MAX_POST_BODY_BYTES, type Route } from '../../node/api/index.js'
 import { DataFeed } from '../../node/data-feed.js'
+import { loadDatasetFromSpec, type DatasetSpecInput } from '../../learning/index.js'
 
 const routes: Route[] = [
   getJson('/status', () => ({ round: 3 })),
@@ -86,6 +87,55 @@ describe('DataFeed (continuous learning)', () => {
       const bad = new DataFeed({ path: file, onRecords: () => { throw new Error('bad row at line 2') }, onError: (e) => { errors.push(e.message) } })
       assert.equal(await bad.poll(), 0)
       assert.deepEqual(errors, ['bad row at line 2'])
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+
+  const spec = (file: string, onBadRow: 'error' | 'skip'): DatasetSpecInput => ({
+    name: 'feed', file, testFraction: 0, onBadRow, columns: [{ name: 'y', role: 'label', kind: 'numeric' }, { name: 'x', role: 'numeric', mean: 0, std: 1 }]
+  })
+
+  it('names a bad appended row by its file line; skip keeps the good rows of its chunk and counts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'murmur-feed-'))
+    try {
+      const file = join(dir, 'd.csv')
+      writeFileSync(file, 'y,x\n1,10\n2,20\n')
+      const d = await loadDatasetFromSpec(spec(file, 'skip'), { growing: true })
+      const feed = new DataFeed({
+        path: file, onBadRow: 'skip', initialOffsets: new Map([[file, d.loadedBytes]]),
+        onRecords: (r, source, batch) => { d.appendRecords(r, { source, lines: batch.lines, badRows: batch.badRows }) }
+      })
+      appendFileSync(file, '3,30\n4,"x\ny"\n5,50\n6,')
+      assert.equal(await feed.poll(), 3, 'three complete records (one of them bad)')
+      assert.deepEqual(Array.from(d.x.subarray(0, d.size)), [10, 20, 30, 50], 'the good rows around the bad one are kept')
+      assert.equal(feed.badRows.count, 1, 'one bad row counted on the feed')
+      assert.deepEqual(feed.badRows.lines, [6], 'the bad row is named by line 6 of the file, where its quoted field ends')
+      appendFileSync(file, '60\n')
+      assert.equal(await feed.poll(), 1, 'the partial line, completed')
+      assert.equal(d.x[d.size - 1], 60, 'is read whole')
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+
+  it('under error, delivers the rows before a bad one, then stops reading that file and names the line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'murmur-feed-'))
+    try {
+      const file = join(dir, 'd.csv')
+      writeFileSync(file, 'y,x\n1,10\n')
+      const d = await loadDatasetFromSpec(spec(file, 'error'), { growing: true })
+      const errors: string[] = []
+      const feed = new DataFeed({
+        path: file, onBadRow: 'error', initialOffsets: new Map([[file, d.loadedBytes]]),
+        onRecords: (r, source, batch) => { d.appendRecords(r, { source, lines: batch.lines, badRows: batch.badRows }) },
+        onError: (e) => { errors.push(e.message) }
+      })
+      appendFileSync(file, '2,20\n3,abc\n4,40\n')
+      assert.equal(await feed.poll(), 1, 'the row before the bad one')
+      assert.deepEqual(Array.from(d.x.subarray(0, d.size)), [10, 20], 'no row after it')
+      assert.equal(errors.length, 1, 'reported once')
+      assert.match(errors[0], /d\.csv: line 4, column x: 'abc' is not a number.*--on-bad-row skip/, 'names the file, line and the way out')
+      assert.deepEqual(feed.stopped.map((s) => s.file), [file], 'the file is stopped')
+      appendFileSync(file, '5,50\n')
+      assert.equal(await feed.poll(), 0, 'nothing more is read from it')
+      assert.equal(errors.length, 1, 'and it is not reported again')
     } finally { rmSync(dir, { recursive: true, force: true }) }
   })
 })

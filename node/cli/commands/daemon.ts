@@ -71,6 +71,10 @@ export function register (program: Command): void {
     .option('--seed <n>', 'seed of this peer\'s random choices (default: from its key)', int('--seed'))
     .option('--backend <name>', 'TF.js backend: wasm, cpu, tensorflow, tensorflow-gpu', D.backend)
     .option('--data-poll-ms <ms>', 'how often to look for new rows', int('--data-poll-ms'), D.dataPollMs)
+    .option('--on-bad-row <rule>', 'bad rows of your data file: error (stop at the first, naming its line) or skip (count them); default: the network\'s dataset spec', (v: string) => {
+      if (v !== 'error' && v !== 'skip') throw new Error(`--on-bad-row must be error or skip, got "${v}"`)
+      return v
+    })
     .option('--wait-for-peers <n>', 'wait for N neighbours before the first round (gives up after 2 minutes)', int('--wait-for-peers'), D.waitForPeers)
     .action(async (opts) => {
       const { PeerNode } = await import('../../peer-node.js')
@@ -89,7 +93,8 @@ export function register (program: Command): void {
         seed: opts.seed,
         backend: opts.backend,
         dataPollMs: opts.dataPollMs,
-        waitForPeers: opts.waitForPeers
+        waitForPeers: opts.waitForPeers,
+        onBadRow: opts.onBadRow
       })
       let exiting = false
       const shutdown = (signal: string): void => {

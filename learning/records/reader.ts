@@ -1,8 +1,12 @@
 /**
- * A fast streaming reader of delimited text (CSV / TSV), used for large files: about 7x faster than
- * csv-parse on freMTPL2freq (678k rows). It follows csv-parse's behaviour for the options Murmur uses
- * (quotes with doubled-quote escapes, quoted fields spanning lines, CRLF, relaxed quotes inside unquoted
- * fields, empty lines skipped, optional trim), and a property test checks it against csv-parse.
+ * The one parser of delimited text (CSV / TSV) in Murmur: every read of rows (a dataset's initial load, the
+ * daemon's appended rows) goes through it, via `RecordSource`. It follows csv-parse's behaviour for the
+ * options Murmur uses (quotes with doubled-quote escapes, quoted fields spanning lines, CRLF, relaxed quotes
+ * inside unquoted fields, empty lines skipped, optional trim, delimiters of one or more characters), and a
+ * property test checks it against csv-parse. It is several times faster than csv-parse (BENCHMARKS.md).
+ *
+ * Line numbers are physical lines: a record's `line` is the 1-based line on which it ends, counting every
+ * newline, including those inside quoted fields and empty lines.
  */
 
 export interface DelimitedOptions {
@@ -43,21 +47,54 @@ export class DelimitedReader {
   push (text: string): DelimitedRecord[] {
     const s = this.rest.length > 0 ? this.rest + text : text
     const out: DelimitedRecord[] = []
-    const consumed = this.scan(s, out, false)
+    const consumed = this.scan(s, out)
     this.rest = s.slice(consumed)
     return out
   }
 
-  /** Ends the input; returns the last record(s). */
-  end (): DelimitedRecord[] {
-    const out: DelimitedRecord[] = []
-    if (this.rest.length > 0) this.scan(this.rest + '\n', out, true)
+  /** Lines consumed so far (the line of the last record returned, or of a later empty line). */
+  get lines (): number { return this.line }
+
+  /** Text held back: the start of a record whose quoted field is not closed yet (or a line without its newline). */
+  get pending (): string { return this.rest }
+
+  /** The 1-based line on which the pending text starts. */
+  get pendingLine (): number { return this.line + 1 }
+
+  /**
+   * Drops the first line of the pending text (a record that cannot be completed: an unterminated quote, or a
+   * record over the caller's size limit) and returns the records that the rest of it completes.
+   */
+  dropPendingLine (): DelimitedRecord[] {
+    const nl = this.rest.indexOf('\n')
+    if (nl < 0) { this.rest = ''; return [] }
+    this.line++
+    const s = this.rest.slice(nl + 1)
     this.rest = ''
+    return this.push(s)
+  }
+
+  /**
+   * Ends the input: a last line without its newline becomes a record. Returns the records completed; an
+   * unterminated quoted record stays `pending` (the caller reports it, or drops it with dropPendingLine).
+   */
+  finish (): DelimitedRecord[] {
+    if (this.rest.length === 0 || this.rest.endsWith('\n')) return []
+    const last = this.rest
+    const out = this.push('\n')
+    if (this.rest.length > 0) this.rest = last // unterminated: keep the text as it was
+    return out
+  }
+
+  /** Ends the input; returns the last record(s); throws DelimitedSyntaxError on an unterminated quoted field. */
+  end (): DelimitedRecord[] {
+    const out = this.finish()
+    if (this.rest.length > 0) throw new DelimitedSyntaxError(`unterminated quoted field starting on line ${this.pendingLine}`, this.pendingLine)
     return out
   }
 
   /** Parses complete records from s; returns the index after the last consumed character. */
-  private scan (s: string, out: DelimitedRecord[], final: boolean): number {
+  private scan (s: string, out: DelimitedRecord[]): number {
     const q = this.quote
     const d = this.delimiter
     let pos = 0
@@ -92,10 +129,7 @@ export class DelimitedReader {
       }
       // Quoted record: character-level state machine, possibly across lines.
       const r = this.parseQuoted(s, pos, q, d)
-      if (r == null) {
-        if (final) throw new DelimitedSyntaxError(`unterminated quoted field starting on line ${this.line + 1}`, this.line + 1)
-        return pos
-      }
+      if (r == null) return pos
       this.line += r.lines
       out.push({ fields: r.fields, line: this.line })
       pos = r.next
@@ -129,11 +163,13 @@ export class DelimitedReader {
     let i = start
     let lines = 0
     const n = s.length
+    const dc = d.charCodeAt(0)
+    const atDelim = d.length === 1 ? (k: number) => s.charCodeAt(k) === dc : (k: number) => s.startsWith(d, k)
     for (;;) {
       // at the start of a field
       let value: string
       let j = i
-      if (this.trim) while (j < n && (s[j] === ' ' || s[j] === '\t') && s[j] !== d) j++
+      if (this.trim) while (j < n && (s[j] === ' ' || s[j] === '\t') && !atDelim(j)) j++
       if (s[j] === q) {
         let buf = ''
         let k = j + 1
@@ -148,20 +184,20 @@ export class DelimitedReader {
         for (let c = j + 1; c < k; c++) if (s.charCodeAt(c) === 10) lines++
         // after the closing quote: skip to the delimiter or end of line (relaxed: keep stray characters)
         let m = k
-        while (m < n && s[m] !== d && s[m] !== '\n' && s[m] !== '\r') m++
+        while (m < n && !atDelim(m) && s[m] !== '\n' && s[m] !== '\r') m++
         const tail = s.slice(k, m)
         value = tail.trim() === '' ? buf : buf + (this.trim ? tail.trim() : tail)
         i = m
         fields.push(value)
       } else {
         let m = j
-        while (m < n && s[m] !== d && s[m] !== '\n' && s[m] !== '\r') m++
+        while (m < n && !atDelim(m) && s[m] !== '\n' && s[m] !== '\r') m++
         value = s.slice(i, m)
         i = m
         fields.push(this.trim ? value.trim() : value)
       }
       if (i >= n) return null
-      if (s[i] === d) { i += d.length; continue }
+      if (atDelim(i)) { i += d.length; continue }
       if (s[i] === '\r') i++
       if (s[i] === '\n') { return { fields, next: i + 1, lines: lines + 1 } }
       if (i >= n) return null

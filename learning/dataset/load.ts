@@ -1,0 +1,147 @@
+/**
+ * Loading a dataset: a CSV/TSV file (gzip or not) read through the record source, each column given a role
+ * by a validated spec, encoded into a `Dataset`. A global held-out test split (a separate test file, or a
+ * seeded fraction) is kept apart.
+ *
+ * Standardization statistics and category lists come from the spec when given; otherwise from the rows this
+ * process loads (the training rows only). `dataset.encoding` records them so that other peers can reuse them.
+ */
+import { existsSync, statSync } from 'node:fs'
+import { isAbsolute, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseDatasetSpec, type DatasetSpec, type DatasetSpecInput } from '../specs.js'
+import { DatasetNotFoundError, EmptyDatasetError, InvalidSpecError } from '../errors.js'
+import { BadRows, RecordSource, type RecordFormat } from '../records/index.js'
+import { DATA_DIR_ENV } from '../constants.js'
+import { RawTable, makeRowParser, resolveColumns, type Col, type RawCol } from './columns.js'
+import { encodeInto, planEncoding, type Encoding } from './encoding.js'
+import { Dataset, splitRows } from './dataset.js'
+
+export interface LoadOptions {
+  /** Directory that relative file names are resolved against (default: MURMUR_DATA_DIR, else ../shared/datasets). */
+  dataDir?: string
+  signal?: AbortSignal
+  /** Statistics and categories to encode with (e.g. from a network manifest), overriding what the spec lacks. */
+  encoding?: Encoding
+  /** Read at most this many data rows from the main file (quick runs); overrides spec.maxRows. */
+  maxRows?: number
+  /**
+   * The file may be growing (a daemon's data file): a last line without its newline, or a quoted field still
+   * open at the end, is left for the reader of appended rows (from `dataset.loadedPosition`) instead of being
+   * read as a record.
+   */
+  growing?: boolean
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The data directory: explicit option, else MURMUR_DATA_DIR, else ../shared/datasets beside the repository. */
+export function defaultDataDir (explicit?: string): string {
+  if (explicit != null && explicit !== '') return resolve(explicit)
+  const env = process.env[DATA_DIR_ENV]
+  if (env != null && env !== '') return resolve(env)
+  return resolve(REPO_ROOT, '..', 'shared', 'datasets')
+}
+
+function resolveFile (file: string, dataDir: string): string {
+  const path = isAbsolute(file) ? file : resolve(dataDir, file)
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new DatasetNotFoundError(`data file not found: ${path} (set --data-dir or ${DATA_DIR_ENV})`)
+  }
+  return path
+}
+
+/** Reads one file's records into the table (creating it, with the columns, from the first file's header). */
+async function readFileInto (path: string, format: RecordFormat, spec: DatasetSpec, ref: { table: RawTable | null, cols: Col[] | null },
+  options: { signal?: AbortSignal, maxRows?: number, bad: BadRows, final: boolean }): Promise<RecordSource> {
+  const source = new RecordSource({ path, format, badRows: options.bad })
+  const file = source.file
+  let parseRow: ((r: string[]) => void) | null = ref.table != null ? makeRowParser(ref.table) : null
+  const columns = (): (r: string[]) => void => {
+    ref.cols = resolveColumns(spec, source.header, file)
+    ref.table = new RawTable(ref.cols)
+    return makeRowParser(ref.table)
+  }
+  let rows = 0
+  const limit = options.maxRows ?? Infinity
+  read: for await (const batch of source.read({ signal: options.signal, final: options.final })) {
+    parseRow ??= columns()
+    const parse = parseRow
+    for (const r of batch) {
+      if (options.bad.apply(file, r.line, () => { parse(r.fields) })) rows++
+      if (rows >= limit) break read
+    }
+  }
+  if (parseRow == null && source.header != null) columns()
+  return source
+}
+
+/** Encodes a raw table into a Dataset; statistics and categories not in the spec come from the training rows only. */
+function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: { train: Uint32Array, test: Uint32Array }, bad: BadRows, given?: Encoding): Dataset {
+  const n = table.rows
+  const { blocks, featureNames, encoding, classes, task } = planEncoding(table, split.train, given)
+  const d = featureNames.length
+  if (d === 0) throw new InvalidSpecError('invalid dataset spec: dataset.columns: no feature columns (numeric, log-numeric, categorical or text)', 'dataset.columns')
+  const x = new Float32Array(n * d)
+  const y = new Float32Array(n)
+  encodeInto(table, blocks, classes, x, y, 0, d)
+  const f32 = (rc: RawCol | null): Float32Array | null => rc?.num != null ? Float32Array.from(rc.num.data.subarray(0, n)) : null
+  const part = table.partition
+  return new Dataset({
+    name: spec.name,
+    spec,
+    task,
+    featureNames,
+    classes,
+    encoding,
+    x,
+    y,
+    exposure: f32(table.exposure),
+    weight: f32(table.weight),
+    partition: part != null ? Int32Array.from(part.codes!.data.subarray(0, n)) : null,
+    partitionValues: part != null ? [...part.interner!.values] : null,
+    size: n,
+    train: split.train,
+    test: split.test,
+    badRows: bad.report,
+    blocks,
+    cols
+  })
+}
+
+/**
+ * Loads a dataset from a spec (object, already validated or not). Built-in names are resolved by
+ * `loadDataset` in ../builtin.ts; this one reads files only.
+ */
+export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec, options: LoadOptions = {}): Promise<Dataset> {
+  const spec = parseDatasetSpec(input)
+  if (typeof spec.file !== 'string') throw new InvalidSpecError('invalid dataset spec: dataset.file: builtin sources are loaded by loadDataset', 'dataset.file')
+  const dataDir = defaultDataDir(options.dataDir)
+  const main = resolveFile(spec.file, dataDir)
+  const testPath = spec.testFile != null ? resolveFile(spec.testFile, dataDir) : null
+  const bad = new BadRows(spec.onBadRow)
+  const ref: { table: RawTable | null, cols: Col[] | null } = { table: null, cols: null }
+  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad, final: options.growing !== true })
+  if (ref.table == null) throw new DatasetNotFoundError(`${main}: the file is empty${spec.format.header ? ' (no header line)' : ''}`)
+  const mainRows = ref.table.rows
+  if (mainRows === 0 && bad.report.count > 0) {
+    throw new EmptyDatasetError(`every row of ${first.file} was skipped (${bad.report.count} bad rows); first bad rows: ${bad.report.examples.slice(0, 3).map((e) => e.slice(e.indexOf(': ') + 2)).join('; ')}`)
+  }
+  let split: { train: Uint32Array, test: Uint32Array }
+  if (testPath != null) {
+    const fmt = { ...spec.format }
+    for (const [k, v] of Object.entries(spec.testFormat ?? {})) if (v !== undefined) (fmt as Record<string, unknown>)[k] = v
+    await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad, final: true })
+    const total = ref.table.rows
+    split = {
+      train: Uint32Array.from({ length: mainRows }, (_, i) => i),
+      test: Uint32Array.from({ length: total - mainRows }, (_, i) => mainRows + i)
+    }
+  } else {
+    split = splitRows(mainRows, spec.testFraction, spec.splitSeed)
+  }
+  const dataset = buildDataset(spec, ref.table, ref.cols!, split, bad, options.encoding)
+  dataset.loadedPosition = first.gzip ? null : { ...first.position }
+  dataset.loadedBytes = first.gzip ? first.bytesRead : first.position.offset
+  return dataset
+}

@@ -21,6 +21,8 @@ export type MetricKind = 'counter' | 'gauge' | 'histogram'
 export interface MetricSources {
   transport: () => { stats: TransportStats, neighbours: number, connections: number }
   examples: () => number
+  /** Bad appended rows skipped so far (the data feed's count). */
+  badRows: () => number
   manifest: () => { version: number, epoch: number }
 }
 
@@ -64,6 +66,7 @@ export const NODE_METRICS = {
   manifestVersion: { name: 'murmur_manifest_version', kind: 'gauge', help: 'Version of the manifest this peer holds', read: (s) => s.manifest().version },
   keyEpoch: { name: 'murmur_key_epoch', kind: 'gauge', help: 'Current key epoch of the network', read: (s) => s.manifest().epoch },
   dataRowsAppended: { name: 'murmur_data_rows_appended_total', kind: 'counter', help: 'Rows appended to the local data while the daemon runs' },
+  dataBadRows: { name: 'murmur_data_bad_rows_total', kind: 'counter', help: 'Appended rows skipped as bad (--on-bad-row skip); /status lists their lines', read: (s) => s.badRows() },
   dataExamples: { name: 'murmur_data_examples', kind: 'gauge', help: 'Local training examples', read: (s) => s.examples() },
   transportSent: { name: 'murmur_transport_sent_bytes_total', kind: 'counter', help: 'Bytes sent on the update stream', read: (s) => s.transport().stats.bytesSent },
   transportReceived: { name: 'murmur_transport_received_bytes_total', kind: 'counter', help: 'Bytes received on the update stream and the announcement topic', read: (s) => s.transport().stats.bytesReceived },

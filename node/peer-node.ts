@@ -200,6 +200,7 @@ export class PeerNode {
       metrics.collectFrom({
         transport: () => ({ stats: transport.stats, neighbours: transport.neighbours().length, connections: transport.connectedPeers().length }),
         examples: () => learner.numExamples(),
+        badRows: () => feed.badRows.count,
         manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch })
       })
       const modules: PeerNodeModules = { options, log, identity, peerKey, keyring, store, metrics, transport, network, learner, engine, feed, services, progress }

@@ -59,7 +59,8 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
     const first = await spawnDaemon({ ...common, datadir: datadirs[0], data: partitions[0] })
     daemons.push(first)
     assert.match(first.addresses[0], /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooW/)
-    daemons.push(...await Promise.all([1, 2].map(async (i) => await spawnDaemon({ ...common, datadir: datadirs[i], data: partitions[i], bootstrap: [first.addresses[0]] }))))
+    // peer 1's operator skips their own bad appended rows (--on-bad-row overrides the network's dataset rule)
+    daemons.push(...await Promise.all([1, 2].map(async (i) => await spawnDaemon({ ...common, datadir: datadirs[i], data: partitions[i], bootstrap: [first.addresses[0]], extraArgs: i === 1 ? ['--on-bad-row', 'skip'] : [] }))))
     // everyone reaches the rounds and hears from both others through gossip
     await Promise.all(daemons.map(async (d, i) => await waitFor(`peer ${i} at round ${ROUNDS} with merged updates`, async () => await d.get('/status'),
       (s) => s.round >= ROUNDS && s.totals.updatesMerged >= 4 && s.neighbours.length >= 1, { timeoutMs: 90_000 })))
@@ -78,11 +79,17 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
     for (const a of accs) assert.ok(a >= centralAcc - 0.08, `a peer at ${a.toFixed(3)} vs centralized ${centralAcc.toFixed(3)}`)
   })
 
-  it('learns rows appended to its data file without a restart', async () => {
+  it('learns rows appended to its data file without a restart; a bad appended row is skipped, counted and named by its file line', async () => {
     const before = await daemons[1].get('/status')
-    appendFileSync(partitions[1], spare.join('\n') + '\n')
+    const fileLines = readFileSync(partitions[1], 'utf8').trimEnd().split('\n').length
+    const badAt = 50
+    const chunk = [...spare.slice(0, badAt), spare[0].replace(/^[^,]*/, 'not-a-number'), ...spare.slice(badAt)]
+    appendFileSync(partitions[1], chunk.join('\n') + '\n')
     const s = await waitFor('peer 1 to load the appended rows', async () => await daemons[1].get('/status'), (x) => x.rowsAppended === 100, { timeoutMs: 20_000 })
-    assert.equal(s.examples, before.examples + 100)
+    assert.equal(s.examples, before.examples + 100, 'the 100 good rows around the bad one are all learned')
+    assert.equal(s.badRows.count, 1, `one bad row counted in /status: ${JSON.stringify(s.badRows)}`)
+    assert.deepEqual(s.badRows.lines, [fileLines + badAt + 1], 'the bad row is named by its line in the file')
+    assert.match(String(await daemons[1].get('/metrics')), /murmur_data_bad_rows_total 1/, 'and counted in the metrics')
     const r0 = s.round
     await waitFor('peer 1 to train rounds on the grown data', async () => await daemons[1].get('/status'), (x) => x.round >= r0 + 2, { timeoutMs: 20_000 })
   })

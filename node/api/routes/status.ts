@@ -8,6 +8,7 @@ import type { ServiceNetwork } from '../../transport/service-network.js'
 import type { DaemonLearner, LiveKeyring } from '../../wiring.js'
 import type { LevelStore } from '../../store/index.js'
 import type { ManifestSync } from '../../services/manifest-sync/index.js'
+import type { DataFeed } from '../../data-feed.js'
 import { getJson, type Route } from '../route.js'
 
 /** What the node has seen of its own rounds and data (updated as rounds end and rows arrive). */
@@ -29,6 +30,7 @@ export interface StatusModules {
   store: Pick<LevelStore, 'logHead'>
   manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
   progress: NodeProgress
+  feed: Pick<DataFeed, 'badRows' | 'stopped'>
 }
 
 export function status (m: StatusModules): Record<string, unknown> {
@@ -59,6 +61,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     running: m.engine.running,
     examples: m.learner.numExamples(),
     rowsAppended: m.progress.rowsAppended,
+    // appended rows the feed skipped (--on-bad-row skip) and files it stopped reading (error), with their lines
+    badRows: { ...m.feed.badRows, stoppedFiles: m.feed.stopped },
     localMetric: m.progress.lastEvaluation,
     primaryMetric: m.learner.primaryMetric ?? null,
     lastRound: last == null ? null : { ...last, evaluation: undefined },

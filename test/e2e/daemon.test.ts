@@ -170,7 +170,7 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
     assert.equal(await daemons[2].stop(), 0)
     daemons.splice(2, 1)
     assert.equal(await daemons[1].stop(), 0)
-    const p1 = await spawnDaemon({ network: network2, roundIntervalMs: 150, localSteps: 5, datadir: datadirs[1], data: partitions[1], bootstrap: [daemons[0].addresses[0]] })
+    const p1 = await spawnDaemon({ network: network2, roundIntervalMs: 150, localSteps: 5, datadir: datadirs[1], data: partitions[1], bootstrap: [daemons[0].addresses[0]], extraArgs: ['--on-bad-row', 'skip'] })
     daemons[1] = p1
     const st = await p1.get('/status')
     assert.equal(st.network.version, v2.version)

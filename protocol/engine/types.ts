@@ -5,7 +5,7 @@
 import type {
   AbortOptions, Clock, Incoming, Learner, MetricValues, Metrics, PeerKey, RefusalReason, Rng, Transport
 } from '../interfaces.js'
-import type { AveragingParams } from '../averaging/params.js'
+import type { AveragingParams } from './rules/index.js'
 import type { PeerEngineOptions } from './constants.js'
 import type { Store } from './store.js'
 import type { ReplayGuard } from '../messages/replay.js'
@@ -177,7 +177,7 @@ export interface PeerEngineComponents {
 }
 
 export interface PeerEngineInit extends Partial<Omit<PeerEngineOptions, 'averaging'>> {
-  /** Averaging rule and parameters (validated with zod; see protocol/averaging/params.ts). */
+  /** Averaging rule and parameters (validated with zod against the rule registry, rules/index.ts). */
   averaging?: unknown
 }
 

@@ -45,6 +45,6 @@ export function peerEngine (init: PeerEngineInit = {}): (components: PeerEngineC
   return (components) => new DefaultPeerEngine(init, components) as unknown as PeerEngine
 }
 export {
-  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError, MissingReplayGuardError,
+  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError,
   type SealedEnvelopesInit, type SealedEnvelopesComponents, type SimulatedMember, type SimulatedNetworkInit
 } from './envelopes.js'

@@ -14,7 +14,7 @@ import { basename, extname, join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import YAML from 'yaml'
-import { parseAveragingParams } from '../protocol/averaging/params.js'
+import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import type { PartitionOptions } from '../learning/partition.js'
 
 export class ScenarioError extends Error {
@@ -106,7 +106,7 @@ const adversariesSchema = z.object({
 
 const nameOrObject = z.union([z.string().min(1), z.looseObject({})])
 
-/** The averaging rule and its parameters, exactly as in a network manifest (`protocol/averaging/params.ts`). */
+/** The averaging rule and its parameters, exactly as in a network manifest (`protocol/engine/rules/`). */
 const ruleSchema = z.union([
   z.string().min(1).transform((rule) => ({ rule })),
   z.looseObject({ rule: z.string().min(1) })

@@ -3,7 +3,8 @@
  *
  * @example
  * ```ts
- * import { parseAveragingParams, combine, pairwiseMean, PushSumNode } from './protocol/averaging/index.js'
+ * import { combine, pairwiseMean, PushSumNode } from './protocol/averaging/index.js'
+ * import { parseAveragingParams } from './protocol/engine/rules/index.js'
  *
  * const params = parseAveragingParams({ rule: 'epidemic', fanout: 3, merge: 'clipped' })
  * const { merged } = combine({ weights: mine, mass: 120 }, received.map((r) => ({ weights: r.w, mass: r.n })), params)

@@ -1,5 +1,5 @@
 /** Defaults for `peerEngine(init)`: the single source for config and CLI defaults. */
-import type { AveragingParamsInput } from '../averaging/params.js'
+import type { AveragingParamsInput } from './rules/index.js'
 import { DEFAULT_REPLAY_WINDOW } from '../messages/constants.js'
 
 export const defaultPeerEngineOptions = {
@@ -47,6 +47,9 @@ export const defaultPeerEngineOptions = {
 }
 
 export type PeerEngineOptions = typeof defaultPeerEngineOptions
+
+/** Sequence numbers skipped after a restart, so no seq sent after the last checkpoint is ever reused. */
+export const SEQ_RESTART_GAP = 1024
 
 /** Metric names the engine reports (labels in comments). */
 export const ENGINE_METRICS = {

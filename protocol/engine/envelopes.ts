@@ -17,22 +17,12 @@
 import type { PeerKey, Rng, Signer } from '../interfaces.js'
 import { createEncoder, parseCodecSpec, type CodecSpec, type Encoder } from '../codecs/index.js'
 import { createValidator, sealUpdate, type MembershipView } from '../messages/index.js'
-import type { ReplayGuard } from '../messages/replay.js'
 import { createSigner, generateIdentity, toHex, type Identity } from '../../crypto/index.js'
 import type { Envelopes, OpenResult, UpdateHeader } from './types.js'
 
 export class NoEpochKeyError extends Error {
   static override name = 'NoEpochKeyError'
   override name = 'NoEpochKeyError'
-}
-
-/**
- * `commit` was called on the validator's replay guard outside `open()` (the engine hands its guard to every
- * open; the validator itself only checks). A programming error, never caused by network input.
- */
-export class MissingReplayGuardError extends Error {
-  static override name = 'MissingReplayGuardError'
-  override name = 'MissingReplayGuardError'
 }
 
 export interface SealedEnvelopesInit {
@@ -66,16 +56,8 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
     const spec: CodecSpec = typeof init.codec === 'string' ? parseCodecSpec(init.codec) : (init.codec ?? { name: 'float32' })
     const encoder: Encoder = createEncoder(spec)
     const maxBytes = init.maxBytes ?? init.numParams * 4 + (1 << 20)
-    // The engine hands its replay guard with every open(); the validator reads it through this indirection.
-    let guard: ReplayGuard | null = null
-    const replay: ReplayGuard = {
-      check: (sender, seq, id) => guard?.check(sender, seq, id) ?? { ok: true },
-      commit: (sender, seq, id) => { if (guard == null) throw new MissingReplayGuardError('replay commit outside open(): the engine commits with its own guard'); return guard.commit(sender, seq, id) },
-      mark: (sender) => guard?.mark(sender) ?? null,
-      marks: () => guard?.marks() ?? []
-    }
     const validator = createValidator({
-      networkId: init.networkId, schemaHash: init.schemaHash, numParams: init.numParams, membership, replay,
+      networkId: init.networkId, schemaHash: init.schemaHash, numParams: init.numParams, membership,
       maxBytes, normBound: init.normBound ?? null, self
     })
     return {
@@ -100,9 +82,8 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
         return { bytes: sealed.bytes, id: sealed.id }
       },
       open (bytes, context): OpenResult {
-        guard = context.replay
-        const r = validator.validate(bytes, { from: context.from })
-        guard = null
+        // replay is checked against the engine's guard (check only: the engine commits after accepting)
+        const r = validator.validate(bytes, { from: context.from, replay: context.replay })
         const toEngine = (h: typeof r.header): UpdateHeader | undefined => h == null
           ? undefined
           : { kind: h.kind as UpdateHeader['kind'], round: h.round, seq: h.seq, examples: h.exampleCount, weight: h.pushSumWeight, parents: h.parents, sender: h.sender }

@@ -32,15 +32,19 @@ export * from './types.js'
 export * from './store.js'
 export { MemoryStore, StoreClosedError, type MemoryStoreInit } from './memory-store.js'
 export { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
-export { defaultPeerEngineOptions, ENGINE_METRICS, type PeerEngineOptions } from './constants.js'
-export { InvalidEngineOptionsError, CheckpointMismatchError, EngineStateError, SEQ_RESTART_GAP } from './engine.js'
-export { parseAveragingParams, InvalidAveragingParamsError, type AveragingParams, type AveragingParamsInput } from '../averaging/params.js'
+export { defaultPeerEngineOptions, ENGINE_METRICS, SEQ_RESTART_GAP, type PeerEngineOptions } from './constants.js'
+export { InvalidEngineOptionsError, CheckpointMismatchError, EngineStateError } from './errors.js'
+export {
+  parseAveragingParams, averagingRule, averagingParamsSchema, AVERAGING_RULES, InvalidAveragingParamsError, UnknownAveragingRuleError,
+  type AveragingParams, type AveragingParamsInput, type AveragingRuleName, type AveragingRule, type AveragingRuleDefinition,
+  type RuleContext, type RuleTraits
+} from './rules/index.js'
 
 /** js-libp2p shape: options first, components second. Throws InvalidEngineOptionsError / InvalidAveragingParamsError. */
 export function peerEngine (init: PeerEngineInit = {}): (components: PeerEngineComponents) => PeerEngine {
   return (components) => new DefaultPeerEngine(init, components) as unknown as PeerEngine
 }
 export {
-  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError, MissingReplayGuardError,
+  sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError,
   type SealedEnvelopesInit, type SealedEnvelopesComponents, type SimulatedMember, type SimulatedNetworkInit
 } from './envelopes.js'

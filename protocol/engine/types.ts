@@ -5,7 +5,7 @@
 import type {
   AbortOptions, Clock, Incoming, Learner, MetricValues, Metrics, PeerKey, RefusalReason, Rng, Transport
 } from '../interfaces.js'
-import type { AveragingParams } from '../averaging/params.js'
+import type { AveragingParams } from './rules/index.js'
 import type { PeerEngineOptions } from './constants.js'
 import type { Store } from './store.js'
 import type { ReplayGuard } from '../messages/replay.js'
@@ -73,7 +73,10 @@ export interface OpenContext {
   round: number
   /** Who delivered it. */
   from: PeerKey
-  /** The engine's replay guard (restored from the store): check only; the engine commits after accepting. */
+  /**
+   * The engine's replay guard (restored from the store): the one replay check. `open` must refuse REPLAYED and
+   * EQUIVOCATION against it (check only; the engine commits after accepting).
+   */
   replay: ReplayGuard
 }
 
@@ -81,15 +84,15 @@ export interface OpenContext {
  * The envelope seam: encode + seal outgoing models, decode + validate incoming ones. The production
  * implementation (`sealedEnvelopes` in envelopes.ts) uses protocol/messages and protocol/codecs: size, decode
  * with limits, network and schema, membership and epoch, signature, decryption, finite values and shape, norm
- * bound. Round window, replay and equivocation are checked by the ENGINE (it owns the persisted replay marks).
+ * bound, replay and equivocation against the engine's guard (`OpenContext.replay`). The round window and the
+ * kinds are the averaging rule's, checked by the engine, which also commits and persists the replay marks.
  */
 export interface Envelopes {
   /** Seals this peer's update. `id` is the update id receivers will compute. */
   seal: (fields: UpdateFields, weights: Float32Array) => { bytes: Uint8Array, id: string } | Promise<{ bytes: Uint8Array, id: string }>
   /**
-   * Validates an arriving envelope. May check replay/equivocation with `context.replay` (check only, no commit);
-   * the engine checks the round window (per rule), replay and equivocation again itself, so a minimal
-   * implementation may skip them.
+   * Validates an arriving envelope, including replay and equivocation with `context.replay` (check only, no
+   * commit): the engine does not check them again. EQUIVOCATION only once the signature proves the sender.
    */
   open: (bytes: Uint8Array, context: OpenContext) => OpenResult | Promise<OpenResult>
 }
@@ -177,7 +180,7 @@ export interface PeerEngineComponents {
 }
 
 export interface PeerEngineInit extends Partial<Omit<PeerEngineOptions, 'averaging'>> {
-  /** Averaging rule and parameters (validated with zod; see protocol/averaging/params.ts). */
+  /** Averaging rule and parameters (validated with zod against the rule registry, rules/index.ts). */
   averaging?: unknown
 }
 

@@ -5,7 +5,8 @@
  * envelopes as evidence); a sequence number at or below highWater - window is REPLAYED (too old to tell).
  * Out-of-order arrival inside the window is accepted.
  *
- * The engine calls `check` during validation and `commit` after it accepts an update. The daemon persists
+ * The validator calls `check` (with the receiving engine's guard: the one replay check) and the engine calls
+ * `commit` after it accepts an update. The daemon persists
  * what `commit` returns (and restores it with `createMemoryReplayGuard({ marks })`), so the marks survive
  * restarts; the simulator keeps them in memory.
  */

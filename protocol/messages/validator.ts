@@ -10,8 +10,10 @@
  * (BAD_SIGNATURE) -> ciphertext hash (BAD_PAYLOAD_HASH) -> decryption and header binding (DECRYPTION_FAILED)
  * -> payload decode (MALFORMED, LENGTH_MISMATCH, NON_FINITE) -> norm bound (NORM_BOUND).
  *
- * The validator does not record anything: after the engine accepts an update it calls
- * `replay.commit(header.sender, header.seq, id)` (and persists the returned mark).
+ * Replay is checked here and only here (cheap first: a replayed envelope costs a parse, not a signature check
+ * and a decryption), against the guard of the receiver: `context.replay` (the peer engine hands its own with
+ * every envelope) or else `options.replay`. The validator does not record anything: after the engine accepts an
+ * update it calls `replay.commit(header.sender, header.seq, id)` (and persists the returned mark).
  */
 import type { PeerKey, RefusalReason } from '../interfaces.js'
 import { decodePayload, expectedPayloadLength } from '../codecs/index.js'
@@ -37,7 +39,8 @@ export interface ValidatorOptions {
   schemaHash: string
   numParams: number
   membership: MembershipView
-  replay: ReplayGuard
+  /** The replay guard to check against when the context brings none (standalone validators). */
+  replay?: ReplayGuard
   /** Largest envelope accepted, in bytes. */
   maxBytes: number
   /** Rounds accepted around `context.round`: [round - past, round + future]. Unchecked without a context round. */
@@ -53,6 +56,8 @@ export interface ValidationContext {
   round?: number
   /** Who delivered it (only reported back in `detail`; provenance comes from the signature). */
   from?: PeerKey
+  /** The receiver's replay guard for this envelope (check only); overrides `options.replay`. */
+  replay?: ReplayGuard
 }
 
 export type ValidationResult =
@@ -90,7 +95,7 @@ function refusal (context: ValidationContext, header: UpdateHeader, id: string, 
 export function createValidator (options: ValidatorOptions): Validator {
   const networkId = options.networkId.toLowerCase()
   const schemaHash = options.schemaHash.toLowerCase()
-  const { membership, replay, maxBytes, numParams } = options
+  const { membership, maxBytes, numParams } = options
   const normBound = options.normBound ?? null
   const self = options.self?.toLowerCase()
 
@@ -128,6 +133,8 @@ export function createValidator (options: ValidatorOptions): Validator {
       if (header.round < context.round - options.roundWindow.past) return refusal(context, header, id, 'STALE_ROUND', `round ${header.round}, current ${context.round}`)
       if (header.round > context.round + options.roundWindow.future) return refusal(context, header, id, 'FUTURE_ROUND', `round ${header.round}, current ${context.round}`)
     }
+    const replay = context.replay ?? options.replay
+    if (replay == null) return refusal(context, header, id, 'MALFORMED', 'validator has no replay guard (options.replay or context.replay)')
     const seen = replay.check(header.sender, header.seq, id)
     if (!seen.ok && seen.reason === 'REPLAYED') return refusal(context, header, id, 'REPLAYED', seen.detail)
     if (!verifyHeaderSignature(headerBytes, signature)) return refusal(context, header, id, 'BAD_SIGNATURE', 'signature does not verify')

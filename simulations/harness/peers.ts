@@ -9,7 +9,7 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import { partitionOptions, type Scenario } from '../scenario.js'
@@ -230,9 +230,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
       weights: () => engine.weights(),
-      // Only pairwise answers a request as it arrives; the others send when a round begins (the scheduler
-      // then delivers the rest of a round in one window).
-      sendsOnReceive: engine.params.rule === 'pairwise',
+      // the rule says whether handling a message may send (pairwise answers a request); the others send when a
+      // round begins, and the scheduler then delivers the rest of a round in one window
+      sendsOnReceive: averagingRule(engine.params.rule).traits.sendsOnReceive,
       evaluate: async (which) => {
         const t0 = performance.now()
         try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseAveragingParams } from '../../protocol/averaging/index.js'
+import { parseAveragingParams } from '../../protocol/engine/rules/index.js'
 
 test('parseAveragingParams fills defaults per rule', () => {
   const e = parseAveragingParams({ rule: 'epidemic' })

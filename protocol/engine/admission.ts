@@ -1,0 +1,84 @@
+/**
+ * Admission of arriving envelopes, and the one owner of replay protection: the engine's replay guard (restored
+ * from the store's marks) goes to the envelope seam with every `open`, whose validator checks it cheap-first
+ * (REPLAYED before the signature is verified; EQUIVOCATION once the signature proves it). Then the engine's own
+ * checks (sender, length, the rule's kinds and round window, weight), then the replay mark is committed.
+ * Serialised: the check and the commit of one envelope are never interleaved with another's, so two copies of
+ * an envelope arriving together cannot both pass.
+ */
+import { RefusalReason, type Incoming, type PeerKey } from '../interfaces.js'
+import { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
+import type { PeerEngineOptions } from './constants.js'
+import type { AveragingRule, RuleTraits } from './rules/types.js'
+import type { ReplayMark } from './store.js'
+import type { PeerEngineComponents, UpdateHeader } from './types.js'
+
+/** An envelope accepted (its replay mark committed, to be persisted with its log entry) or refused. */
+export type Admitted =
+  | { ok: true, id: string, header: UpdateHeader, weights: Float32Array, indices: Uint32Array | null | undefined, mark: ReplayMark }
+  | { ok: false, reason: RefusalReason, id: string, header?: Partial<UpdateHeader>, detail?: string, previousId?: string }
+
+export interface AdmissionHost {
+  readonly self: PeerKey
+  readonly ruleName: string
+  round: () => number
+  /** Lamport clock: jump to a later round of an accepted update. */
+  advanceRound: (round: number) => void
+}
+
+export class Admission {
+  private guard: ReplayGuard
+  private lock: Promise<unknown> = Promise.resolve()
+  constructor (
+    private readonly c: PeerEngineComponents,
+    private readonly options: Readonly<PeerEngineOptions>,
+    private readonly rule: AveragingRule,
+    private readonly traits: RuleTraits,
+    private readonly host: AdmissionHost
+  ) {
+    this.guard = this.newGuard()
+  }
+
+  private newGuard (marks?: ReplayMark[]): ReplayGuard {
+    return createMemoryReplayGuard({ window: Math.max(1, this.options.replayWindow), ...(marks != null ? { marks } : {}) })
+  }
+
+  /** Restores the replay marks persisted by earlier runs. */
+  restore (marks: ReplayMark[]): void { this.guard = this.newGuard(marks) }
+
+  async admit (incoming: Incoming): Promise<Admitted> {
+    const run = this.lock.then(async () => await this.check(incoming))
+    this.lock = run.catch(() => undefined)
+    return await run
+  }
+
+  private async check (incoming: Incoming): Promise<Admitted> {
+    const round = this.host.round()
+    let opened
+    try {
+      opened = await this.c.envelopes.open(incoming.bytes, { round, from: incoming.from, replay: this.guard })
+    } catch (err) {
+      return { ok: false, reason: RefusalReason.MALFORMED, id: '', detail: (err as Error).message }
+    }
+    if (!opened.ok) {
+      const { reason, header, detail, previousId } = opened
+      return { ok: false, reason, id: opened.id ?? '', ...(header != null ? { header } : {}), ...(detail != null ? { detail } : {}), ...(previousId != null ? { previousId } : {}) }
+    }
+    const { header, id, weights } = opened
+    const refused = (reason: RefusalReason, detail: string): Admitted => ({ ok: false, reason, id, header, detail })
+    if (header.sender === this.host.self) return refused(RefusalReason.SELF, 'own envelope')
+    const numParams = this.c.learner.numParams
+    if (weights.length !== numParams) return refused(RefusalReason.LENGTH_MISMATCH, `${weights.length} weights, expected ${numParams}`)
+    if (!(this.rule.kinds as number[]).includes(header.kind)) return refused(RefusalReason.MALFORMED, `kind ${header.kind} is not used by rule ${this.host.ruleName}`)
+    const window = this.rule.roundWindow(header.kind)
+    const lag = round - header.round
+    if (window != null && lag > window.maxLag) return refused(RefusalReason.STALE_ROUND, `round ${header.round}, ours ${round}`)
+    if (window != null && -lag > window.maxLead) return refused(RefusalReason.FUTURE_ROUND, `round ${header.round}, ours ${round}`)
+    if (!(Number.isFinite(header.weight) && header.weight >= 0)) return refused(RefusalReason.MALFORMED, `weight ${header.weight}`)
+    const mark = this.guard.commit(header.sender, header.seq, id)
+    // Lamport round clock for asynchronous rules: a peer that falls behind jumps to the newest round it has
+    // accepted, so peers running at different speeds do not drift apart and refuse each other as STALE_ROUND.
+    if (this.options.lamportRounds && this.traits.lamportRounds && header.round > round) this.host.advanceRound(header.round)
+    return { ok: true, id, header, weights, indices: opened.indices, mark }
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * Deterministic binary encoding of the update header (format version 1). Integers are unsigned big-endian,
+ * Deterministic binary encoding of the update header (format version 2). Integers are unsigned big-endian,
  * the push-sum weight an IEEE 754 float64 big-endian; every field has a fixed width except the codec
  * parameters (fixed by the codec id) and the parent list (count-prefixed, at most MAX_PARENTS).
  * Any byte string decodes to at most one header, and that header encodes back to the same bytes.
@@ -35,7 +35,7 @@ export interface UpdateHeader {
   codec: CodecDescriptor
   /** Bytes of the encoded payload (plaintext). */
   payloadLength: number
-  /** SHA-256 (64 hex) of the ciphertext section (nonce || mac || ciphertext) as carried in the envelope. */
+  /** BLAKE3-256 (64 hex) of the ciphertext section (nonce || mac || ciphertext) as carried in the envelope. */
   payloadHash: string
   /** Ids (64 hex) of the updates this one was merged from (lineage), at most MAX_PARENTS. */
   parents: string[]

@@ -25,8 +25,6 @@ export function fromHex (text: string, length?: number, what = 'value'): Uint8Ar
   return bytes
 }
 
-const HEX32_CACHE_MAX = 1024
-const hex32Cache = new Map<string, Uint8Array>()
 /** Value of each ASCII hex digit (either case), -1 for every other code below 128. */
 const HEX_DIGITS = (() => {
   const t = new Int8Array(128).fill(-1)
@@ -51,22 +49,10 @@ function decodeHex32Into (out: Uint8Array, offset: number, text: string): boolea
 
 /**
  * Writes the 32 bytes that a 64-character hex string (either case) encodes into `out` at `offset`; false
- * (and nothing reliable written) when it is not exactly that. With `cache`, strings seen before are copied
- * from a bounded cache instead of parsed again: for values repeated on every envelope (network id, schema
- * hash, sender key). Same acceptance as `fromHexOrNull(text, 32)`.
+ * (and nothing reliable written) when it is not exactly that. Same acceptance as `fromHexOrNull(text, 32)`.
  */
-export function writeHex32 (out: Uint8Array, offset: number, text: string, cache = false): boolean {
-  if (!cache) return decodeHex32Into(out, offset, text)
-  let bytes = hex32Cache.get(text)
-  if (bytes == null) {
-    const parsed = new Uint8Array(32)
-    if (!decodeHex32Into(parsed, 0, text)) return false
-    if (hex32Cache.size >= HEX32_CACHE_MAX) hex32Cache.clear()
-    hex32Cache.set(text, parsed)
-    bytes = parsed
-  }
-  out.set(bytes, offset)
-  return true
+export function writeHex32 (out: Uint8Array, offset: number, text: string): boolean {
+  return decodeHex32Into(out, offset, text)
 }
 
 /** Constant-time equality of two byte strings (false when lengths differ). */

@@ -19,9 +19,8 @@
  * crypto_sign_ed25519_pk_to_curve25519(signPublicKey), so a member is named by the signing key alone.
  */
 import { scryptSync } from 'node:crypto'
-import type { Signer } from '../protocol/interfaces.js'
-import * as fast from './fast.js'
-import { reference } from './reference.js'
+import { fast } from './fast.js'
+import type { CryptoProvider, Signer } from './provider.js'
 import { InvalidKeyError, DecryptionError } from './errors.js'
 import { toHex } from './hex.js'
 import {
@@ -32,9 +31,11 @@ export * from './constants.js'
 export { InvalidKeyError, DecryptionError } from './errors.js'
 export { toHex, fromHex, fromHexOrNull, bytesEqual, concatBytes } from './hex.js'
 export { reference } from './reference.js'
+export type { CryptoProvider, Signer } from './provider.js'
+export { type CryptoObserver, type ObservedPrimitive, OBSERVED_PRIMITIVES, observedProvider, totalTimeObserver } from './observer.js'
 export {
-  backend, sign, verify, secretbox, secretboxInto, secretboxOpen, secretboxOpenInto, box, boxOpen, boxPublicKey,
-  boxPublicKeyFromSignPublicKey, sha256, blake3, hashBackend, randomBytes
+  fast, createFastProvider, backend, sign, verify, secretbox, secretboxInto, secretboxOpen, secretboxOpenInto, box,
+  boxOpen, boxPublicKey, boxPublicKeyFromSignPublicKey, sha256, blake3, hashBackend, randomBytes
 } from './fast.js'
 
 /** A peer's keys. `signSecretKey` uses the NaCl layout (seed || public key). Never log or send it. */
@@ -48,22 +49,22 @@ export interface Identity {
 }
 
 /** A fresh random identity, or the identity fixed by a 32-byte seed. */
-export function generateIdentity (seed?: Uint8Array): Identity {
-  const s = seed ?? fast.randomBytes(32)
+export function generateIdentity (seed?: Uint8Array, provider: CryptoProvider = fast): Identity {
+  const s = seed ?? provider.randomBytes(32)
   if (!(s instanceof Uint8Array) || s.length !== 32) throw new InvalidKeyError('identity seed must be 32 bytes')
   const seedCopy = new Uint8Array(s)
-  const { publicKey, secretKey } = fast.signKeyPairFromSeed(seedCopy)
-  const boxSecretKey = reference.boxSecretKeyFromSeed(seedCopy)
-  return { seed: seedCopy, signPublicKey: publicKey, signSecretKey: secretKey, boxPublicKey: fast.boxPublicKey(boxSecretKey), boxSecretKey }
+  const { publicKey, secretKey } = provider.signKeyPairFromSeed(seedCopy)
+  const boxSecretKey = provider.boxSecretKeyFromSeed(seedCopy)
+  return { seed: seedCopy, signPublicKey: publicKey, signSecretKey: secretKey, boxPublicKey: provider.boxPublicKey(boxSecretKey), boxSecretKey }
 }
 
-/** A Signer (protocol/interfaces.ts) over an identity's ed25519 key. */
-export function createSigner (identity: Pick<Identity, 'signPublicKey' | 'signSecretKey'>): Signer {
+/** A Signer (protocol/interfaces.ts has the same shape) over an identity's ed25519 key, signing with `provider`. */
+export function createSigner (identity: Pick<Identity, 'signPublicKey' | 'signSecretKey'>, provider: CryptoProvider = fast): Signer {
   const secretKey = identity.signSecretKey
   const publicKey = new Uint8Array(identity.signPublicKey)
   return {
     publicKey,
-    sign: (message: Uint8Array) => fast.sign(message, secretKey)
+    sign: (message: Uint8Array) => provider.sign(message, secretKey)
   }
 }
 

@@ -17,7 +17,7 @@
 import type { PeerKey, Rng, Signer } from '../interfaces.js'
 import { createEncoder, parseCodecSpec, type CodecSpec, type Encoder } from '../codecs/index.js'
 import { createValidator, sealUpdate, type MembershipView } from '../messages/index.js'
-import { createSigner, generateIdentity, toHex, type Identity } from '../../crypto/index.js'
+import { createSigner, generateIdentity, toHex, type CryptoProvider, type Identity } from '../../crypto/index.js'
 import type { Envelopes, OpenResult, UpdateHeader } from './types.js'
 
 export class NoEpochKeyError extends Error {
@@ -39,6 +39,8 @@ export interface SealedEnvelopesInit {
   maxBytes?: number
   /** Largest Euclidean norm accepted (default: unbounded). */
   normBound?: number | null
+  /** The crypto primitives to seal and validate with (default: this process's fast provider). */
+  crypto?: CryptoProvider
 }
 
 export interface SealedEnvelopesComponents {
@@ -58,7 +60,7 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
     const maxBytes = init.maxBytes ?? init.numParams * 4 + (1 << 20)
     const validator = createValidator({
       networkId: init.networkId, schemaHash: init.schemaHash, numParams: init.numParams, membership,
-      maxBytes, normBound: init.normBound ?? null, self
+      maxBytes, normBound: init.normBound ?? null, self, ...(init.crypto != null ? { crypto: init.crypto } : {})
     })
     return {
       seal (fields, weights) {
@@ -78,7 +80,7 @@ export function sealedEnvelopes (init: SealedEnvelopesInit): (components: Sealed
           pushSumWeight: fields.weight,
           numParams: weights.length,
           parents: fields.parents
-        }, encoder.encode(weights, { view: true }), { signer, epochKey, ...(components.randomBytes != null ? { randomBytes: components.randomBytes } : {}) })
+        }, encoder.encode(weights, { view: true }), { signer, epochKey, ...(components.randomBytes != null ? { randomBytes: components.randomBytes } : {}), ...(init.crypto != null ? { crypto: init.crypto } : {}) })
         return { bytes: sealed.bytes, id: sealed.id }
       },
       open (bytes, context): OpenResult {

@@ -1,6 +1,6 @@
 /**
- * Wire constants of the update envelope (format version 2). Version 1 (session 1, never released) signed a
- * SHA-256 of the ciphertext; version 2 signs BLAKE3-256 of it (3.5x faster on a megabyte, same 32 bytes).
+ * Wire constants of the update envelope (format version 2: the header signs BLAKE3-256 of the ciphertext;
+ * docs/design-notes.md says why version 1 was replaced).
  */
 import { HASH_BYTES, SECRETBOX_MAC_BYTES, SECRETBOX_NONCE_BYTES, SIGNATURE_BYTES } from '../../crypto/constants.js'
 

@@ -11,7 +11,8 @@
 import type { Signer, RefusalReason } from '../interfaces.js'
 import type { CodecDescriptor } from '../codecs/index.js'
 import { expectedPayloadLength } from '../codecs/index.js'
-import { secretboxPrefixedInto, sha256, sha256Into, sha256Hex, blake3, verify, allocWritable, randomPublicBytesInto } from '../../crypto/fast.js'
+import { fast, allocWritable } from '../../crypto/fast.js'
+import type { CryptoProvider } from '../../crypto/provider.js'
 import { toHex, bytesEqual } from '../../crypto/hex.js'
 import { type UpdateHeader, ZERO_HASH_HEX, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
 import {
@@ -25,26 +26,12 @@ const BINDING_DOMAIN_BYTES = new TextEncoder().encode(BINDING_DOMAIN)
 /** Offset of the sender key inside every header (fixed part). */
 const SENDER_OFFSET = 82
 
-/**
- * Scratch buffers for `domain || header`, which this module hashes and verifies (never handed to a caller or
- * a foreign Signer, which gets its own copy): one per domain, the tag written once. Synchronous use only.
- */
-const BINDING_SCRATCH = new Uint8Array(BINDING_DOMAIN_BYTES.length + MAX_HEADER_BYTES)
-BINDING_SCRATCH.set(BINDING_DOMAIN_BYTES)
-const SIGNED_SCRATCH = new Uint8Array(SIGNATURE_DOMAIN_BYTES.length + MAX_HEADER_BYTES)
-SIGNED_SCRATCH.set(SIGNATURE_DOMAIN_BYTES)
-const BINDING_OUT = new Uint8Array(32)
-
-/** `domain || headerBytes` in a scratch buffer whose first `d` bytes hold the tag (valid until its next use). */
-function withDomain (scratch: Uint8Array, d: number, headerBytes: Uint8Array): Uint8Array {
-  scratch.set(headerBytes, d)
-  return scratch.subarray(0, d + headerBytes.length)
-}
-
-/** domain || header for our own verification, without allocating (headers longer than any valid one: a copy). */
-function signedMessageScratch (headerBytes: Uint8Array): Uint8Array {
-  if (headerBytes.length > MAX_HEADER_BYTES) return signedMessage(headerBytes)
-  return withDomain(SIGNED_SCRATCH, SIGNATURE_DOMAIN_BYTES.length, headerBytes)
+/** `domain || headerBytes` in a fresh array of its own (from node's small-buffer pool: a few hundred bytes). */
+function withDomain (domain: Uint8Array, headerBytes: Uint8Array): Uint8Array {
+  const m = Buffer.allocUnsafe(domain.length + headerBytes.length)
+  m.set(domain, 0)
+  m.set(headerBytes, domain.length)
+  return m
 }
 
 /**
@@ -60,6 +47,8 @@ export interface SealOptions {
   epochKey: Uint8Array
   /** Source of the nonce (default: the OS CSPRNG). Inject a deterministic one only for test vectors. */
   randomBytes?: (n: number) => Uint8Array
+  /** The primitives to seal with (default: this process's fast provider). */
+  crypto?: CryptoProvider
 }
 
 export interface SealedUpdate {
@@ -69,43 +58,37 @@ export interface SealedUpdate {
   header: UpdateHeader
 }
 
-/**
- * The bytes a sender signs (and a verifier checks): domain tag || header. A fresh array of its own (from node's
- * small-buffer pool: a few hundred bytes, so no allocation of its own), which the caller may keep.
- */
+/** The bytes a sender signs (and a verifier checks): domain tag || header, a fresh array the caller may keep. */
 export function signedMessage (headerBytes: Uint8Array): Uint8Array {
-  const m = Buffer.allocUnsafe(SIGNATURE_DOMAIN_BYTES.length + headerBytes.length)
-  m.set(SIGNATURE_DOMAIN_BYTES, 0)
-  m.set(headerBytes, SIGNATURE_DOMAIN_BYTES.length)
-  return m
+  return withDomain(SIGNATURE_DOMAIN_BYTES, headerBytes)
 }
 
 /** The header binding sealed inside the ciphertext (header with the payloadHash field zeroed). */
-export function headerBinding (headerBytes: Uint8Array, codec: CodecDescriptor): Uint8Array {
-  const o = payloadHashOffset(codec)
-  if (headerBytes.length > MAX_HEADER_BYTES || o + 32 > headerBytes.length) {
-    const copy = new Uint8Array(headerBytes)
-    copy.fill(0, o, o + 32)
-    return sha256(BINDING_DOMAIN_BYTES, copy)
-  }
-  return new Uint8Array(headerBindingScratch(headerBytes, o))
+export function headerBinding (headerBytes: Uint8Array, codec: CodecDescriptor, crypto: CryptoProvider = fast): Uint8Array {
+  return headerBindingAt(headerBytes, payloadHashOffset(codec), crypto)
 }
 
 /**
- * The header binding in a module scratch array, valid until the next call (the validator's fast path; callers
- * outside this package use `headerBinding`). `o`: the payloadHash offset of a header that decoded.
+ * The header binding of a header whose payloadHash field starts at `o` (a fresh array): SHA-256 of
+ * BINDING_DOMAIN || header with the 32 bytes at `o` zeroed (as far as the header reaches).
  */
-export function headerBindingScratch (headerBytes: Uint8Array, o: number): Uint8Array {
+export function headerBindingAt (headerBytes: Uint8Array, o: number, crypto: CryptoProvider = fast): Uint8Array {
   const d = BINDING_DOMAIN_BYTES.length
-  const m = withDomain(BINDING_SCRATCH, d, headerBytes)
-  m.fill(0, d + o, d + o + 32)
-  sha256Into(BINDING_OUT, m)
-  return BINDING_OUT
+  const m = withDomain(BINDING_DOMAIN_BYTES, headerBytes)
+  const end = Math.min(m.length, d + o + 32)
+  if (d + o < end) m.fill(0, d + o, end)
+  const out = new Uint8Array(32)
+  crypto.sha256Into(out, m)
+  return out
 }
+
+/** The validator's name for `headerBindingAt`. */
+export const headerBindingScratch = headerBindingAt
 
 /** Builds, encrypts and signs an envelope. Throws InvalidUpdateFieldError on bad fields (our own input). */
 export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescriptor, payload: Uint8Array }, options: SealOptions): SealedUpdate {
   const { codec, payload } = encoded
+  const crypto = options.crypto ?? fast
   const expected = expectedPayloadLength(codec, fields.numParams)
   if (expected == null || expected !== payload.length) {
     throw new InvalidUpdateFieldError(`payload of ${payload.length} bytes does not fit codec ${codec.name} with ${fields.numParams} params (expected ${String(expected)})`)
@@ -148,19 +131,20 @@ export function sealUpdate (fields: UpdateFields, encoded: { codec: CodecDescrip
     if (injected.length !== NONCE_BYTES) throw new InvalidUpdateFieldError('randomBytes returned the wrong length')
     nonce.set(injected)
   } else {
-    randomPublicBytesInto(nonce)
+    crypto.randomPublicBytesInto(nonce)
   }
-  sha256Into(BINDING_OUT, withDomain(BINDING_SCRATCH, BINDING_DOMAIN_BYTES.length, headerBytes))
-  secretboxPrefixedInto(out.subarray(boxStart), BINDING_OUT, payload, nonce, options.epochKey)
-  const payloadHash = blake3(out.subarray(ctStart))
+  const binding = new Uint8Array(32)
+  crypto.sha256Into(binding, withDomain(BINDING_DOMAIN_BYTES, headerBytes))
+  crypto.secretboxPrefixedInto(out.subarray(boxStart), binding, payload, nonce, options.epochKey)
+  const payloadHash = crypto.blake3(out.subarray(ctStart))
   const hashOffset = payloadHashOffset(codec)
   headerBytes.set(payloadHash, hashOffset)
   header.payloadHash = toHex(payloadHash)
-  // a fresh copy for the Signer (it may keep what it signs); our own scratch is only for hashing and verifying
+  // a fresh copy for the Signer (it may keep what it signs)
   const signature = options.signer.sign(signedMessage(headerBytes))
   if (signature.length !== SIGNATURE_BYTES) throw new InvalidUpdateFieldError('signer returned a signature that is not 64 bytes')
   out.set(signature, 2 + hl)
-  return { bytes: out, id: sha256Hex(headerBytes), header }
+  return { bytes: out, id: crypto.sha256Hex(headerBytes), header }
 }
 
 /** An envelope split into its parts (views into the original bytes). */
@@ -181,7 +165,7 @@ export type ParseResult =
  * Splits and decodes an envelope with limits; never throws. Checks structure only (sizes, version, codec,
  * lengths consistent with each other), not network, membership, signature or content.
  */
-export function parseEnvelope (bytes: Uint8Array, options: { maxBytes?: number } = {}): ParseResult {
+export function parseEnvelope (bytes: Uint8Array, options: { maxBytes?: number, crypto?: CryptoProvider } = {}): ParseResult {
   if (!(bytes instanceof Uint8Array)) return { ok: false, reason: 'MALFORMED', detail: 'not a byte array' }
   if (options.maxBytes != null && bytes.length > options.maxBytes) {
     return { ok: false, reason: 'OVERSIZED', detail: `${bytes.length} bytes exceeds the limit of ${options.maxBytes}` }
@@ -212,14 +196,14 @@ export function parseEnvelope (bytes: Uint8Array, options: { maxBytes?: number }
       headerBytes,
       signature: bytes.subarray(2 + hl, ctStart),
       ciphertext: bytes.subarray(ctStart),
-      id: sha256Hex(headerBytes)
+      id: (options.crypto ?? fast).sha256Hex(headerBytes)
     }
   }
 }
 
 /** ed25519 check of `signature` over domain || header by the header's own sender key (read from its bytes). */
-export function verifyHeaderSignature (headerBytes: Uint8Array, signature: Uint8Array): boolean {
-  return verify(signedMessageScratch(headerBytes), signature, headerBytes.subarray(SENDER_OFFSET, SENDER_OFFSET + 32))
+export function verifyHeaderSignature (headerBytes: Uint8Array, signature: Uint8Array, crypto: CryptoProvider = fast): boolean {
+  return crypto.verify(signedMessage(headerBytes), signature, headerBytes.subarray(SENDER_OFFSET, SENDER_OFFSET + 32))
 }
 
 /** The payload hash field of a decoded header, as the bytes it was decoded from (a view). */
@@ -242,15 +226,16 @@ export type SignatureCheck =
  * the sender's signature over domain || header, and the ciphertext against the signed payload hash.
  * Never throws. Membership is the caller's check (`header.sender` against the manifest).
  */
-export function verifyEnvelopeSignature (bytes: Uint8Array, options: { maxBytes?: number } = {}): SignatureCheck {
+export function verifyEnvelopeSignature (bytes: Uint8Array, options: { maxBytes?: number, crypto?: CryptoProvider } = {}): SignatureCheck {
+  const crypto = options.crypto ?? fast
   try {
     const parsed = parseEnvelope(bytes, options)
     if (!parsed.ok) return parsed
     const { header, headerBytes, signature, ciphertext, id } = parsed.envelope
-    if (!verifyHeaderSignature(headerBytes, signature)) {
+    if (!verifyHeaderSignature(headerBytes, signature, crypto)) {
       return { ok: false, reason: 'BAD_SIGNATURE', detail: 'signature does not verify', header, id }
     }
-    if (!bytesEqual(blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) {
+    if (!bytesEqual(crypto.blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) {
       return { ok: false, reason: 'BAD_PAYLOAD_HASH', detail: 'ciphertext does not match the signed payload hash', header, id }
     }
     return { ok: true, header, id }

@@ -1,5 +1,5 @@
 /**
- * Deterministic binary encoding of the update header (format version 1). Integers are unsigned big-endian,
+ * Deterministic binary encoding of the update header (format version 2). Integers are unsigned big-endian,
  * the push-sum weight an IEEE 754 float64 big-endian; every field has a fixed width except the codec
  * parameters (fixed by the codec id) and the parent list (count-prefixed, at most MAX_PARENTS).
  * Any byte string decodes to at most one header, and that header encodes back to the same bytes.
@@ -35,7 +35,7 @@ export interface UpdateHeader {
   codec: CodecDescriptor
   /** Bytes of the encoded payload (plaintext). */
   payloadLength: number
-  /** SHA-256 (64 hex) of the ciphertext section (nonce || mac || ciphertext) as carried in the envelope. */
+  /** BLAKE3-256 (64 hex) of the ciphertext section (nonce || mac || ciphertext) as carried in the envelope. */
   payloadHash: string
   /** Ids (64 hex) of the updates this one was merged from (lineage), at most MAX_PARENTS. */
   parents: string[]
@@ -50,12 +50,9 @@ function u32 (name: string, v: number): number {
   return v
 }
 
-/**
- * Writes a 64-hex field into the header. `cache`: the value repeats on every envelope (network id, schema
- * hash, sender key, the zero payload hash of a header being sealed), so it is parsed once and copied after.
- */
-function hex32 (bytes: Uint8Array, offset: number, name: string, v: string, cache: boolean): void {
-  if (!writeHex32(bytes, offset, v, cache)) throw new InvalidUpdateFieldError(`${name} must be 64 hex characters`)
+/** Writes a 64-hex field into the header. */
+function hex32 (bytes: Uint8Array, offset: number, name: string, v: string): void {
+  if (!writeHex32(bytes, offset, v)) throw new InvalidUpdateFieldError(`${name} must be 64 hex characters`)
 }
 
 export function headerLength (codec: CodecDescriptor, parents: number): number {
@@ -78,21 +75,21 @@ export function writeHeader (out: Uint8Array, offset: number, h: UpdateHeader): 
   const bytes = out.subarray(offset, offset + len)
   view.setUint8(0, h.version)
   view.setUint8(1, h.kind)
-  hex32(bytes, 2, 'networkId', h.networkId, true)
+  hex32(bytes, 2, 'networkId', h.networkId)
   view.setUint32(34, u32('manifestVersion', h.manifestVersion))
   view.setUint32(38, u32('keyEpoch', h.keyEpoch))
-  hex32(bytes, 42, 'schemaHash', h.schemaHash, true)
+  hex32(bytes, 42, 'schemaHash', h.schemaHash)
   view.setUint32(74, u32('round', h.round))
   view.setUint32(78, u32('seq', h.seq))
-  hex32(bytes, 82, 'sender', h.sender, true)
+  hex32(bytes, 82, 'sender', h.sender)
   view.setUint32(114, u32('exampleCount', h.exampleCount))
   view.setFloat64(118, h.pushSumWeight)
   view.setUint32(126, u32('numParams', h.numParams))
   let o = writeCodec(view, HEADER_FIXED_BYTES, h.codec)
   view.setUint32(o, u32('payloadLength', h.payloadLength)); o += 4
-  hex32(bytes, o, 'payloadHash', h.payloadHash, h.payloadHash === ZERO_HASH_HEX); o += 32
+  hex32(bytes, o, 'payloadHash', h.payloadHash); o += 32
   view.setUint8(o, h.parents.length); o += 1
-  for (let i = 0; i < h.parents.length; i++) { hex32(bytes, o, `parents[${i}]`, h.parents[i], false); o += 32 }
+  for (let i = 0; i < h.parents.length; i++) { hex32(bytes, o, `parents[${i}]`, h.parents[i]); o += 32 }
   return len
 }
 

@@ -17,7 +17,8 @@
  */
 import type { PeerKey, RefusalReason } from '../interfaces.js'
 import { decodePayload, expectedPayloadLength } from '../codecs/index.js'
-import { secretboxOpen, blake3 } from '../../crypto/fast.js'
+import { fast } from '../../crypto/fast.js'
+import type { CryptoProvider } from '../../crypto/provider.js'
 import { bytesEqual } from '../../crypto/hex.js'
 import { type UpdateHeader, payloadHashOffset } from './header.js'
 import { parseEnvelope, headerBindingScratch, verifyHeaderSignature, signedPayloadHash } from './envelope.js'
@@ -49,6 +50,8 @@ export interface ValidatorOptions {
   normBound?: number | null
   /** This peer's own key: its own envelopes coming back are SELF. */
   self?: PeerKey
+  /** The primitives to validate with (default: this process's fast provider). */
+  crypto?: CryptoProvider
 }
 
 export interface ValidationContext {
@@ -98,6 +101,7 @@ export function createValidator (options: ValidatorOptions): Validator {
   const { membership, maxBytes, numParams } = options
   const normBound = options.normBound ?? null
   const self = options.self?.toLowerCase()
+  const crypto = options.crypto ?? fast
 
   function validate (bytes: Uint8Array, context: ValidationContext = {}): ValidationResult {
     try {
@@ -109,7 +113,7 @@ export function createValidator (options: ValidatorOptions): Validator {
   }
 
   function run (bytes: Uint8Array, context: ValidationContext): ValidationResult {
-    const parsed = parseEnvelope(bytes, { maxBytes })
+    const parsed = parseEnvelope(bytes, { maxBytes, crypto })
     if (!parsed.ok) return parsed
     const { header, headerBytes, signature, ciphertext, id } = parsed.envelope
 
@@ -137,15 +141,15 @@ export function createValidator (options: ValidatorOptions): Validator {
     if (replay == null) return refusal(context, header, id, 'MALFORMED', 'validator has no replay guard (options.replay or context.replay)')
     const seen = replay.check(header.sender, header.seq, id)
     if (!seen.ok && seen.reason === 'REPLAYED') return refusal(context, header, id, 'REPLAYED', seen.detail)
-    if (!verifyHeaderSignature(headerBytes, signature)) return refusal(context, header, id, 'BAD_SIGNATURE', 'signature does not verify')
+    if (!verifyHeaderSignature(headerBytes, signature, crypto)) return refusal(context, header, id, 'BAD_SIGNATURE', 'signature does not verify')
     if (!seen.ok) return refusal(context, header, id, 'EQUIVOCATION', seen.detail, { previousId: seen.previousId })
-    if (!bytesEqual(blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) return refusal(context, header, id, 'BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
-    const plaintext = secretboxOpen(ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)
+    if (!bytesEqual(crypto.blake3(ciphertext), signedPayloadHash(headerBytes, header.codec))) return refusal(context, header, id, 'BAD_PAYLOAD_HASH', 'ciphertext does not match the signed payload hash')
+    const plaintext = crypto.secretboxOpen(ciphertext.subarray(NONCE_BYTES), ciphertext.subarray(0, NONCE_BYTES), key)
     if (plaintext == null) return refusal(context, header, id, 'DECRYPTION_FAILED', `does not open under key epoch ${header.keyEpoch}`)
     if (plaintext.length !== BINDING_BYTES + header.payloadLength || ciphertext.length !== NONCE_BYTES + MAC_BYTES + plaintext.length) {
       return refusal(context, header, id, 'LENGTH_MISMATCH', 'plaintext length')
     }
-    if (!bytesEqual(plaintext.subarray(0, BINDING_BYTES), headerBindingScratch(headerBytes, payloadHashOffset(header.codec)))) {
+    if (!bytesEqual(plaintext.subarray(0, BINDING_BYTES), headerBindingScratch(headerBytes, payloadHashOffset(header.codec), crypto))) {
       return refusal(context, header, id, 'DECRYPTION_FAILED', 'sealed header binding does not match the header')
     }
     const decoded = decodePayload(header.codec, plaintext.subarray(BINDING_BYTES), numParams, { maxBytes, shareBuffer: true })

@@ -11,8 +11,8 @@
  *   envelope code to the optimising JIT, as in a running peer.
  * - sealOpen1MiBMs: median of seal + full validation of a 1 MiB float32 update (262,144 params): header,
  *   XSalsa20-Poly1305 secretbox, BLAKE3 of the ciphertext, ed25519 sign / verify, decode, finite + norm.
- *   Measured in steady state, after 40 warm-up iterations: a fresh process's first ~35 seal + open pay about
- *   1 ms each in first-touch page faults for their two fresh megabytes, which malloc recycles afterwards.
+ *   Measured in steady state, after 40 warm-up iterations (a fresh process's first seal + open pay first-touch
+ *   page faults for their two fresh megabytes, which malloc recycles afterwards; BENCHMARKS.md).
  * - ceilingSealOpen1MiBMs: the same work in the same run with node:crypto only (ChaCha20-Poly1305 AEAD, SHA-256
  *   of the ciphertext, node's ed25519): what this machine does with stock primitives alone (node:crypto has no
  *   BLAKE3). ratio = ours / ceiling (goal <= 2).
@@ -185,9 +185,8 @@ export async function run (options: { quick: boolean }): Promise<Record<string, 
   const open: number[] = []
   const both: number[] = []
   const ceiling: number[] = []
-  // Warm-up until the allocator is in its steady state: the first ~35 seal + open of a fresh process take both
-  // megabytes (envelope, decoded weights) fresh from the OS, about 510 first-touch page faults (~1 ms here) per
-  // seal + open; from then on malloc recycles them (0 faults in most iterations, as in a running peer).
+  // Warm-up until the allocator is in its steady state (fresh megabytes from the OS fault on first touch;
+  // afterwards malloc recycles them, as in a running peer).
   const warmup = options.quick ? 10 : 40
   for (let i = 0; i < iterations + warmup; i++) {
     let bytes: Uint8Array = new Uint8Array(0)

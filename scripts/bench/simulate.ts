@@ -43,7 +43,7 @@ export interface Throughput {
   mergeCryptoShare: number
   /**
    * Share of the same thread time spent inside the crypto primitives alone (ed25519 sign and verify, secretbox
-   * seal and open, BLAKE3; MURMUR_CRYPTO_TIMING, crypto/fast.ts): the floor real crypto puts under
+   * seal and open, BLAKE3; MURMUR_CRYPTO_TIMING, harness/envelopes.ts): the floor real crypto puts under
    * `mergeCryptoShare`, measured inside the running simulation. null when the workers were not timing.
    */
   primitivesShare: number | null
@@ -151,7 +151,7 @@ export async function run (options: { quick: boolean }): Promise<Figures> {
   // 32-row ceiling would flatter the ratio. It is measured right after the simulator run and again after the
   // no-memo run, and averaged, so a change in load from the rest of the machine hits both sides alike.
   const n = quick ? 200 : 500
-  // worker threads time their crypto primitives (crypto/fast.ts reads this when a thread loads it)
+  // worker threads time their crypto primitives (harness/envelopes.ts reads this when a world is built)
   const timingWas = process.env.MURMUR_CRYPTO_TIMING
   process.env.MURMUR_CRYPTO_TIMING = '1'
   // full: 14 rounds, 6 of them warm-up (see throughput: the JIT settles after about 12 s at 500 peers)

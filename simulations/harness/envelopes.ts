@@ -30,6 +30,24 @@ import { createMemoryReplayGuard } from '../../protocol/messages/index.js'
 import type { PeerKey } from '../../protocol/interfaces.js'
 import type { Envelopes, OpenContext, OpenResult } from '../../protocol/engine/types.js'
 import { sharedCopy, type WorldNotes } from '../world.js'
+import { fast, observedProvider, totalTimeObserver, type CryptoProvider } from '../../crypto/index.js'
+
+/** A world's crypto timing: the provider its envelopes use, and the wall time and calls spent in its primitives. */
+export interface CryptoTiming {
+  crypto: CryptoProvider
+  readonly observer: { readonly ms: number, readonly calls: number }
+}
+
+/**
+ * The provider that times its primitives (sign, verify, secretbox, BLAKE3) for this world, when the thread's
+ * environment has MURMUR_CRYPTO_TIMING=1 (the simulate benchmark sets it for its worker threads); null
+ * otherwise: the world then uses the fast provider as it is, and nothing is timed.
+ */
+export function cryptoTiming (env: Record<string, string | undefined> = process.env): CryptoTiming | null {
+  if (env.MURMUR_CRYPTO_TIMING !== '1') return null
+  const observer = totalTimeObserver()
+  return { crypto: observedProvider(fast, observer), observer }
+}
 
 type Accepted = Extract<OpenResult, { ok: true }>
 interface Entry { result: Accepted, membership: MembershipView, config: object }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {
   createEncoder, decodePayload, parseCodecSpec, expectedPayloadLength, type CodecDescriptor, FLOAT16_MAX
 } from '../../protocol/codecs/index.js'
-import { toFloat16Bits, float16Table } from '../../protocol/codecs/float16.js'
+import { toFloat16Bits, float16Table } from '../../protocol/codecs/binary16.js'
 import { createRng } from '../../protocol/rng.js'
 
 const rng = createRng(99).fork('codecs')

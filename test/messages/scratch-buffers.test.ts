@@ -10,8 +10,8 @@ import { createSigner, toHex, verify, reference } from '../../crypto/index.js'
 import type { Signer } from '../../protocol/interfaces.js'
 import { alice, bob, seal, validator, fields, weights, epochKeys, rng } from './helpers.js'
 
-// sealUpdate and the validator hash and verify `domain || header` in module scratch buffers and keep parsed
-// hex of repeated header fields in a cache: none of that may leak between envelopes, signers or callers.
+// sealUpdate and the validator build `domain || header` for hashing and verifying, and the Signer gets the
+// bytes it signs: none of that may be shared between envelopes, signers or callers.
 
 test('the header binding is SHA-256(binding domain || header with its payload hash zeroed), a fresh array each call', () => {
   for (const parents of [0, 1, 16]) {

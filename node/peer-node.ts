@@ -27,7 +27,7 @@ import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
 import { readLogLines, verifyStoredLog } from './audit.js'
-import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, type DaemonLearner } from './wiring.js'
+import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, networkMessageLimit, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
 import {
   parseManifest, verifyManifest, sameManifest, createKeyring, serializeManifest, isMember, checkManifestUpdate, checkManifestAnnouncement,
@@ -228,8 +228,9 @@ export class PeerNode {
       const learner = overrides.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend })
       closers.push({ name: 'learner', close: () => { learner.dispose?.() } })
 
+      transport.limitMessages(networkMessageLimit(manifest, learner.numParams))
       const envelopes = overrides.envelopes ?? createDaemonEnvelopes({
-        manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: options.maxMessageBytes
+        manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: transport.maxMessageBytes
       })
 
       const engine = peerEngine({
@@ -576,6 +577,7 @@ export class PeerNode {
     this.metrics.set('murmur_transport_neighbours', this.transport.neighbours().length)
     this.metrics.set('murmur_transport_connections', this.transport.connectedPeers().length)
     for (const [reason, n] of Object.entries(t.refusedByReason)) this.metrics.set('murmur_transport_refused', n ?? 0, { reason })
+    for (const [kind, n] of Object.entries({ readTimeouts: t.limits.readTimeouts, gossipOversized: t.limits.gossipOversized, ...t.limits.preAuth })) this.metrics.set('murmur_transport_limited', n, { kind })
     this.metrics.set('murmur_data_examples', this.learner.numExamples())
     if (r.evaluation != null) this.lastEvaluation = r.evaluation
     this.log.info({ round: r.round, loss: Number.isFinite(r.loss) ? Number(r.loss.toFixed(5)) : null, merged: r.updatesMerged, sent: r.updatesSent, neighbours: this.transport.neighbours().length, ...(r.evaluation != null ? { evaluation: r.evaluation } : {}) }, 'round')

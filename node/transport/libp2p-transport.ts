@@ -18,7 +18,7 @@ import { peerIdFromPeerKey, peerKeyFromPeerId } from './peer-key.js'
 import { PeerLimits, type PeerLimitsInit } from './peer-limits.js'
 import type { AddressLimitStats } from './address-limits.js'
 import { countOversizedGossip } from './gossip-limits.js'
-import { readMessage, readVerdict, RemoteRefusedError, StreamProtocolError, writeMessage, writeVerdict } from './update-stream.js'
+import { readMessage, readVerdict, refuseUnread, RemoteRefusedError, StreamProtocolError, writeMessage, writeVerdict } from './update-stream.js'
 import type { MurmurLibp2p } from './node.js'
 
 export const PEERS_PROTOCOL = '/murmur/peers/1.0.0'
@@ -267,10 +267,8 @@ export class Libp2pTransport implements Transport {
     const from = peerKeyFromPeerId(connection.remotePeer)
     const refused = from == null ? RefusalReason.NOT_A_MEMBER : this.peerLimits.admit(from)
     if (refused != null) {
-      // verdict without reading the body, then reset: unread data would sit in the muxer's window
       this.countRefusal(refused)
-      try { stream.send(lp.encode.single(new TextEncoder().encode(refused))) } catch {}
-      stream.abort(new StreamProtocolError(`update stream refused: ${refused}`, refused))
+      refuseUnread(stream, refused, this.readTimeoutMs, this.sendTimeoutMs)
       return
     }
     let reason: RefusalReason | null

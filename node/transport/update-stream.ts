@@ -19,6 +19,8 @@ const HEADER_BYTES = 8
 /** Largest chunk a receiver accepts, whatever the sender's chunk size. */
 export const MAX_CHUNK_BYTES = 1024 * 1024
 const MAX_VERDICT_BYTES = 64
+/** What a refused stream may still send before it is reset (its verdict is written at once). */
+const REFUSED_DISCARD_BYTES = 64 * 1024
 
 export class StreamProtocolError extends Error {
   static override name = 'StreamProtocolError'
@@ -139,6 +141,22 @@ export async function readMessage (stream: Stream, maxBytes: number, options: Re
 export async function writeVerdict (stream: Stream, reason: RefusalReason | null, signal?: AbortSignal): Promise<void> {
   await write(stream, lp.encode.single(reason == null ? new Uint8Array(0) : new TextEncoder().encode(reason)), signal)
   await stream.close({ signal })
+}
+
+/**
+ * Answers `reason` without reading the body: what the sender still sends is dropped, and the stream is reset
+ * past REFUSED_DISCARD_BYTES or after `readTimeoutMs` (yamux cannot stop a sender otherwise). A small message
+ * still gets its verdict.
+ */
+export function refuseUnread (stream: Stream, reason: RefusalReason, readTimeoutMs: number, sendTimeoutMs: number): void {
+  let dropped = 0
+  stream.addEventListener('message', (evt) => {
+    dropped += evt.data.byteLength
+    if (dropped > REFUSED_DISCARD_BYTES) stream.abort(new StreamProtocolError(`refused (${reason}) stream kept sending`, reason))
+  })
+  const timer = setTimeout(() => { stream.abort(new StreamProtocolError(`refused (${reason}) stream not closed`, reason)) }, readTimeoutMs)
+  stream.addEventListener('close', () => { clearTimeout(timer) }, { once: true })
+  writeVerdict(stream, reason, AbortSignal.timeout(sendTimeoutMs)).catch((err: Error) => { stream.abort(err) })
 }
 
 /** Reads the receiver's verdict: null when accepted. */

@@ -2,7 +2,8 @@
  * The peer's identity on disk: `<datadir>/identity.json`, mode 0600, in a directory created 0700.
  * The one secret is the 32-byte ed25519 seed; it is both the update signing key and the libp2p PeerId key,
  * so transport identity and provenance are the same thing. A key file readable by group or others is
- * refused with KeyFilePermissionsError saying how to fix it.
+ * refused with KeyFilePermissionsError saying how to fix it. With a passphrase the seed is stored encrypted
+ * (scrypt + secretbox, key-at-rest.ts); loading it then needs the passphrase (option or MURMUR_KEY_PASSPHRASE).
  *
  * @example
  * ```ts
@@ -13,6 +14,9 @@
 import { mkdir, open, readFile, stat, link, unlink, rename, chmod } from 'node:fs/promises'
 import { join, dirname, basename } from 'node:path'
 import { generateIdentity, toHex, fromHexOrNull, bytesEqual, type Identity } from '../crypto/index.js'
+import { openSeed, sealSeed, type SealOptions, type SealedSeed } from './key-at-rest.js'
+
+export { IdentityPassphraseError, IdentityPassphraseRequiredError, KEY_PASSPHRASE_ENV } from './key-at-rest.js'
 
 export type { Identity }
 
@@ -39,8 +43,10 @@ export class KeyFileFormatError extends Error {
 /** What identity.json holds. Public keys are stored to detect a corrupted or mismatched seed. */
 export interface IdentityFile {
   format: typeof IDENTITY_FORMAT
-  /** 64 hex: the ed25519 seed. SECRET. */
-  seed: string
+  /** 64 hex: the ed25519 seed. SECRET. Absent when `encrypted` holds it. */
+  seed?: string
+  /** The seed sealed under a passphrase (optional encryption at rest). */
+  encrypted?: SealedSeed
   signPublicKey: string
   boxPublicKey: string
   createdAt: string
@@ -76,13 +82,13 @@ export async function writeFileAtomic (path: string, text: string, options: { mo
 }
 
 /** Creates a new identity in `dataDir` (directory 0700, file 0600). Refuses to overwrite one. */
-export async function createIdentityFile (dataDir: string, options: { seed?: Uint8Array } = {}): Promise<Identity> {
+export async function createIdentityFile (dataDir: string, options: { seed?: Uint8Array, passphrase?: string, kdf?: SealOptions } = {}): Promise<Identity> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const path = identityPath(dataDir)
   const identity = generateIdentity(options.seed)
   const file: IdentityFile = {
     format: IDENTITY_FORMAT,
-    seed: toHex(identity.seed),
+    ...(options.passphrase != null ? { encrypted: sealSeed(identity.seed, options.passphrase, options.kdf) } : { seed: toHex(identity.seed) }),
     signPublicKey: toHex(identity.signPublicKey),
     boxPublicKey: toHex(identity.boxPublicKey),
     createdAt: new Date().toISOString()
@@ -98,8 +104,12 @@ export async function createIdentityFile (dataDir: string, options: { seed?: Uin
   return identity
 }
 
-/** Loads the identity in `dataDir`. Throws IdentityNotFoundError, KeyFilePermissionsError or KeyFileFormatError. */
-export async function loadIdentity (dataDir: string): Promise<Identity> {
+/**
+ * Loads the identity in `dataDir`. Throws IdentityNotFoundError, KeyFilePermissionsError or KeyFileFormatError;
+ * for an encrypted one IdentityPassphraseRequiredError (no passphrase: option or MURMUR_KEY_PASSPHRASE) or
+ * IdentityPassphraseError (wrong passphrase).
+ */
+export async function loadIdentity (dataDir: string, options: { passphrase?: string } = {}): Promise<Identity> {
   const path = identityPath(dataDir)
   let info
   try {
@@ -121,7 +131,17 @@ export async function loadIdentity (dataDir: string): Promise<Identity> {
     throw new KeyFileFormatError(`${path}: not valid JSON (${(err as Error).message})`)
   }
   if (parsed == null || typeof parsed !== 'object' || parsed.format !== IDENTITY_FORMAT) throw new KeyFileFormatError(`${path}: field format must be "${IDENTITY_FORMAT}"`)
-  const seed = fromHexOrNull(String(parsed.seed), 32)
+  let seed: Uint8Array | null
+  if (parsed.encrypted != null) {
+    try {
+      seed = openSeed(parsed.encrypted, path, options.passphrase)
+    } catch (err) {
+      if ((err as Error).name === 'TypeError') throw new KeyFileFormatError((err as Error).message)
+      throw err
+    }
+  } else {
+    seed = fromHexOrNull(String(parsed.seed), 32)
+  }
   if (seed == null) throw new KeyFileFormatError(`${path}: field seed must be 64 hex characters`)
   const identity = generateIdentity(seed)
   if (parsed.signPublicKey != null && !bytesEqual(fromHexOrNull(String(parsed.signPublicKey), 32) ?? new Uint8Array(0), identity.signPublicKey)) {

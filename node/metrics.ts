@@ -72,6 +72,7 @@ export const NODE_METRICS = {
   transportReceived: { name: 'murmur_transport_received_bytes_total', kind: 'counter', help: 'Bytes received on the update stream and the announcement topic', read: (s) => s.transport().stats.bytesReceived },
   transportAnnouncements: { name: 'murmur_transport_announcements_received_total', kind: 'counter', help: 'Announcements received on the network\'s topic', read: (s) => s.transport().stats.announcementsReceived },
   transportRefused: { name: 'murmur_transport_refused_total', kind: 'counter', help: 'Messages refused by the transport or the engine behind it, by reason', labels: ['reason'], read: (s) => perReason(s.transport().stats.refusedByReason) },
+  transportLimited: { name: 'murmur_transport_limited_total', kind: 'counter', help: 'What the transport limits stopped: read timeouts, oversized gossip frames, inbound connections refused before authentication', labels: ['kind'], read: (s) => { const l = s.transport().stats.limits; return Object.entries({ readTimeouts: l.readTimeouts, gossipOversized: l.gossipOversized, ...l.preAuth }).map(([kind, n]) => [{ kind }, n]) } },
   transportNeighbours: { name: 'murmur_transport_neighbours', kind: 'gauge', help: 'Members subscribed to the network\'s topic', read: (s) => s.transport().neighbours },
   transportConnections: { name: 'murmur_transport_connections', kind: 'gauge', help: 'Open libp2p connections', read: (s) => s.transport().connections }
 } as const satisfies Record<string, MetricDeclaration>

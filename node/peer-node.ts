@@ -31,7 +31,7 @@ import { startApiServer, nodeRoutes, ensureApiToken, type ApiServer, type NodePr
 import { PromMetrics } from './metrics.js'
 import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
-import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, type DaemonLearner } from './wiring.js'
+import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, networkMessageLimit, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
 import { buildServices, CloseStack, type NodeComponents, type Startable } from './services/index.js'
 import { manifestSync, loadManifest, type ManifestResult, type ManifestSource, type SubmitOptions } from './services/manifest-sync/index.js'
@@ -180,8 +180,9 @@ export class PeerNode {
       closers.push('learner', () => { learner.dispose?.() })
       signal?.throwIfAborted()
 
+      transport.limitMessages(networkMessageLimit(manifest, learner.numParams))
       const envelopes = opts.envelopes ?? createDaemonEnvelopes({
-        manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: options.maxMessageBytes
+        manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: transport.maxMessageBytes
       })
       const engine = peerEngine({
         averaging: { rule: manifest.rule.name, ...manifest.rule.params },

@@ -8,6 +8,7 @@ import type { Learner } from '../protocol/interfaces.js'
 import { sealedEnvelopes, type Envelopes } from '../protocol/engine/index.js'
 import { createSigner, type Identity } from '../crypto/index.js'
 import type { Keyring, NetworkManifest } from '../protocol/membership/index.js'
+import { updateMessageLimit } from './transport/message-limit.js'
 import {
   createLearner, ensureBackend, setBackend, loadDatasetFromSpec, resolveDatasetSpec, sharedModel, primaryMetric, evaluateWeights,
   type Dataset, type DatasetLearner, type Model, type BackendName, type BadRows, type BadRowPolicy
@@ -134,6 +135,11 @@ export class LiveKeyring implements Keyring {
     next.minManifestVersion = Math.max(next.minManifestVersion, this.current.minManifestVersion)
     this.current = next
   }
+}
+
+/** Largest update-stream message of this network: one envelope of its model under its codec. */
+export function networkMessageLimit (manifest: NetworkManifest, numParams: number): number {
+  return updateMessageLimit(numParams, (manifest.rule.params as { codec?: string }).codec ?? 'float32')
 }
 
 /** The engine's envelope layer under this network's keyring. */

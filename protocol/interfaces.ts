@@ -40,7 +40,8 @@ export const RefusalReason = {
   NON_FINITE: 'NON_FINITE',
   NORM_BOUND: 'NORM_BOUND',
   SELF: 'SELF',
-  BUSY: 'BUSY'
+  BUSY: 'BUSY',
+  RATE_LIMITED: 'RATE_LIMITED'
 } as const
 export type RefusalReason = typeof RefusalReason[keyof typeof RefusalReason]
 export const REFUSAL_REASONS: readonly RefusalReason[] = Object.values(RefusalReason)
@@ -62,6 +63,7 @@ export function gossipVerdict (reason: RefusalReason | null): GossipVerdict {
     case RefusalReason.REPLAYED:
     case RefusalReason.SELF:
     case RefusalReason.BUSY:
+    case RefusalReason.RATE_LIMITED:
       return 'ignore'
     default:
       return 'reject'

@@ -9,7 +9,12 @@
  * await t.start(); console.log(t.addresses())
  * await t.send(peerKey, bytes)               // weights over /murmur/update/1.0.0
  * await t.announce(small)                    // gossipsub
+ * t.limitMessages(updateMessageLimit(numParams, 'float32'))   // refuse anything larger than one envelope
  * ```
+ *
+ * Limits: per remote address before authentication (address-limits.ts, with libp2p's pending pool, upgrade
+ * timeout and per-host rate), per peer on the update stream (peer-limits.ts), per read (timeout) and per
+ * message (message-limit.ts); defaults in constants.ts.
  *
  * For the simulator's `--transport libp2p` mode: `createMemoryTransports(seeds, networkId)` builds up to ~50
  * nodes in one process over `@libp2p/memory`, connected to the first one, with peer exchange filling the mesh.
@@ -19,12 +24,16 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { PeerKey } from '../../protocol/interfaces.js'
 import { Libp2pTransport, type Libp2pTransportInit } from './libp2p-transport.js'
 import { createMurmurLibp2p, type Membership, type MurmurLibp2pInit } from './node.js'
+import { AddressLimits } from './address-limits.js'
 
 export * from './constants.js'
+export { AddressLimits, addressKey, type AddressLimitsInit, type AddressLimitStats } from './address-limits.js'
+export { PeerLimits, type PeerLimitsInit } from './peer-limits.js'
+export { updateMessageLimit } from './message-limit.js'
 export * from './peer-key.js'
 export { Libp2pTransport, MessageTooLargeError, PeerUnreachableError, PEERS_PROTOCOL, type Libp2pTransportInit, type TransportStats } from './libp2p-transport.js'
 export { createMurmurLibp2p, membershipGater, messageId, type Membership, type MurmurLibp2p, type MurmurLibp2pInit } from './node.js'
-export { RemoteRefusedError, StreamProtocolError } from './update-stream.js'
+export { ReadTimeoutError, RemoteRefusedError, StreamProtocolError } from './update-stream.js'
 
 export type CreateTransportInit = Omit<MurmurLibp2pInit, 'privateKey'> & Omit<Libp2pTransportInit, 'networkId'> & {
   /** 32-byte ed25519 seed (the keystore's signing seed) or a ready libp2p private key. */
@@ -41,8 +50,9 @@ export async function privateKeyFromSeed (seed: Uint8Array): Promise<PrivateKey>
 export async function createLibp2pTransport (init: CreateTransportInit): Promise<Libp2pTransport> {
   const privateKey = init.privateKey ?? (init.seed != null ? await privateKeyFromSeed(init.seed) : undefined)
   if (privateKey == null) throw new TypeError('createLibp2pTransport needs a seed or a privateKey')
-  const libp2p = await createMurmurLibp2p({ ...init, privateKey })
-  return new Libp2pTransport(libp2p, init)
+  const addressLimits = init.addressLimits ?? new AddressLimits(init)
+  const libp2p = await createMurmurLibp2p({ ...init, privateKey, addressLimits })
+  return new Libp2pTransport(libp2p, init, addressLimits.stats)
 }
 
 let memoryCounter = 0

@@ -1,7 +1,9 @@
 /**
  * `Transport` (protocol/interfaces.ts) over libp2p: gossipsub for small signed announcements (the topic
  * validator runs the engine's validation and answers Accept / Ignore / Reject), and `/murmur/update/1.0.0`
- * streams for weights and pairwise exchange (a 16 MiB model is far beyond what gossipsub carries).
+ * streams for weights and pairwise exchange (a 16 MiB model is far beyond what gossipsub carries). Inbound update
+ * streams are bounded per peer (open streams, messages per second: peer-limits.ts), per read (timeout) and per
+ * message (the network's largest envelope, `updateMessageLimit`).
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -9,10 +11,14 @@ import * as lp from 'it-length-prefixed'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { gossipVerdict, RefusalReason, type AbortOptions, type Incoming, type PeerKey, type Transport } from '../../protocol/interfaces.js'
 import {
-  announceTopic, DEFAULT_CHUNK_BYTES, DEFAULT_MAX_ANNOUNCE_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SEND_TIMEOUT_MS, UPDATE_PROTOCOL
+  announceTopic, DEFAULT_CHUNK_BYTES, DEFAULT_MAX_ANNOUNCE_BYTES, DEFAULT_MAX_INBOUND_STREAMS_PER_CONNECTION, DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MESSAGE_DEADLINE_MS, DEFAULT_READ_TIMEOUT_MS, DEFAULT_SEND_TIMEOUT_MS, UPDATE_PROTOCOL
 } from './constants.js'
 import { peerIdFromPeerKey, peerKeyFromPeerId } from './peer-key.js'
-import { readMessage, readVerdict, RemoteRefusedError, StreamProtocolError, writeMessage, writeVerdict } from './update-stream.js'
+import { PeerLimits, type PeerLimitsInit } from './peer-limits.js'
+import type { AddressLimitStats } from './address-limits.js'
+import { countOversizedGossip } from './gossip-limits.js'
+import { readMessage, readVerdict, refuseUnread, RemoteRefusedError, StreamProtocolError, writeMessage, writeVerdict } from './update-stream.js'
 import type { MurmurLibp2p } from './node.js'
 import { libp2pServiceNetwork, type ServiceNetwork } from './service-network.js'
 
@@ -28,9 +34,16 @@ export class PeerUnreachableError extends Error {
   override name = 'PeerUnreachableError'
 }
 
-export interface Libp2pTransportInit {
+export interface Libp2pTransportInit extends PeerLimitsInit {
   networkId: string
+  /** Largest inbound message (bytes); the daemon passes `updateMessageLimit(numParams, codec)`. */
   maxMessageBytes?: number
+  /** Longest wait for one frame of an inbound message (ms). */
+  readTimeoutMs?: number
+  /** Longest time for one whole inbound message (ms). */
+  messageDeadlineMs?: number
+  /** libp2p's cap on inbound update streams per connection. */
+  maxInboundStreamsPerConnection?: number
   chunkBytes?: number
   maxAnnounceBytes?: number
   sendTimeoutMs?: number
@@ -50,6 +63,15 @@ export interface TransportStats {
   announcementsSent: number
   announcementsReceived: number
   refusedByReason: Partial<Record<RefusalReason, number>>
+  /** What the limits stopped (the per-peer refusals are also in `refusedByReason` as BUSY and RATE_LIMITED). */
+  limits: {
+    /** Inbound update streams aborted because the sender stalled past the read timeout or message deadline. */
+    readTimeouts: number
+    /** Gossipsub frames over its inbound size bound (the peer's gossip stream is dropped) plus announcements over `maxAnnounceBytes`. */
+    gossipOversized: number
+    /** Inbound connections refused before authentication by the per-address limits (live view; zero without them). */
+    preAuth: AddressLimitStats
+  }
 }
 
 type Handler = (message: Incoming) => Promise<RefusalReason | null>
@@ -57,27 +79,36 @@ type Handler = (message: Incoming) => Promise<RefusalReason | null>
 export class Libp2pTransport implements Transport {
   readonly self: PeerKey
   readonly maxAnnounceBytes: number
-  readonly maxMessageBytes: number
+  /** Largest inbound (and outbound) message; `limitMessages` lowers it once the model size is known. */
+  maxMessageBytes: number
   readonly topic: string
-  readonly stats: TransportStats = {
-    bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, announcementsSent: 0, announcementsReceived: 0, refusedByReason: {}
-  }
+  readonly stats: TransportStats
+  readonly peerLimits: PeerLimits
 
   private handler: Handler | null = null
   private readonly chunkBytes: number
   private readonly sendTimeoutMs: number
+  private readonly readTimeoutMs: number
+  private readonly messageDeadlineMs: number
   private readonly targetPeers: number
   private readonly peerExchangeIntervalMs: number
   private exchangeTimer: NodeJS.Timeout | null = null
   private started = false
 
-  constructor (readonly libp2p: MurmurLibp2p, private readonly init: Libp2pTransportInit) {
+  constructor (readonly libp2p: MurmurLibp2p, private readonly init: Libp2pTransportInit, addressStats?: AddressLimitStats) {
     const self = peerKeyFromPeerId(libp2p.peerId)
     if (self == null) throw new Error('the libp2p node must use an Ed25519 key')
     this.self = self
     this.topic = announceTopic(init.networkId)
     this.maxAnnounceBytes = init.maxAnnounceBytes ?? DEFAULT_MAX_ANNOUNCE_BYTES
     this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.readTimeoutMs = init.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS
+    this.messageDeadlineMs = init.messageDeadlineMs ?? DEFAULT_MESSAGE_DEADLINE_MS
+    this.peerLimits = new PeerLimits(init)
+    this.stats = {
+      bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, announcementsSent: 0, announcementsReceived: 0, refusedByReason: {},
+      limits: { readTimeouts: 0, gossipOversized: 0, preAuth: addressStats ?? { refusedPending: 0, refusedInbound: 0 } }
+    }
     this.chunkBytes = init.chunkBytes ?? DEFAULT_CHUNK_BYTES
     this.sendTimeoutMs = init.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
     this.targetPeers = init.targetPeers ?? 8
@@ -89,11 +120,17 @@ export class Libp2pTransport implements Transport {
     if (this.started) return
     this.started = true
     if (this.libp2p.status !== 'started') await this.libp2p.start()
+    const perConnection = this.init.maxInboundStreamsPerConnection ?? DEFAULT_MAX_INBOUND_STREAMS_PER_CONNECTION
     await this.libp2p.handle(UPDATE_PROTOCOL, (stream, connection) => { void this.onUpdateStream(stream, connection) }, {
-      maxInboundStreams: 64, maxOutboundStreams: 64
+      maxInboundStreams: perConnection, maxOutboundStreams: 64
     })
     await this.libp2p.handle(PEERS_PROTOCOL, (stream, connection) => { void this.onPeersStream(stream, connection) })
     const pubsub = this.libp2p.services.pubsub
+    countOversizedGossip(pubsub, (peerId) => {
+      this.stats.limits.gossipOversized++
+      this.countRefusal(RefusalReason.OVERSIZED)
+      this.init.log?.debug({ from: peerId.toString() }, 'gossipsub frame over the inbound size bound')
+    })
     pubsub.topicValidators.set(this.topic, async (peerId, msg) => await this.validateAnnouncement(peerId, msg.data))
     pubsub.subscribe(this.topic)
     if (this.targetPeers > 0) {
@@ -119,6 +156,12 @@ export class Libp2pTransport implements Transport {
 
   /** Topics, stream protocols and connections for the node's services (manifest sync, state sync, ...). */
   serviceNetwork (): ServiceNetwork { return libp2pServiceNetwork(this.libp2p) }
+
+  /** Lowers (never raises) the largest message, e.g. to `updateMessageLimit(numParams, codec)`. */
+  limitMessages (maxBytes: number): void {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`)
+    this.maxMessageBytes = Math.min(this.maxMessageBytes, maxBytes)
+  }
 
   onMessage (handler: Handler): void {
     this.handler = handler
@@ -211,8 +254,10 @@ export class Libp2pTransport implements Transport {
     const from = peerKeyFromPeerId(peerId)
     let reason: RefusalReason | null
     if (from == null) reason = RefusalReason.NOT_A_MEMBER
-    else if (data.length > this.maxAnnounceBytes) reason = RefusalReason.OVERSIZED
-    else {
+    else if (data.length > this.maxAnnounceBytes) {
+      reason = RefusalReason.OVERSIZED
+      this.stats.limits.gossipOversized++
+    } else {
       this.stats.announcementsReceived++
       this.stats.bytesReceived += data.length
       reason = await this.dispatch({ from, bytes: data, via: 'announce' })
@@ -224,17 +269,30 @@ export class Libp2pTransport implements Transport {
 
   private async onUpdateStream (stream: Stream, connection: Connection): Promise<void> {
     const from = peerKeyFromPeerId(connection.remotePeer)
+    const refused = from == null ? RefusalReason.NOT_A_MEMBER : this.peerLimits.admit(from)
+    if (refused != null) {
+      this.countRefusal(refused)
+      refuseUnread(stream, refused, this.readTimeoutMs, this.sendTimeoutMs)
+      return
+    }
     let reason: RefusalReason | null
     try {
-      if (from == null) throw new StreamProtocolError('non-Ed25519 peer', RefusalReason.NOT_A_MEMBER)
-      const bytes = await readMessage(stream, this.maxMessageBytes)
+      const bytes = await readMessage(stream, this.maxMessageBytes, { readTimeoutMs: this.readTimeoutMs, deadlineMs: this.messageDeadlineMs })
       this.stats.bytesReceived += bytes.length
       this.stats.messagesReceived++
-      reason = await this.dispatch({ from, bytes, via: 'direct' })
+      reason = await this.dispatch({ from: from as PeerKey, bytes, via: 'direct' })
     } catch (err) {
+      if ((err as Error).name === 'ReadTimeoutError') {
+        this.stats.limits.readTimeouts++
+        this.peerLimits.release(from as PeerKey)
+        this.init.log?.debug({ err: (err as Error).message, from: (from as PeerKey).slice(0, 16) }, 'update stream timed out')
+        stream.abort(err as Error)
+        return
+      }
       reason = err instanceof StreamProtocolError ? err.reason : RefusalReason.MALFORMED
       this.init.log?.debug({ err: (err as Error).message }, 'bad update stream')
     }
+    this.peerLimits.release(from as PeerKey)
     this.countRefusal(reason)
     try {
       await writeVerdict(stream, reason, AbortSignal.timeout(this.sendTimeoutMs))

@@ -1,7 +1,9 @@
 /**
  * Builds the libp2p 3 node Murmur runs on: TCP (or the in-process memory transport), noise, yamux, identify,
  * ping, bootstrap and `@libp2p/gossipsub` with StrictNoSign, a content-hash message id and topic scoring that
- * makes invalid announcements cost the sender score. A connection gater refuses non-members of a closed network.
+ * makes invalid announcements cost the sender score. A connection gater refuses non-members of a closed network
+ * and, before any handshake, connections beyond the per-address limits (address-limits.ts); the connection
+ * manager's pending pool, upgrade timeout and per-host rate are set so that idle sockets cannot keep members out.
  */
 import { createHash } from 'node:crypto'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -18,7 +20,11 @@ import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { ConnectionGater, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
 import type { PeerKey } from '../../protocol/interfaces.js'
-import { announceTopic, manifestTopic, DEFAULT_MAX_ANNOUNCE_BYTES, DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MUXER_MESSAGE_BYTES, DEFAULT_STREAM_WINDOW_BYTES } from './constants.js'
+import {
+  announceTopic, manifestTopic, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS, DEFAULT_MAX_ANNOUNCE_BYTES,
+  DEFAULT_MAX_INCOMING_PENDING, DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MUXER_MESSAGE_BYTES, DEFAULT_STREAM_WINDOW_BYTES
+} from './constants.js'
+import { AddressLimits, type AddressLimitsInit } from './address-limits.js'
 import { peerKeyFromPeerId } from './peer-key.js'
 
 export type MurmurServices = {
@@ -34,7 +40,7 @@ export interface Membership {
   isMember: ((peer: PeerKey) => boolean) | null
 }
 
-export interface MurmurLibp2pInit {
+export interface MurmurLibp2pInit extends AddressLimitsInit {
   privateKey: PrivateKey
   networkId: string
   /** `tcp` (the daemon) or `memory` (simulator fidelity mode, tests). */
@@ -56,15 +62,27 @@ export interface MurmurLibp2pInit {
   muxerMessageBytes?: number
   /** Upper bound on open connections. */
   maxConnections?: number
+  /** Per-address limits before authentication (built from the `AddressLimitsInit` fields when absent). */
+  addressLimits?: AddressLimits
+  /** Inbound connections upgrading at once, all addresses. */
+  maxIncomingPendingConnections?: number
+  /** How long an inbound connection may take to finish its handshakes (ms). */
+  inboundUpgradeTimeoutMs?: number
+  /** New inbound connections per second from one host before libp2p refuses more. */
+  inboundConnectionsPerSecond?: number
 }
 
-export function membershipGater (membership: Membership): ConnectionGater {
+/** The node's gater: membership after the handshake, and the per-address limits before it when given. */
+export function membershipGater (membership: Membership, limits?: AddressLimits): ConnectionGater {
   const deny = (peerId: PeerId): boolean => {
     const key = peerKeyFromPeerId(peerId)
     if (key == null) return true
     return membership.isMember != null && !membership.isMember(key)
   }
   return {
+    ...(limits != null
+      ? { denyInboundConnection: limits.denyInboundConnection, denyInboundUpgradedConnection: (_peer: PeerId, maConn: Parameters<AddressLimits['onUpgraded']>[0]) => limits.onUpgraded(maConn) }
+      : {}),
     denyDialPeer: deny,
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,
@@ -96,8 +114,13 @@ export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<Murmu
       streamOptions: { initialStreamWindowSize: init.streamWindowBytes ?? DEFAULT_STREAM_WINDOW_BYTES, maxStreamWindowSize: Math.max(init.streamWindowBytes ?? 0, DEFAULT_MAX_STREAM_WINDOW_BYTES) },
       maxMessageSize: init.muxerMessageBytes ?? DEFAULT_MUXER_MESSAGE_BYTES
     })],
-    connectionGater: membershipGater(membership),
-    connectionManager: { maxConnections: init.maxConnections ?? 100 },
+    connectionGater: membershipGater(membership, init.addressLimits ?? new AddressLimits(init)),
+    connectionManager: {
+      maxConnections: init.maxConnections ?? 100,
+      maxIncomingPendingConnections: init.maxIncomingPendingConnections ?? DEFAULT_MAX_INCOMING_PENDING,
+      inboundUpgradeTimeout: init.inboundUpgradeTimeoutMs ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS,
+      inboundConnectionThreshold: init.inboundConnectionsPerSecond ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND
+    },
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 0 })] : [],
     ...(init.metrics != null ? { metrics: init.metrics } : {}),
     services: {

@@ -77,7 +77,9 @@ function boundedJson (input: Uint8Array | string | unknown, maxBytes: number): {
  * (STALE_MANIFEST; an older version or a replay is ignored, not an error), full schema (MALFORMED), then the
  * manifest's consistency and `current.threshold` valid signatures of `current.admins` (BAD_SIGNATURE). A
  * manifest correctly signed by the admins of a version this peer has not seen (it skipped an admin change) is
- * STALE_MANIFEST too: the sender is honest, this peer is behind. Never throws.
+ * STALE_MANIFEST too: the sender is honest, this peer is behind. The next version (current + 1) has no unseen
+ * version before it, so one signed by its own admins but not by the current ones is a self-made admin set:
+ * BAD_SIGNATURE. Never throws.
  */
 export function checkManifestUpdate (current: NetworkManifest, input: Uint8Array | string | unknown, options: CheckManifestOptions = {}): ManifestCheck {
   const maxBytes = options.maxBytes ?? MANIFEST_MAX_BYTES
@@ -113,10 +115,11 @@ export function checkManifestUpdate (current: NetworkManifest, input: Uint8Array
     const name = (err as Error).name
     const message = (err as Error).message
     if (name === 'ManifestSignatureError') {
-      if (signedByItsOwnAdmins(candidate)) {
+      if (version > current.version + 1 && signedByItsOwnAdmins(candidate)) {
         return refuse('STALE_MANIFEST', `version ${version} is signed by admins of a version between ${current.version} and ${version} that this peer has not seen: ${message}`, version)
       }
-      return refuse('BAD_SIGNATURE', message, version)
+      const selfMade = version === current.version + 1 && signedByItsOwnAdmins(candidate)
+      return refuse('BAD_SIGNATURE', selfMade ? `version ${version} is signed by its own admins, not by version ${current.version}'s: a self-made admin set (${message})` : message, version)
     }
     if (name === 'StaleManifestError') return refuse('STALE_MANIFEST', message, version)
     return refuse('MALFORMED', message, version)

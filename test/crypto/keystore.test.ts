@@ -78,3 +78,36 @@ test('writeFileAtomic replaces a file whole or not at all', async () => await in
   await assert.rejects(writeFileAtomic(join(root, 'missing', 'x.json'), 'x'))
   assert.deepEqual((await readdir(root)).sort(), ['network.json'])
 }))
+
+test('an encrypted identity: no seed on disk, loads with the passphrase (option or env), named errors without or with a wrong one', async () => await inTempDir(async (root) => {
+  const dir = join(root, 'enc')
+  const seed = new Uint8Array(32).fill(5)
+  const id = await createIdentityFile(dir, { seed, passphrase: 'correct horse battery', kdf: { N: 1024 } })
+  const text = await readFile(identityPath(dir), 'utf8')
+  assert.ok(!text.includes(toHex(seed)), 'the seed is not stored in the clear')
+  const file = JSON.parse(text) as { seed?: string, encrypted?: { kdf: string, N: number } }
+  assert.equal(file.seed, undefined, 'no seed field')
+  assert.equal(file.encrypted?.kdf, 'scrypt', 'scrypt parameters recorded')
+  assert.equal(file.encrypted?.N, 1024, 'the cost chosen is recorded')
+  assert.equal((await stat(identityPath(dir))).mode & 0o777, 0o600, 'still owner-only')
+  const saved = process.env.MURMUR_KEY_PASSPHRASE
+  delete process.env.MURMUR_KEY_PASSPHRASE
+  try {
+    assert.deepEqual((await loadIdentity(dir, { passphrase: 'correct horse battery' })).seed, id.seed, 'the passphrase opens it')
+    await assert.rejects(loadIdentity(dir), (e: Error) => e.name === 'IdentityPassphraseRequiredError' && e.message.includes('MURMUR_KEY_PASSPHRASE') && e.message.includes(identityPath(dir)), 'no passphrase: named error naming the file and the variable')
+    await assert.rejects(loadIdentity(dir, { passphrase: 'wrong horse battery' }), (e: Error) => e.name === 'IdentityPassphraseError', 'wrong passphrase: named error')
+    process.env.MURMUR_KEY_PASSPHRASE = 'correct horse battery'
+    assert.deepEqual((await loadIdentity(dir)).signPublicKey, id.signPublicKey, 'the environment variable opens it')
+    const tampered = JSON.parse(text) as { encrypted: { box: string } }
+    tampered.encrypted.box = (tampered.encrypted.box[0] === '0' ? '1' : '0') + tampered.encrypted.box.slice(1)
+    await writeFile(identityPath(dir), JSON.stringify(tampered), { mode: 0o600 })
+    await assert.rejects(loadIdentity(dir), (e: Error) => e.name === 'IdentityPassphraseError', 'an altered box does not open')
+    tampered.encrypted.box = 'zz'
+    await writeFile(identityPath(dir), JSON.stringify(tampered), { mode: 0o600 })
+    await assert.rejects(loadIdentity(dir), (e: Error) => e.name === 'KeyFileFormatError' && e.message.includes('field encrypted'), 'a malformed record names the field')
+  } finally {
+    if (saved == null) delete process.env.MURMUR_KEY_PASSPHRASE
+    else process.env.MURMUR_KEY_PASSPHRASE = saved
+  }
+  await assert.rejects(createIdentityFile(join(root, 'short'), { passphrase: 'short', kdf: { N: 1024 } }), { name: 'RangeError' }, 'a short passphrase is refused')
+}))

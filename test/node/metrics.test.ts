@@ -48,12 +48,12 @@ test('an undeclared or misused name is dropped and reported once, never created'
 
 test('scrape-time metrics read the node\'s sources (transport totals, examples, manifest)', async () => {
   const m = new PromMetrics({ strict: true })
-  const stats: TransportStats = { bytesSent: 1234, bytesReceived: 99, messagesSent: 2, messagesReceived: 1, announcementsSent: 0, announcementsReceived: 7, refusedByReason: { OVERSIZED: 2 } }
+  const stats: TransportStats = { bytesSent: 1234, bytesReceived: 99, messagesSent: 2, messagesReceived: 1, announcementsSent: 0, announcementsReceived: 7, refusedByReason: { OVERSIZED: 2 }, limits: { readTimeouts: 4, gossipOversized: 0, preAuth: { refusedPending: 0, refusedInbound: 0 } } }
   let examples = 10
   m.collectFrom({ transport: () => ({ stats, neighbours: 3, connections: 4 }), examples: () => examples, badRows: () => 3, manifest: () => ({ version: 5, epoch: 2 }) })
   let text = await m.text()
   for (const line of ['murmur_transport_sent_bytes_total 1234', 'murmur_transport_received_bytes_total 99', 'murmur_transport_announcements_received_total 7',
-    'murmur_transport_refused_total{reason="OVERSIZED"} 2', 'murmur_transport_neighbours 3', 'murmur_transport_connections 4', 'murmur_data_examples 10', 'murmur_data_bad_rows_total 3',
+    'murmur_transport_refused_total{reason="OVERSIZED"} 2', 'murmur_transport_neighbours 3', 'murmur_transport_connections 4', 'murmur_data_examples 10', 'murmur_data_bad_rows_total 3', 'murmur_transport_limited_total{kind="readTimeouts"} 4',
     'murmur_manifest_version 5', 'murmur_key_epoch 2']) {
     assert.ok(text.includes(line + '\n'), `exported: ${line}`)
   }

@@ -19,7 +19,8 @@
  * crypto_sign_ed25519_pk_to_curve25519(signPublicKey), so a member is named by the signing key alone.
  */
 import { scryptSync } from 'node:crypto'
-import type { Signer } from '../protocol/interfaces.js'
+/** The shape of protocol/interfaces.ts's `Signer`, restated here: crypto/ imports nothing of the project. */
+export interface Signer { readonly publicKey: Uint8Array, sign: (message: Uint8Array) => Uint8Array }
 import * as fast from './fast.js'
 import { reference } from './reference.js'
 import { InvalidKeyError, DecryptionError } from './errors.js'

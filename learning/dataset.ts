@@ -48,7 +48,9 @@ interface Col {
   field: string
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const HERE = dirname(fileURLToPath(import.meta.url))
+// the package root: one folder above learning/, two above the compiled build's dist/learning/
+const REPO_ROOT = basename(dirname(HERE)) === 'dist' ? resolve(HERE, '..', '..') : resolve(HERE, '..')
 
 /** The data directory: explicit option, else MURMUR_DATA_DIR, else ../shared/datasets beside the repository. */
 export function defaultDataDir (explicit?: string): string {

@@ -4,10 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { apiGet, readApiToken } from './api/index.js'
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const HERE = dirname(fileURLToPath(import.meta.url))
+/** The package root: one folder above node/, two above the compiled build's dist/node/. */
+export const REPO_ROOT = basename(dirname(HERE)) === 'dist' ? resolve(HERE, '..', '..') : resolve(HERE, '..')
 export const MURMUR_BIN = join(REPO_ROOT, 'bin', 'murmur.js')
 
 export class DaemonExitedError extends Error {
@@ -29,7 +31,7 @@ export interface SpawnDaemonInit {
   startTimeoutMs?: number
   /** Receives each stderr line (logs). */
   onLog?: (line: string) => void
-  /** The CLI entry to run (default bin/murmur.js, which runs the sources through tsx). */
+  /** The CLI entry to run (default bin/murmur.js: the compiled build, or the sources through tsx when it is stale). */
   bin?: string
   /** Called with the child process as soon as it is spawned (before it prints its addresses). */
   onSpawn?: (child: ChildProcess) => void

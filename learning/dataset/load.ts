@@ -7,7 +7,7 @@
  * process loads (the training rows only). `dataset.encoding` records them so that other peers can reuse them.
  */
 import { existsSync, statSync } from 'node:fs'
-import { isAbsolute, resolve, dirname } from 'node:path'
+import { isAbsolute, resolve, dirname, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDatasetSpec, type DatasetSpec, type DatasetSpecInput } from '../specs.js'
 import { DatasetNotFoundError, EmptyDatasetError, InvalidSpecError } from '../errors.js'
@@ -33,7 +33,9 @@ export interface LoadOptions {
   growing?: boolean
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const HERE = dirname(fileURLToPath(import.meta.url))
+// the package root: two folders above learning/dataset/, three above the compiled build's dist/learning/dataset/
+const REPO_ROOT = basename(resolve(HERE, '..', '..')) === 'dist' ? resolve(HERE, '..', '..', '..') : resolve(HERE, '..', '..')
 
 /** The data directory: explicit option, else MURMUR_DATA_DIR, else ../shared/datasets beside the repository. */
 export function defaultDataDir (explicit?: string): string {

@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { ModelSpecInput } from '../../learning/specs.js'
+import { siblingModule } from './module-url.js'
 
 export interface CeilingOptions {
   dataset: string
@@ -27,7 +28,7 @@ export async function measureCeiling (options: CeilingOptions): Promise<{ stepsP
   const threads = options.threads ?? 2
   const args = { dataset: options.dataset, model: options.model, seconds: options.seconds ?? 5, batchSize: options.batchSize ?? 32, stepsPerCall: options.stepsPerCall ?? 5, backend: options.backend ?? 'wasm', peerShards: options.peerShards ?? null, threads }
   const workers = Array.from({ length: threads }, (_, thread) => new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { entry: new URL('./ceiling-worker.ts', import.meta.url).href, args: { ...args, thread } },
+    workerData: { entry: siblingModule('ceiling-worker', import.meta.url), args: { ...args, thread } },
     execArgv: []
   }))
   try {

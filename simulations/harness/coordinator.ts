@@ -16,9 +16,10 @@ import { chooseAdversaries, planNetwork, type PeerCounters, type RoundEndResult,
 import { consensusDistance, peerSummary } from '../stats.js'
 import { RpcClient } from './rpc.js'
 import { WorldHost, type PeerEnvironmentModule, type WorldInit } from './world-host.js'
+import { siblingModule } from './module-url.js'
 
 /** The module that builds real peers (PeerEngine + TF.js learner + sealed envelopes). */
-export const DEFAULT_FACTORY_MODULE = new URL('./peers.ts', import.meta.url).href
+export const DEFAULT_FACTORY_MODULE = siblingModule('peers', import.meta.url)
 
 export interface WorldHandle {
   init: (init: WorldInit) => Promise<void>
@@ -46,7 +47,7 @@ class WorkerHandle implements WorldHandle {
   readonly #rpc: RpcClient
   constructor () {
     this.#worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href },
+      workerData: { entry: siblingModule('worker-entry', import.meta.url) },
       env: process.env,
       // Do not inherit the parent's --import flags: the bootstrap registers tsx itself. MURMUR_SIM_CPU_PROF=DIR
       // writes one V8 CPU profile per worker thread into DIR (docs/simulation.md, "Profiling").

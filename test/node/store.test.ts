@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { build } from 'esbuild'
 import { Bucket, LevelStore, key, u64, bucketRange } from '../../node/store/index.js'
 import type { Checkpoint, UpdateLogEntry } from '../../protocol/engine/store.js'
+import { createRng } from '../../protocol/rng.js'
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'murmur-store-'))
 const sender = 'cd'.repeat(32)
@@ -95,7 +96,10 @@ describe('LevelStore repositories', () => {
     } finally { rmSync(dir, { recursive: true, force: true }) }
   })
 
-  it('survives SIGKILL at random moments (50 kills): state equals the last committed batch, nothing acknowledged lost', async () => {
+  // the kill moments come from this seed (MURMUR_STORE_KILL_SEED), named in the test title to replay a failure
+  const killSeed = Number(process.env.MURMUR_STORE_KILL_SEED ?? 1)
+  it(`survives SIGKILL at random moments (50 kills, seed ${killSeed}): state equals the last committed batch, nothing acknowledged lost`, async () => {
+    const killRng = createRng(killSeed)
     const dir = tmp()
     const kills = Number(process.env.MURMUR_CRASH_KILLS ?? 50)
     try {
@@ -110,7 +114,7 @@ describe('LevelStore repositories', () => {
         const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
         let buf = ''
         // kill after a random number of acknowledged commits (0..20), i.e. at a random point of the write loop
-        const target = Math.floor(Math.random() * 21)
+        const target = killRng.int(21)
         let acksThisRun = 0
         await new Promise<void>((resolve) => {
           child.stdout.on('data', (d: Buffer) => {

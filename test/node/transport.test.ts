@@ -1,6 +1,9 @@
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createRng } from '../../protocol/rng.js'
+// seeded (MURMUR_TEST_SEED, default 1) so that a failure replays; node identities and payloads only, not secrets
+const rng = createRng(Number(process.env.MURMUR_TEST_SEED ?? 1))
+const randomBytes = (n: number): Uint8Array => rng.bytes(n)
 import { createLibp2pTransport, createMemoryTransports, waitForNeighbours, peerIdFromPeerKey, peerKeyFromPeerId, type Libp2pTransport } from '../../node/transport/index.js'
 import { RefusalReason, type Incoming } from '../../protocol/interfaces.js'
 

@@ -14,4 +14,6 @@
 export * from './errors.js'
 export { canonicalJson } from './canonical-json.js'
 export * from './manifest.js'
+export * from './changes.js'
+export * from './keyring.js'
 export * from './manifest-update.js'

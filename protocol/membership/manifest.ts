@@ -12,11 +12,11 @@
 import { z } from 'zod'
 import {
   type Identity, sign, verify, toHex, fromHex, fromHexOrNull, randomBytes as cryptoRandomBytes,
-  sealKeyToMember, openSealedKey, boxPublicKeyFromSignPublicKey, deriveKeyFromPassphrase, sha256,
+  sealKeyToMember, boxPublicKeyFromSignPublicKey, sha256,
   DEFAULT_PASSPHRASE_KDF, type PassphraseKdf, bytesEqual, SEALED_KEY_BYTES, PASSPHRASE_KDF_LIMITS
 } from '../../crypto/index.js'
 import { canonicalJson } from './canonical-json.js'
-import { ManifestFormatError, ManifestSignatureError, StaleManifestError, MembershipChangeError, EpochKeyError } from './errors.js'
+import { ManifestFormatError, ManifestSignatureError, StaleManifestError, MembershipChangeError } from './errors.js'
 
 export const MANIFEST_FORMAT = 'murmur-network/1'
 export const MANIFEST_DOMAIN = 'murmur/manifest/v1\0'
@@ -169,7 +169,8 @@ function memberOf (identity: Identity, name?: string): Member {
   return { signKey: toHex(identity.signPublicKey), boxKey: toHex(identity.boxPublicKey), ...(name != null ? { name } : {}) }
 }
 
-function makeEpoch (epoch: number, manifestVersion: number, key: Uint8Array, members: Member[], admin: Identity,
+/** A signed key epoch sealing `key` to each member (used by createNetwork and the changes in ./changes.ts). */
+export function makeEpoch (epoch: number, manifestVersion: number, key: Uint8Array, members: Member[], admin: Identity,
   randomBytes: (n: number) => Uint8Array): EpochRecord {
   const record: EpochRecord = {
     epoch,
@@ -308,173 +309,6 @@ export function verifyManifest (m: NetworkManifest, previous?: NetworkManifest |
 export function acceptManifest (current: NetworkManifest | null, candidate: NetworkManifest): NetworkManifest {
   verifyManifest(candidate, current)
   return candidate
-}
-
-function nextVersion (m: NetworkManifest): NetworkManifest {
-  const copy = structuredClone(m)
-  copy.version = m.version + 1
-  copy.signatures = []
-  return copy
-}
-
-function requireAdmin (m: NetworkManifest, admin: Identity): void {
-  if (!m.admins.includes(toHex(admin.signPublicKey))) throw new MembershipChangeError('this identity is not an admin of the network')
-}
-
-/** Opens the group key of a key epoch with a member's identity. Throws EpochKeyError. */
-export function openEpochKey (m: NetworkManifest, epoch: number, identity: Identity): Uint8Array {
-  const record = m.epochs.find((e) => e.epoch === epoch)
-  if (record == null) throw new EpochKeyError(`network has no key epoch ${epoch}`)
-  const mine = toHex(identity.signPublicKey)
-  const entry = record.keys.find((k) => k.member === mine)
-  if (entry == null) throw new EpochKeyError(`key epoch ${epoch} is not sealed to this identity (${mine})`)
-  const key = openSealedKey(fromHex(entry.sealed), identity)
-  if (key == null || key.length !== 32) throw new EpochKeyError(`key epoch ${epoch}: the sealed key does not open with this identity's box key`)
-  return key
-}
-
-/** Version+1 with a member added; the current epoch's key is sealed to them. Signed by `admin`. */
-export function addMember (m: NetworkManifest, member: Member, admin: Identity, randomBytes = cryptoRandomBytes): NetworkManifest {
-  requireAdmin(m, admin)
-  if (m.open != null) throw new MembershipChangeError('an open network has no member list')
-  if (m.members.some((x) => x.signKey === member.signKey)) throw new MembershipChangeError(`${member.signKey} is already a member`)
-  const next = nextVersion(m)
-  next.members.push(member)
-  const current = next.epochs[next.epochs.length - 1]
-  const key = openEpochKey(m, current.epoch, admin)
-  current.keys.push({ member: member.signKey, sealed: toHex(sealKeyToMember(key, fromHex(member.boxKey, 32), randomBytes)) })
-  current.createdBy = toHex(admin.signPublicKey)
-  current.signature = toHex(sign(epochSigningBytes(current), admin.signSecretKey))
-  return signManifest(next, admin)
-}
-
-/** Version+1 with a member removed and a NEW key epoch sealed only to the remaining members. */
-export function removeMember (m: NetworkManifest, signKey: string, admin: Identity, randomBytes = cryptoRandomBytes): NetworkManifest {
-  requireAdmin(m, admin)
-  const key = signKey.toLowerCase()
-  if (!m.members.some((x) => x.signKey === key)) throw new MembershipChangeError(`${key} is not a member`)
-  if (m.admins.includes(key)) {
-    if (m.admins.length === 1) throw new MembershipChangeError('cannot remove the last admin')
-    if (m.admins.length - 1 < m.threshold) throw new MembershipChangeError(`removing admin ${key} would leave fewer admins than the threshold ${m.threshold}`)
-  }
-  const next = nextVersion(m)
-  next.members = next.members.filter((x) => x.signKey !== key)
-  next.admins = next.admins.filter((a) => a !== key)
-  return rotate(next, admin, randomBytes)
-}
-
-function rotate (next: NetworkManifest, admin: Identity, randomBytes: (n: number) => Uint8Array): NetworkManifest {
-  const epoch = next.epochs[next.epochs.length - 1].epoch + 1
-  next.epochs.push(makeEpoch(epoch, next.version, randomBytes(32), next.members, admin, randomBytes))
-  return signManifest(next, admin)
-}
-
-/** Version+1 with a fresh key epoch for the current members (e.g. a key suspected leaked). */
-export function rotateEpoch (m: NetworkManifest, admin: Identity, randomBytes = cryptoRandomBytes): NetworkManifest {
-  requireAdmin(m, admin)
-  if (m.open != null) throw new MembershipChangeError('an open network has no key epochs')
-  return rotate(nextVersion(m), admin, randomBytes)
-}
-
-/** Version+1 making an existing member an admin. */
-export function addAdmin (m: NetworkManifest, signKey: string, admin: Identity): NetworkManifest {
-  requireAdmin(m, admin)
-  const key = signKey.toLowerCase()
-  if (m.admins.includes(key)) throw new MembershipChangeError(`${key} is already an admin`)
-  if (m.open == null && !m.members.some((x) => x.signKey === key)) throw new MembershipChangeError(`${key} must be a member before becoming an admin`)
-  if (fromHexOrNull(key, 32) == null) throw new MembershipChangeError('admin key must be 64 hex characters')
-  const next = nextVersion(m)
-  next.admins.push(key)
-  return signManifest(next, admin)
-}
-
-/** Version+1 with a new threshold (k of n admins). */
-export function setThreshold (m: NetworkManifest, threshold: number, admin: Identity): NetworkManifest {
-  requireAdmin(m, admin)
-  if (!Number.isInteger(threshold) || threshold < 1 || threshold > m.admins.length) {
-    throw new MembershipChangeError(`threshold must be 1..${m.admins.length} (the number of admins)`)
-  }
-  const next = nextVersion(m)
-  next.threshold = threshold
-  return signManifest(next, admin)
-}
-
-/** Version+1 with rule parameters merged in (null deletes a parameter). */
-export function setRuleParams (m: NetworkManifest, params: Record<string, unknown>, admin: Identity, ruleName?: string): NetworkManifest {
-  requireAdmin(m, admin)
-  const next = nextVersion(m)
-  if (ruleName != null) next.rule.name = ruleName
-  for (const [k, v] of Object.entries(params)) {
-    if (v === null) delete next.rule.params[k]
-    else next.rule.params[k] = v
-  }
-  return signManifest(next, admin)
-}
-
-/** What the validator and the sealer need: membership, epoch keys, the current epoch. */
-export interface Keyring {
-  readonly manifest: NetworkManifest
-  readonly networkId: string
-  readonly open: boolean
-  /** Key epoch new updates are sealed under. */
-  readonly currentEpoch: number
-  /** OPEN_NETWORK_WARNING for open networks, else null. */
-  readonly warning: string | null
-  minManifestVersion: number
-  isMember: (sender: string) => boolean
-  epochKey: (epoch: number) => Uint8Array | null
-}
-
-export interface KeyringInit {
-  /** This peer's identity (closed networks: opens the epoch keys sealed to it). */
-  identity?: Identity
-  /** Open networks: the passphrase. */
-  passphrase?: string
-  /** Refuse updates made under manifest versions older than this (default 0). */
-  minManifestVersion?: number
-  /**
-   * Closed networks: do not throw when the current epoch is not sealed to `identity` (a member removed by a
-   * newer version): the keyring then opens only the older epochs and `epochKey(currentEpoch)` is null.
-   */
-  allowMissingCurrent?: boolean
-}
-
-/**
- * A keyring over a verified manifest. Closed networks: opens every epoch sealed to `identity` (throws
- * EpochKeyError when the current epoch is not). Open networks: derives the key from the passphrase once.
- */
-export function createKeyring (m: NetworkManifest, init: KeyringInit = {}): Keyring {
-  const members = new Set(m.members.map((x) => x.signKey))
-  const keys = new Map<number, Uint8Array>()
-  let currentEpoch: number
-  if (m.open != null) {
-    if (init.passphrase == null) throw new EpochKeyError('an open network needs its passphrase')
-    const master = deriveKeyFromPassphrase(init.passphrase, m.open)
-    const id = fromHex(m.id, 32)
-    currentEpoch = 1
-    keys.set(1, sha256(enc.encode(OPEN_EPOCH_DOMAIN), id, master, new Uint8Array([0, 0, 0, 1])))
-  } else {
-    if (init.identity == null) throw new EpochKeyError('a closed network needs this peer\'s identity to open its keys')
-    const identity = init.identity
-    currentEpoch = m.epochs[m.epochs.length - 1].epoch
-    for (const e of m.epochs) {
-      try {
-        keys.set(e.epoch, openEpochKey(m, e.epoch, identity))
-      } catch (err) {
-        if (e.epoch === currentEpoch && init.allowMissingCurrent !== true) throw err
-      }
-    }
-  }
-  return {
-    manifest: m,
-    networkId: m.id,
-    open: m.open != null,
-    currentEpoch,
-    warning: m.open != null ? OPEN_NETWORK_WARNING : null,
-    minManifestVersion: init.minManifestVersion ?? 0,
-    isMember: (sender) => m.open != null || members.has(sender),
-    epochKey: (epoch) => keys.get(epoch) ?? null
-  }
 }
 
 /** True when two manifests are byte-identical in their signed body. */

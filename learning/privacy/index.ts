@@ -16,3 +16,6 @@ export { RdpAccountant, epsilonFromRdp, epsilonOf, noiseForTarget, type Accounta
 export { computeRdp, rdpStep, logErfc } from './rdp.js'
 export { DEFAULT_ORDERS, OPACUS_ORDERS, TF_PRIVACY_ORDERS, DEFAULT_DELTA } from './constants.js'
 export { AccountantStateError, InvalidPrivacyError, PrivacyBudgetExhaustedError } from './errors.js'
+export { PeerPrivacy, type PeerPrivacyInit, type PrivacyStatus } from './peer.js'
+export { addGaussianNoise, checkDpSgdOptions, clipFactor, clipRows, cryptoNormal, gaussianNoise, type DpSgdOptions } from './dp-sgd.js'
+export { PrivacySpecSchema, parsePrivacySpec, type PrivacySpec, type PrivacySpecInput } from '../specs.js'

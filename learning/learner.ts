@@ -12,6 +12,7 @@ import { computeMetrics } from './metrics.js'
 import type { Model, TrainState } from './model.js'
 import type { Shard } from './partition.js'
 import { WeightsMismatchError } from './errors.js'
+import type { PeerPrivacy } from './privacy/peer.js'
 
 export interface LearnerInit {
   /** The shared model runtime (one per spec per thread; see `sharedModel`). */
@@ -38,6 +39,8 @@ export interface LearnerInit {
    * counts and values: y -> 0). Evaluation still uses the true labels.
    */
   labelFlip?: boolean
+  /** DP-SGD with a budget: this peer's privacy (its accountant is stepped by every train call). */
+  privacy?: PeerPrivacy
 }
 
 export class DatasetLearner implements Learner {
@@ -56,6 +59,7 @@ export class DatasetLearner implements Learner {
   private readonly resetOptimizer: boolean
   private batch: Uint32Array
   private readonly labelFlip: boolean
+  readonly privacy: PeerPrivacy | null
   /** Overrides the spec's learning rate for the next train calls (schedules); null = the spec's. */
   learningRate: number | null = null
 
@@ -84,6 +88,7 @@ export class DatasetLearner implements Learner {
     this.cursor = this.shardLength // forces a shuffle before the first batch
     this.resetOptimizer = init.resetOptimizerOnSetWeights ?? false
     this.labelFlip = init.labelFlip ?? false
+    this.privacy = init.privacy ?? null
     this.state = init.model.initialState(init.initSeed ?? 0, init.weights)
   }
 
@@ -155,13 +160,25 @@ export class DatasetLearner implements Learner {
   /** Synchronous variant of train (for tight loops and benchmarks). */
   trainSync (steps: number): TrainResult {
     if (this.shardLength === 0 || steps <= 0) return { steps: 0, loss: NaN, examples: 0 }
-    const r = this.model.trainSteps(this.state, this.dataset, steps, () => this.nextRows(), {
+    const dp = this.privacy
+    let k = steps
+    if (dp != null) {
+      dp.setSampleRate(Math.min(1, this.batchSize / this.shardLength))
+      k = dp.allowedSteps(steps)
+      if (k === 0) { dp.record(0, steps); return { steps: 0, loss: NaN, examples: 0 } }
+    }
+    const r = this.model.trainSteps(this.state, this.dataset, k, () => this.nextRows(), {
       dropoutSeed: () => this.rng.int(0x7fffffff),
       labelFlip: this.labelFlip,
-      learningRate: this.learningRate ?? undefined
+      learningRate: this.learningRate ?? undefined,
+      privacy: dp?.dpSgd()
     })
-    return { steps, loss: r.loss, examples: r.examples }
+    dp?.record(k, steps)
+    return { steps: k, loss: r.loss, examples: r.examples }
   }
+
+  /** Whether this peer's privacy budget is spent (the engine then sends nothing from it). */
+  privacyExhausted (): boolean { return this.privacy?.exhausted === true }
 
   /** A copy of the current weights. */
   weights (): Float32Array { return Float32Array.from(this.state.weights) }

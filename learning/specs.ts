@@ -53,6 +53,34 @@ export const ModelSpecSchema = z.object({
 export type ModelSpecInput = z.input<typeof ModelSpecSchema>
 export type ModelSpec = z.output<typeof ModelSpecSchema>
 
+// ---------------------------------------------------------------------------------------------- privacy
+
+/**
+ * The manifest's / scenario's `privacy` block (DP-SGD with a per-peer budget). Either `noiseMultiplier` is
+ * given, or it is derived from `epsilon` over `steps` planned local steps (noiseForTarget).
+ */
+export const PrivacySpecSchema = z.object({
+  /** The budget: the peer stops training and sending before its spent epsilon would exceed it. */
+  epsilon: z.number().positive().max(1e6),
+  delta: z.number().gt(0).lt(1).default(1e-5),
+  /** L2 bound of each example's gradient. */
+  clip: z.number().positive().finite().max(1e6).default(1),
+  /** Noise std over clip. Without it: derived from epsilon, delta, the sampling rate and `steps`. */
+  noiseMultiplier: z.number().min(0).max(1e6).optional(),
+  /** Local steps the budget should last (to derive the noise multiplier). */
+  steps: z.number().int().positive().max(1e9).optional()
+}).strict()
+export type PrivacySpecInput = z.input<typeof PrivacySpecSchema>
+export type PrivacySpec = z.output<typeof PrivacySpecSchema>
+
+export function parsePrivacySpec (value: unknown): PrivacySpec {
+  const spec = parseSpec(PrivacySpecSchema, value, 'privacy')
+  if (spec.noiseMultiplier == null && spec.steps == null) {
+    throw new InvalidSpecError('invalid privacy spec: privacy.noiseMultiplier: give it, or privacy.steps to derive it from privacy.epsilon', 'privacy.noiseMultiplier')
+  }
+  return spec
+}
+
 // ---------------------------------------------------------------------------------------------- datasets
 
 const common = {

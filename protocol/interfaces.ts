@@ -117,6 +117,8 @@ export interface Learner {
   evaluate: (options?: AbortOptions & { split?: 'local' | 'test' }) => Promise<MetricValues>
   /** Frees tensors and any other resources. */
   dispose?: () => void
+  /** True once a differentially private learner's budget is spent: the engine then sends no updates. */
+  privacyExhausted?: () => boolean
 }
 
 export interface Clock {

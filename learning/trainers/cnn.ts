@@ -18,7 +18,7 @@ export class CnnTrainer extends TfTrainer {
   }
 
   /** Loss (summed over rows) and flat gradient of the mean loss by autodiff. */
-  protected lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor[]] {
+  protected lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null, _clip: number | null): [tf.Scalar, tf.Tensor[]] {
     const f = (theta: tf.Tensor): tf.Scalar => tf.div(lossSumOf(this.lay, theta as tf.Tensor1D, bt, dropoutSeed), rows) as tf.Scalar
     const { value, grad } = tf.valueAndGrad(f)(th[0] as tf.Tensor1D)
     return [tf.mul(value, rows) as tf.Scalar, [grad as tf.Tensor1D]]

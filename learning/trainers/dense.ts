@@ -21,9 +21,11 @@ export class DenseTrainer extends TfTrainer {
     this.parts = lay.params
   }
 
-  protected lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor[]] {
+  protected override readonly perExampleClipping = true
+
+  protected lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null, clip: number | null): [tf.Scalar, tf.Tensor[]] {
     const ps: LayerParams = this.lay.layers.map((_, l) => ({ W: th[2 * l] as tf.Tensor2D, b: th[2 * l + 1] as tf.Tensor1D }))
-    return forwardBackward(this.lay, ps, bt.x, bt.xT, bt.y, bt.offset, bt.weight, rows, dropoutSeed)
+    return forwardBackward(this.lay, ps, bt.x, bt.xT, bt.y, bt.offset, bt.weight, rows, dropoutSeed, clip)
   }
 }
 
@@ -31,9 +33,13 @@ export class DenseTrainer extends TfTrainer {
  * Forward and backward on one batch of a dense model with layer parameters `ps`: returns [lossSum (scalar,
  * summed over rows, weighted), gradient of the MEAN loss per parameter (`params` order and shapes)]. Must run
  * inside tf.tidy. `xT` is the transposed batch (built in JS; faster than tf.transpose).
+ * With `clip` (DP-SGD), each row's gradient is scaled to an L2 norm of at most `clip` before the mean: a row's
+ * kernel gradient at layer l is the outer product a_l[i] d_l[i], so its squared norm is the sum over layers of
+ * (||a_l[i]||^2 + 1) ||d_l[i]||^2 (bias included), and scaling row i of the output delta scales row i of every
+ * d_l alike; no per-example gradient is materialised.
  */
 export function forwardBackward (lay: Layout, ps: LayerParams, x: tf.Tensor2D, xT: tf.Tensor2D, y: tf.Tensor, offset: tf.Tensor2D | null,
-  weight: tf.Tensor2D | null, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor[]] {
+  weight: tf.Tensor2D | null, rows: number, dropoutSeed: number | null, clip: number | null = null): [tf.Scalar, tf.Tensor[]] {
   const acts: tf.Tensor2D[] = [x]
   const zs: tf.Tensor2D[] = []
   const rate = lay.spec.dropout
@@ -93,11 +99,10 @@ export function forwardBackward (lay: Layout, ps: LayerParams, x: tf.Tensor2D, x
   const lossSum = tf.sum(lossRows) as tf.Scalar
   deta = tf.mul(deta, inv)
   const grads: tf.Tensor[] = new Array(lay.layers.length * 2)
+  const ds: tf.Tensor2D[] = new Array(lay.layers.length)
   let d: tf.Tensor2D = deta
   for (let l = L; l >= 0; l--) {
-    const aT = l === 0 ? xT : tf.transpose(acts[l])
-    grads[2 * l] = tf.matMul(aT, d)
-    grads[2 * l + 1] = tf.sum(d, 0)
+    ds[l] = d
     if (l > 0) {
       let da = tf.matMul(d, tf.transpose(ps[l].W)) as tf.Tensor2D
       const keep = (acts[l] as unknown as { murmurKeep?: tf.Tensor2D }).murmurKeep
@@ -106,6 +111,23 @@ export function forwardBackward (lay: Layout, ps: LayerParams, x: tf.Tensor2D, x
       const aPre = keep != null ? activate(zs[l - 1], lay.layers[l - 1].activation) : acts[l]
       d = backAct(da, zs[l - 1], aPre, lay.layers[l - 1].activation as Activation)
     }
+  }
+  let scale: tf.Tensor2D | null = null
+  if (clip != null) {
+    // per-row squared norm of the mean-loss gradient's rows (each 1/rows of the example's own gradient)
+    let sq: tf.Tensor2D | null = null
+    for (let l = 0; l <= L; l++) {
+      const t = tf.mul(tf.add(tf.sum(tf.square(acts[l]), 1, true), 1), tf.sum(tf.square(ds[l]), 1, true)) as tf.Tensor2D
+      sq = sq == null ? t : tf.add(sq, t) as tf.Tensor2D
+    }
+    const norm = tf.mul(tf.sqrt(sq!), rows)
+    scale = tf.minimum(1, tf.div(clip, tf.maximum(norm, 1e-30))) as tf.Tensor2D
+  }
+  for (let l = L; l >= 0; l--) {
+    const dl = scale == null ? ds[l] : tf.mul(ds[l], scale) as tf.Tensor2D
+    const aT = l === 0 ? xT : tf.transpose(acts[l])
+    grads[2 * l] = tf.matMul(aT, dl)
+    grads[2 * l + 1] = tf.sum(dl, 0)
   }
   return [lossSum, grads]
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_LEARNING_RATE } from '../constants.js'
 import type { Layout, TensorData, TrainState } from '../model/layout.js'
 import { CLIP_ETA } from '../model/ops.js'
+import { addGaussianNoise, clipFactor } from '../privacy/dp-sgd.js'
 import type { Trainer, TrainOptions, TrainResult } from './trainer.js'
 
 export class GlmTrainer implements Trainer {
@@ -34,6 +35,7 @@ export class GlmTrainer implements Trainer {
     const flip = options.labelFlip === true
     const out = lay.output
     const l2 = opt.l2
+    const dp = options.privacy ?? null
     let lossTotal = 0
     let examples = 0
     for (let s = 0; s < steps; s++) {
@@ -82,7 +84,14 @@ export class GlmTrainer implements Trainer {
           de[0] = 2 * diff
         }
         lossTotal += loss * wi
-        const f = wi * inv
+        let f = wi * inv
+        if (dp != null) {
+          // this row's gradient is wi * de (x) [x, 1]: its L2 norm is |wi| ||de|| sqrt(||x||^2 + 1)
+          let xx = 1; let dd = 0
+          for (let j = 0; j < d; j++) { const xv = X[xo + j]; xx += xv * xv }
+          for (let c = 0; c < k; c++) dd += de[c] * de[c]
+          f *= clipFactor(Math.abs(wi) * Math.sqrt(dd * xx), dp.clip)
+        }
         for (let c = 0; c < k; c++) { de[c] *= f; g[kernelSize + c] += de[c] }
         for (let j = 0; j < d; j++) {
           const xv = X[xo + j]
@@ -91,6 +100,7 @@ export class GlmTrainer implements Trainer {
           for (let c = 0; c < k; c++) g[go + c] += xv * de[c]
         }
       }
+      if (dp != null) addGaussianNoise(g, dp, inv) // noise on the sum of clipped gradients, then / n
       if (l2 > 0) for (let j = 0; j < kernelSize; j++) g[j] += l2 * w[j]
       const t = ++state.step
       if (opt.type === 'sgd') {

@@ -8,6 +8,8 @@ import { tf } from '../tf.js'
 import { DEFAULT_LEARNING_RATE } from '../constants.js'
 import type { Layout, TensorData, TrainState } from '../model/layout.js'
 import { batchTensors, gather, makeBuffers, type BatchTensors, type Buffers } from '../model/batch.js'
+import { IncompatibleModelError } from '../errors.js'
+import { gaussianNoise } from '../privacy/dp-sgd.js'
 import type { Trainer, TrainerFamily, TrainOptions, TrainResult } from './trainer.js'
 
 /** One training part: a range of the flat vector, held as one tensor of `shape`. */
@@ -26,7 +28,9 @@ export abstract class TfTrainer implements Trainer {
    * One batch's summed (weighted) loss and the gradient of its MEAN loss per training part, from the parts'
    * tensors `th`. Runs inside tf.tidy.
    */
-  protected abstract lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null): [tf.Scalar, tf.Tensor[]]
+  protected abstract lossAndGrads (th: readonly tf.Tensor[], bt: BatchTensors, rows: number, dropoutSeed: number | null, clip: number | null): [tf.Scalar, tf.Tensor[]]
+  /** Whether lossAndGrads honours `clip` (DP-SGD's per-example clipping). */
+  protected readonly perExampleClipping: boolean = false
 
   private getL2Masks (): tf.Tensor[] {
     if (this.l2Masks == null) {
@@ -63,6 +67,8 @@ export abstract class TfTrainer implements Trainer {
     let buf: Buffers | null = null
     const l2 = opt.l2
     const masks = l2 > 0 ? this.getL2Masks() : null
+    const dp = options.privacy ?? null
+    if (dp != null && !this.perExampleClipping) throw new IncompatibleModelError(`differential privacy: the ${this.family} trainer has no per-example clipping`)
     try {
       for (let s = 0; s < steps; s++) {
         const rows = nextRows()
@@ -74,10 +80,13 @@ export abstract class TfTrainer implements Trainer {
         const t = ++state.step
         const dropoutSeed = lay.spec.dropout > 0 ? (options.dropoutSeed?.() ?? t) : null
         const th = theta; const mm = m; const vv = v
+        // DP-SGD noise on the sum of clipped gradients, over n as the mean is (drawn in JS from the seeded source)
+        const noise = dp != null ? gaussianNoise(P, dp, 1 / n) : null
         // out: [lossTotal, then per part: theta, m?, v?]
         const out = tf.tidy(() => {
           const bt = batchTensors(lay, b, n)
-          const [lossSum, gs] = this.lossAndGrads(th, bt, n, dropoutSeed)
+          const [lossSum, gs] = this.lossAndGrads(th, bt, n, dropoutSeed, dp?.clip ?? null)
+          if (noise != null) for (let i = 0; i < parts.length; i++) gs[i] = tf.add(gs[i], tf.tensor(noise.subarray(parts[i].offset, parts[i].offset + parts[i].size), parts[i].shape))
           const res: tf.Tensor[] = [tf.add(lossTotal, lossSum)]
           const lrT = opt.type === 'adam' ? lr * Math.sqrt(1 - Math.pow(opt.beta2, t)) / (1 - Math.pow(opt.beta1, t)) : lr
           for (let i = 0; i < parts.length; i++) {
@@ -116,15 +125,16 @@ export abstract class TfTrainer implements Trainer {
     }
   }
 
-  /** Loss and gradient of the mean loss at `weights` on the given rows, by this trainer's step (tests). */
-  gradient (weights: Float32Array, data: TensorData, rows: Uint32Array): { loss: number, grad: Float32Array } {
+  /** Loss and gradient of the mean loss at `weights` on the given rows, by this trainer's step (tests); `clip`: of the mean of clipped per-example gradients. */
+  gradient (weights: Float32Array, data: TensorData, rows: Uint32Array, clip: number | null = null): { loss: number, grad: Float32Array } {
     const lay = this.lay
+    if (clip != null && !this.perExampleClipping) throw new IncompatibleModelError(`differential privacy: the ${this.family} trainer has no per-example clipping`)
     const buf: Buffers = makeBuffers(lay, rows.length)
     gather(lay, data, rows, buf)
     return tf.tidy(() => {
       const t = batchTensors(lay, buf, rows.length)
       const th = this.parts.map((p) => tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape))
-      const [ls, g] = this.lossAndGrads(th, t, rows.length, null)
+      const [ls, g] = this.lossAndGrads(th, t, rows.length, null, clip)
       const flat = g.length === 1 ? g[0] : tf.concat(g.map((x) => tf.reshape(x, [-1])))
       return { loss: ls.dataSync()[0] / rows.length, grad: flat.dataSync() as Float32Array }
     })

@@ -3,6 +3,7 @@
  * picks one (trainers/index.ts) and checks the state before handing it over.
  */
 import type { TensorData, TrainState } from '../model/layout.js'
+import type { DpSgdOptions } from '../privacy/dp-sgd.js'
 
 export type TrainerFamily = 'dense' | 'cnn' | 'glm'
 
@@ -12,6 +13,8 @@ export interface TrainOptions {
   learningRate?: number
   /** Train on flipped labels (a label-flipping peer). */
   labelFlip?: boolean
+  /** DP-SGD: clip each example's gradient and add Gaussian noise to their sum (dense and glm trainers). */
+  privacy?: DpSgdOptions
 }
 
 export interface TrainResult { loss: number, examples: number }

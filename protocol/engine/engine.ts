@@ -189,7 +189,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       return this.model.refresh()
     })
     options.signal?.throwIfAborted()
-    // 3. send per rule
+    // 3. send per rule (not once the learner's privacy budget is spent: it still receives and merges)
+    if (learner.privacyExhausted?.() === true) return
     await this.rule.send(honest, options)
     if (this.c.behaviour?.afterSend != null) await this.c.behaviour.afterSend(this.outbox.behaviourContext(honest), options)
   }

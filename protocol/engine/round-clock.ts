@@ -4,10 +4,12 @@
  * nobody can claim a round in another member's name) and derives the network's round as the lower median of the
  * recent claims of at least two distinct senders. One sender alone can never move that median past the others.
  *
- * - Following (Lamport-style rules): an accepted update from a later round moves the local round to that round,
- *   but at most to max(median, base + step), where `base` is the round the peer had when its current round began:
- *   a sender the others do not back moves the peer by at most `step` rounds per local round, however many
- *   updates it sends.
+ * - Following (Lamport-style rules): an accepted update from a later round moves the local round to that round
+ *   when it is at most `step` rounds past `base`, the round the peer had when its current round began; a later
+ *   one moves it as far as the median backs it, and, with fewer than three recent senders (no majority to back
+ *   anyone: two peers at different speeds), by `step`. So a sender the others do not back moves the peer by at
+ *   most `step` rounds per local round, however many updates it sends, and with three or more senders a claim
+ *   of round + 999 moves it not at all.
  * - Catch-up (every rule): when the median of at least two senders is further ahead than the rule's window lets
  *   this peer's updates be accepted (`maxLag` for Lamport rules, `maxLead` for the others, whose own window
  *   handles smaller leads), the peer adopts the median at once and warns. This runs on every authenticated claim,
@@ -93,9 +95,11 @@ export class RoundClock {
     if (!this.init.follows) return
     const local = this.host.round()
     if (!(round > local)) return
-    const m = this.median()
-    const cap = Math.max(this.base + this.init.step, m ?? Number.NEGATIVE_INFINITY)
-    const to = Math.min(round, cap)
+    // a small lead is followed as a Lamport clock does; a larger one as far as the median backs it, and with
+    // fewer than three senders (no majority to back anyone) by `step` per local round
+    const m = this.median() ?? Number.NEGATIVE_INFINITY
+    const small = this.base + this.init.step
+    const to = round <= small ? round : Math.min(round, this.claims.size < 3 ? Math.max(small, m) : m)
     if (to > local) this.host.setRound(to)
   }
 

@@ -53,6 +53,7 @@ export const ENGINE_METRIC_DECLARATIONS: EngineDeclarations = {
   updatesRefused: { kind: 'counter', help: 'Updates refused, by reason', labels: ['reason'] },
   sendFailures: { kind: 'counter', help: 'Sends that failed (peer unreachable, timeout)' },
   consensusDistance: { kind: 'gauge', help: 'Estimated distance between this model and its neighbours\' models' },
+  roundCatchUps: { kind: 'counter', help: 'Times this peer was behind the network and adopted its round' },
   pushSumWeight: { kind: 'gauge', help: 'Push-sum weight of this peer' }
 }
 

@@ -32,6 +32,10 @@ export const RefusalReason = {
   UNKNOWN_EPOCH: 'UNKNOWN_EPOCH',
   STALE_ROUND: 'STALE_ROUND',
   FUTURE_ROUND: 'FUTURE_ROUND',
+  /** STALE_ROUND beyond the window plus `roundRefusalMargin`: costs gossip score. */
+  FAR_STALE_ROUND: 'FAR_STALE_ROUND',
+  /** FUTURE_ROUND beyond the network's round plus the window plus `roundRefusalMargin`: costs gossip score. */
+  FAR_FUTURE_ROUND: 'FAR_FUTURE_ROUND',
   REPLAYED: 'REPLAYED',
   EQUIVOCATION: 'EQUIVOCATION',
   BAD_SIGNATURE: 'BAD_SIGNATURE',
@@ -51,7 +55,10 @@ export type GossipVerdict = 'accept' | 'ignore' | 'reject'
 
 /**
  * How each refusal maps to gossipsub scoring: provable misbehaviour by the sender is `reject` (costs score);
- * things an honest but slow or out-of-date peer can trigger are `ignore`.
+ * things an honest but slow or out-of-date peer can trigger are `ignore`. A round just outside the window is
+ * such a thing (STALE_ROUND / FUTURE_ROUND); one beyond the window plus a margin (FAR_*) is not: an honest
+ * peer that far behind catches up on the first two members it hears (protocol/engine/round-clock.ts), and one
+ * that far ahead of the network's median is claiming rounds nobody backs.
  */
 export function gossipVerdict (reason: RefusalReason | null): GossipVerdict {
   if (reason == null) return 'accept'

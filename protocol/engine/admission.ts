@@ -9,7 +9,8 @@
 import { RefusalReason, type Incoming, type PeerKey } from '../interfaces.js'
 import { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
 import type { PeerEngineOptions } from './constants.js'
-import type { AveragingRule, RuleTraits } from './rules/types.js'
+import type { AveragingRule, RoundWindow } from './rules/types.js'
+import type { RoundClock } from './round-clock.js'
 import type { ReplayMark } from './store.js'
 import type { PeerEngineComponents, UpdateHeader } from './types.js'
 
@@ -22,8 +23,23 @@ export interface AdmissionHost {
   readonly self: PeerKey
   readonly ruleName: string
   round: () => number
-  /** Lamport clock: jump to a later round of an accepted update. */
-  advanceRound: (round: number) => void
+  /** Records authenticated round claims, catches up and bounds how far accepted rounds move ours. */
+  readonly clock: RoundClock
+}
+
+/**
+ * The round window, with a margin for scoring: within `margin` beyond the window the refusal is one an honest
+ * but late (or early) peer triggers and costs no gossip score; beyond it the FAR_ variant does. A lead is
+ * measured against the network's round as this peer sees it (the clock's median of at least two senders, when
+ * later than ours), and only once there is a median: a peer that is itself behind, or has heard one sender
+ * only, never penalises an honest majority for being ahead of it.
+ */
+export function roundWindowRefusal (round: number, ours: number, median: number | null, window: RoundWindow, margin: number): RefusalReason | null {
+  const lag = ours - round
+  if (lag > window.maxLag) return lag > window.maxLag + margin ? RefusalReason.FAR_STALE_ROUND : RefusalReason.STALE_ROUND
+  if (-lag <= window.maxLead) return null
+  const far = median != null && round - Math.max(ours, median) > window.maxLead + margin
+  return far ? RefusalReason.FAR_FUTURE_ROUND : RefusalReason.FUTURE_ROUND
 }
 
 export class Admission {
@@ -33,7 +49,6 @@ export class Admission {
     private readonly c: PeerEngineComponents,
     private readonly options: Readonly<PeerEngineOptions>,
     private readonly rule: AveragingRule,
-    private readonly traits: RuleTraits,
     private readonly host: AdmissionHost
   ) {
     this.guard = this.newGuard()
@@ -71,14 +86,17 @@ export class Admission {
     if (weights.length !== numParams) return refused(RefusalReason.LENGTH_MISMATCH, `${weights.length} weights, expected ${numParams}`)
     if (!(this.rule.kinds as number[]).includes(header.kind)) return refused(RefusalReason.MALFORMED, `kind ${header.kind} is not used by rule ${this.host.ruleName}`)
     const window = this.rule.roundWindow(header.kind)
-    const lag = round - header.round
-    if (window != null && lag > window.maxLag) return refused(RefusalReason.STALE_ROUND, `round ${header.round}, ours ${round}`)
-    if (window != null && -lag > window.maxLead) return refused(RefusalReason.FUTURE_ROUND, `round ${header.round}, ours ${round}`)
+    // the signature is verified and the sender a member: its round claim may move our clock (catch-up)
+    this.host.clock.observe(header.sender, header.round, window ?? { maxLag: this.options.maxRoundLag, maxLead: this.options.maxRoundLead })
+    const ours = this.host.round()
+    if (window != null) {
+      const r = roundWindowRefusal(header.round, ours, this.host.clock.median(), window, this.options.roundRefusalMargin)
+      if (r != null) return refused(r, `round ${header.round}, ours ${ours}`)
+    }
     if (!(Number.isFinite(header.weight) && header.weight >= 0)) return refused(RefusalReason.MALFORMED, `weight ${header.weight}`)
     const mark = this.guard.commit(header.sender, header.seq, id)
-    // Lamport round clock for asynchronous rules: a peer that falls behind jumps to the newest round it has
-    // accepted, so peers running at different speeds do not drift apart and refuse each other as STALE_ROUND.
-    if (this.options.lamportRounds && this.traits.lamportRounds && header.round > round) this.host.advanceRound(header.round)
+    // Lamport rules follow a later accepted round, within the clock's bound (round-clock.ts)
+    this.host.clock.follow(header.round)
     return { ok: true, id, header, weights, indices: opened.indices, mark }
   }
 }

@@ -24,6 +24,17 @@ export const defaultPeerEngineOptions = {
   maxRoundLag: 100,
   /** Accept updates at most this many rounds ahead of our round (FUTURE_ROUND beyond). */
   maxRoundLead: 1_000,
+  /**
+   * Round clock (round-clock.ts): rounds one sender the others do not back may move this peer's round per local
+   * round (Lamport rules); a median of at least two senders moves it further.
+   */
+  roundClockStep: 2,
+  /** Round clock: a sender's claimed round counts this long (ms on the Clock) after it was heard. */
+  roundClockHorizonMs: 600_000,
+  /** Round clock: at most this many senders' claims are kept (the least recently heard is dropped). */
+  roundClockMaxSenders: 256,
+  /** STALE_ROUND / FUTURE_ROUND this many rounds beyond the window become FAR_* (gossipsub reject: costs score). */
+  roundRefusalMargin: 100,
   /** Reordered envelopes from one sender are accepted within this many sequence numbers. */
   replayWindow: DEFAULT_REPLAY_WINDOW,
   /** Keep envelope bytes in the update log (the simulator turns this off to save memory). */
@@ -64,5 +75,6 @@ export const ENGINE_METRICS = {
   updatesRefused: 'murmur_engine_updates_refused_total', // {reason}
   sendFailures: 'murmur_engine_send_failures_total',
   consensusDistance: 'murmur_engine_consensus_distance',
+  roundCatchUps: 'murmur_engine_round_catch_ups_total',
   pushSumWeight: 'murmur_engine_push_sum_weight'
 } as const

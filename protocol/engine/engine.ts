@@ -10,6 +10,7 @@ import { ENGINE_METRICS, SEQ_RESTART_GAP, type PeerEngineOptions } from './const
 import { mergeOptions } from './options.js'
 import type { Checkpoint, EquivocationEvidence, StoreBatch, UpdateLogEntry } from './store.js'
 import { Admission } from './admission.js'
+import { RoundClock } from './round-clock.js'
 import { averagingRule, type AveragingParams } from './rules/index.js'
 import type { AveragingRule, RuleContext, RuleTraits } from './rules/types.js'
 import { Counters } from './counters.js'
@@ -37,6 +38,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private _round = 0
   private initialised: Promise<void> | null = null
   private readonly admission: Admission
+  private readonly clock: RoundClock
   private trained = { steps: 0, loss: Number.NaN, examples: 0, trainMs: 0 }
   private begun = false
   /**
@@ -84,8 +86,15 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const definition = averagingRule(params.rule)
     this.traits = definition.traits
     this.rule = definition.create(context)
-    this.admission = new Admission(components, options, this.rule, this.traits, {
-      self: this.self, ruleName: params.rule, round: () => this._round, advanceRound: (r) => { this._round = r }
+    this.clock = new RoundClock({
+      step: options.roundClockStep, horizonMs: options.roundClockHorizonMs, maxSenders: Math.max(2, options.roundClockMaxSenders),
+      follows: options.lamportRounds && this.traits.lamportRounds
+    }, {
+      round: () => this._round, setRound: (r) => { this._round = r }, now: () => components.clock.now(),
+      logger: components.logger, metrics: components.metrics ?? null, catchUpMetric: ENGINE_METRICS.roundCatchUps
+    })
+    this.admission = new Admission(components, options, this.rule, {
+      self: this.self, ruleName: params.rule, round: () => this._round, clock: this.clock
     })
     this.daemon = new DaemonLoop({
       clock: components.clock,
@@ -148,6 +157,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       checkCheckpoint(cp, learner)
       this.model.set(Float32Array.from(cp.weights))
       this._round = cp.round
+      this.clock.reset(cp.round)
       this.outbox.seq = cp.seq + SEQ_RESTART_GAP
       this.rule.restore(cp)
       this.bufferTakenAt = cp.savedAt
@@ -227,7 +237,9 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       pushSumWeight: this.pushSumWeight,
       ...(evaluation != null ? { evaluation } : {})
     }
-    this._round = round + 1
+    // a catch-up while the round ran already moved the round on: keep the later one
+    this._round = Math.max(round + 1, this._round)
+    this.clock.reset(this._round)
     this.begun = false
     this.trained = { steps: 0, loss: Number.NaN, examples: 0, trainMs: 0 }
     const m = this.c.metrics

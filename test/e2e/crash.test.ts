@@ -230,7 +230,7 @@ describe('crash safety of the real murmur daemon (SIGKILL at random moments, res
           acked.push({ seq: s, id: sealed.id, bytes: sealed.bytes })
           life.acks++
           life.onAck?.()
-        } else if (verdict === 'STALE_ROUND') {
+        } else if (verdict === 'STALE_ROUND' || verdict === 'FAR_STALE_ROUND') {
           // the victim's round moved on faster than the witness polled it (a starved machine): catch up
           life.round = Math.max(life.round, (await d.get('/status').catch(() => ({ round: life.round }))).round)
         } else if (!(verdict instanceof Error)) {

@@ -62,6 +62,7 @@ export const ENGINE_METRICS = {
   updatesSent: 'murmur_engine_updates_sent_total', // {kind}
   updatesMerged: 'murmur_engine_updates_merged_total',
   updatesRefused: 'murmur_engine_updates_refused_total', // {reason}
+  updatesBounded: 'murmur_engine_updates_bounded_total', // {reason}: CLIPPED, WEIGHT_CLAMPED, EXAMPLES_CLAMPED
   sendFailures: 'murmur_engine_send_failures_total',
   consensusDistance: 'murmur_engine_consensus_distance',
   pushSumWeight: 'murmur_engine_push_sum_weight'

@@ -61,5 +61,10 @@ export const influenceFields = {
 const influenceSchema = z.object(influenceFields)
 export type InfluenceParams = z.output<typeof influenceSchema>
 
+/** The default bounds, spelled out (what `murmur network create` writes into a new manifest). */
+export function defaultInfluence (): InfluenceParams {
+  return { clip: { multiplier: DEFAULT_CLIP.multiplier, floor: DEFAULT_CLIP.floor }, maxExampleCount: DEFAULT_CLIP.maxExampleCount, maxWeightRatio: DEFAULT_CLIP.maxWeightRatio }
+}
+
 const robustMergeSchema = z.object(robustMergeFields)
 export type RobustMergeParams = z.output<typeof robustMergeSchema>

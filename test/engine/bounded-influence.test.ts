@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AdaptiveRadius, clipToward, lowerMedian } from '../../protocol/averaging/bound.js'
-import { AVERAGING_RULES, type Behaviour } from '../../protocol/engine/index.js'
+import { AVERAGING_RULES, parseAveragingParams, type Behaviour } from '../../protocol/engine/index.js'
 import { norm } from '../../protocol/averaging/vector.js'
 import { complete } from '../averaging/graphs.js'
 import { buildPeers, syncRound } from './setup.js'
@@ -111,4 +111,17 @@ test('simulator, 10 peers, 1 attacker: with default bounded influence the honest
   const weightOff = await honestAccuracy({ kind: 'weight', value: 1e30 }, { clip: 'off', maxWeightRatio: 1e12, maxExampleCount: 1e12 })
   assert.ok(scaleOff < clean - 0.1, `clip off: the scaled model ruins the merge, ${scaleOff} vs clean ${clean}`)
   assert.ok(weightOff < 0.5, `clamps and clip off: the claimed weight takes every merge over, ${weightOff}`)
+})
+
+test('bound parameters: defaults in every rule, \'off\' and a fixed radius accepted, a bad one named', () => {
+  for (const rule of AVERAGING_RULES) {
+    const p = parseAveragingParams({ rule }) as unknown as Record<string, unknown>
+    assert.deepEqual(p.clip, { multiplier: 1, floor: 1e-3 }, `${rule}: adaptive clipping by default`)
+    assert.equal(p.maxWeightRatio, 2, `${rule}: weight ratio bound by default`)
+  }
+  assert.equal((parseAveragingParams({ rule: 'epidemic', clip: 'off' }) as { clip: unknown }).clip, 'off', 'clip off')
+  assert.deepEqual((parseAveragingParams({ rule: 'push-sum', clip: { radius: 5 } }) as { clip: unknown }).clip, { radius: 5, multiplier: 1, floor: 1e-3 }, 'fixed radius')
+  assert.throws(() => parseAveragingParams({ rule: 'epidemic', clip: { radius: -1 } }, 'network.json: averaging'),
+    (e: Error) => e.name === 'InvalidAveragingParamsError' && /network\.json: averaging\.clip/.test(e.message), 'a bad radius is named')
+  assert.throws(() => parseAveragingParams({ rule: 'epidemic', maxWeightRatio: 0.5 }), (e: Error) => /maxWeightRatio/.test(e.message), 'a ratio below 1 is named')
 })

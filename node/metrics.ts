@@ -51,6 +51,7 @@ export const ENGINE_METRIC_DECLARATIONS: EngineDeclarations = {
   updatesSent: { kind: 'counter', help: 'Updates sent, by kind', labels: ['kind'] },
   updatesMerged: { kind: 'counter', help: 'Updates merged into the local model' },
   updatesRefused: { kind: 'counter', help: 'Updates refused, by reason', labels: ['reason'] },
+  updatesBounded: { kind: 'counter', help: 'Accepted updates clipped or clamped before merging, by reason', labels: ['reason'] },
   sendFailures: { kind: 'counter', help: 'Sends that failed (peer unreachable, timeout)' },
   consensusDistance: { kind: 'gauge', help: 'Estimated distance between this model and its neighbours\' models' },
   roundCatchUps: { kind: 'counter', help: 'Times this peer was behind the network and adopted its round' },

@@ -83,7 +83,7 @@ const topologySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('s-random'), s: z.number().int().min(1) }).strict()
 ])
 
-export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation'] as const
+export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation', 'scale', 'weight'] as const
 export type AttackKind = typeof ATTACK_KINDS[number]
 
 const attackSchema = z.object({
@@ -95,7 +95,11 @@ const attackSchema = z.object({
   /** alie: how many standard deviations to shift (default: from the number of peers, as in Baruch et al.). */
   z: positive.optional(),
   /** ipm and dissensus: strength epsilon. */
-  epsilon: positive.optional()
+  epsilon: positive.optional(),
+  /** scale: factor every weight is multiplied by. */
+  factor: positive.optional(),
+  /** weight: the mass / push-sum weight and example count the attacker claims. */
+  value: positive.optional()
 }).strict()
 export type AttackSpec = z.infer<typeof attackSchema>
 

@@ -73,6 +73,7 @@ export const ENGINE_METRICS = {
   updatesSent: 'murmur_engine_updates_sent_total', // {kind}
   updatesMerged: 'murmur_engine_updates_merged_total',
   updatesRefused: 'murmur_engine_updates_refused_total', // {reason}
+  updatesBounded: 'murmur_engine_updates_bounded_total', // {reason}: CLIPPED, WEIGHT_CLAMPED, EXAMPLES_CLAMPED
   sendFailures: 'murmur_engine_send_failures_total',
   consensusDistance: 'murmur_engine_consensus_distance',
   roundCatchUps: 'murmur_engine_round_catch_ups_total',

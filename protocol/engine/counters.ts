@@ -1,19 +1,19 @@
 /** The engine's traffic and merge counters: this round's (RoundReport) and the totals, mirrored into metrics. */
 import type { Metrics, RefusalReason } from '../interfaces.js'
 import { ENGINE_METRICS } from './constants.js'
-import type { EngineTotals, TrafficCounters } from './types.js'
+import type { BoundReason, EngineTotals, TrafficCounters } from './types.js'
 
-export type CounterName = Exclude<keyof TrafficCounters, 'refused'>
+export type CounterName = Exclude<keyof TrafficCounters, 'refused' | 'bounded'>
 /** This round's counters plus the consensus estimate's sums. */
 export type RoundCounters = TrafficCounters & { distSum: number, distCount: number, ownNorm: number }
 
 function freshRound (): RoundCounters {
-  return { bytesSent: 0, bytesReceived: 0, updatesSent: 0, updatesMerged: 0, sendFailures: 0, refused: {}, distSum: 0, distCount: 0, ownNorm: 0 }
+  return { bytesSent: 0, bytesReceived: 0, updatesSent: 0, updatesMerged: 0, sendFailures: 0, refused: {}, bounded: {}, distSum: 0, distCount: 0, ownNorm: 0 }
 }
 
 export class Counters {
   round: RoundCounters = freshRound()
-  private readonly tot: EngineTotals = { rounds: 0, bytesSent: 0, bytesReceived: 0, updatesSent: 0, updatesMerged: 0, sendFailures: 0, refused: {} }
+  private readonly tot: EngineTotals = { rounds: 0, bytesSent: 0, bytesReceived: 0, updatesSent: 0, updatesMerged: 0, sendFailures: 0, refused: {}, bounded: {} }
   constructor (private readonly metrics: Metrics | null | undefined) {}
 
   /** Adds `by` to a counter of this round and of the totals, and to its metric. */
@@ -29,6 +29,12 @@ export class Counters {
     this.metrics?.increment(ENGINE_METRICS.updatesRefused, { reason })
   }
 
+  bounded (reason: BoundReason): void {
+    this.round.bounded[reason] = (this.round.bounded[reason] ?? 0) + 1
+    this.tot.bounded[reason] = (this.tot.bounded[reason] ?? 0) + 1
+    this.metrics?.increment(ENGINE_METRICS.updatesBounded, { reason })
+  }
+
   /** Ends the round: returns its counters and starts fresh ones. */
   endRound (): RoundCounters {
     const r = this.round
@@ -37,5 +43,5 @@ export class Counters {
     return r
   }
 
-  totals (): EngineTotals { return { ...this.tot, refused: { ...this.tot.refused } } }
+  totals (): EngineTotals { return { ...this.tot, refused: { ...this.tot.refused }, bounded: { ...this.tot.bounded } } }
 }

@@ -13,6 +13,7 @@ import { Admission } from './admission.js'
 import { RoundClock } from './round-clock.js'
 import { averagingRule, type AveragingParams } from './rules/index.js'
 import type { AveragingRule, RuleContext, RuleTraits } from './rules/types.js'
+import { InfluenceBound } from './bound.js'
 import { Counters } from './counters.js'
 import { EngineStateError } from './errors.js'
 import { DaemonLoop } from './loop.js'
@@ -33,6 +34,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private readonly traits: RuleTraits
   private readonly model: ModelState
   private readonly counters: Counters
+  private readonly bound: InfluenceBound
   private readonly outbox: Outbox
   private readonly daemon: DaemonLoop
   private _round = 0
@@ -61,6 +63,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     const behaviourRng: Rng = components.rng.fork('behaviour')
     this.model = new ModelState(components.learner)
     this.counters = new Counters(components.metrics)
+    this.bound = new InfluenceBound(params, (reason) => { this.counters.bounded(reason) })
     const engine = this
     this.outbox = new Outbox(components, options, this.counters, {
       self: this.self, rule: params.rule, behaviourRng, received: this.received,
@@ -232,6 +235,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       updatesMerged: a.updatesMerged,
       sendFailures: a.sendFailures,
       refused: a.refused,
+      bounded: a.bounded,
       consensusDistance: consensus,
       relativeConsensusDistance: consensus != null && a.ownNorm > 0 ? consensus / (a.ownNorm / a.distCount) : null,
       pushSumWeight: this.pushSumWeight,
@@ -252,6 +256,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     }
     if (consensus != null) values.consensusDistance = consensus
     for (const [k, v] of Object.entries(report.refused)) values[`refused.${k}`] = v
+    for (const [k, v] of Object.entries(report.bounded)) values[`bounded.${k}`] = v
     for (const [k, v] of Object.entries(evaluation ?? {})) values[`eval.${k}`] = v
     const batch: StoreBatch = { metrics: [{ round, at: this.c.clock.now(), values }] }
     const everyCp = this.options.checkpointEveryRounds
@@ -336,7 +341,9 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     }
     // consensus estimate and last-received (before merging)
     this.observe(header, weights)
-    const { merged, refusal } = await this.rule.receive({ id, header, weights }, options)
+    // bounded influence: clamp the sender's counts and mass, clip its model around ours (every rule)
+    const bounded = this.bound.apply({ id, header, weights }, this.model.own(), this.mass())
+    const { merged, refusal } = await this.rule.receive(bounded, options)
     this.daemon.roundMayBeComplete()
     if (merged) {
       this.countMerged(1)

@@ -184,6 +184,13 @@ export interface PeerEngineInit extends Partial<Omit<PeerEngineOptions, 'averagi
   averaging?: unknown
 }
 
+/**
+ * Why an accepted update was bounded before merging (protocol/engine/bound.ts): its model clipped to the
+ * radius around ours, its mass / push-sum weight or its example count clamped.
+ */
+export const BOUND_REASONS = ['CLIPPED', 'WEIGHT_CLAMPED', 'EXAMPLES_CLAMPED'] as const
+export type BoundReason = typeof BOUND_REASONS[number]
+
 /** Traffic and merge counters, per round (RoundReport) and since start (EngineTotals). */
 export interface TrafficCounters {
   bytesSent: number
@@ -193,6 +200,8 @@ export interface TrafficCounters {
   sendFailures: number
   /** Refused updates by reason. */
   refused: Partial<Record<RefusalReason, number>>
+  /** Accepted updates bounded before merging, by reason (one update may count under several). */
+  bounded: Partial<Record<BoundReason, number>>
 }
 
 /** What one local round did. */

@@ -13,6 +13,8 @@
  * | dissensus     | to each neighbour i: x_i - epsilon * (mean - x_i), pushing i away from consensus (He et al. 2022) |
  * | replay        | from its second round on, old signed envelopes again instead of new ones (refused REPLAYED) |
  * | equivocation  | two different envelopes with the same sequence number to every recipient (EQUIVOCATION)  |
+ * | scale         | honest * factor (default 1e29): one finite, signed, absurdly large model                 |
+ * | weight        | -honest, claiming weight `value` (default 1e30) and the largest example count, to dominate merges |
  *
  * @example
  * ```ts
@@ -37,7 +39,9 @@ export const DEFAULT_ATTACK_PARAMS = {
   signFlipScale: 1000,
   noiseSigma: 10,
   ipmEpsilon: 0.5,
-  dissensusEpsilon: 1.5
+  dissensusEpsilon: 1.5,
+  scaleFactor: 1e29,
+  weightValue: 1e30
 } as const
 
 /** The models an attacker sees this round: its own honest one and the last one from each neighbour. */
@@ -149,6 +153,22 @@ export function equivocation (): Behaviour {
   }
 }
 
+export function scale (factor: number): Behaviour {
+  return {
+    name: `scale x${factor}`,
+    outgoing: (update) => replaceWeights(update, Float32Array.from(update.weights, (v) => v * factor))
+  }
+}
+
+/** A wrong model (the negated honest one) with an inflated mass and example count, to take over every merge. */
+export function weight (value: number): Behaviour {
+  return {
+    name: `weight ${value}`,
+    // the header carries the example count as a uint32: the largest it can claim
+    outgoing: (update) => ({ ...update, weight: value, examples: Math.min(Math.floor(value), 0xffff_ffff), weights: Float32Array.from(update.weights, (v) => -v) })
+  }
+}
+
 /** The engine behaviour for an attack, or null when the attack works on data only (label-flip). */
 export function createBehaviour (attack: AttackSpec, context: AttackContext): Behaviour | null {
   switch (attack.kind) {
@@ -159,6 +179,8 @@ export function createBehaviour (attack: AttackSpec, context: AttackContext): Be
     case 'dissensus': return dissensus(attack.epsilon ?? DEFAULT_ATTACK_PARAMS.dissensusEpsilon)
     case 'replay': return replay()
     case 'equivocation': return equivocation()
+    case 'scale': return scale(attack.factor ?? DEFAULT_ATTACK_PARAMS.scaleFactor)
+    case 'weight': return weight(attack.value ?? DEFAULT_ATTACK_PARAMS.weightValue)
     case 'label-flip': return null
   }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseAveragingParams } from '../../protocol/engine/rules/index.js'
+import { defaultInfluence } from '../../protocol/averaging/params.js'
 
 test('parseAveragingParams fills defaults per rule', () => {
   const e = parseAveragingParams({ rule: 'epidemic' })
@@ -8,7 +9,7 @@ test('parseAveragingParams fills defaults per rule', () => {
   if (e.rule !== 'epidemic') return
   assert.equal(e.fanout, 3); assert.equal(e.merge, 'mean'); assert.equal(e.weighting, 'examples')
   const p = parseAveragingParams({ rule: 'push-sum', fanout: 2, weighting: 'uniform' })
-  assert.deepEqual(p, { rule: 'push-sum', fanout: 2, weighting: 'uniform' })
+  assert.deepEqual(p, { rule: 'push-sum', fanout: 2, weighting: 'uniform', ...defaultInfluence() })
   const d = parseAveragingParams({ rule: 'dpsgd', merge: 'clipped', clipRadius: 3 })
   assert.equal(d.rule === 'dpsgd' && d.clipRadius, 3)
 })

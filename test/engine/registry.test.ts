@@ -15,7 +15,7 @@ const MINIMAL = { name: 't', peers: 4, rounds: 1, dataset: 'digits', model: 'sof
 
 test('the registry names five rules; parameters and scenario files accept each, and refuse unknown names', () => {
   assert.deepEqual([...AVERAGING_RULES], ['pairwise', 'push-sum', 'epidemic', 'dpsgd', 'gossip-learning'], 'registry order')
-  assert.deepEqual(parseAveragingParams({ rule: 'gossip-learning' }), { rule: 'gossip-learning', weighting: 'examples', fanout: 1 }, 'defaults filled')
+  assert.deepEqual(parseAveragingParams({ rule: 'gossip-learning' }), { rule: 'gossip-learning', weighting: 'examples', fanout: 1, clip: { multiplier: 1, floor: 1e-3 }, maxExampleCount: 1e6, maxWeightRatio: 2 }, 'defaults filled')
   for (const rule of AVERAGING_RULES) {
     assert.equal(parseScenario({ ...MINIMAL, rule }, 't.yaml').rule.rule, rule, `scenario accepts rule ${rule}`)
   }
@@ -33,7 +33,7 @@ test('traits: only pairwise sends while handling a message; buffering and Lampor
 })
 
 test('gossip-learning: an arriving model is averaged in at once, weighted by both example counts', async () => {
-  const { net, peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'gossip-learning' }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3) })
+  const { net, peers } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init: { averaging: { rule: 'gossip-learning', clip: 'off', maxWeightRatio: 100 }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3) })
   const [a, b] = peers
   a.learner.w = Float32Array.of(0, 0, 0)
   b.learner.w = Float32Array.of(4, 8, -4)
@@ -46,7 +46,7 @@ test('gossip-learning: an arriving model is averaged in at once, weighted by bot
 
 test('gossip-learning: 20 engines on a 4-regular graph approach consensus', async () => {
   const rng = createRng('g-gl')
-  const { net, peers } = buildPeers({ n: 20, dim: 6, graph: (n) => randomRegular(n, 4, rng), init: { averaging: { rule: 'gossip-learning', fanout: 2, weighting: 'uniform' }, localSteps: 0, evaluateEveryRounds: 0 } })
+  const { net, peers } = buildPeers({ n: 20, dim: 6, graph: (n) => randomRegular(n, 4, rng), init: { averaging: { rule: 'gossip-learning', fanout: 2, weighting: 'uniform', clip: 'off' }, localSteps: 0, evaluateEveryRounds: 0 } })
   const spread = (): number => {
     let worst = 0
     for (let i = 0; i < 6; i++) {

@@ -12,8 +12,9 @@ import type { PeerEngineInit } from '../../protocol/engine/index.js'
 // peer 0 holds 0; the others send 1, 2, 6 and an outlier 1000 (every coordinate)
 const VALUES = [0, 1, 2, 6, 1000]
 
+// the merges themselves, with the engine's bound step off (test/engine/bounded-influence.test.ts has it on)
 async function mergedAtPeer0 (averaging: PeerEngineInit['averaging']): Promise<number[]> {
-  const { net, peers } = buildPeers({ n: 5, dim: 3, graph: complete, init: { averaging, localSteps: 0, evaluateEveryRounds: 0 } })
+  const { net, peers } = buildPeers({ n: 5, dim: 3, graph: complete, init: { averaging: { ...(averaging as object), clip: 'off' }, localSteps: 0, evaluateEveryRounds: 0 } })
   peers.forEach((p, i) => { p.learner.w = Float32Array.from([VALUES[i], VALUES[i], VALUES[i]]) })
   for (const p of peers) await p.engine.beginRound()
   await net.deliverAll()

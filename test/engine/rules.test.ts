@@ -9,7 +9,7 @@ const DIM = 6
 
 test('push-sum engines: 40 peers, directed gossip, mass conserved and the example-weighted average reached', async () => {
   const rng = createRng('g-ps')
-  const { net, peers } = buildPeers({ n: 40, dim: DIM, graph: (n) => connectedRandom(n, 0.1, rng), init: { averaging: { rule: 'push-sum', fanout: 1 }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => 10 + i * 7 })
+  const { net, peers } = buildPeers({ n: 40, dim: DIM, graph: (n) => connectedRandom(n, 0.1, rng), init: { averaging: { rule: 'push-sum', fanout: 1, clip: 'off', maxWeightRatio: 100 }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => 10 + i * 7 })
   const w0 = peers.map((p) => p.learner.w.slice())
   const n0 = peers.map((p) => p.engine.pushSumWeight)
   const target = weightedAverage(w0, n0)
@@ -28,7 +28,7 @@ test('push-sum engines: 40 peers, directed gossip, mass conserved and the exampl
 
 test('pairwise engines: 40 peers, mass conserved exactly in float32 rounding, converge to the weighted average', async () => {
   const rng = createRng('g-pw')
-  const { net, peers } = buildPeers({ n: 40, dim: DIM, graph: (n) => connectedRandom(n, 0.1, rng), init: { averaging: { rule: 'pairwise', initiateProbability: 0.5 }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => 10 + i })
+  const { net, peers } = buildPeers({ n: 40, dim: DIM, graph: (n) => connectedRandom(n, 0.1, rng), init: { averaging: { rule: 'pairwise', initiateProbability: 0.5, clip: 'off', maxWeightRatio: 100 }, localSteps: 0, evaluateEveryRounds: 0 }, examples: (i) => 10 + i })
   const ex = peers.map((p) => p.learner.examples)
   const target = weightedAverage(peers.map((p) => p.learner.w), ex)
   for (let r = 0; r < 250; r++) await syncRound(net, peers)
@@ -43,7 +43,7 @@ test('pairwise engines: 40 peers, mass conserved exactly in float32 rounding, co
 })
 
 test('dpsgd engines: ring of 12 with Metropolis-Hastings weights keeps the exact mean and converges', async () => {
-  const { net, peers } = buildPeers({ n: 12, dim: DIM, graph: ring, init: { averaging: { rule: 'dpsgd' }, localSteps: 0, evaluateEveryRounds: 0 } })
+  const { net, peers } = buildPeers({ n: 12, dim: DIM, graph: ring, init: { averaging: { rule: 'dpsgd', clip: 'off' }, localSteps: 0, evaluateEveryRounds: 0 } })
   const target = weightedAverage(peers.map((p) => p.learner.w), peers.map(() => 1))
   for (let r = 0; r < 200; r++) {
     for (const p of peers) await p.engine.beginRound()
@@ -79,7 +79,7 @@ test('epidemic engines: consensus distance shrinks and models approach the avera
 
 test('pairwise: a late reply after the initiator trained again still conserves the weighted sum (delta form)', async () => {
   const target = Float32Array.of(5, -5, 0, 1, 2, 3)
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: () => [[1], [0]], init: { averaging: { rule: 'pairwise', initiateProbability: 1 }, localSteps: 1, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3), targets: (i) => (i === 0 ? target : null) })
+  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: () => [[1], [0]], init: { averaging: { rule: 'pairwise', initiateProbability: 1, clip: 'off', maxWeightRatio: 100 }, localSteps: 1, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3), targets: (i) => (i === 0 ? target : null) })
   const [a, b] = peers
   await b.engine.init()
   const sum = (): Float64Array => Float64Array.from(a.learner.w, (v, i) => 1 * v + 3 * b.learner.w[i])

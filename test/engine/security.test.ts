@@ -104,9 +104,10 @@ test('behaviour seam: equivocation (same seq, two envelopes) is refused EQUIVOCA
   assert.ok(ev[0].first.length > 0 && ev[0].second.length > 0 && ev[0].firstId !== ev[0].secondId, 'both envelopes kept')
 })
 
-test('push-sum: a member\'s weight near Number.MAX_VALUE cannot overflow the receiver\'s weight (NON_FINITE)', async () => {
+test('push-sum, weight clamps off: a member\'s weight near Number.MAX_VALUE cannot overflow the receiver\'s weight (NON_FINITE)', async () => {
   const huge: Behaviour = { name: 'huge-weight', outgoing: (u) => ({ ...u, weight: Number.MAX_VALUE }) }
-  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: { rule: 'push-sum' }, localSteps: 0 }, behaviours: new Map([[0, huge]]) })
+  const unbounded = { rule: 'push-sum', maxExampleCount: Number.MAX_VALUE, maxWeightRatio: Number.MAX_VALUE }
+  const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: complete, init: { averaging: unbounded, localSteps: 0 }, behaviours: new Map([[0, huge]]) })
   for (let r = 0; r < 3; r++) await syncRound(net, peers)
   const victim = peers[1]
   const toVictim = net.verdicts.filter((v) => v.to === victim.key).map((v) => v.reason)

@@ -9,6 +9,7 @@ import { memberString, parseManifest, createKeyring } from '../../protocol/membe
 import { sealUpdate } from '../../protocol/messages/index.js'
 import { createEncoder } from '../../protocol/codecs/index.js'
 import { createSigner, toHex } from '../../crypto/index.js'
+import { defaultInfluence } from '../../protocol/averaging/params.js'
 
 const bin = new URL('../../bin/murmur.js', import.meta.url).pathname
 
@@ -34,7 +35,7 @@ test('murmur init, network create/add-member/remove-member and update inspect, a
     assert.equal(created.code, 0, created.stderr)
     const v1 = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
     assert.equal(v1.members[0].signKey, printed.signPublicKey)
-    assert.deepEqual(v1.rule.params, { fanout: 2 })
+    assert.deepEqual(v1.rule.params, { ...defaultInfluence(), fanout: 2 }, 'the default bounds are written out')
 
     const added = murmur(dir, 'network', 'add-member', 'network.json', '--member', memberString(bank), '--name', 'bank', '--datadir', 'admin')
     assert.equal(added.code, 0, added.stderr)

@@ -102,3 +102,20 @@ test('label-flip works on data, not on messages', () => {
   assert.equal(flipsLabels({ kind: 'label-flip' }), true)
   assert.equal(flipsLabels({ kind: 'ipm' }), false)
 })
+
+test('scale: every weight times the factor (default 1e29), still finite in float32', async () => {
+  const b = createBehaviour({ kind: 'scale', factor: 1000 }, { peers: 10, adversaries: 1 })!
+  const out = one(await b.outgoing!(update(), ctx()))
+  assert.deepEqual([...out.weights], [2000, 2000], 'honest [2, 2] x 1000')
+  const big = one(await createBehaviour({ kind: 'scale' }, { peers: 10, adversaries: 1 })!.outgoing!(update(), ctx()))
+  assert.ok(big.weights.every((v) => Number.isFinite(v) && Math.abs(v / 2e29 - 1) < 1e-6), `default factor 1e29: ${big.weights[0]}`)
+})
+
+test('weight: the negated model claiming weight 1e30 and the largest uint32 example count', async () => {
+  const b = createBehaviour({ kind: 'weight' }, { peers: 10, adversaries: 1 })!
+  const out = one(await b.outgoing!(update(), ctx()))
+  assert.equal(out.weight, 1e30, 'claimed mass')
+  assert.equal(out.examples, 0xffff_ffff, 'the example count the header can carry')
+  assert.deepEqual([...out.weights], [-2, -2], 'a wrong model')
+  assert.equal(one(await createBehaviour({ kind: 'weight', value: 5 }, { peers: 10, adversaries: 1 })!.outgoing!(update(), ctx())).weight, 5, 'value sets the claim')
+})

@@ -114,6 +114,7 @@ export function register (program: Command): void {
     .option('--datadir <dir>', 'data directory holding your identity', datadir)
     .action(async (opts: DataDirOption & { name: string, model: string, dataset: string, rule: string, param: string[], threshold: string, schemaHash?: string, open?: boolean, passphrase?: string, out?: string }) => {
       const { createNetwork, serializeManifest } = await import('../../../protocol/membership/index.js')
+      const { defaultInfluence } = await import('../../../protocol/averaging/params.js')
       const threshold = Number(opts.threshold)
       if (threshold !== 1) throw new NetworkCommandError(`--threshold ${opts.threshold}: a new network has one admin; add admins (add-member, add-admin) then run set-threshold`)
       const passphrase = opts.passphrase ?? process.env.MURMUR_PASSPHRASE
@@ -125,7 +126,8 @@ export function register (program: Command): void {
         name: opts.name,
         model: await readSpec(opts.model, 'model'),
         dataset: { spec: await readSpec(opts.dataset, 'dataset'), ...(opts.schemaHash != null ? { schemaHash: opts.schemaHash } : {}) },
-        rule: { name: opts.rule, params: parseParams(opts.param) },
+        // bounded influence written out, so every member runs (and every reader sees) the same bounds
+        rule: { name: opts.rule, params: { ...defaultInfluence(), ...parseParams(opts.param) } },
         creator: identity,
         ...(opts.open === true ? { open: { passphrase: passphrase as string } } : {})
       })

@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { combine } from '../../averaging/combine.js'
 import { metropolisHastingsWeight } from '../../averaging/graph-weights.js'
-import { robustMergeFields } from '../../averaging/params.js'
+import { influenceFields, robustMergeFields } from '../../averaging/params.js'
 import type { AbortOptions, PeerKey } from '../../interfaces.js'
 import { UpdateKind } from '../types.js'
 import { defineRule, type AcceptedUpdate, type AveragingRule, type BufferedUpdate, type ReceiveOutcome, type RuleContext } from './types.js'
@@ -16,6 +16,7 @@ export const dpsgdParamsSchema = z.object({
   rule: z.literal('dpsgd'),
   weighting: z.literal('uniform').default('uniform').describe('Metropolis-Hastings weights only (doubly stochastic)'),
   ...robustMergeFields,
+  ...influenceFields,
   roundTimeoutMs: z.number().int().positive().default(30_000).describe('daemon mode: how long to wait for neighbours each round')
 }).strict()
 export type DpsgdParams = z.output<typeof dpsgdParamsSchema>

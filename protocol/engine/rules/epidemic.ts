@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { combine, type CombineInput } from '../../averaging/combine.js'
 import { stalenessDiscount } from '../../averaging/graph-weights.js'
-import { robustMergeFields, weighting } from '../../averaging/params.js'
+import { influenceFields, robustMergeFields, weighting } from '../../averaging/params.js'
 import { UpdateKind } from '../types.js'
 import { defineRule, type AveragingRule, type BufferedUpdate, type RuleContext } from './types.js'
 
@@ -16,6 +16,7 @@ export const epidemicParamsSchema = z.object({
   weighting,
   fanout: z.number().int().min(1).max(256).default(3).describe('s: peers each model is sent to per round'),
   ...robustMergeFields,
+  ...influenceFields,
   stalenessHalfLifeRounds: z.number().min(0).default(0).describe('0: no discount; else weight halves every this many rounds late'),
   maxStalenessRounds: z.number().int().min(0).default(10).describe('updates older than this many rounds are refused (STALE_ROUND)')
 }).strict()

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod'
 import { pairwiseMean } from '../../averaging/pairwise.js'
-import { weighting } from '../../averaging/params.js'
+import { influenceFields, weighting } from '../../averaging/params.js'
 import { RefusalReason, type AbortOptions } from '../../interfaces.js'
 import { UpdateKind } from '../types.js'
 import { defineRule, type AcceptedUpdate, type AveragingRule, type ReceiveOutcome, type RuleContext } from './types.js'
@@ -15,6 +15,7 @@ import { defineRule, type AcceptedUpdate, type AveragingRule, type ReceiveOutcom
 export const gossipLearningParamsSchema = z.object({
   rule: z.literal('gossip-learning'),
   weighting,
+  ...influenceFields,
   fanout: z.number().int().min(1).max(256).default(1).describe('peers each model is sent to per round')
 }).strict()
 export type GossipLearningParams = z.output<typeof gossipLearningParamsSchema>

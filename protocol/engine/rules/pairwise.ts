@@ -7,7 +7,7 @@
  */
 import { z } from 'zod'
 import { pairwiseDelta, pairwiseMean } from '../../averaging/pairwise.js'
-import { weighting } from '../../averaging/params.js'
+import { influenceFields, weighting } from '../../averaging/params.js'
 import { RefusalReason, type AbortOptions, type PeerKey } from '../../interfaces.js'
 import { UpdateKind, type UpdateHeader } from '../types.js'
 import { defineRule, type AcceptedUpdate, type AveragingRule, type ReceiveOutcome, type RoundWindow, type RuleContext } from './types.js'
@@ -15,6 +15,7 @@ import { defineRule, type AcceptedUpdate, type AveragingRule, type ReceiveOutcom
 export const pairwiseParamsSchema = z.object({
   rule: z.literal('pairwise'),
   weighting,
+  ...influenceFields,
   initiateProbability: z.number().gt(0).max(1).default(0.5)
     .describe('chance that a peer starts an exchange in a round (the others answer)')
 }).strict()

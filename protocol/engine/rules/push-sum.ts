@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { pushSumAbsorb } from '../../averaging/push-sum.js'
-import { weighting } from '../../averaging/params.js'
+import { influenceFields, weighting } from '../../averaging/params.js'
 import { RefusalReason, type AbortOptions } from '../../interfaces.js'
 import { ENGINE_METRICS } from '../constants.js'
 import type { Checkpoint } from '../store.js'
@@ -16,6 +16,7 @@ import { defineRule, type AcceptedUpdate, type AveragingRule, type ReceiveOutcom
 export const pushSumParamsSchema = z.object({
   rule: z.literal('push-sum'),
   weighting,
+  ...influenceFields,
   fanout: z.number().int().min(1).max(64).default(1).describe('out-neighbours each round (SGP uses 1)')
 }).strict()
 export type PushSumParams = z.output<typeof pushSumParamsSchema>

@@ -52,6 +52,10 @@ export interface DaemonProcess {
   kill: () => Promise<number | string>
 }
 
+/** Daemons this process spawned and that still run: killed when this process exits, so none outlives a failed test. */
+const liveChildren = new Set<ChildProcess>()
+process.once('exit', () => { for (const c of liveChildren) c.kill('SIGKILL') })
+
 export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess> {
   const args = [init.bin ?? MURMUR_BIN, 'daemon', '--datadir', init.datadir, '--network', init.network, '--data', init.data,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0',
@@ -66,6 +70,8 @@ export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess
     env: { ...process.env, MURMUR_LOG_LEVEL: process.env.MURMUR_DAEMON_LOG_LEVEL ?? 'info', ...init.env }
   })
   init.onSpawn?.(child)
+  liveChildren.add(child)
+  child.once('exit', () => { liveChildren.delete(child) })
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) }) })
   let tail = ''
   child.stderr?.setEncoding('utf8')

@@ -10,7 +10,7 @@
 // wraps (node:test takes the caller's location), the error's stack at the test's own line.
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -83,13 +83,30 @@ if (selected.length === 0) {
   console.error(`run-tests: no test files in tier ${tier}${filters.length > 0 ? ` match ${filters.join(' ')}` : ''}`)
   process.exit(1)
 }
-const result = spawnSync(process.execPath, [
+// The whole run has a deadline too (MURMUR_TEST_RUN_TIMEOUT_MS, default 40 min; `npm test` takes under 10): past
+// it, the runner and every process it started (its own process group) are killed and the run fails, so that CI
+// gets an answer instead of waiting on a process something leaked.
+const runTimeoutMs = Number(process.env.MURMUR_TEST_RUN_TIMEOUT_MS ?? 40 * 60_000)
+if (!Number.isFinite(runTimeoutMs) || runTimeoutMs <= 0) usage(`MURMUR_TEST_RUN_TIMEOUT_MS must be a positive number of milliseconds, got '${process.env.MURMUR_TEST_RUN_TIMEOUT_MS}'`)
+const child = spawn(process.execPath, [
   '--import', 'tsx', '--import', './node/polyfills.ts', '--import', './scripts/test-timeout.mjs',
-  '--test', '--test-concurrency=2', '--test-reporter=spec', ...selected
+  // a test file's process exits when its tests are done, even if a failed test left a timer or socket behind
+  '--test', '--test-force-exit', '--test-concurrency=2', '--test-reporter=spec', ...selected
 ], {
   cwd: root,
   stdio: 'inherit',
+  detached: true,
   env: { ...process.env, MURMUR_LOG_LEVEL: process.env.MURMUR_LOG_LEVEL ?? 'silent', MURMUR_TEST_TIMEOUT_MS: timeoutMs }
 })
-if (result.error != null) console.error(`run-tests: could not start node --test: ${result.error.message}`)
-process.exit(result.status ?? 1)
+const killGroup = (signal) => { try { process.kill(-child.pid, signal) } catch {} }
+const deadline = setTimeout(() => {
+  console.error(`run-tests: the run passed its deadline of ${runTimeoutMs} ms (MURMUR_TEST_RUN_TIMEOUT_MS); killing it`)
+  killGroup('SIGKILL')
+}, runTimeoutMs)
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { killGroup('SIGKILL'); process.exit(130) })
+child.on('error', (err) => { console.error(`run-tests: could not start node --test: ${err.message}`); process.exit(1) })
+child.on('exit', (code, signal) => {
+  clearTimeout(deadline)
+  killGroup('SIGKILL') // anything of the run still alive (a daemon a test file leaked)
+  process.exit(code ?? (signal != null ? 1 : 0))
+})

@@ -64,7 +64,7 @@ test('pairwiseMean and pairwiseDelta: both sides end at the weighted mean; delta
   const changed = Float64Array.of(1, 11)
   const after = pairwiseDelta(changed, a, 1, b, 3)
   const responder = m
-  for (let i = 0; i < 2; i++) assert.ok(Math.abs((after[i] + 3 * responder[i]) - (changed[i] + 3 * b[i])) < 1e-12)
+  for (let i = 0; i < 2; i++) assert.ok(Math.abs((after[i] + 3 * responder[i]) - (changed[i] + 3 * b[i])) < 1e-12, 'expected Math.abs((after[i] + 3 * responder[i]) - (changed[i] + 3 * b[i])) < 1e-12')
 })
 
 test('coordinateMedian and trimmedMean on fixed vectors', () => {

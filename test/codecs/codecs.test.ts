@@ -79,17 +79,17 @@ test('top-k sends the k largest exactly, zeros elsewhere, and error feedback los
     assert.deepEqual(codec, { name: 'topk', k: 50 })
     const r = decodeOk(codec, payload, n)
     assert.equal(r.indices?.length, 50)
-    for (let j = 1; j < 50; j++) assert.ok(r.indices![j] > r.indices![j - 1])
+    for (let j = 1; j < 50; j++) assert.ok(r.indices![j] > r.indices![j - 1], 'expected r.indices![j] > r.indices![j - 1]')
     let nonzero = 0
     for (let i = 0; i < n; i++) { received[i] += r.values[i]; if (r.values[i] !== 0) nonzero++ }
-    assert.ok(nonzero <= 50)
+    assert.ok(nonzero <= 50, 'expected nonzero <= 50')
   }
   // sent + residual == everything given to the encoder (float32 rounding aside)
   let err = 0
   let residualSq = 0
   for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(total[i] - received[i]))
   residualSq = enc.residualNorm() ** 2
-  assert.ok(residualSq > 0)
+  assert.ok(residualSq > 0, 'expected residualSq > 0')
   let diffSq = 0
   for (let i = 0; i < n; i++) diffSq += (total[i] - received[i]) ** 2
   assert.ok(Math.abs(Math.sqrt(diffSq) - Math.sqrt(residualSq)) < 1e-3 * Math.sqrt(residualSq) + 1e-3, 'residual accounts for what was not sent')

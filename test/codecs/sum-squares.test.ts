@@ -40,7 +40,7 @@ test(`sumOfSquares (${sumOfSquaresBackend}) is bit-identical to the portable loo
 test('sumOfSquares is non-finite exactly when a value is NaN or infinite, wherever it sits', () => {
   for (const n of [3, 300, 8195, 70001]) {
     const base = Float32Array.from({ length: n }, () => rng.normal())
-    assert.ok(Number.isFinite(sumOfSquares(base)))
+    assert.ok(Number.isFinite(sumOfSquares(base)), 'expected Number.isFinite(sumOfSquares(base))')
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       for (const at of [0, 1, n >> 1, n - 4, n - 1].filter((i) => i >= 0)) {
         const v = new Float32Array(base)
@@ -52,7 +52,7 @@ test('sumOfSquares is non-finite exactly when a value is NaN or infinite, wherev
     }
   }
   // the largest float32 squared, many times over, stays finite in float64
-  assert.ok(Number.isFinite(sumOfSquares(new Float32Array(100_000).fill(3.4028234663852886e38))))
+  assert.ok(Number.isFinite(sumOfSquares(new Float32Array(100_000).fill(3.4028234663852886e38))), 'expected Number.isFinite(sumOfSquares(new Float32Array(100_000).fill(3.4028234663852886e38)))')
 })
 
 test('the kernel keeps no state between calls and leaves its input alone', () => {
@@ -62,7 +62,7 @@ test('the kernel keeps no state between calls and leaves its input alone', () =>
   const first = sumOfSquares(a)
   sumOfSquares(b)
   sumOfSquares(new Float32Array(300).fill(Number.NaN))
-  assert.ok(Object.is(sumOfSquares(a), first))
+  assert.ok(Object.is(sumOfSquares(a), first), 'expected Object.is(sumOfSquares(a), first)')
   assert.deepEqual(a, copy)
 })
 
@@ -78,6 +78,6 @@ test('decoders and the float32 encoder report the first non-finite value by inde
   }
   const w = Float32Array.from({ length: 5000 }, () => rng.normal())
   const r = decodePayload({ name: 'float32' }, createEncoder({ name: 'float32' }).encode(w).payload, 5000)
-  assert.ok(r.ok)
-  if (r.ok) assert.ok(Object.is(r.sumSquares, sumOfSquaresPortable(w)))
+  assert.ok(r.ok, 'expected r.ok')
+  if (r.ok) assert.ok(Object.is(r.sumSquares, sumOfSquaresPortable(w)), 'expected Object.is(r.sumSquares, sumOfSquaresPortable(w))')
 })

@@ -72,7 +72,7 @@ test('prefixed secretbox (32-byte prefix || message, no concatenation) is byte-i
       impl.secretboxPrefixedInto(out2, prefix, shifted.subarray(3), nonce, key)
       assert.deepEqual(out2, expected, `${impl.backend} seal size ${n} unaligned`)
       const opened = impl.secretboxOpen(out, nonce, key)
-      assert.ok(opened != null)
+      assert.ok(opened != null, 'expected opened != null')
       assert.deepEqual(opened.subarray(0, 32), prefix)
       assert.deepEqual(opened.subarray(32), msg, `${impl.backend} open size ${n}`)
     }

@@ -49,7 +49,7 @@ test('randomPublicBytesInto fills with fresh bytes every call, small and large',
   }
   const big = new Uint8Array(5000)
   randomPublicBytesInto(big)
-  assert.ok(big.some((b) => b !== 0) && new Set(big).size > 200)
+  assert.ok(big.some((b) => b !== 0) && new Set(big).size > 200, 'expected big.some((b) => b !== 0) && new Set(big).size > 200')
 })
 
 test('secretboxOpenInto opens into the caller\'s buffer, refuses tampering and wrong sizes', () => {

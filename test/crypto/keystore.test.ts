@@ -56,7 +56,7 @@ test('missing, corrupted and mismatched key files get named errors', async () =>
   text.signPublicKey = '00'.repeat(32)
   await writeFile(path, JSON.stringify(text), { mode: 0o600 })
   await assert.rejects(loadIdentity(root), (e: Error) => e.name === 'KeyFileFormatError' && e.message.includes('signPublicKey'))
-  assert.ok(real.seed.length === 32)
+  assert.ok(real.seed.length === 32, 'expected real.seed.length === 32')
 }))
 
 test('the same ed25519 key is the libp2p PeerId key', async () => await inTempDir(async (root) => {

@@ -99,14 +99,14 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
     assert.equal(cli.status, 0, cli.stderr)
     const st = JSON.parse(cli.stdout)
     assert.equal(st.peerKey, Buffer.from(identities[0].signPublicKey).toString('hex'))
-    assert.ok(st.addresses.length > 0 && typeof st.round === 'number' && st.refusedByReason != null)
+    assert.ok(st.addresses.length > 0 && typeof st.round === 'number' && st.refusedByReason != null, 'expected st.addresses.length > 0 && typeof st.round === \'number\' && st.refusedByReason != null')
     const metrics: string = await daemons[0].get('/metrics')
     assert.match(metrics, /murmur_engine_rounds_total \d+/)
     assert.match(metrics, /libp2p_/)
     for (const d of daemons) {
       const v = await d.get('/log/verify')
       assert.equal(v.ok, true, v.errors.join('; '))
-      assert.ok(v.signaturesChecked > 0)
+      assert.ok(v.signaturesChecked > 0, 'expected v.signaturesChecked > 0')
     }
     const model = await daemons[0].get('/model')
     const out = join(dir, 'export')
@@ -147,9 +147,9 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
     daemons[2] = restarted
     const s0 = await restarted.get('/status')
     assert.ok(s0.round >= before.round - 1, `resumed at round ${s0.round}, was at ${before.round}`)
-    assert.ok(s0.updateLog.count >= before.updateLog.count)
+    assert.ok(s0.updateLog.count >= before.updateLog.count, 'expected s0.updateLog.count >= before.updateLog.count')
     const s = await waitFor('the restarted peer to merge updates again', async () => await restarted.get('/status'), (x) => x.totals.updatesMerged >= 2 && x.round >= s0.round + 3, { timeoutMs: 40_000 })
-    assert.ok(s.updateLog.count > before.updateLog.count)
+    assert.ok(s.updateLog.count > before.updateLog.count, 'expected s.updateLog.count > before.updateLog.count')
     const v = await restarted.get('/log/verify')
     assert.equal(v.ok, true, v.errors.join('; '))
     const others = await Promise.all([0, 1].map(async (i) => decode((await daemons[i].get('/model')).weights)))
@@ -161,7 +161,7 @@ describe('murmur daemon end to end (3 processes on 127.0.0.1)', { timeout: 170_0
   it('a removed member cannot read the new epoch, and a member on the new manifest refuses its connection', async () => {
     const removedKey = Buffer.from(identities[2].signPublicKey).toString('hex')
     const v2 = removeMember(manifest, removedKey, identities[0])
-    assert.ok(v2.epochs.length === manifest.epochs.length + 1)
+    assert.ok(v2.epochs.length === manifest.epochs.length + 1, 'expected v2.epochs.length === manifest.epochs.length + 1')
     assert.throws(() => createKeyring(v2, { identity: identities[2] }), { name: 'EpochKeyError' })
     assert.doesNotThrow(() => createKeyring(v2, { identity: identities[1] }))
     const network2 = join(dir, 'network-v2.json')

@@ -27,16 +27,16 @@ describe('murmur testnet --json (3 daemons)', { timeout: 240_000, skip }, () => 
       assert.equal(typeof v, 'number')
       assert.ok(v > 0.1 && v <= 1, `accuracy ${String(v)} out of range`)
     }
-    assert.ok(s.decentralized.min <= s.decentralized.mean)
+    assert.ok(s.decentralized.min <= s.decentralized.mean, 'expected s.decentralized.min <= s.decentralized.mean')
     // digits on pooled data: the centralized model beats a random guess by far
     assert.ok(s.centralized.value > 0.8, `centralized ${String(s.centralized.value)}`)
     // the curve: rounds 0..3 from the daemons' local evaluations, worst <= mean, at most 3 peers each
     assert.ok(s.curve.length >= 2, JSON.stringify(s.curve))
     for (const p of s.curve) {
-      assert.ok(Number.isInteger(p.round) && p.round >= 0 && p.round < 4)
-      assert.ok(p.peers >= 1 && p.peers <= 3)
-      assert.ok(p.min <= p.mean && p.p10 <= p.mean + 1e-9)
+      assert.ok(Number.isInteger(p.round) && p.round >= 0 && p.round < 4, 'expected Number.isInteger(p.round) && p.round >= 0 && p.round < 4')
+      assert.ok(p.peers >= 1 && p.peers <= 3, 'expected p.peers >= 1 && p.peers <= 3')
+      assert.ok(p.min <= p.mean && p.p10 <= p.mean + 1e-9, 'expected p.min <= p.mean && p.p10 <= p.mean + 1e-9')
     }
-    assert.ok(s.bytesPerPeerPerRound > 0)
+    assert.ok(s.bytesPerPeerPerRound > 0, 'expected s.bytesPerPeerPerRound > 0')
   })
 })

@@ -15,7 +15,7 @@ test('baseline on the embedded MNIST digits beats chance by far', async () => {
   assert.ok(r.test.accuracy > 0.85, `test accuracy ${r.test.accuracy}`)
   assert.equal(r.test.examples, 2000)
   assert.equal(r.trainRows, 8000)
-  assert.ok(r.train.accuracy >= r.test.accuracy - 0.05)
+  assert.ok(r.train.accuracy >= r.test.accuracy - 0.05, 'expected r.train.accuracy >= r.test.accuracy - 0.05')
 })
 
 test('murmur baseline --json prints the documented keys', async () => {
@@ -25,7 +25,7 @@ test('murmur baseline --json prints the documented keys', async () => {
   assert.deepEqual(out.metric, { name: 'accuracy', higherIsBetter: true })
   assert.equal(out.model, 'mlp')
   assert.equal(out.epochs, 2)
-  assert.ok((out.test as { accuracy: number }).accuracy > 0.5)
+  assert.ok((out.test as { accuracy: number }).accuracy > 0.5, 'expected (out.test as { accuracy: number }).accuracy > 0.5')
 })
 
 test('murmur baseline refuses a bad model spec naming the field', async () => {

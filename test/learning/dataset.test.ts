@@ -46,7 +46,7 @@ test('loads a CSV: roles, caps, standardization from own rows, one-hot with othe
   assert.deepEqual(d.featureNames, ['age', 'log(density)', 'area=A', 'area=B', 'area=other'])
   assert.deepEqual(Array.from(d.y), [0, 4, 1]) // capped at 4
   assert.deepEqual(Array.from(d.exposure!), [0.5, 1, 1]) // capped at 1
-  assert.ok(Math.abs(d.offset![0] - Math.log(0.5)) < 1e-6)
+  assert.ok(Math.abs(d.offset![0] - Math.log(0.5)) < 1e-6, 'expected Math.abs(d.offset![0] - Math.log(0.5)) < 1e-6')
   const row = (i: number): number[] => Array.from(d.x.subarray(i * 5, i * 5 + 5)).map((v) => Math.round(v * 1000) / 1000)
   // age mean 40, std sqrt(800/3) = 16.33
   assert.deepEqual(row(0), [-1.225, 0, 1, 0, 0])
@@ -69,8 +69,8 @@ test('gzip, TSV without header, quotes and text hashing', async () => {
   assert.equal(d.task, 'binary')
   assert.deepEqual(Array.from(d.y), [1, 0, 0])
   const sum = (i: number): number => d.x.subarray(i * 16, i * 16 + 16).reduce((a, b) => a + b, 0)
-  assert.ok(sum(0) >= 1 && sum(0) <= 4) // win, a, prize, now (lowercased, 'win' twice counted once)
-  assert.ok(sum(2) === 1)
+  assert.ok(sum(0) >= 1 && sum(0) <= 4, 'expected sum(0) >= 1 && sum(0) <= 4') // win, a, prize, now (lowercased, 'win' twice counted once)
+  assert.ok(sum(2) === 1, 'expected sum(2) === 1')
 })
 
 test('a bad row stops the load with file, line and column', async () => {
@@ -79,7 +79,7 @@ test('a bad row stops the load with file, line and column', async () => {
     assert.equal(err.name, 'BadRowError')
     assert.equal(err.line, 5)
     assert.equal(err.column, 'age')
-    assert.ok(err.message.includes(path.split('/').pop()!))
+    assert.ok(err.message.includes(path.split('/').pop()!), 'expected err.message.includes(path.split(\'/\').pop()!)')
     assert.match(err.message, /line 5, column age: 'abc' is not a number/)
     return true
   })
@@ -135,7 +135,7 @@ test('the embedded MNIST digits load without a data directory', async () => {
   assert.equal(d.numFeatures, 784)
   assert.equal(d.task, 'multiclass')
   assert.equal(d.test.length, 2000)
-  assert.ok(d.x.every((v) => v >= 0 && v <= 1))
+  assert.ok(d.x.every((v) => v >= 0 && v <= 1), 'expected d.x.every((v) => v >= 0 && v <= 1)')
 })
 
 test('the delimited reader agrees with csv-parse (one- and two-character delimiters)', () => {

@@ -50,7 +50,7 @@ test('file learner: local rows only, local validation, appended records are trai
   const before = await learner.evaluate({ split: 'local' })
   await learner.train(300)
   const afterTraining = await learner.evaluate({ split: 'local' })
-  assert.ok(afterTraining.poissonDeviance < before.poissonDeviance)
+  assert.ok(afterTraining.poissonDeviance < before.poissonDeviance, 'expected afterTraining.poissonDeviance < before.poissonDeviance')
   assert.ok(afterTraining.devianceExplained > 0.03, `explained ${afterTraining.devianceExplained}`)
   const more = claimsCsv(100, 2).trim().split('\n').slice(1).map((l) => l.split(','))
   const total = learner.appendRecords(more)
@@ -63,7 +63,7 @@ test('file learner: local rows only, local validation, appended records are trai
   writeFileSync(other, claimsCsv(500, 3))
   const ev = await evaluateWeightsOnFile({ model: learner.model.spec, dataset: spec, dataFile: other, weights: learner.weights() })
   assert.equal(ev.rows, 500)
-  assert.ok(ev.metrics.devianceExplained > 0.02)
+  assert.ok(ev.metrics.devianceExplained > 0.02, 'expected ev.metrics.devianceExplained > 0.02')
 })
 
 test('exported Layers model gives the same predictions (classifier and Poisson with offset)', async () => {
@@ -123,8 +123,8 @@ test('label flip trains the opposite classifier; cached evaluation of a linear m
   const flipped = createLearner({ model, dataset: data, seed: 1, labelFlip: true })
   await honest.train(100)
   await flipped.train(100)
-  assert.ok((await honest.evaluate({ split: 'test' })).accuracy > 0.9)
-  assert.ok((await flipped.evaluate({ split: 'test' })).accuracy < 0.1)
+  assert.ok((await honest.evaluate({ split: 'test' })).accuracy > 0.9, 'expected (await honest.evaluate({ split: \'test\' })).accuracy > 0.9')
+  assert.ok((await flipped.evaluate({ split: 'test' })).accuracy < 0.1, 'expected (await flipped.evaluate({ split: \'test\' })).accuracy < 0.1')
   const again = evaluateWeights(model, data, data.test, honest.weights())
   assert.deepEqual(again, evaluateWeights(model, data, data.test, honest.weights()))
   const prefix = await honest.evaluate({ split: 'test', maxRows: 20 })

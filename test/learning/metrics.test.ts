@@ -23,7 +23,7 @@ test('ROC AUC: perfect, reversed, ties and a hand-computed case', () => {
   assert.equal(rocAuc([0, 1], [0.5, 0.5]), 0.5)
   // pos scores 0.8, 0.4; neg 0.6, 0.2 -> pairs (0.8>0.6, 0.8>0.2, 0.4<0.6, 0.4>0.2) = 3/4
   assert.equal(rocAuc([1, 0, 1, 0], [0.8, 0.6, 0.4, 0.2]), 0.75)
-  assert.ok(Number.isNaN(rocAuc([1, 1], [0.2, 0.3])))
+  assert.ok(Number.isNaN(rocAuc([1, 1], [0.2, 0.3])), 'expected Number.isNaN(rocAuc([1, 1], [0.2, 0.3]))')
 })
 
 test('multiclass accuracy and log loss', () => {

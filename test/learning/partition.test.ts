@@ -17,7 +17,7 @@ const disjointCover = (shards: Array<{ indices: Uint32Array }>, rows: Uint32Arra
   const seen = new Set<number>()
   for (const s of shards) for (const r of s.indices) { assert.ok(!seen.has(r), `row ${r} twice`); seen.add(r) }
   assert.equal(seen.size, rows.length)
-  for (const r of rows) assert.ok(seen.has(r))
+  for (const r of rows) assert.ok(seen.has(r), 'expected seen.has(r)')
 }
 
 test('apportion: exact totals, proportional, minimum respected', () => {
@@ -25,7 +25,7 @@ test('apportion: exact totals, proportional, minimum respected', () => {
   assert.deepEqual(apportion(100, [3, 1]), [75, 25])
   const a = apportion(20, [100, 1, 1], 2)
   assert.equal(a.reduce((x, y) => x + y), 20)
-  assert.ok(a.every((v) => v >= 2))
+  assert.ok(a.every((v) => v >= 2), 'expected a.every((v) => v >= 2)')
 })
 
 test('iid: equal sizes, disjoint, covers the training rows, never the test rows, deterministic', () => {
@@ -36,8 +36,8 @@ test('iid: equal sizes, disjoint, covers the training rows, never the test rows,
   assert.equal(a.length, 7)
   disjointCover(a, d.train)
   const test = new Set(d.test)
-  for (const s of a) for (const r of s.indices) assert.ok(!test.has(r))
-  assert.ok(Math.max(...a.map((s) => s.indices.length)) - Math.min(...a.map((s) => s.indices.length)) <= 1)
+  for (const s of a) for (const r of s.indices) assert.ok(!test.has(r), 'expected !test.has(r)')
+  assert.ok(Math.max(...a.map((s) => s.indices.length)) - Math.min(...a.map((s) => s.indices.length)) <= 1, 'expected Math.max(...a.map((s) => s.indices.length)) - Math.min(...a.map((s) => s.indices.length...')
   assert.deepEqual(a, b)
   assert.notDeepEqual(a, c)
 })
@@ -47,7 +47,7 @@ test('dirichlet: small alpha skews labels, large alpha does not; every peer has 
   const skew = (alpha: number): number => {
     const shards = partition(d, { kind: 'dirichlet', peers: 20, alpha, seed: 1 })
     disjointCover(shards, d.train)
-    assert.ok(shards.every((s) => s.indices.length >= 1))
+    assert.ok(shards.every((s) => s.indices.length >= 1), 'expected shards.every((s) => s.indices.length >= 1)')
     // mean share of a peer's most common label
     return shards.reduce((acc, s) => {
       const counts = new Array(10).fill(0)

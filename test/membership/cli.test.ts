@@ -96,7 +96,7 @@ test('murmur init, network create/add-member/remove-member and update inspect, a
     const loose = murmur(dir, 'network', 'rotate-key', 'network.json', '--datadir', 'admin')
     assert.equal(loose.code, 1)
     assert.match(loose.stderr, /KeyFilePermissionsError.*chmod 600/)
-    assert.ok((await loadIdentity(join(dir, 'bank'))).seed.length === 32)
+    assert.ok((await loadIdentity(join(dir, 'bank'))).seed.length === 32, 'expected (await loadIdentity(join(dir, \'bank\'))).seed.length === 32')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -74,15 +74,15 @@ test('members join and leave through signed higher versions; a removed member ca
   assert.equal(ring.currentEpoch, 2)
   assert.equal(ring.isMember(key(bob)), false)
   assert.equal(ring.isMember(key(carol)), true)
-  assert.ok(ring.epochKey(1) != null && ring.epochKey(2) != null && ring.epochKey(3) == null)
+  assert.ok(ring.epochKey(1) != null && ring.epochKey(2) != null && ring.epochKey(3) == null, 'expected ring.epochKey(1) != null && ring.epochKey(2) != null && ring.epochKey(3) == null')
   // an update from the removed member is refused even if made under the old epoch
   const numParams = 4
   const s = sealOn(v4, bob, 1, openEpochKey(v3, 1, bob), new Float32Array(numParams), 3)
   const validator = validatorOn(v4, ring, numParams)
   const r = validator.validate(s.bytes)
-  assert.ok(!r.ok && r.reason === 'NOT_A_MEMBER')
+  assert.ok(!r.ok && r.reason === 'NOT_A_MEMBER', 'expected !r.ok && r.reason === \'NOT_A_MEMBER\'')
   const s2 = sealOn(v4, carol, 2, ring.epochKey(2)!, new Float32Array(numParams))
-  assert.ok(validator.validate(s2.bytes).ok)
+  assert.ok(validator.validate(s2.bytes).ok, 'expected validator.validate(s2.bytes).ok')
 })
 
 test('only valid higher versions are accepted', () => {
@@ -165,11 +165,11 @@ test('a removed member holding every key it ever had cannot read an update seale
   const sealed = sealOn(v3, carol, carolRing.currentEpoch, carolRing.epochKey(2)!, new Float32Array([1, 2, 3]))
   const asBob = (epochKey: (e: number) => Uint8Array | null) => validatorOn(v3, { isMember: () => true, epochKey }, numParams).validate(sealed.bytes)
   const noKey = asBob((e) => (e === 1 ? oldKey : null))
-  assert.ok(!noKey.ok && noKey.reason === 'UNKNOWN_EPOCH')
+  assert.ok(!noKey.ok && noKey.reason === 'UNKNOWN_EPOCH', 'expected !noKey.ok && noKey.reason === \'UNKNOWN_EPOCH\'')
   const wrongKey = asBob(() => oldKey) // even trying the old key on the new epoch
-  assert.ok(!wrongKey.ok && wrongKey.reason === 'DECRYPTION_FAILED')
+  assert.ok(!wrongKey.ok && wrongKey.reason === 'DECRYPTION_FAILED', 'expected !wrongKey.ok && wrongKey.reason === \'DECRYPTION_FAILED\'')
   const asCarol = validatorOn(v3, carolRing, numParams).validate(sealed.bytes)
-  assert.ok(asCarol.ok)
+  assert.ok(asCarol.ok, 'expected asCarol.ok')
 })
 
 test('open network: members of the passphrase seal and read each other\'s updates; a wrong passphrase cannot', () => {
@@ -178,7 +178,7 @@ test('open network: members of the passphrase seal and read each other\'s update
   const sealed = sealOn(m, dave, ring.currentEpoch, ring.epochKey(1)!, new Float32Array([0.5, -0.5]), 1, { name: 'float16' })
   const validate = (passphrase: string) => validatorOn(m, createKeyring(m, { passphrase }), 2).validate(sealed.bytes)
   const good = validate('open sesame 123')
-  assert.ok(good.ok && good.weights[0] === 0.5)
+  assert.ok(good.ok && good.weights[0] === 0.5, 'expected good.ok && good.weights[0] === 0.5')
   const bad = validate('open sesame 124')
-  assert.ok(!bad.ok && bad.reason === 'DECRYPTION_FAILED')
+  assert.ok(!bad.ok && bad.reason === 'DECRYPTION_FAILED', 'expected !bad.ok && bad.reason === \'DECRYPTION_FAILED\'')
 })

@@ -27,7 +27,7 @@ test('a sealed update validates and decodes to the same weights, for every codec
     assert.equal(r.weights.length, NUM_PARAMS)
     if (codec.name === 'float32') assert.deepEqual(r.weights, w)
     if (codec.name === 'topk') assert.equal(r.indices?.length, 4)
-    for (let i = 0; i < NUM_PARAMS; i++) if (codec.name !== 'topk') assert.ok(Math.abs(r.weights[i] - w[i]) < 0.05)
+    for (let i = 0; i < NUM_PARAMS; i++) if (codec.name !== 'topk') assert.ok(Math.abs(r.weights[i] - w[i]) < 0.05, 'expected Math.abs(r.weights[i] - w[i]) < 0.05')
   }
 })
 
@@ -35,7 +35,7 @@ test('header encoding is deterministic and round-trips', () => {
   const s = seal()
   const enc = encodeHeader(s.header)
   const dec = decodeHeader(enc)
-  assert.ok(dec.ok)
+  assert.ok(dec.ok, 'expected dec.ok')
   assert.deepEqual(dec.header, s.header)
   assert.deepEqual(encodeHeader(dec.header), enc)
   assert.equal(toHex(sha256(enc)), s.id)
@@ -43,7 +43,7 @@ test('header encoding is deterministic and round-trips', () => {
 
 test('test vectors in test/fixtures reproduce byte for byte and check out with tweetnacl alone', () => {
   const file = JSON.parse(readFileSync(new URL('../fixtures/envelopes-v2.json', import.meta.url), 'utf8'))
-  assert.ok(file.vectors.length >= 4)
+  assert.ok(file.vectors.length >= 4, 'expected file.vectors.length >= 4')
   for (const v of file.vectors) {
     const sender = generateIdentity(fromHex(v.senderSeed, 32))
     const s = sealUpdate(v.fields, createEncoder(v.codec).encode(new Float32Array(v.weights)), {
@@ -58,12 +58,12 @@ test('test vectors in test/fixtures reproduce byte for byte and check out with t
     const header = bytes.subarray(2, 2 + hl)
     const sig = bytes.subarray(2 + hl, 2 + hl + 64)
     const ct = bytes.subarray(2 + hl + 64)
-    assert.ok(nacl.sign.detached.verify(signedMessage(header), sig, sender.signPublicKey))
+    assert.ok(nacl.sign.detached.verify(signedMessage(header), sig, sender.signPublicKey), 'expected nacl.sign.detached.verify(signedMessage(header), sig, sender.signPublicKey)')
     assert.equal(toHex(reference.blake3(ct)), v.header.payloadHash) // BLAKE3 (@noble/hashes), independent of the native hash
     const plain = reference.secretboxOpen(ct.subarray(24), ct.subarray(0, 24), fromHex(v.epochKey, 32))
-    assert.ok(plain != null)
+    assert.ok(plain != null, 'expected plain != null')
     const parsed = parseEnvelope(bytes)
-    assert.ok(parsed.ok)
+    assert.ok(parsed.ok, 'expected parsed.ok')
     assert.deepEqual(plain.subarray(0, 32), headerBinding(header, parsed.envelope.header.codec))
   }
 })
@@ -119,7 +119,7 @@ test('every refusal reason is produced by the matching defect', () => {
   for (const [expected, bytes] of cases) {
     const r = v().validate(bytes, { round: 10 })
     assert.equal(reason(r), expected)
-    assert.ok(!r.ok && REFUSAL_REASONS.includes(r.reason))
+    assert.ok(!r.ok && REFUSAL_REASONS.includes(r.reason), 'expected !r.ok && REFUSAL_REASONS.includes(r.reason)')
   }
   assert.equal(gossipVerdict('BAD_SIGNATURE'), 'reject')
   assert.equal(gossipVerdict('REPLAYED'), 'ignore')
@@ -130,13 +130,13 @@ test('replay, equivocation (with evidence) and the replay window', () => {
   const v = validator({}, replay)
   const first = seal({ seq: 5 })
   const r1 = v.validate(first.bytes)
-  assert.ok(r1.ok)
+  assert.ok(r1.ok, 'expected r1.ok')
   replay.commit(r1.header.sender, r1.header.seq, r1.id)
   assert.equal(reason(v.validate(first.bytes)), 'REPLAYED')
   const twin = seal({ seq: 5, exampleCount: 999 })
   const r2 = v.validate(twin.bytes)
   assert.equal(reason(r2), 'EQUIVOCATION')
-  assert.ok(!r2.ok && r2.previousId === first.id && r2.id === twin.id)
+  assert.ok(!r2.ok && r2.previousId === first.id && r2.id === twin.id, 'expected !r2.ok && r2.previousId === first.id && r2.id === twin.id')
   // an unsigned "equivocation" is just a bad signature, never evidence
   const forged = new Uint8Array(twin.bytes); forged[2 + ((forged[0] << 8) | forged[1])] ^= 1
   assert.equal(reason(v.validate(forged)), 'BAD_SIGNATURE')
@@ -145,11 +145,11 @@ test('replay, equivocation (with evidence) and the replay window', () => {
   for (const seq of [9, 7]) {
     kept.set(seq, seal({ seq }).bytes)
     const r = v.validate(kept.get(seq)!)
-    assert.ok(r.ok)
+    assert.ok(r.ok, 'expected r.ok')
     replay.commit(r.header.sender, r.header.seq, r.id)
   }
   assert.equal(reason(v.validate(seal({ seq: 4 }).bytes)), 'REPLAYED')
-  assert.ok(v.validate(seal({ seq: 6 }).bytes).ok)
+  assert.ok(v.validate(seal({ seq: 6 }).bytes).ok, 'expected v.validate(seal({ seq: 6 }).bytes).ok')
   // marks survive a restart
   const restored = createMemoryReplayGuard({ window: 4, marks: replay.marks() })
   assert.equal(reason(validator({}, restored).validate(kept.get(9)!)), 'REPLAYED')
@@ -161,7 +161,7 @@ test('replay, equivocation (with evidence) and the replay window', () => {
 test('flipping any single bit of a valid envelope makes it refused', () => {
   const s = seal({ numParams: 2, parents: [] }, { w: new Float32Array([1, -1]) })
   const v = validator({ numParams: 2 })
-  assert.ok(v.validate(s.bytes).ok)
+  assert.ok(v.validate(s.bytes).ok, 'expected v.validate(s.bytes).ok')
   const seen = new Set<string>()
   for (let byte = 0; byte < s.bytes.length; byte++) {
     for (let bit = 0; bit < 8; bit++) {
@@ -169,20 +169,20 @@ test('flipping any single bit of a valid envelope makes it refused', () => {
       m[byte] ^= 1 << bit
       const r = v.validate(m)
       assert.equal(r.ok, false, `bit ${bit} of byte ${byte} accepted`)
-      assert.ok(!r.ok && REFUSAL_REASONS.includes(r.reason) && !r.detail.startsWith('validator error'))
+      assert.ok(!r.ok && REFUSAL_REASONS.includes(r.reason) && !r.detail.startsWith('validator error'), 'expected !r.ok && REFUSAL_REASONS.includes(r.reason) && !r.detail.startsWith(\'validator error\')')
       seen.add(r.reason)
     }
   }
-  assert.ok(seen.has('BAD_SIGNATURE') && seen.has('BAD_PAYLOAD_HASH') && seen.has('WRONG_NETWORK'))
+  assert.ok(seen.has('BAD_SIGNATURE') && seen.has('BAD_PAYLOAD_HASH') && seen.has('WRONG_NETWORK'), 'expected seen.has(\'BAD_SIGNATURE\') && seen.has(\'BAD_PAYLOAD_HASH\') && seen.has(\'WRONG_NETWORK\')')
 })
 
 test('verifyEnvelopeSignature checks provenance without the group key', () => {
   const s = seal()
   const r = verifyEnvelopeSignature(s.bytes)
-  assert.ok(r.ok && r.id === s.id)
+  assert.ok(r.ok && r.id === s.id, 'expected r.ok && r.id === s.id')
   const bad = new Uint8Array(s.bytes); bad[bad.length - 3] ^= 8
   const rb = verifyEnvelopeSignature(bad)
-  assert.ok(!rb.ok && rb.reason === 'BAD_PAYLOAD_HASH')
+  assert.ok(!rb.ok && rb.reason === 'BAD_PAYLOAD_HASH', 'expected !rb.ok && rb.reason === \'BAD_PAYLOAD_HASH\'')
   assert.equal(verifyEnvelopeSignature(s.bytes.subarray(0, 10)).ok, false)
 })
 

@@ -64,7 +64,7 @@ function apply (base: Uint8Array, m: Mutation): Uint8Array {
 
 test('fuzz: 10,000+ mutated, truncated, extended and huge-length envelopes are all refused with a named reason', () => {
   const v = validator({ numParams: 8, roundWindow: undefined })
-  for (const o of originals) assert.ok(v.validate(o).ok)
+  for (const o of originals) assert.ok(v.validate(o).ok, 'expected v.validate(o).ok')
   const counts = new Map<string, number>()
   const rssBefore = process.memoryUsage().rss
   let runs = 0
@@ -88,7 +88,7 @@ test('fuzz: 10,000+ mutated, truncated, extended and huge-length envelopes are a
   }), { numRuns: 10_000, seed: 20240601 })
   assert.equal(runs, 10_000)
   // memory stays bounded: nothing allocates from a length field
-  assert.ok(process.memoryUsage().rss - rssBefore < 256 * 1024 * 1024)
+  assert.ok(process.memoryUsage().rss - rssBefore < 256 * 1024 * 1024, 'expected process.memoryUsage().rss - rssBefore < 256 * 1024 * 1024')
   for (const expected of ['MALFORMED', 'BAD_SIGNATURE', 'LENGTH_MISMATCH', 'BAD_PAYLOAD_HASH']) {
     assert.ok((counts.get(expected) ?? 0) > 0, `no ${expected} among ${JSON.stringify([...counts])}`)
   }

@@ -17,7 +17,7 @@ test('the header binding is SHA-256(binding domain || header with its payload ha
   for (const parents of [0, 1, 16]) {
     const s = seal({ parents: Array.from({ length: parents }, () => toHex(rng.bytes(32))) }, { codec: { name: 'int8', chunkSize: 8 } })
     const parsed = parseEnvelope(s.bytes)
-    assert.ok(parsed.ok)
+    assert.ok(parsed.ok, 'expected parsed.ok')
     const { headerBytes, header, ciphertext } = parsed.envelope
     const zeroed = new Uint8Array(headerBytes)
     const o = payloadHashOffset(header.codec)
@@ -28,7 +28,7 @@ test('the header binding is SHA-256(binding domain || header with its payload ha
     a.fill(0)
     assert.equal(toHex(headerBinding(headerBytes, header.codec)), want, 'a second call is not the array the first returned')
     const plain = reference.secretboxOpen(ciphertext.subarray(24), ciphertext.subarray(0, 24), epochKeys.get(1)!)
-    assert.ok(plain != null)
+    assert.ok(plain != null, 'expected plain != null')
     assert.equal(toHex(plain.subarray(0, 32)), want, 'the sealed binding is that hash')
   }
 })
@@ -45,7 +45,7 @@ test('a signer that keeps what it signs still holds each message as signed', () 
   for (const [i, s] of sealed.entries()) {
     const hl = (s.bytes[0] << 8) | s.bytes[1]
     assert.deepEqual([...kept[i]], [...new TextEncoder().encode(SIGNATURE_DOMAIN), ...s.bytes.subarray(2, 2 + hl)])
-    assert.ok(verify(kept[i], s.bytes.subarray(2 + hl, 2 + hl + 64), alice.signPublicKey))
+    assert.ok(verify(kept[i], s.bytes.subarray(2 + hl, 2 + hl + 64), alice.signPublicKey), 'expected verify(kept[i], s.bytes.subarray(2 + hl, 2 + hl + 64), alice.signPublicKey)')
   }
 })
 
@@ -63,7 +63,7 @@ test('a signer that seals an envelope of its own inside sign() does not disturb 
   const v = validator()
   const r1 = v.validate(outer.bytes, { round: 10 })
   assert.ok(r1.ok, r1.ok ? '' : r1.reason)
-  assert.ok(inner != null)
+  assert.ok(inner != null, 'expected inner != null')
   const r2 = v.validate((inner as SealedUpdate).bytes, { round: 10 })
   assert.ok(r2.ok, r2.ok ? '' : r2.reason)
 })

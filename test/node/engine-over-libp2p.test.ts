@@ -80,7 +80,7 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     for (const e of engines) assert.ok(e.totals().updatesMerged > 0, 'every engine merged updates from the others')
     const v = await verifyStoredLog(store)
     assert.equal(v.ok, true, v.errors.join('; '))
-    assert.ok(v.signaturesChecked >= 2)
+    assert.ok(v.signaturesChecked >= 2, 'expected v.signaturesChecked >= 2')
     // models moved toward each other
     const [a, b] = [engines[0].weights(), engines[1].weights()]
     assert.equal(a.length, b.length)
@@ -89,7 +89,7 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
   it('gossip verdicts: a tampered envelope is rejected, a replayed one ignored, a fresh one accepted', async () => {
     let old: Uint8Array | null = null
     for await (const e of store.updateLog({ reverse: true })) if (e.verdict === 'accepted' && e.sender === toHex(ids[1].signPublicKey)) { old = e.bytes; break }
-    assert.ok(old != null)
+    assert.ok(old != null, 'expected old != null')
     // peer 1 seals two fresh updates (new sequence numbers); peer 2 relays them, one of them tampered with
     const seal = createDaemonEnvelopes({ manifest, keyring: createKeyring(manifest, { identity: ids[1] }), identity: ids[1], schemaHash: learnerSchema, numParams: engines[1].weights().length, maxBytes: 1 << 20 })
     const fields = { kind: 0 as const, round: engines[0].round, examples: 100, weight: 100, parents: [] as string[] }
@@ -122,6 +122,6 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     // the rejected envelope cost its relay gossipsub score (topic weight: -100 per invalid message, squared)
     const score = (transports[0].libp2p.services.pubsub as unknown as { score: { score: (id: string) => number } }).score
     await until(() => score.score(transports[2].libp2p.peerId.toString()) < 0, 'the relay of an invalid envelope to get a negative score', 5000)
-    assert.ok(score.score(transports[1].libp2p.peerId.toString()) >= 0)
+    assert.ok(score.score(transports[1].libp2p.peerId.toString()) >= 0, 'expected score.score(transports[1].libp2p.peerId.toString()) >= 0')
   })
 })

@@ -110,7 +110,7 @@ test('the gossip announcement carries the manifest, is bounded, and is checked l
   const a = encodeManifestAnnouncement(v2, 1)
   const b = encodeManifestAnnouncement(v2, 2)
   assert.notDeepEqual(a, b) // distinct gossipsub message ids for re-announcements
-  assert.ok(a.length < MANIFEST_ANNOUNCE_MAX_BYTES)
+  assert.ok(a.length < MANIFEST_ANNOUNCE_MAX_BYTES, 'expected a.length < MANIFEST_ANNOUNCE_MAX_BYTES')
   const r = checkManifestAnnouncement(v1, a)
   assert.equal(r.ok && r.manifest.version, 2)
   assert.equal(r.ok && !conflictingManifests(r.manifest, v2), true)
@@ -121,9 +121,9 @@ test('the gossip announcement carries the manifest, is bounded, and is checked l
   // a manifest too large to announce goes out as a notice: the receiver fetches it from the sender
   const big = manifestAnnouncement(v2, 3, 1000)
   assert.equal(big.notice, true)
-  assert.ok(big.bytes.length < 300)
+  assert.ok(big.bytes.length < 300, 'expected big.bytes.length < 300')
   const n = checkManifestAnnouncement(v1, big.bytes)
-  assert.ok(!n.ok && n.reason === null && 'fetch' in n)
+  assert.ok(!n.ok && n.reason === null && 'fetch' in n, 'expected !n.ok && n.reason === null && \'fetch\' in n')
   assert.deepEqual(!n.ok && 'fetch' in n ? n.fetch : null, { version: 2, hash: manifestHash(v2) })
   const held = checkManifestAnnouncement(v2, big.bytes)
   assert.equal(!held.ok && held.reason === 'STALE_MANIFEST' && held.same, true)
@@ -154,7 +154,7 @@ test('a live keyring swap: the remaining members seal under the new epoch, the r
 
   // version 2 adopted by A and B (the daemon: checkManifestUpdate, then swap); C learns it too
   const check = checkManifestUpdate(liveA.manifest, bytesOf(v2))
-  assert.ok(check.ok)
+  assert.ok(check.ok, 'expected check.ok')
   liveA.swap(createKeyring(check.manifest, { identity: admin }))
   liveB.swap(createKeyring(check.manifest, { identity: bob }))
   assert.throws(() => createKeyring(check.manifest, { identity: carol }), (e: Error) => e.name === 'EpochKeyError')

@@ -23,8 +23,8 @@ describe('LevelStore repositories', () => {
     assert.equal(new Set(values).size, values.length)
     const r = bucketRange(Bucket.CHECKPOINTS)
     const k = key(Bucket.CHECKPOINTS, u64(2 ** 40))
-    assert.ok(Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0)
-    assert.ok(Buffer.compare(key(Bucket.UPDATE_LOG, u64(0)), r.lt) >= 0)
+    assert.ok(Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0, 'expected Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0')
+    assert.ok(Buffer.compare(key(Bucket.UPDATE_LOG, u64(0)), r.lt) >= 0, 'expected Buffer.compare(key(Bucket.UPDATE_LOG, u64(0)), r.lt) >= 0')
   })
 
   it('commits batches atomically, reopens with the same state, keeps the newest checkpoints', async () => {
@@ -139,13 +139,13 @@ describe('LevelStore repositories', () => {
         if (cp != null) {
           assert.equal(cp.seq, cp.round)
           assert.equal(cp.round, Math.floor((head.count - 1) / 3) * 3)
-          assert.ok(cp.weights.every((w) => w === cp.round))
+          assert.ok(cp.weights.every((w) => w === cp.round), 'expected cp.weights.every((w) => w === cp.round)')
         }
         const v = await store.verifyLog()
         assert.deepEqual(v.errors, [], `kill ${k}`)
         await store.close()
       }
-      assert.ok(acknowledged > 0)
+      assert.ok(acknowledged > 0, 'expected acknowledged > 0')
     } finally {
       rmSync(dir, { recursive: true, force: true })
       rmSync(join('node_modules', '.cache', 'murmur-test', `commit-loop-${process.pid}.mjs`), { force: true })

@@ -41,9 +41,9 @@ describe('update stream over TCP with the daemon defaults', () => {
     const model = randomBytes(16 * 1024 * 1024 + 3)
     assert.equal(await a.sendWithVerdict(b.self, model), null)
     const got = received.at(-1)
-    assert.ok(got != null && got.via === 'direct')
+    assert.ok(got != null && got.via === 'direct', 'expected got != null && got.via === \'direct\'')
     assert.equal(got.from, a.self)
-    assert.ok(Buffer.from(got.bytes).equals(model))
+    assert.ok(Buffer.from(got.bytes).equals(model), 'expected Buffer.from(got.bytes).equals(model)')
     assert.equal(b.stats.messagesReceived, 1)
   })
 

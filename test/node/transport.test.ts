@@ -41,9 +41,9 @@ describe('libp2p transport over the memory transport', () => {
     const big = randomBytes(5 * 1024 * 1024 + 17)
     assert.equal(await ts[0].sendWithVerdict(ts[1].self, big), null)
     const got = received[1].find((m) => m.via === 'direct')
-    assert.ok(got != null)
+    assert.ok(got != null, 'expected got != null')
     assert.equal(got.from, ts[0].self)
-    assert.ok(Buffer.from(got.bytes).equals(big))
+    assert.ok(Buffer.from(got.bytes).equals(big), 'expected Buffer.from(got.bytes).equals(big)')
 
     const bad = new Uint8Array([0xff, 1, 2])
     assert.equal(await ts[2].sendWithVerdict(ts[0].self, bad), RefusalReason.BAD_SIGNATURE)
@@ -75,7 +75,7 @@ describe('libp2p transport over the memory transport', () => {
     await ts[1].announce(new Uint8Array([9, 0]))
     await ts[1].announce(new Uint8Array([7, 0]))
     await until(() => seen[0].includes(7) && seen[2].includes(7), 'accepted announcement')
-    assert.ok(ts[0].stats.refusedByReason.NOT_A_MEMBER === 1 || ts[2].stats.refusedByReason.NOT_A_MEMBER === 1)
+    assert.ok(ts[0].stats.refusedByReason.NOT_A_MEMBER === 1 || ts[2].stats.refusedByReason.NOT_A_MEMBER === 1, 'expected ts[0].stats.refusedByReason.NOT_A_MEMBER === 1 || ts[2].stats.refusedByReason.NOT_A_MEM...')
   })
 
   it('the connection gater refuses a non-member of a closed network', async () => {

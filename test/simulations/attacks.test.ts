@@ -29,7 +29,7 @@ function ctx (over: Partial<BehaviourContext> = {}): BehaviourContext & { sent: 
 }
 
 const update = (): OutgoingUpdate => ({ kind: 0, round: 1, seq: 7, examples: 10, weight: 10, parents: [], to: ['b', 'c'], weights: Float32Array.from([2, 2]) })
-const one = (u: OutgoingUpdate | OutgoingUpdate[]): OutgoingUpdate => { assert.ok(!Array.isArray(u)); return u as OutgoingUpdate }
+const one = (u: OutgoingUpdate | OutgoingUpdate[]): OutgoingUpdate => { assert.ok(!Array.isArray(u), 'expected !Array.isArray(u)'); return u as OutgoingUpdate }
 
 test('sign-flip: ref - scale * (honest - ref), ref = mean of what it received', async () => {
   const b = createBehaviour({ kind: 'sign-flip', scale: 1000 }, { peers: 10, adversaries: 2 })!
@@ -54,18 +54,18 @@ test('ALIE: mean - z * std of the models it sees; default z from n and f', async
   const b = createBehaviour({ kind: 'alie', z: 1 }, { peers: 10, adversaries: 2 })!
   const out = one(await b.outgoing!(update(), ctx()))
   // seen: [2,2],[1,3],[3,5] -> mean [2, 3.333], std [0.8165, 1.2472]
-  assert.ok(Math.abs(out.weights[0] - (2 - 0.8165)) < 1e-3)
-  assert.ok(Math.abs(out.weights[1] - (10 / 3 - 1.2472)) < 1e-3)
-  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5)
+  assert.ok(Math.abs(out.weights[0] - (2 - 0.8165)) < 1e-3, 'expected Math.abs(out.weights[0] - (2 - 0.8165)) < 1e-3')
+  assert.ok(Math.abs(out.weights[1] - (10 / 3 - 1.2472)) < 1e-3, 'expected Math.abs(out.weights[1] - (10 / 3 - 1.2472)) < 1e-3')
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5, 'expected Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5')
   // Baruch et al.: n = 50, f = 10 -> s = 16, z = Phi^-1(34/50) ~ 0.47
-  assert.ok(Math.abs(alieZ(50, 10) - normalQuantile(34 / 50)) < 1e-12)
+  assert.ok(Math.abs(alieZ(50, 10) - normalQuantile(34 / 50)) < 1e-12, 'expected Math.abs(alieZ(50, 10) - normalQuantile(34 / 50)) < 1e-12')
 })
 
 test('IPM: -epsilon * mean', async () => {
   const b = createBehaviour({ kind: 'ipm', epsilon: 0.5 }, { peers: 10, adversaries: 2 })!
   const out = one(await b.outgoing!(update(), ctx()))
-  assert.ok(Math.abs(out.weights[0] + 1) < 1e-6)
-  assert.ok(Math.abs(out.weights[1] + 5 / 3) < 1e-6)
+  assert.ok(Math.abs(out.weights[0] + 1) < 1e-6, 'expected Math.abs(out.weights[0] + 1) < 1e-6')
+  assert.ok(Math.abs(out.weights[1] + 5 / 3) < 1e-6, 'expected Math.abs(out.weights[1] + 5 / 3) < 1e-6')
 })
 
 test('dissensus: one envelope per neighbour, each pushed away from the mean, fresh sequence numbers', async () => {
@@ -75,13 +75,13 @@ test('dissensus: one envelope per neighbour, each pushed away from the mean, fre
   assert.deepEqual(out.map((u) => u.to), [['b'], ['c']])
   assert.notEqual(out[0].seq, out[1].seq)
   // to b: x_b - (mean - x_b) = 2 x_b - mean
-  assert.ok(Math.abs(out[0].weights[0] - (2 * 1 - 2)) < 1e-6)
-  assert.ok(Math.abs(out[1].weights[1] - (2 * 5 - 10 / 3)) < 1e-5)
+  assert.ok(Math.abs(out[0].weights[0] - (2 * 1 - 2)) < 1e-6, 'expected Math.abs(out[0].weights[0] - (2 * 1 - 2)) < 1e-6')
+  assert.ok(Math.abs(out[1].weights[1] - (2 * 5 - 10 / 3)) < 1e-5, 'expected Math.abs(out[1].weights[1] - (2 * 5 - 10 / 3)) < 1e-5')
 })
 
 test('replay: honest first, then old envelopes again instead of new ones', async () => {
   const b = createBehaviour({ kind: 'replay' }, { peers: 10, adversaries: 2 })!
-  assert.ok(!Array.isArray(await b.outgoing!(update(), ctx())))
+  assert.ok(!Array.isArray(await b.outgoing!(update(), ctx())), 'expected !Array.isArray(await b.outgoing!(update(), ctx()))')
   const old = { id: 'i', seq: 1, round: 0, kind: 0 as const, to: ['b'], bytes: Uint8Array.from([9, 9]) }
   const c = ctx({ sentLog: [old] })
   assert.deepEqual(await b.outgoing!(update(), c), [])

@@ -34,7 +34,7 @@ test('memo: later receivers of the same bytes skip the crypto, with identical re
   assert.equal(memo.misses, 1)
   assert.equal(memo.hits, 2)
   assert.deepEqual(memoized.map(strip), plain.map(strip))
-  assert.ok(memoized.every((r) => r.ok))
+  assert.ok(memoized.every((r) => r.ok), 'expected memoized.every((r) => r.ok)')
   const [a, b] = memoized as Array<Extract<OpenResult, { ok: true }>>
   assert.equal(a.weights, b.weights, 'receivers share one decoded array (the engine never writes into received weights)')
   assert.notEqual(a.header, b.header, 'each receiver gets its own header object')
@@ -48,13 +48,13 @@ test('memo across worlds: the sending world validates once, the note carries the
   const local = bytes.slice()   // the copy that stays in world A
   const outgoing = bytes.slice() // the copy that leaves for world B
   const note = worldA.notes?.send(outgoing, local)
-  assert.ok(note !== undefined)
+  assert.ok(note !== undefined, 'expected note !== undefined')
   assert.equal(worldA.misses, 1, 'one full validation, by the sending world')
   // the thread boundary: the note and the bytes are cloned
   const arrived = outgoing.slice()
   const crossed = structuredClone(note) as { result: { weights: Float32Array } }
   // the decoded weights cross in shared memory: a clone (a postMessage) reads the very same memory, no copy
-  assert.ok(crossed.result.weights.buffer instanceof SharedArrayBuffer)
+  assert.ok(crossed.result.weights.buffer instanceof SharedArrayBuffer, 'expected crossed.result.weights.buffer instanceof SharedArrayBuffer')
   const first = crossed.result.weights[0]
   crossed.result.weights[0] = 12345
   assert.equal((note as { result: { weights: Float32Array } }).result.weights[0], 12345)
@@ -90,7 +90,7 @@ test('memo: per-receiver checks still run (own envelope, replay, other membershi
   const memo = envelopeMemo()
   const wrap = (i: number, m = membership): Envelopes => memoizedEnvelopes(real(i, m), memo, { self: keys[i], membership: m, config })
   const first = await wrap(1).open(bytes, { round: 0, from: keys[0], replay: createMemoryReplayGuard() })
-  assert.ok(first.ok)
+  assert.ok(first.ok, 'expected first.ok')
   // the sender gets its own envelope back: SELF, exactly as without the memo
   const self = await wrap(0).open(bytes, { round: 0, from: keys[2], replay: createMemoryReplayGuard() })
   const selfPlain = await real(0).open(bytes, { round: 0, from: keys[2], replay: createMemoryReplayGuard() })

@@ -39,7 +39,7 @@ test('real peers, epidemic: one window per round and the crypto memo change noth
   const plain = await run(scenario, { workers: 2, safeHorizon: false, cryptoMemo: false })
   const local = await run(scenario, { workers: 0 })
   const three = await run(scenario, { workers: 3 })
-  assert.ok(fast.result.rounds.every((r) => r.mean != null && r.mean > 0.1))
+  assert.ok(fast.result.rounds.every((r) => r.mean != null && r.mean > 0.1), 'expected fast.result.rounds.every((r) => r.mean != null && r.mean > 0.1)')
   assert.equal(fast.result.scheduler?.windows, scenario.rounds, 'the rest of each round is one window')
   assert.ok((plain.result.scheduler?.windows ?? 0) > 3 * scenario.rounds, `${plain.result.scheduler?.windows} windows of the lookahead`)
   assert.ok(fast.memo.hits > 0, 'receivers share the crypto work')
@@ -50,12 +50,12 @@ test('real peers, epidemic: one window per round and the crypto memo change noth
   assert.deepEqual(strip(fast.result), strip(plain.result))
   assert.equal(JSON.stringify(strip(local.result)), JSON.stringify(strip(fast.result)))
   assert.equal(JSON.stringify(strip(three.result)), JSON.stringify(strip(fast.result)), 'three worker threads (notes reach two other worlds)')
-  assert.ok(three.memo.imported > 0)
+  assert.ok(three.memo.imported > 0, 'expected three.memo.imported > 0')
   // the last round: full test split in `final`, curve rows in `finalOnCurveRows` / `onCurveRows`
   const last = fast.result.rounds.at(-1)
   assert.equal(fast.result.finalOnCurveRows?.length, fast.result.final.length)
-  assert.ok(last?.onCurveRows != null && last.onCurveRows.mean > 0.1)
-  assert.ok(fast.result.rounds.slice(0, -1).every((r) => r.onCurveRows == null))
+  assert.ok(last?.onCurveRows != null && last.onCurveRows.mean > 0.1, 'expected last?.onCurveRows != null && last.onCurveRows.mean > 0.1')
+  assert.ok(fast.result.rounds.slice(0, -1).every((r) => r.onCurveRows == null), 'expected fast.result.rounds.slice(0, -1).every((r) => r.onCurveRows == null)')
 })
 
 test('real peers, pairwise (answers on receive): the horizon falls back to the lookahead, same results', async () => {
@@ -63,7 +63,7 @@ test('real peers, pairwise (answers on receive): the horizon falls back to the l
   const fast = await run(scenario, { workers: 2 })
   const plain = await run(scenario, { workers: 2, safeHorizon: false })
   assert.ok((fast.result.scheduler?.windows ?? 0) > scenario.rounds, 'replies need more windows')
-  assert.ok(fast.result.counters.some(([, c]) => c.messagesSent > 0))
+  assert.ok(fast.result.counters.some(([, c]) => c.messagesSent > 0), 'expected fast.result.counters.some(([, c]) => c.messagesSent > 0)')
   assert.deepEqual(strip(fast.result), strip(plain.result))
 })
 
@@ -83,7 +83,7 @@ test('real peers under replay and equivocation attacks: the memo (across two thr
     const plain = await run(scenario, { workers: 0, cryptoMemo: false })
     const refused = fast.result.refused as Record<string, number>
     assert.ok((refused.REPLAYED ?? 0) + (refused.EQUIVOCATION ?? 0) > 0, `${attack.kind}: ${JSON.stringify(refused)}`)
-    assert.ok(fast.memo.hits > 0)
+    assert.ok(fast.memo.hits > 0, 'expected fast.memo.hits > 0')
     assert.equal(JSON.stringify(strip(fast.result)), JSON.stringify(strip(plain.result)), attack.kind)
   }
 })

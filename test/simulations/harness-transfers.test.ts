@@ -59,6 +59,6 @@ test('three worker threads (an envelope reaches several worlds): the same result
   const local = await run(0)
   const three = await run(3)
   assert.equal(three.workers, 3)
-  assert.ok(local.counters.some(([, c]) => c.bytesReceived > 0))
+  assert.ok(local.counters.some(([, c]) => c.bytesReceived > 0), 'expected local.counters.some(([, c]) => c.bytesReceived > 0)')
   assert.equal(strip(three), strip(local))
 })

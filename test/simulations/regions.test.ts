@@ -29,16 +29,16 @@ test('region report: groups peers by region, marks the smallest quarter by expos
   const a = r.regions.find((x) => x.region === 'A')!
   assert.equal(a.peers, 2)
   assert.equal(a.exposure, 1000)
-  assert.ok(Math.abs((a.decentralized as number) - 0.31) < 1e-9)
+  assert.ok(Math.abs((a.decentralized as number) - 0.31) < 1e-9, 'expected Math.abs((a.decentralized as number) - 0.31) < 1e-9')
   const c = r.regions.find((x) => x.region === 'C')!
   assert.ok(Math.abs((c.improvement as number) - 0.5) < 1e-9, 'lower is better: (local - network) / local')
   assert.equal(r.small.worstRegion, 'D')
   // Small regions pooled over their test rows: (0.2 x 50 + 0.27 x 150) / 200 vs (0.4 x 50 + 0.3 x 150) / 200.
-  assert.ok(Math.abs((r.small.decentralized as number) - 0.2525) < 1e-9)
-  assert.ok(Math.abs((r.small.localOnly as number) - 0.325) < 1e-9)
-  assert.ok((r.all.improvement as number) > 0)
+  assert.ok(Math.abs((r.small.decentralized as number) - 0.2525) < 1e-9, 'expected Math.abs((r.small.decentralized as number) - 0.2525) < 1e-9')
+  assert.ok(Math.abs((r.small.localOnly as number) - 0.325) < 1e-9, 'expected Math.abs((r.small.localOnly as number) - 0.325) < 1e-9')
+  assert.ok((r.all.improvement as number) > 0, 'expected (r.all.improvement as number) > 0')
   assert.equal(r.all.worstRegion, 'E', 'E is worse in the network than alone')
-  assert.ok((r.regions.find((x) => x.region === 'E')!.improvement as number) < 0)
+  assert.ok((r.regions.find((x) => x.region === 'E')!.improvement as number) < 0, 'expected (r.regions.find((x) => x.region === \'E\')!.improvement as number) < 0')
 
   const acc = buildRegionReport([fig(0, 'A', 10, 0.9, 0.6), fig(1, 'B', 20, 0.8, 0.8)], { metric: 'accuracy', higherIsBetter: true, column: 'country' })
   assert.ok(Math.abs((acc.regions[0].improvement as number) - 0.5) < 1e-9, 'higher is better: (network - local) / local')
@@ -159,7 +159,7 @@ test('fremtpl-like region split with real peers: the small region is far better 
     assert.ok(goals.every((g) => g.pass === true), JSON.stringify(goals))
     assert.ok((isle.sharedImprovement as number) > 0.05, `Isle on the shared split: ${isle.sharedImprovement}`)
     // The summary (--json) keys are unchanged; the region report lives in results.json only.
-    assert.ok(!('regions' in summaryOf(results)))
+    assert.ok(!('regions' in summaryOf(results)), 'expected !(\'regions\' in summaryOf(results))')
     assert.match(renderTable(results), /\* Isle/)
     // Curve: every point on the 200-row sample, the final figure on the whole test split.
     const last = results.curve.at(-1)!

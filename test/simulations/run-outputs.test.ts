@@ -32,7 +32,7 @@ test('runScenario: baselines, variants, goals, results.json and report.html (lig
   assert.equal(summary.centralized.value, 0.9)
   assert.equal(typeof summary.localOnly.mean, 'number')
   assert.equal(typeof summary.fedavg.value, 'number')
-  assert.ok(summary.refused.NORM_BOUND > 0)
+  assert.ok(summary.refused.NORM_BOUND > 0, 'expected summary.refused.NORM_BOUND > 0')
   assert.equal(results.details.variants.length, 1)
   assert.deepEqual(results.details.variants[0].refused, {})
   assert.equal(results.details.goals.length, 2)

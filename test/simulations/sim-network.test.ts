@@ -69,7 +69,7 @@ test('uplink queues: a peer\'s second message waits for its first', async () => 
   const from0 = log.filter((d) => d.from === 0).map((d) => d.at).sort((a, b) => a - b)
   // 10 kB at 8 Mbps = 10 ms; latency 10 ms; the receiver's downlink is shared by two senders.
   assert.equal(from0.length, 2)
-  assert.ok(from0[1] - from0[0] >= 10 - 1e-9)
+  assert.ok(from0[1] - from0[0] >= 10 - 1e-9, 'expected from0[1] - from0[0] >= 10 - 1e-9')
 })
 
 test('loss: about the configured share of messages is lost, the same ones for the same seed', async () => {
@@ -97,12 +97,12 @@ test('partition: no message crosses while split, and the split heals on time', a
   for (let r = 0; r < 3; r++) await runRound(world, r)
   const roundOf = (d: Delivery): number => Math.floor(d.at / 1000)
   const crossing = (d: Delivery): boolean => (d.from < 3) !== (d.to < 3)
-  assert.ok(log.some((d) => roundOf(d) === 0 && crossing(d)))
-  assert.ok(!log.some((d) => roundOf(d) === 1 && crossing(d)))
-  assert.ok(log.some((d) => roundOf(d) === 1 && !crossing(d)))
-  assert.ok(log.some((d) => roundOf(d) === 2 && crossing(d)))
+  assert.ok(log.some((d) => roundOf(d) === 0 && crossing(d)), 'expected log.some((d) => roundOf(d) === 0 && crossing(d))')
+  assert.ok(!log.some((d) => roundOf(d) === 1 && crossing(d)), 'expected !log.some((d) => roundOf(d) === 1 && crossing(d))')
+  assert.ok(log.some((d) => roundOf(d) === 1 && !crossing(d)), 'expected log.some((d) => roundOf(d) === 1 && !crossing(d))')
+  assert.ok(log.some((d) => roundOf(d) === 2 && crossing(d)), 'expected log.some((d) => roundOf(d) === 2 && crossing(d))')
   assert.equal(sendErrors.length, 6 * 3)
-  assert.ok(sendErrors.every((e) => e.name === 'PeerUnreachableError'))
+  assert.ok(sendErrors.every((e) => e.name === 'PeerUnreachableError'), 'expected sendErrors.every((e) => e.name === \'PeerUnreachableError\')')
   // neighbours() hides unreachable peers during the split
   await world.startRound(1, [])
   assert.equal(world.neighboursOf(0).length, 2)
@@ -112,7 +112,7 @@ test('churn: offline peers neither run rounds nor receive; the schedule changes 
   const { world, log, sendErrors } = probeWorld({ peers: 5, network: { latency: 5 } })
   await world.init()
   await runRound(world, 0, [4])
-  assert.ok(!log.some((d) => d.from === 4 || d.to === 4))
+  assert.ok(!log.some((d) => d.from === 4 || d.to === 4), 'expected !log.some((d) => d.from === 4 || d.to === 4)')
   assert.equal(sendErrors.length, 4)
   const churn = new ChurnSchedule({ rate: 0.3, downRounds: 1, fromRound: 1 }, 100, createRng(1))
   churn.advance(0)
@@ -142,8 +142,8 @@ test('stragglers: a five times slower peer sends later and skips rounds while bu
   for (let r = 0; r < 4; r++) await runRound(world, r)
   const fromSlow = log.filter((d) => d.from === slow[0])
   // 10 steps * 30 ms * 5 = 1500 ms: its round-0 sends leave at 1500, it is busy in round 1, starts again at round 2.
-  assert.ok(fromSlow.length > 0)
-  assert.ok(fromSlow.every((d) => d.at >= 1500))
+  assert.ok(fromSlow.length > 0, 'expected fromSlow.length > 0')
+  assert.ok(fromSlow.every((d) => d.at >= 1500), 'expected fromSlow.every((d) => d.at >= 1500)')
   assert.deepEqual([...new Set(fromSlow.map((d) => Math.floor(d.at / 1000)))].sort(), [1, 3])
   const fromFast = log.filter((d) => d.from !== slow[0])
   assert.equal(fromFast.length, 3 * 3 * 4)

@@ -13,14 +13,14 @@ test('complete graph: everyone is everyone else\'s neighbour', () => {
   const g = buildTopology({ kind: 'complete' }, 7)
   for (let i = 0; i < 7; i++) {
     assert.equal(g.neighbours(i, 0).length, 6)
-    assert.ok(!g.neighbours(i, 0).includes(i))
+    assert.ok(!g.neighbours(i, 0).includes(i), 'expected !g.neighbours(i, 0).includes(i)')
   }
 })
 
 test('ring: degree 2, connected, symmetric', () => {
   const g = buildTopology({ kind: 'ring' }, 10)
   for (let i = 0; i < 10; i++) assert.deepEqual(g.neighbours(i, 0), [(i + 9) % 10, (i + 1) % 10].sort((a, b) => a - b))
-  assert.ok(isConnected(g))
+  assert.ok(isConnected(g), 'expected isConnected(g)')
 })
 
 test('k-regular: every degree is k, no self loops, symmetric, connected, deterministic', () => {
@@ -30,10 +30,10 @@ test('k-regular: every degree is k, no self loops, symmetric, connected, determi
     for (let i = 0; i < n; i++) {
       const nb = g.neighbours(i, 0)
       assert.equal(nb.length, k, `peer ${i} of ${n} has degree ${nb.length}`)
-      assert.ok(!nb.includes(i))
-      for (const j of nb) assert.ok(edges.has(`${j}-${i}`))
+      assert.ok(!nb.includes(i), 'expected !nb.includes(i)')
+      for (const j of nb) assert.ok(edges.has(`${j}-${i}`), 'expected edges.has(`${j}-${i}`)')
     }
-    assert.ok(isConnected(g))
+    assert.ok(isConnected(g), 'expected isConnected(g)')
     assert.deepEqual(edgeSet(buildTopology({ kind: 'k-regular', k }, n, createRng(3))), edges)
   }
   assert.notDeepEqual(edgeSet(buildTopology({ kind: 'k-regular', k: 4 }, 50, createRng(4))), edgeSet(buildTopology({ kind: 'k-regular', k: 4 }, 50, createRng(3))))
@@ -51,7 +51,7 @@ test('small-world keeps the mean degree and far more clustering than a random gr
   assert.ok(clusteringCoefficient(sw) > 3 * clusteringCoefficient(er), `${clusteringCoefficient(sw)} vs ${clusteringCoefficient(er)}`)
   // beta = 1 rewires most lattice edges: clustering drops.
   const rewired = buildTopology({ kind: 'small-world', k, beta: 1 }, n, createRng(1))
-  assert.ok(clusteringCoefficient(rewired) < clusteringCoefficient(sw) / 3)
+  assert.ok(clusteringCoefficient(rewired) < clusteringCoefficient(sw) / 3, 'expected clusteringCoefficient(rewired) < clusteringCoefficient(sw) / 3')
 })
 
 test('erdos-renyi: edge count near p n (n - 1) / 2', () => {
@@ -61,7 +61,7 @@ test('erdos-renyi: edge count near p n (n - 1) / 2', () => {
   const expected = p * n * (n - 1) / 2
   const sd = Math.sqrt(expected * (1 - p))
   assert.ok(Math.abs(m - expected) < 5 * sd, `${m} edges, expected ${expected}`)
-  assert.ok(isConnected(g))
+  assert.ok(isConnected(g), 'expected isConnected(g)')
 })
 
 test('s-random: s distinct out-neighbours, fresh each round, the same for the same round', () => {
@@ -71,11 +71,11 @@ test('s-random: s distinct out-neighbours, fresh each round, the same for the sa
   for (let i = 0; i < 100; i++) {
     const a = g.neighbours(i, 0)
     assert.equal(new Set(a).size, 3)
-    assert.ok(!a.includes(i))
+    assert.ok(!a.includes(i), 'expected !a.includes(i)')
     assert.deepEqual(g.neighbours(i, 0), a)
     if (a.join() !== g.neighbours(i, 1).join()) changed++
   }
-  assert.ok(changed > 90)
+  assert.ok(changed > 90, 'expected changed > 90')
   const small = buildTopology({ kind: 's-random', s: 5 }, 4, createRng(5))
   assert.deepEqual(small.neighbours(2, 7), [0, 1, 3])
 })

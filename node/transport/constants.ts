@@ -47,9 +47,7 @@ export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 5
 
 /**
  * Chunk size on the update stream: the largest a receiver accepts (update-stream.ts MAX_CHUNK_BYTES), so any
- * receiver reads it. Fewer, larger frames cost less per byte: in interleaved runs (scripts/bench/network.ts,
- * receiver in its own process) 1 MiB chunks moved a 16 MiB model at 0.96-1.10x the raw stream, 256 KiB at
- * 0.80-0.93x and 64 KiB at 0.58-0.88x.
+ * receiver reads it. Fewer, larger frames cost less per byte (scripts/bench/network.ts; figures in BENCHMARKS.md).
  */
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024
 

@@ -69,9 +69,8 @@ interface Timing { trainMs: number, evaluateMs: number, memoHits: number, memoMi
  * Peer training throughput through the whole simulator (2 worker threads), the default scenario at `peers`.
  * Rates and shares are taken over the steady rounds: the first `warmupRounds` (default 1) and the last round (it
  * evaluates every peer on the full test split) are left out. Warm-up is first touch of every peer's data and,
- * above all, V8 compiling the engine's hot paths: at 500 peers its optimising compiler keeps one of the two
- * cores 10-20% busy for about the first 12 s of a run (perf, session 4), time the tight-loop ceiling, which
- * compiles one small function and likewise discards a warm-up call, never pays. `mergeCryptoShare` = (wall time
+ * above all, V8 compiling the engine's hot paths (a cost the tight-loop ceiling, which compiles one small
+ * function and likewise discards a warm-up call, never pays; see BENCHMARKS.md). `mergeCryptoShare` = (wall time
  * inside engine calls - training) / (2 threads x round wall time - evaluation), so time idle at barriers and in
  * the scheduler counts against it, never for it.
  */

@@ -1,5 +1,5 @@
 /**
- * Regenerates the envelope test vectors in test/fixtures/envelopes-v2.json. Everything is fixed (sender seed,
+ * Regenerates the envelope test vectors in test/fixtures/envelopes-v3.json. Everything is fixed (sender seed,
  * group key, nonce, fields, weights), and ed25519 is deterministic, so the bytes are too: another
  * implementation can check itself against the file. Usage: npx tsx scripts/make-fixtures.ts [--check]
  * (--check exits 1 when the file on disk differs from what this code produces).
@@ -9,7 +9,7 @@ import { generateIdentity, createSigner, toHex, fromHex } from '../crypto/index.
 import { sealUpdate, headerToJson, type UpdateFields } from '../protocol/messages/index.js'
 import { createEncoder, type CodecSpec } from '../protocol/codecs/index.js'
 
-const FILE = new URL('../test/fixtures/envelopes-v2.json', import.meta.url)
+const FILE = new URL('../test/fixtures/envelopes-v3.json', import.meta.url)
 
 function filled (byte: number, n = 32): string {
   return toHex(new Uint8Array(n).fill(byte))
@@ -52,7 +52,9 @@ export function makeVectors (): { description: string, vectors: EnvelopeVector[]
     { name: 'float32-with-parents', codec: { name: 'float32' } },
     { name: 'float16-pairwise-request', codec: { name: 'float16' }, fields: { kind: 1, parents: [] } },
     { name: 'int8-chunk-4', codec: { name: 'int8', chunkSize: 4 }, fields: { parents: [] } },
-    { name: 'topk-k-3', codec: { name: 'topk', k: 3 }, fields: { parents: [filled(0xc3)] } }
+    { name: 'topk-k-3', codec: { name: 'topk', k: 3 }, fields: { parents: [filled(0xc3)] } },
+    // a sequence number past 32 bits (a start's clock floor, see SEQ_PER_MS): both halves of the u64 field
+    { name: 'float32-seq-past-u32', codec: { name: 'float32' }, fields: { seq: 1_796_000_000_000_123, parents: [] } }
   ]
   const vectors = cases.map((c) => {
     const fields = { ...base, ...c.fields }
@@ -76,7 +78,7 @@ export function makeVectors (): { description: string, vectors: EnvelopeVector[]
     }
   })
   return {
-    description: 'Murmur update envelope v2 test vectors: seal(fields, encode(codec, weights)) with the given sender seed, ' +
+    description: 'Murmur update envelope v3 test vectors: seal(fields, encode(codec, weights)) with the given sender seed, ' +
       'epoch key and nonce must give exactly envelopeHex; id = SHA-256(header). Layout: docs/security.md.',
     vectors
   }
@@ -86,7 +88,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const text = JSON.stringify(makeVectors(), null, 2) + '\n'
   if (process.argv.includes('--check')) {
     const onDisk = readFileSync(FILE, 'utf8')
-    if (onDisk !== text) { console.error('test/fixtures/envelopes-v2.json differs from what the code produces'); process.exit(1) }
+    if (onDisk !== text) { console.error('test/fixtures/envelopes-v3.json differs from what the code produces'); process.exit(1) }
     console.log('fixtures match')
   } else {
     writeFileSync(FILE, text)

@@ -62,6 +62,20 @@ export type PeerEngineOptions = typeof defaultPeerEngineOptions
 /** Sequence numbers skipped after a restart, so no seq sent after the last checkpoint is ever reused. */
 export const SEQ_RESTART_GAP = 1024
 
+/**
+ * Sequence numbers per millisecond of the peer's clock reserved for each start: a start at time t sends from at
+ * least t * SEQ_PER_MS, so a restart after any downtime, even with its database lost (no checkpoint to say how far
+ * it got), never reuses a sequence number: it would take more than SEQ_PER_MS sends per millisecond to catch up
+ * with the clock. (A clock set back across a lost database is the one case this cannot cover.)
+ */
+export const SEQ_PER_MS = 1000
+
+/** The first sequence number a peer starting at `nowMs` may use. */
+export function seqFloor (nowMs: number): number {
+  const t = Number.isFinite(nowMs) && nowMs > 0 ? Math.floor(nowMs) : 0
+  return Math.min(Number.MAX_SAFE_INTEGER, t * SEQ_PER_MS)
+}
+
 /** Metric names the engine reports (labels in comments). */
 export const ENGINE_METRICS = {
   rounds: 'murmur_engine_rounds_total',

@@ -6,7 +6,7 @@
  */
 import { RefusalReason, type AbortOptions, type Incoming, type PeerKey, type Rng } from '../interfaces.js'
 import { distance, norm } from '../averaging/vector.js'
-import { ENGINE_METRICS, SEQ_RESTART_GAP, type PeerEngineOptions } from './constants.js'
+import { ENGINE_METRICS, SEQ_RESTART_GAP, seqFloor, type PeerEngineOptions } from './constants.js'
 import { mergeOptions } from './options.js'
 import type { Checkpoint, EquivocationEvidence, StoreBatch, UpdateLogEntry } from './store.js'
 import { Admission } from './admission.js'
@@ -168,6 +168,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         await recoverBuffered({ ...this.c, rule: this.rule, round: this._round, replayWindow: this.options.replayWindow }, cp.savedAt, options)
       }
     }
+    // never below what this start's clock reserves: a lost database must not restart at seq 0 (EQUIVOCATION)
+    this.outbox.seq = Math.max(this.outbox.seq, seqFloor(this.c.clock.now()))
     transport.onMessage(async (message) => await this.handleMessage(message))
     this.c.logger?.info({ round: this._round, seq: this.outbox.seq, rule: this.params.rule, restored: cp != null }, 'engine initialised')
   }

@@ -32,7 +32,7 @@ export * from './types.js'
 export * from './store.js'
 export { MemoryStore, StoreClosedError, type MemoryStoreInit } from './memory-store.js'
 export { createMemoryReplayGuard, type ReplayGuard } from '../messages/replay.js'
-export { defaultPeerEngineOptions, ENGINE_METRICS, SEQ_RESTART_GAP, type PeerEngineOptions } from './constants.js'
+export { defaultPeerEngineOptions, ENGINE_METRICS, SEQ_PER_MS, SEQ_RESTART_GAP, seqFloor, type PeerEngineOptions } from './constants.js'
 export { InvalidEngineOptionsError, CheckpointMismatchError, EngineStateError } from './errors.js'
 export {
   parseAveragingParams, averagingRule, averagingParamsSchema, AVERAGING_RULES, InvalidAveragingParamsError, UnknownAveragingRuleError,

@@ -17,14 +17,13 @@ import { toHex, bytesEqual } from '../../crypto/hex.js'
 import { type UpdateHeader, ZERO_HASH_HEX, headerLength, payloadHashOffset, writeHeader, decodeHeader } from './header.js'
 import {
   BINDING_BYTES, BINDING_DOMAIN, FORMAT_VERSION, MAC_BYTES, MAX_HEADER_BYTES, MIN_HEADER_BYTES, NONCE_BYTES,
-  SIGNATURE_BYTES, SIGNATURE_DOMAIN
+  SENDER_OFFSET, SIGNATURE_BYTES, SIGNATURE_DOMAIN
 } from './constants.js'
 import { InvalidUpdateFieldError } from './errors.js'
 
 const SIGNATURE_DOMAIN_BYTES = new TextEncoder().encode(SIGNATURE_DOMAIN)
 const BINDING_DOMAIN_BYTES = new TextEncoder().encode(BINDING_DOMAIN)
 /** Offset of the sender key inside every header (fixed part). */
-const SENDER_OFFSET = 82
 
 /** `domain || headerBytes` in a fresh array of its own (from node's small-buffer pool: a few hundred bytes). */
 function withDomain (domain: Uint8Array, headerBytes: Uint8Array): Uint8Array {

@@ -1,5 +1,5 @@
 /**
- * Deterministic binary encoding of the update header (format version 2). Integers are unsigned big-endian,
+ * Deterministic binary encoding of the update header (format version 3). Integers are unsigned big-endian,
  * the push-sum weight an IEEE 754 float64 big-endian; every field has a fixed width except the codec
  * parameters (fixed by the codec id) and the parent list (count-prefixed, at most MAX_PARENTS).
  * Any byte string decodes to at most one header, and that header encodes back to the same bytes.
@@ -7,12 +7,12 @@
 import type { PeerKey } from '../interfaces.js'
 import { type CodecDescriptor, CODEC_IDS, codecParamBytes, readCodec, writeCodec } from '../codecs/index.js'
 import { writeHex32 } from '../../crypto/hex.js'
-import { HEADER_FIXED_BYTES, MAX_PARENTS, MIN_HEADER_BYTES } from './constants.js'
+import { HEADER_FIXED_BYTES, MAX_PARENTS, MAX_SEQ, MIN_HEADER_BYTES, SENDER_OFFSET } from './constants.js'
 import { InvalidUpdateFieldError } from './errors.js'
 
 /** The signed header of an update envelope. Hex strings are lowercase. */
 export interface UpdateHeader {
-  /** Envelope format version (1). */
+  /** Envelope format version (FORMAT_VERSION). */
   version: number
   /** Message kind, assigned by the engine: 0 update, 1 pairwise request, 2 pairwise reply. */
   kind: number
@@ -23,7 +23,7 @@ export interface UpdateHeader {
   /** Model schema hash (64 hex). */
   schemaHash: string
   round: number
-  /** Per-sender sequence number. */
+  /** Per-sender sequence number (u64 on the wire, at most MAX_SEQ). */
   seq: number
   /** Sender's ed25519 public key (64 hex) = its PeerKey. */
   sender: PeerKey
@@ -47,6 +47,11 @@ export const ZERO_HASH_HEX = '0'.repeat(64)
 
 function u32 (name: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > U32_MAX) throw new InvalidUpdateFieldError(`${name} must be an integer in 0..${U32_MAX}, got ${v}`)
+  return v
+}
+
+function seqField (v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_SEQ) throw new InvalidUpdateFieldError(`seq must be an integer in 0..${MAX_SEQ}, got ${v}`)
   return v
 }
 
@@ -80,11 +85,13 @@ export function writeHeader (out: Uint8Array, offset: number, h: UpdateHeader): 
   view.setUint32(38, u32('keyEpoch', h.keyEpoch))
   hex32(bytes, 42, 'schemaHash', h.schemaHash)
   view.setUint32(74, u32('round', h.round))
-  view.setUint32(78, u32('seq', h.seq))
-  hex32(bytes, 82, 'sender', h.sender)
-  view.setUint32(114, u32('exampleCount', h.exampleCount))
-  view.setFloat64(118, h.pushSumWeight)
-  view.setUint32(126, u32('numParams', h.numParams))
+  const seq = seqField(h.seq)
+  view.setUint32(78, Math.floor(seq / 0x1_0000_0000))
+  view.setUint32(82, seq >>> 0)
+  hex32(bytes, SENDER_OFFSET, 'sender', h.sender)
+  view.setUint32(118, u32('exampleCount', h.exampleCount))
+  view.setFloat64(122, h.pushSumWeight)
+  view.setUint32(130, u32('numParams', h.numParams))
   let o = writeCodec(view, HEADER_FIXED_BYTES, h.codec)
   view.setUint32(o, u32('payloadLength', h.payloadLength)); o += 4
   hex32(bytes, o, 'payloadHash', h.payloadHash); o += 32
@@ -118,6 +125,9 @@ export function decodeHeader (bytes: Uint8Array): HeaderDecode {
   if (paramBytes == null) return { ok: false, reason: 'MALFORMED', detail: `unknown codec id ${codecId}` }
   let o = HEADER_FIXED_BYTES + 1 + paramBytes
   if (bytes.length < o + 4 + 32 + 1) return { ok: false, reason: 'MALFORMED', detail: 'header truncated in codec fields' }
+  // a u64 sequence number beyond the safe integers would not decode back to the same bytes
+  const seqHigh = view.getUint32(78)
+  if (seqHigh > Math.floor(MAX_SEQ / 0x1_0000_0000)) return { ok: false, reason: 'MALFORMED', detail: 'seq beyond 2^53 - 1' }
   const codec = readCodec(view, HEADER_FIXED_BYTES)
   if (codec == null) return { ok: false, reason: 'MALFORMED', detail: `unknown codec id ${codecId}` }
   const payloadLength = view.getUint32(o); o += 4
@@ -139,11 +149,11 @@ export function decodeHeader (bytes: Uint8Array): HeaderDecode {
       keyEpoch: view.getUint32(38),
       schemaHash: hex32At(buf, 42),
       round: view.getUint32(74),
-      seq: view.getUint32(78),
-      sender: hex32At(buf, 82),
-      exampleCount: view.getUint32(114),
-      pushSumWeight: view.getFloat64(118),
-      numParams: view.getUint32(126),
+      seq: seqHigh * 0x1_0000_0000 + view.getUint32(82),
+      sender: hex32At(buf, SENDER_OFFSET),
+      exampleCount: view.getUint32(118),
+      pushSumWeight: view.getFloat64(122),
+      numParams: view.getUint32(130),
       codec,
       payloadLength,
       payloadHash,

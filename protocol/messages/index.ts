@@ -19,7 +19,7 @@
  */
 export * from './constants.js'
 export { InvalidUpdateFieldError } from './errors.js'
-export { type UpdateHeader, encodeHeader, decodeHeader, headerLength } from './header.js'
+export { type UpdateHeader, encodeHeader, decodeHeader, headerLength, payloadHashOffset } from './header.js'
 export {
   type UpdateFields, type SealOptions, type SealedUpdate, type ParsedEnvelope, type ParseResult,
   type SignatureCheck, sealUpdate, parseEnvelope, signedMessage, headerBinding, headerToJson, verifyEnvelopeSignature,

@@ -156,3 +156,30 @@ test('a checkpoint of another model is refused at init (CheckpointMismatchError)
   assert.throws(() => envelopes.seal({ kind: UpdateKind.UPDATE, round: 0, seq: 0, examples: 1, weight: 1, parents: [] }, new Float32Array(3)),
     (e: Error) => e.name === 'NoEpochKeyError' && /epoch 2/.test(e.message))
 })
+
+test('restart with the database lost (identity kept): the new sequence numbers start past the clock floor, nothing is EQUIVOCATION or REPLAYED', async () => {
+  const init = { averaging: { rule: 'epidemic' as const, fanout: 1, weighting: 'uniform' as const }, localSteps: 0, evaluateEveryRounds: 0 }
+  const { net, peers, clock } = buildPeers({ n: 2, dim: 3, graph: () => [[1], [0]], init })
+  const [a, b] = peers
+  clock.t = 1_000
+  await a.engine.init(); await b.engine.init()
+  const refusals: string[] = []
+  b.engine.addEventListener('refused', (e) => { refusals.push((e as CustomEvent<{ reason: string }>).detail.reason) })
+  for (let r = 0; r < 3; r++) {
+    await a.engine.beginRound(); await b.engine.beginRound(); await net.deliverAll(); await a.engine.endRound(); await b.engine.endRound()
+    clock.t += 1_000
+  }
+  assert.equal(b.engine.totals().updatesMerged, 3, 'b merged a\'s three updates before the loss')
+  const before = a.engine.seq
+  // a loses its database: a fresh store, the same identity and envelopes, some time later
+  clock.t += 5_000
+  const fresh = peerEngine(init)({ transport: net.transport(a.key), learner: new VectorLearner(new Float32Array(3)), store: new MemoryStore(), clock, rng: createRng(9), envelopes: a.envelopes })
+  await fresh.init()
+  assert.ok(fresh.seq > before, `the restarted peer starts at seq ${fresh.seq}, past the ${before} it had used`)
+  for (let r = 0; r < 3; r++) {
+    await fresh.beginRound(); await b.engine.beginRound(); await net.deliverAll(); await fresh.endRound(); await b.engine.endRound()
+    clock.t += 1_000
+  }
+  assert.deepEqual(refusals, [], `b refused the restarted peer: ${refusals.join(', ')}`)
+  assert.equal(b.engine.totals().updatesMerged, 6, 'b merged the restarted peer\'s updates')
+})

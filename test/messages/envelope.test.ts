@@ -5,7 +5,7 @@ import nacl from 'tweetnacl'
 import { REFUSAL_REASONS, gossipVerdict } from '../../protocol/interfaces.js'
 import {
   sealUpdate, parseEnvelope, createMemoryReplayGuard, headerToJson, verifyEnvelopeSignature, signedMessage, headerBinding,
-  decodeHeader, encodeHeader, type ValidationResult
+  decodeHeader, encodeHeader, payloadHashOffset, type ValidationResult
 } from '../../protocol/messages/index.js'
 import { createEncoder } from '../../protocol/codecs/index.js'
 import { createSigner, generateIdentity, fromHex, toHex, sha256, reference } from '../../crypto/index.js'
@@ -42,7 +42,7 @@ test('header encoding is deterministic and round-trips', () => {
 })
 
 test('test vectors in test/fixtures reproduce byte for byte and check out with tweetnacl alone', () => {
-  const file = JSON.parse(readFileSync(new URL('../fixtures/envelopes-v2.json', import.meta.url), 'utf8'))
+  const file = JSON.parse(readFileSync(new URL('../fixtures/envelopes-v3.json', import.meta.url), 'utf8'))
   assert.ok(file.vectors.length >= 4, 'expected file.vectors.length >= 4')
   for (const v of file.vectors) {
     const sender = generateIdentity(fromHex(v.senderSeed, 32))
@@ -88,8 +88,10 @@ test('every refusal reason is produced by the matching defect', () => {
     ['DECRYPTION_FAILED', seal({ keyEpoch: 2 }, { key: epochKeys.get(1) }).bytes],
     ['NORM_BOUND', seal({}, { w: new Float32Array(NUM_PARAMS).fill(30) }).bytes]
   ]
-  const unsupported = new Uint8Array(ok.bytes); unsupported[2] = 3
+  const unsupported = new Uint8Array(ok.bytes); unsupported[2] = 4
   cases.push(['UNSUPPORTED_VERSION', unsupported])
+  const version2 = new Uint8Array(ok.bytes); version2[2] = 2 // the 32-bit sequence format
+  cases.push(['UNSUPPORTED_VERSION', version2])
   const version1 = new Uint8Array(ok.bytes); version1[2] = 1 // the unreleased SHA-256 format of session 1
   cases.push(['UNSUPPORTED_VERSION', version1])
   const kind = new Uint8Array(ok.bytes); kind[3] = 3
@@ -104,9 +106,9 @@ test('every refusal reason is produced by the matching defect', () => {
   const infPayload = new Uint8Array(new Float32Array(NUM_PARAMS).fill(1).buffer); new DataView(infPayload.buffer).setFloat32(8, -Infinity, true)
   cases.push(['NON_FINITE', sealUpdate(fields(), { codec: { name: 'float32' }, payload: infPayload }, { signer: createSigner(alice), epochKey: epochKeys.get(1)! }).bytes])
   // push-sum weight NaN and negative, header edited and re-signed
-  const psw = new Uint8Array(ok.bytes); new DataView(psw.buffer).setFloat64(2 + 118, NaN)
+  const psw = new Uint8Array(ok.bytes); new DataView(psw.buffer).setFloat64(2 + 122, NaN)
   cases.push(['NON_FINITE', resign(psw)])
-  new DataView(psw.buffer).setFloat64(2 + 118, -1)
+  new DataView(psw.buffer).setFloat64(2 + 122, -1)
   cases.push(['MALFORMED', resign(psw)])
   // header edited and re-signed by the sender: the sealed binding no longer matches
   const round = new Uint8Array(ok.bytes); new DataView(round.buffer).setUint32(2 + 74, 11)
@@ -115,7 +117,7 @@ test('every refusal reason is produced by the matching defect', () => {
   const other = seal({ round: 9 })
   const hl = (ok.bytes[0] << 8) | ok.bytes[1]
   const swapped = new Uint8Array(ok.bytes); swapped.set(other.bytes.subarray(2 + hl + 64), 2 + hl + 64)
-  cases.push(['DECRYPTION_FAILED', rehashAndResign(swapped, 135)])
+  cases.push(['DECRYPTION_FAILED', rehashAndResign(swapped, payloadHashOffset({ name: 'float32' }))])
   for (const [expected, bytes] of cases) {
     const r = v().validate(bytes, { round: 10 })
     assert.equal(reason(r), expected)
@@ -189,7 +191,7 @@ test('verifyEnvelopeSignature checks provenance without the group key', () => {
 test('sealUpdate refuses bad fields of our own with InvalidUpdateFieldError', () => {
   const enc = createEncoder({ name: 'float32' }).encode(weights())
   const opts = { signer: createSigner(alice), epochKey: epochKeys.get(1)! }
-  for (const bad of [{ round: -1 }, { seq: 2 ** 32 }, { networkId: 'abc' }, { pushSumWeight: NaN }, { numParams: 3 }, { parents: Array(17).fill('00'.repeat(32)) }]) {
+  for (const bad of [{ round: -1 }, { seq: 2 ** 53 }, { seq: 1.5 }, { networkId: 'abc' }, { pushSumWeight: NaN }, { numParams: 3 }, { parents: Array(17).fill('00'.repeat(32)) }]) {
     assert.throws(() => sealUpdate(fields(bad), enc, opts), (e: Error) => e.name === 'InvalidUpdateFieldError', JSON.stringify(bad).slice(0, 40))
   }
 })

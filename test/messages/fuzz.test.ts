@@ -11,7 +11,7 @@ const originals = [
   seal({ numParams: 8, seq: 3 }, { w: weights(8), codec: { name: 'int8', chunkSize: 3 } }).bytes,
   seal({ numParams: 8, seq: 4 }, { w: weights(8), codec: { name: 'topk', k: 2 } }).bytes
 ]
-const U32_FIELDS = [34, 38, 74, 78, 114, 126, 131, 135] // header offsets of u32 fields (some codec-dependent)
+const U32_FIELDS = [34, 38, 74, 78, 82, 118, 130, 135, 139] // header offsets of u32 fields (some codec-dependent)
 
 type Mutation =
   | { t: 'flip', at: number[], mask: number[] }

@@ -93,9 +93,10 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     // peer 1 seals two fresh updates (new sequence numbers); peer 2 relays them, one of them tampered with
     const seal = createDaemonEnvelopes({ manifest, keyring: createKeyring(manifest, { identity: ids[1] }), identity: ids[1], schemaHash: learnerSchema, numParams: engines[1].weights().length, maxBytes: 1 << 20 })
     const fields = { kind: 0 as const, round: engines[0].round, examples: 100, weight: 100, parents: [] as string[] }
-    const bad = Uint8Array.from((await seal.seal({ ...fields, seq: 900_000 }, engines[1].weights())).bytes)
+    const s0 = engines[1].seq + 900_000 // well past what peer 1's engine has used
+    const bad = Uint8Array.from((await seal.seal({ ...fields, seq: s0 }, engines[1].weights())).bytes)
     bad[bad.length - 10] ^= 0x01 // inside the ciphertext: no longer what the signed header's payload hash names
-    const good = (await seal.seal({ ...fields, seq: 900_001 }, engines[1].weights())).bytes
+    const good = (await seal.seal({ ...fields, seq: s0 + 1 }, engines[1].weights())).bytes
     const refused = (): Record<string, number> => transports[0].stats.refusedByReason as Record<string, number>
     const before = { ...refused() }
     const rejectedBefore = (before.BAD_PAYLOAD_HASH ?? 0) + (before.BAD_SIGNATURE ?? 0) + (before.DECRYPTION_FAILED ?? 0)
@@ -111,13 +112,13 @@ describe('PeerEngine over libp2p (memory transport) with sealed envelopes', () =
     assert.ok(reasons.includes('REPLAYED'), JSON.stringify(reasons))
     assert.ok(verdicts.includes('accepted'), JSON.stringify(verdicts))
     // a direct send is acknowledged only after the receiver committed the update to its store
-    const direct = (await seal.seal({ ...fields, seq: 900_002 }, engines[1].weights())).bytes
+    const direct = (await seal.seal({ ...fields, seq: s0 + 2 }, engines[1].weights())).bytes
     const count = store.logHead().count
     assert.equal(await transports[1].sendWithVerdict(transports[0].self, direct), null)
     assert.equal(store.logHead().count, count + 1)
     const last = []
     for await (const e of store.updateLog({ reverse: true, limit: 1 })) last.push(e)
-    assert.equal(last[0].seq, 900_002)
+    assert.equal(last[0].seq, s0 + 2, 'the direct send is the newest entry')
     assert.equal(last[0].verdict, 'accepted')
     // the rejected envelope cost its relay gossipsub score (topic weight: -100 per invalid message, squared)
     const score = (transports[0].libp2p.services.pubsub as unknown as { score: { score: (id: string) => number } }).score

@@ -55,6 +55,7 @@ export const ENGINE_METRIC_DECLARATIONS: EngineDeclarations = {
   sendFailures: { kind: 'counter', help: 'Sends that failed (peer unreachable, timeout)' },
   consensusDistance: { kind: 'gauge', help: 'Estimated distance between this model and its neighbours\' models' },
   roundCatchUps: { kind: 'counter', help: 'Times this peer was behind the network and adopted its round' },
+  stateAdoptions: { kind: 'counter', help: 'Times this peer was behind and adopted the state (model and round) its members sent it' },
   pushSumWeight: { kind: 'gauge', help: 'Push-sum weight of this peer' }
 }
 

@@ -13,6 +13,7 @@ import type { AveragingRule, RoundWindow } from './rules/types.js'
 import type { RoundClock } from './round-clock.js'
 import type { ReplayMark } from './store.js'
 import type { PeerEngineComponents, UpdateHeader } from './types.js'
+import type { StateOpened, StateResponse } from './state-sync.js'
 
 /** An envelope accepted (its replay mark committed, to be persisted with its log entry) or refused. */
 export type Admitted =
@@ -63,6 +64,30 @@ export class Admission {
 
   async admit (incoming: Incoming): Promise<Admitted> {
     const run = this.lock.then(async () => await this.check(incoming))
+    this.lock = run.catch(() => undefined)
+    return await run
+  }
+
+  /**
+   * Opens a member's answer to a state request (state-sync.ts): every check of the envelope layer and the
+   * sender and length checks, but no round window, no round claim and no replay commit (it is not an update).
+   */
+  async openState (incoming: StateResponse): Promise<StateOpened> {
+    const run = this.lock.then(async (): Promise<StateOpened> => {
+      let opened
+      try {
+        opened = await this.c.envelopes.open(incoming.bytes, { round: this.host.round(), from: incoming.from, replay: this.guard })
+      } catch (err) {
+        return { ok: false, reason: RefusalReason.MALFORMED, detail: (err as Error).message }
+      }
+      if (!opened.ok) return { ok: false, reason: opened.reason, ...(opened.header?.sender != null ? { sender: opened.header.sender } : {}), ...(opened.detail != null ? { detail: opened.detail } : {}) }
+      const { header, weights } = opened
+      if (header.sender === this.host.self) return { ok: false, reason: RefusalReason.SELF, sender: header.sender, detail: 'own envelope' }
+      if (opened.indices != null || weights.length !== this.c.learner.numParams) {
+        return { ok: false, reason: RefusalReason.LENGTH_MISMATCH, sender: header.sender, detail: `a state must be the dense model of ${this.c.learner.numParams} weights` }
+      }
+      return { ok: true, sender: header.sender, round: header.round, weights }
+    })
     this.lock = run.catch(() => undefined)
     return await run
   }

@@ -53,6 +53,11 @@ export const defaultPeerEngineOptions = {
   pairwiseReplyTimeoutRounds: 1,
   /** Pairwise: a reply arriving later than this many rounds after its request is refused (STALE_ROUND). */
   pairwiseMaxReplyAgeRounds: 5,
+  /**
+   * State sync (state-sync.ts): a peer that fell behind adopts the members' state only when their round is at
+   * least this many rounds past the round it had then (members that start together keep their own models).
+   */
+  stateSyncMinLeadRounds: 10,
   /** Own envelopes kept (only when a behaviour is installed) for behaviours that re-send them (replay attack). */
   sentLogSize: 16
 }
@@ -90,6 +95,7 @@ export const ENGINE_METRICS = {
   updatesBounded: 'murmur_engine_updates_bounded_total', // {reason}: CLIPPED, WEIGHT_CLAMPED, EXAMPLES_CLAMPED
   sendFailures: 'murmur_engine_send_failures_total',
   consensusDistance: 'murmur_engine_consensus_distance',
+  stateAdoptions: 'murmur_engine_state_adoptions_total',
   roundCatchUps: 'murmur_engine_round_catch_ups_total',
   pushSumWeight: 'murmur_engine_push_sum_weight'
 } as const

@@ -20,6 +20,8 @@ import { DaemonLoop } from './loop.js'
 import { ModelState } from './model.js'
 import { Outbox } from './outbox.js'
 import { checkCheckpoint, findLogged, recoverBuffered } from './recovery.js'
+import { StateSync, type StateResponse, type StateSyncResult } from './state-sync.js'
+import { UpdateKind } from './types.js'
 import type {
   EngineTotals, PeerEngine, PeerEngineComponents, PeerEngineEvents, PeerEngineInit, ReceivedModel, RoundReport,
   UpdateHeader
@@ -41,6 +43,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private initialised: Promise<void> | null = null
   private readonly admission: Admission
   private readonly clock: RoundClock
+  private readonly state: StateSync
   private trained = { steps: 0, loss: Number.NaN, examples: 0, trainMs: 0 }
   private begun = false
   /**
@@ -94,11 +97,30 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       follows: options.lamportRounds && this.traits.lamportRounds
     }, {
       round: () => this._round, setRound: (r) => { this._round = r }, now: () => components.clock.now(),
-      logger: components.logger, metrics: components.metrics ?? null, catchUpMetric: ENGINE_METRICS.roundCatchUps
+      logger: components.logger, metrics: components.metrics ?? null, catchUpMetric: ENGINE_METRICS.roundCatchUps,
+      caughtUp: (previous) => { this.state.want(previous, 'caught up with the network\'s round') }
     })
     this.admission = new Admission(components, options, this.rule, {
       self: this.self, ruleName: params.rule, round: () => this._round, clock: this.clock
     })
+    this.state = new StateSync({
+      self: this.self,
+      round: () => this._round,
+      setRound: (r) => { this._round = r; this.clock.reset(r) },
+      model: () => this.model.own(),
+      setModel: (w) => { this.model.set(w) },
+      fields: () => this.outbox.fields(UpdateKind.UPDATE, this.mass(), []),
+      envelopes: components.envelopes,
+      open: async (incoming) => await this.admission.openState(incoming),
+      commit: async (o) => { await this.c.store.commit({ checkpoint: this.checkpoint() }, o) },
+      refused: (reason, from, detail) => { this.refuse(reason, from, detail) },
+      adopted: (result) => {
+        this.c.metrics?.increment(ENGINE_METRICS.stateAdoptions)
+        this.c.metrics?.set(ENGINE_METRICS.round, this._round)
+        this.emit('state', result)
+      },
+      logger: components.logger
+    }, options.stateSyncMinLeadRounds)
     this.daemon = new DaemonLoop({
       clock: components.clock,
       roundIntervalMs: options.roundIntervalMs,
@@ -115,6 +137,19 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   }
 
   get round (): number { return this._round }
+  get wantsState (): boolean { return this.state.wanted }
+
+  /** This peer's current model, sealed and signed: its answer to a member's state request. */
+  async stateEnvelope (options: AbortOptions = {}): Promise<Uint8Array> {
+    await this.init(options)
+    return await this.state.envelope()
+  }
+
+  /** Adopts the robust choice among members' answers to a state request when this peer wants state (state-sync.ts). */
+  async adoptState (responses: readonly StateResponse[], options: AbortOptions = {}): Promise<StateSyncResult> {
+    await this.init(options)
+    return await this.model.exclusive(async () => await this.state.adopt(responses, options))
+  }
   get seq (): number { return this.outbox.seq }
   get pushSumWeight (): number { return this.rule.weight() }
   get running (): boolean { return this.daemon.running }
@@ -168,6 +203,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
         await recoverBuffered({ ...this.c, rule: this.rule, round: this._round, replayWindow: this.options.replayWindow }, cp.savedAt, options)
       }
     }
+    // a fresh start (new member, lost database) may be joining a network that is far ahead
+    if (cp == null) this.state.want(0, 'no checkpoint in the store')
     // never below what this start's clock reserves: a lost database must not restart at seq 0 (EQUIVOCATION)
     this.outbox.seq = Math.max(this.outbox.seq, seqFloor(this.c.clock.now()))
     transport.onMessage(async (message) => await this.handleMessage(message))

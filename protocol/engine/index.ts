@@ -48,3 +48,4 @@ export {
   sealedEnvelopes, staticMembership, simulatedNetwork, NoEpochKeyError,
   type SealedEnvelopesInit, type SealedEnvelopesComponents, type SimulatedMember, type SimulatedNetworkInit
 } from './envelopes.js'
+export { chooseState, type StateResponse, type StateSyncResult } from './state-sync.js'

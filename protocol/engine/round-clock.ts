@@ -38,6 +38,8 @@ export interface RoundClockHost {
   metrics?: Metrics | null
   /** Metric counting catch-ups. */
   catchUpMetric: string
+  /** Called when the peer adopts the network's round (before the round moves): its model is stale too. */
+  caughtUp?: (previous: number, round: number) => void
 }
 
 interface Claim { round: number, at: number }
@@ -85,6 +87,7 @@ export class RoundClock {
       this.catchUps++
       this.host.metrics?.increment(this.host.catchUpMetric)
       this.host.logger?.warn({ behind, round: m, previous: local, senders: this.claims.size }, `behind the network by ${behind} rounds: adopting round ${m}`)
+      this.host.caughtUp?.(local, m)
       this.host.setRound(m)
       this.base = m
     }

@@ -9,6 +9,7 @@ import type { AveragingParams } from './rules/index.js'
 import type { PeerEngineOptions } from './constants.js'
 import type { Store } from './store.js'
 import type { ReplayGuard } from '../messages/replay.js'
+import type { StateResponse, StateSyncResult } from './state-sync.js'
 import { UpdateKind as EnvelopeKind } from '../messages/constants.js'
 
 /**
@@ -232,6 +233,8 @@ export interface PeerEngineEvents {
   refused: CustomEvent<RefusedEvent>
   sent: CustomEvent<SentEvent>
   error: CustomEvent<Error>
+  /** This peer adopted the network's state from members (state-sync.ts). */
+  state: CustomEvent<Extract<StateSyncResult, { adopted: true }>>
 }
 
 /** Running totals since the engine was created. */
@@ -256,6 +259,12 @@ export interface PeerEngine extends TypedEventTarget<PeerEngineEvents> {
   readonly seq: number
   readonly pushSumWeight: number
   readonly running: boolean
+  /** Whether this peer is behind and wants the network's state (a fresh start, or its round clock caught up). */
+  readonly wantsState: boolean
+  /** This peer's current model, sealed and signed: its answer to a member's state request. */
+  stateEnvelope: (options?: AbortOptions) => Promise<Uint8Array>
+  /** Checks members' answers to a state request and adopts their robust choice when this peer wants state. */
+  adoptState: (responses: readonly StateResponse[], options?: AbortOptions) => Promise<StateSyncResult>
   /** Loads checkpoint and replay marks from the store and registers with the transport. Idempotent. */
   init: (options?: AbortOptions) => Promise<void>
   /** Round begins: merges nothing; trains `localSteps`, then builds, seals and sends per the rule. */

@@ -5,7 +5,6 @@
  * and the round steps. See index.ts for the factory and docs/averaging.md for the lifecycle.
  */
 import { RefusalReason, type AbortOptions, type Incoming, type PeerKey, type Rng } from '../interfaces.js'
-import { distance, norm } from '../averaging/vector.js'
 import { ENGINE_METRICS, SEQ_RESTART_GAP, seqFloor, type PeerEngineOptions } from './constants.js'
 import { mergeOptions } from './options.js'
 import type { Checkpoint, EquivocationEvidence, StoreBatch, UpdateLogEntry } from './store.js'
@@ -20,6 +19,8 @@ import { DaemonLoop } from './loop.js'
 import { ModelState } from './model.js'
 import { Outbox } from './outbox.js'
 import { checkCheckpoint, findLogged, recoverBuffered } from './recovery.js'
+import { reportValues, roundReport } from './round-report.js'
+import { Observer } from './observer.js'
 import { StateSync, type StateResponse, type StateSyncResult } from './state-sync.js'
 import { UpdateKind } from './types.js'
 import type {
@@ -52,8 +53,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
    * (not the time of the save), so recovery after a crash re-buffers exactly what was not merged.
    */
   private bufferTakenAt = Number.NEGATIVE_INFINITY
-  private ownNormCache = { version: -1, value: 0 }
   private readonly received = new Map<PeerKey, ReceivedModel>()
+  private readonly observer: Observer
 
   constructor (init: PeerEngineInit, components: PeerEngineComponents) {
     super()
@@ -68,6 +69,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.counters = new Counters(components.metrics)
     this.bound = new InfluenceBound(params, (reason) => { this.counters.bounded(reason) })
     const engine = this
+    this.observer = new Observer(options, this.counters, this.model, this.received, components.behaviour != null, components.clock)
     this.outbox = new Outbox(components, options, this.counters, {
       self: this.self, rule: params.rule, behaviourRng, received: this.received,
       round: () => this._round,
@@ -139,13 +141,13 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   get round (): number { return this._round }
   get wantsState (): boolean { return this.state.wanted }
 
-  /** This peer's current model, sealed and signed: its answer to a member's state request. */
+  /** Answers a member's state request (state-sync.ts). */
   async stateEnvelope (options: AbortOptions = {}): Promise<Uint8Array> {
     await this.init(options)
     return await this.state.envelope()
   }
 
-  /** Adopts the robust choice among members' answers to a state request when this peer wants state (state-sync.ts). */
+  /** Adopts the robust choice among members' state answers, when this peer wants state. */
   async adoptState (responses: readonly StateResponse[], options: AbortOptions = {}): Promise<StateSyncResult> {
     await this.init(options)
     return await this.model.exclusive(async () => await this.state.adopt(responses, options))
@@ -179,8 +181,6 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
   private countMerged (n: number): void {
     this.counters.count('updatesMerged', n, ENGINE_METRICS.updatesMerged)
   }
-
-  // ------------------------------------------------------------------ init
 
   async init (options: AbortOptions = {}): Promise<void> {
     this.initialised ??= this.doInit(options)
@@ -259,27 +259,8 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       evaluation = await this.c.learner.evaluate({ signal: options.signal, split: 'local' })
       for (const [k, v] of Object.entries(evaluation)) this.c.metrics?.set(ENGINE_METRICS.evaluation, v, { metric: k })
     }
-    const a = this.counters.endRound()
-    const consensus = a.distCount > 0 ? a.distSum / a.distCount : null
-    const report: RoundReport = {
-      round,
-      rule: this.params.rule,
-      steps: this.trained.steps,
-      loss: this.trained.loss,
-      examples: this.trained.examples,
-      trainMs: this.trained.trainMs,
-      bytesSent: a.bytesSent,
-      bytesReceived: a.bytesReceived,
-      updatesSent: a.updatesSent,
-      updatesMerged: a.updatesMerged,
-      sendFailures: a.sendFailures,
-      refused: a.refused,
-      bounded: a.bounded,
-      consensusDistance: consensus,
-      relativeConsensusDistance: consensus != null && a.ownNorm > 0 ? consensus / (a.ownNorm / a.distCount) : null,
-      pushSumWeight: this.pushSumWeight,
-      ...(evaluation != null ? { evaluation } : {})
-    }
+    const report = roundReport(round, this.params.rule, this.trained, this.counters.endRound(), this.pushSumWeight, evaluation)
+    const consensus = report.consensusDistance
     // a catch-up while the round ran already moved the round on: keep the later one
     this._round = Math.max(round + 1, this._round)
     this.clock.reset(this._round)
@@ -289,14 +270,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     m?.increment(ENGINE_METRICS.rounds)
     m?.set(ENGINE_METRICS.round, this._round)
     if (consensus != null) m?.set(ENGINE_METRICS.consensusDistance, consensus)
-    const values: Record<string, number> = {
-      loss: report.loss, bytesSent: report.bytesSent, bytesReceived: report.bytesReceived,
-      updatesSent: report.updatesSent, updatesMerged: report.updatesMerged, pushSumWeight: report.pushSumWeight
-    }
-    if (consensus != null) values.consensusDistance = consensus
-    for (const [k, v] of Object.entries(report.refused)) values[`refused.${k}`] = v
-    for (const [k, v] of Object.entries(report.bounded)) values[`bounded.${k}`] = v
-    for (const [k, v] of Object.entries(evaluation ?? {})) values[`eval.${k}`] = v
+    const values = reportValues(report)
     const batch: StoreBatch = { metrics: [{ round, at: this.c.clock.now(), values }] }
     const everyCp = this.options.checkpointEveryRounds
     if (everyCp > 0 && this._round % everyCp === 0) batch.checkpoint = this.checkpoint()
@@ -379,7 +353,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       weights = filled
     }
     // consensus estimate and last-received (before merging)
-    this.observe(header, weights)
+    this.observer.observe(header, weights)
     // bounded influence: clamp the sender's counts and mass, clip its model around ours (every rule)
     const bounded = this.bound.apply({ id, header, weights }, this.model.own(), this.mass())
     const { merged, refusal } = await this.rule.receive(bounded, options)
@@ -395,24 +369,6 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     if (merged && this.options.checkpointOnMerge) batch.checkpoint = this.checkpoint()
     await this.c.store.commit(batch)
     return refusal
-  }
-
-  private observe (header: UpdateHeader, weights: Float32Array): void {
-    if (this.options.consensusEstimate) {
-      const own = this.model.own()
-      const acc = this.counters.round
-      acc.distSum += distance(own, weights)
-      // several updates usually arrive between two changes of the own model (buffered rules): one norm per model
-      if (this.ownNormCache.version !== this.model.version) this.ownNormCache = { version: this.model.version, value: norm(own) }
-      acc.ownNorm += this.ownNormCache.value
-      acc.distCount++
-    }
-    if (this.c.behaviour != null || this.options.keepLastReceived) {
-      this.received.set(header.sender, {
-        sender: header.sender, round: header.round, kind: header.kind, examples: header.examples,
-        weight: header.weight, weights, receivedAt: this.c.clock.now()
-      })
-    }
   }
 
   private async equivocation (incoming: Incoming, header: UpdateHeader, id: string, previousId: string): Promise<RefusalReason> {

@@ -36,6 +36,7 @@ import { loadIdentity, type Identity } from './keystore.js'
 import { buildServices, CloseStack, type NodeComponents, type Startable } from './services/index.js'
 import { manifestSync, loadManifest, type ManifestResult, type ManifestSource, type SubmitOptions } from './services/manifest-sync/index.js'
 import { bootstrapDialer } from './services/bootstrap-dialer/index.js'
+import { stateSync } from './services/state-sync/index.js'
 import { createKeyring, serializeManifest, isMember, type NetworkManifest } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
 import { createRng } from '../protocol/rng.js'
@@ -88,7 +89,7 @@ export interface PeerNodeModules {
   progress: NodeProgress
 }
 
-function createServices (init: PeerNodeInit, options: PeerNodeOptions, components: NodeComponents) {
+function createServices (init: PeerNodeInit, options: PeerNodeOptions, components: NodeComponents, maxMessageBytes: number) {
   return buildServices(components, {
     manifestSync: manifestSync({
       networkFile: resolve(options.network),
@@ -96,7 +97,8 @@ function createServices (init: PeerNodeInit, options: PeerNodeOptions, component
       announceMaxBytes: init.manifestAnnounceMaxBytes,
       passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE
     }),
-    bootstrap: bootstrapDialer({ addresses: options.bootstrap })
+    bootstrap: bootstrapDialer({ addresses: options.bootstrap }),
+    stateSync: stateSync({ maxBytes: maxMessageBytes })
   })
 }
 export type PeerNodeServices = ReturnType<typeof createServices>
@@ -197,7 +199,7 @@ export class PeerNode {
       const progress: NodeProgress = { lastReport: null, lastEvaluation: null, rowsAppended: 0 }
       const feed = await createFeed(options, manifest, { path: dataPath, info: dataInfo }, learner, metrics, progress, log.child({ component: 'data' }))
       const network = transport.serviceNetwork()
-      const services = createServices(init, options, { peerKey, identity, keyring, store, network, engine, metrics, logger: log })
+      const services = createServices(init, options, { peerKey, identity, keyring, store, network, engine, metrics, logger: log }, transport.maxMessageBytes)
       metrics.collectFrom({
         transport: () => ({ stats: transport.stats, neighbours: transport.neighbours().length, connections: transport.connectedPeers().length }),
         examples: () => learner.numExamples(),
@@ -277,7 +279,7 @@ export class PeerNode {
       listen: m.options.api,
       token,
       log: m.log.child({ component: 'api' }),
-      routes: nodeRoutes({ ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal })
+      routes: nodeRoutes({ ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal })
     })
     this.api = api
     const apiFile = join(m.options.datadir, API_FILE)

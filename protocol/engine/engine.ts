@@ -204,7 +204,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       }
     }
     // a fresh start (new member, lost database) may be joining a network that is far ahead
-    if (cp == null) this.state.want(0, 'no checkpoint in the store')
+    if (cp == null) this.state.want('fresh', 'no checkpoint in the store')
     // never below what this start's clock reserves: a lost database must not restart at seq 0 (EQUIVOCATION)
     this.outbox.seq = Math.max(this.outbox.seq, seqFloor(this.c.clock.now()))
     transport.onMessage(async (message) => await this.handleMessage(message))

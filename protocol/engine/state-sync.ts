@@ -64,24 +64,31 @@ export function chooseState (states: ReadonlyArray<{ round: number, weights: Flo
 }
 
 export class StateSync {
-  /** The round this peer had when it fell behind; null while it does not want state. */
-  private wantedFrom: number | null = null
+  /** The round this peer had when its round clock caught up; null when it did not. */
+  private behindSince: number | null = null
+  /** A fresh start (no checkpoint): compared with the round it has reached when the answers come. */
+  private fresh = false
   private why = ''
   private adoptions = 0
 
-  /** `minLeadRounds`: how far past the round it fell behind at the members must be for this peer to adopt. */
+  /** `minLeadRounds`: how far past this peer's round (see `want`) the members must be for it to adopt. */
   constructor (private readonly host: StateSyncHost, private readonly minLeadRounds: number) {}
 
   /** Whether this peer wants the network's state (set at a fresh start and when the round clock caught up). */
-  get wanted (): boolean { return this.wantedFrom != null }
+  get wanted (): boolean { return this.fresh || this.behindSince != null }
 
   /** How many times this peer adopted the network's state. */
   get adopted (): number { return this.adoptions }
 
-  /** Marks that this peer is behind since `fromRound` (the earliest such round is kept). */
-  want (fromRound: number, why: string): void {
-    if (this.wantedFrom != null && this.wantedFrom <= fromRound) return
-    this.wantedFrom = fromRound
+  /**
+   * Marks that this peer may be behind: `fromRound` is the round it had when its round clock caught up (the
+   * earliest is kept), or 'fresh' for a start without a checkpoint (then the round it has reached counts, so the
+   * members of a new network that start together keep their own models).
+   */
+  want (fromRound: number | 'fresh', why: string): void {
+    if (fromRound === 'fresh') this.fresh = true
+    else if (this.behindSince == null || fromRound < this.behindSince) this.behindSince = fromRound
+    else return
     this.why = why
     this.host.logger?.info({ round: fromRound, why }, 'wants the network\'s current state from its members')
   }
@@ -94,7 +101,7 @@ export class StateSync {
 
   /** Checks the answers and adopts the robust choice among the valid ones (see the module comment). */
   async adopt (responses: readonly StateResponse[], options: AbortOptions = {}): Promise<StateSyncResult> {
-    if (this.wantedFrom == null) return { adopted: false, reason: 'not-wanted', valid: 0, refused: 0 }
+    if (!this.wanted) return { adopted: false, reason: 'not-wanted', valid: 0, refused: 0 }
     const bySender = new Map<PeerKey, { round: number, weights: Float32Array }>()
     let refused = 0
     for (const r of responses) {
@@ -111,20 +118,25 @@ export class StateSync {
     if (bySender.size === 0) return { adopted: false, reason: 'no-valid-answer', valid: 0, refused }
     const chosen = chooseState([...bySender.values()])
     const previousRound = this.host.round()
-    if (chosen.round < this.wantedFrom + Math.max(1, this.minLeadRounds)) {
+    if (chosen.round < (this.behindSince ?? previousRound) + Math.max(1, this.minLeadRounds)) {
       // the members are not ahead of where this peer fell behind: its own state is as good as theirs
-      this.wantedFrom = null
+      this.clear()
       return { adopted: false, reason: 'not-ahead', valid: bySender.size, refused, networkRound: chosen.round }
     }
     this.host.setModel(chosen.weights)
     if (chosen.round > previousRound) this.host.setRound(chosen.round)
     await this.host.commit(options)
-    this.wantedFrom = null
+    this.clear()
     this.adoptions++
     const result = { adopted: true as const, round: this.host.round(), previousRound, from: [...bySender.keys()], refused }
     this.host.logger?.warn({ round: result.round, previous: previousRound, members: result.from.length, refused, why: this.why },
       `adopted the network's state from ${result.from.length} member(s) at round ${result.round}`)
     this.host.adopted(result)
     return result
+  }
+
+  private clear (): void {
+    this.fresh = false
+    this.behindSince = null
   }
 }

@@ -17,6 +17,7 @@ export interface NodeProgress {
   lastEvaluation: Record<string, number> | null
   rowsAppended: number
 }
+import type { StateSyncService } from '../../services/state-sync/index.js'
 
 export interface StatusModules {
   peerKey: string
@@ -31,6 +32,7 @@ export interface StatusModules {
   manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
   progress: NodeProgress
   feed: Pick<DataFeed, 'badRows' | 'stopped'>
+  stateSync?: Pick<StateSyncService, 'status'>
 }
 
 export function status (m: StatusModules): Record<string, unknown> {
@@ -72,6 +74,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     totals: { ...totals, refused: undefined },
     transport: { ...m.transport.stats, refusedByReason: undefined },
     updateLog: m.store.logHead(),
+    // whether this peer wants the network's state (behind), and the last state download's outcome
+    stateSync: m.stateSync?.status() ?? null,
     uptimeSeconds: Math.round((Date.now() - m.startedAt) / 1000),
     dataFile: resolve(m.dataFile)
   }

@@ -243,8 +243,26 @@ export function register (program: Command): void {
     .option('--timeout-s <s>', 'give up after this many seconds', int('--timeout-s'), 600)
     .option('--no-baselines', 'skip the baselines (centralized, local-only, FedAvg computed by the simulator on the same split)')
     .option('--workers <n>', 'simulator worker threads for the baselines', int('--workers'))
+    .option('--faults <names>', 'fault harness: apply these faults in turn (comma-separated: late-join, return, lost-db, kill-9,\n' +
+      'restart-all, round-jump) and report recovery per fault instead of a training summary')
+    .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts) => {
+      if (opts.faults != null) {
+        const { runFaults } = await import('../../faults/index.js')
+        const r = await runFaults({
+          faults: String(opts.faults).split(',').map((x) => x.trim()).filter((x) => x !== ''), peers: opts.peers, windowRounds: opts.window,
+          scenario: opts.scenario, dir: opts.dir, keep: opts.keep === true, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+        })
+        print(opts.json === true, r, () => {
+          const f = (v: number | null): string => v == null ? '-' : v.toFixed(4)
+          return [`faults            ${String(r.peers)} daemons, ${String(r.windowRounds)}-round window, metric ${String(r.metric)} on the held-out rows`,
+            ...r.faults.map((x) => `${x.name.padEnd(18)}${x.passed ? 'passed' : 'FAILED'}  recovery ${x.recoverySeconds == null ? '-' : `${x.recoverySeconds} s`}  spread ${f(x.spread.before)} -> ${f(x.spread.after)}  mean ${f(x.mean.before)} -> ${f(x.mean.after)}${x.error != null ? `  error: ${x.error}` : ''}`),
+            `wall time         ${String(r.wallSeconds)} s`].join('\n')
+        })
+        if (r.passed !== true) process.exitCode = 1
+        return
+      }
       const { runTestnet } = await import('../../testnet.js')
       const summary = await runTestnet({
         peers: opts.peers, scenario: opts.scenario, rounds: opts.rounds, dir: opts.dir, keep: opts.keep === true,

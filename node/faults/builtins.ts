@@ -1,0 +1,180 @@
+/**
+ * The built-in faults of `murmur testnet --faults`. Each one does to the running network what an operator or a
+ * hostile member would, then measures how it recovers against the goals of the long-lived-network issue (a
+ * member that catches up is merged within CATCH_UP_GOAL_S; after kills and restarts every member merges again
+ * within RECONNECT_GOAL_S; a round jump splits nothing) and says what it checked.
+ */
+import { rmSync } from 'node:fs'
+import { createKeyring } from '../../protocol/membership/index.js'
+import { createLibp2pTransport } from '../transport/index.js'
+import { createDaemonEnvelopes } from '../wiring.js'
+import { FaultNet, type PeerStatus } from './harness.js'
+import { CATCH_UP_GOAL_S, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS } from './constants.js'
+
+/** What one fault reports (the harness adds the metric spread before and after). */
+export interface FaultOutcome {
+  passed: boolean
+  recoverySeconds: number | null
+  checks: Record<string, unknown>
+}
+
+export interface Fault {
+  name: string
+  description: string
+  /** Members the harness must not start before this fault runs (late joiners). */
+  holdBack?: (net: { peers: number }) => number[]
+  /** Rounds the network must have run before the fault (as a multiple of the window). */
+  warmUpWindows?: number
+  run: (net: FaultNet) => Promise<FaultOutcome>
+}
+
+const seconds = (since: number): number => Number(((Date.now() - since) / 1000).toFixed(1))
+const BAD_RESTART = ['EQUIVOCATION', 'REPLAYED']
+
+/** Waits until member `i` adopted the network's state, merges, and runs within the window of the others. */
+async function caughtUp (net: FaultNet, i: number, since: number): Promise<{ status: PeerStatus, seconds: number }> {
+  const others = net.running().filter((j) => j !== i)
+  const status = await net.waitFor(`member ${i} to catch up and merge`, async () => {
+    const [s, rest] = await Promise.all([net.status(i), net.statuses(others)])
+    return { s, top: Math.max(...rest.map((r) => r.round)) }
+  }, ({ s, top }) => (s.stateSync?.adoptions ?? 0) >= 1 && s.totals.updatesMerged > 0 && top - s.round <= net.window)
+  return { status: status.s, seconds: seconds(since) }
+}
+
+/** Restarts member `i` after a downtime longer than the window, optionally with its database deleted. */
+async function comeBack (net: FaultNet, i: number, how: 'term' | 'kill', loseDb: boolean): Promise<FaultOutcome> {
+  const others = net.running().filter((j) => j !== i)
+  const before = FaultNet.refused(await net.statuses(others), BAD_RESTART)
+  await net.stop(i, how)
+  if (loseDb) rmSync(net.dbDir(i), { recursive: true, force: true })
+  await net.runRounds(2 * net.window + 5)
+  const t0 = Date.now()
+  await net.spawn(i)
+  const { status, seconds: s } = await caughtUp(net, i, t0)
+  await net.runRounds(5)
+  const refused = FaultNet.refused(await net.statuses(others), BAD_RESTART) - before
+  return {
+    passed: s <= CATCH_UP_GOAL_S && refused === 0,
+    recoverySeconds: s,
+    checks: { member: i, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round, stateAdoptions: status.stateSync?.adoptions ?? 0 }
+  }
+}
+
+export const FAULTS: Fault[] = [
+  {
+    name: 'late-join',
+    description: 'a member added after the network ran 10x the round window',
+    holdBack: (n) => [n.peers - 1],
+    warmUpWindows: 10,
+    run: async (net) => {
+      const i = net.peers - 1
+      const others = net.running()
+      const before = FaultNet.refused(await net.statuses(others), BAD_RESTART)
+      const networkRound = await net.networkRound()
+      const t0 = Date.now()
+      await net.spawn(i)
+      const { status, seconds: s } = await caughtUp(net, i, t0)
+      await net.runRounds(5)
+      const refused = FaultNet.refused(await net.statuses(others), BAD_RESTART) - before
+      return {
+        passed: s <= CATCH_UP_GOAL_S && refused === 0,
+        recoverySeconds: s,
+        checks: { member: i, networkRoundAtJoin: networkRound, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round }
+      }
+    }
+  },
+  {
+    name: 'return',
+    description: 'a member stopped (SIGTERM) for longer than the round window, then restarted',
+    run: async (net) => await comeBack(net, 1, 'term', false)
+  },
+  {
+    name: 'lost-db',
+    description: 'a member killed (SIGKILL), its database deleted (identity kept), restarted after the window',
+    run: async (net) => await comeBack(net, Math.min(2, net.peers - 2), 'kill', true)
+  },
+  {
+    name: 'kill-9',
+    description: 'a member killed with SIGKILL mid-round: its log verifies offline, and it merges again on restart',
+    run: async (net) => {
+      const i = 1
+      await net.stop(i, 'kill')
+      const verify = await net.verifyLog(i)
+      const t0 = Date.now()
+      await net.spawn(i)
+      await net.waitFor(`member ${i} merging after the restart`, async () => await net.status(i), (s) => s.totals.updatesMerged > 0 && s.connections > 0)
+      const s = seconds(t0)
+      return { passed: verify.ok && s <= RECONNECT_GOAL_S, recoverySeconds: s, checks: { member: i, logVerifies: verify.ok, verifyErrors: verify.errors.slice(0, 3), goalSeconds: RECONNECT_GOAL_S } }
+    }
+  },
+  {
+    name: 'restart-all',
+    description: 'every member stopped (SIGTERM) and restarted, the first without --bootstrap',
+    run: async (net) => {
+      const members = net.running()
+      const rounds = new Map((await net.statuses(members)).map((s, k) => [members[k], s.round]))
+      for (const i of members) await net.stop(i, 'term')
+      const t0 = Date.now()
+      const first = await net.spawn(members[0], { bootstrap: [] })
+      for (const i of members.slice(1)) await net.spawn(i, { bootstrap: [first.addresses[0]] })
+      const all = await net.waitFor('every member connected and merging again', async () => await net.statuses(members),
+        (ss) => ss.every((s) => s.connections > 0 && s.totals.updatesMerged > 0))
+      const s = seconds(t0)
+      const resumed = all.every((st, k) => st.round >= (rounds.get(members[k]) ?? 0))
+      return { passed: s <= RECONNECT_GOAL_S && resumed, recoverySeconds: s, checks: { resumedFromCheckpoints: resumed, goalSeconds: RECONNECT_GOAL_S } }
+    }
+  },
+  {
+    name: 'round-jump',
+    description: `one member sends three signed updates claiming the network's round + ${ROUND_JUMP} to one daemon`,
+    run: async (net) => {
+      const rogue = net.identities[net.peers] // a member of the manifest that runs no daemon
+      const target = net.running()[0]
+      const d = net.daemon(target)
+      const model = await d.get<{ schemaHash: string, numParams: number, weights: string }>('/model')
+      const buf = Buffer.from(model.weights, 'base64')
+      const weights = new Float32Array(buf.length / 4)
+      new Uint8Array(weights.buffer).set(buf)
+      const envelopes = createDaemonEnvelopes({ manifest: net.manifest, keyring: createKeyring(net.manifest, { identity: rogue }), identity: rogue, schemaHash: model.schemaHash, numParams: model.numParams, maxBytes: 1 << 24 })
+      const transport = await createLibp2pTransport({ seed: rogue.seed, networkId: net.manifest.id, listen: ['/ip4/127.0.0.1/tcp/0'], targetPeers: 0 })
+      await transport.start()
+      const verdicts: string[] = []
+      try {
+        await transport.dial(d.addresses[0], { signal: AbortSignal.timeout(10_000) })
+        const claimed = (await net.networkRound()) + ROUND_JUMP
+        const key = (await d.get<{ peerKey: string }>('/status')).peerKey
+        for (let k = 0; k < 3; k++) {
+          const sealed = await envelopes.seal({ kind: 0, round: claimed, seq: Date.now() * 1000 + k, examples: 100, weight: 100, parents: [] }, weights)
+          verdicts.push(String(await transport.sendWithVerdict(key, sealed.bytes, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => err.name)))
+        }
+      } finally {
+        await transport.stop()
+      }
+      // watch the honest rounds: no member may be moved past the others' window
+      const t0 = Date.now()
+      let widest = 0
+      while (Date.now() - t0 < ROUND_JUMP_WATCH_MS) {
+        const rounds = (await net.statuses()).map((s) => s.round)
+        widest = Math.max(widest, Math.max(...rounds) - Math.min(...rounds))
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+      const merged = (await net.statuses()).map((s) => s.totals.updatesMerged)
+      await net.runRounds(5)
+      const still = (await net.statuses()).every((s, k) => s.totals.updatesMerged > merged[k])
+      return {
+        passed: widest <= net.window && still,
+        recoverySeconds: null,
+        checks: { target, verdicts, widestRoundSpread: widest, window: net.window, stillMerging: still }
+      }
+    }
+  }
+]
+
+/** The named faults, in the order given; an unknown name is an error that lists the known ones. */
+export function resolveFaults (names: string[]): Fault[] {
+  return names.map((n) => {
+    const f = FAULTS.find((x) => x.name === n)
+    if (f == null) throw new RangeError(`unknown fault '${n}' (built in: ${FAULTS.map((x) => x.name).join(', ')})`)
+    return f
+  })
+}

@@ -1,0 +1,183 @@
+/**
+ * The fault harness's network: real `murmur daemon` processes on 127.0.0.1 over one closed network (the testnet
+ * scenario's dataset, model and rule, at a small round window so that "longer than any window" takes seconds),
+ * with the helpers the faults share: spawn and stop members, read their `/status`, evaluate every running
+ * member's model on the held-out rows (the metric spread across peers), and wait for conditions.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import type { NetworkManifest } from '../../protocol/membership/index.js'
+import type { Identity } from '../../crypto/index.js'
+import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../testnet.js'
+import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
+import { FAULT_LOCAL_STEPS, FAULT_PEERS, FAULT_ROUND_INTERVAL_MS, FAULT_STEP_TIMEOUT_MS, FAULT_WINDOW_ROUNDS } from './constants.js'
+
+const exec = promisify(execFile)
+
+/** What the faults read of a daemon's `/status`. */
+export interface PeerStatus {
+  round: number
+  connections: number
+  refusedByReason: Record<string, number>
+  totals: { updatesMerged: number, updatesSent: number }
+  stateSync: { wanted: boolean, adoptions: number } | null
+}
+
+export interface FaultNetInit {
+  peers?: number
+  windowRounds?: number
+  roundIntervalMs?: number
+  localSteps?: number
+  /** Simulator scenario (name or file) for dataset, model, rule and partition (default: the testnet scenario). */
+  scenario?: string
+  dir?: string
+  keep?: boolean
+  /** Members not started at the beginning (late joiners). */
+  holdBack?: number[]
+  progress?: (line: string) => void
+  signal?: AbortSignal
+}
+
+export class FaultNet {
+  readonly daemons: Array<DaemonProcess | null> = []
+  readonly peers: number
+  readonly window: number
+  manifest!: NetworkManifest
+  identities: Identity[] = []
+  datadirs: string[] = []
+  partitions: string[] = []
+  testFile = ''
+  metricName = ''
+  private network = ''
+  private dir = ''
+  private own = false
+  readonly say: (line: string) => void
+
+  constructor (private readonly init: FaultNetInit = {}) {
+    this.peers = init.peers ?? FAULT_PEERS
+    this.window = init.windowRounds ?? FAULT_WINDOW_ROUNDS
+    this.say = init.progress ?? (() => {})
+  }
+
+  get signal (): AbortSignal | undefined { return this.init.signal }
+
+  /** Creates the network (plus one member identity no daemon runs: the harness's own, e.g. for `round-jump`). */
+  async start (): Promise<void> {
+    this.own = this.init.dir == null
+    this.dir = this.init.dir != null ? resolve(this.init.dir) : mkdtempSync(join(tmpdir(), 'murmur-faults-'))
+    const scenario = await resolveTestnetScenario(this.init.scenario, this.peers)
+    const data = await partitionDataset(scenario.dataset, this.peers, join(this.dir, 'data'), scenario.seed, scenario.partition)
+    this.partitions = data.partitions
+    this.testFile = data.test
+    const rule = { ...scenario.rule, maxStalenessRounds: this.window }
+    const net = await createTestNetwork({ dir: this.dir, peers: this.peers + 1, name: `faults-${scenario.name}`, model: scenario.model, datasetSpec: data.spec, rule })
+    this.manifest = net.manifest; this.network = net.network; this.identities = net.identities; this.datadirs = net.datadirs
+    this.say(`faults: ${this.peers} daemons, scenario ${scenario.name}, rule ${rule.rule} with a ${this.window}-round window, in ${this.dir}`)
+    const hold = new Set(this.init.holdBack ?? [])
+    for (let i = 0; i < this.peers; i++) this.daemons.push(null)
+    for (let i = 0; i < this.peers; i++) if (!hold.has(i)) await this.spawn(i)
+  }
+
+  /** Starts member `i` from its datadir, bootstrapped by any running member (none for the first). */
+  async spawn (i: number, options: { bootstrap?: string[] } = {}): Promise<DaemonProcess> {
+    const bootstrap = options.bootstrap ?? this.running().filter((j) => j !== i).slice(0, 1).map((j) => (this.daemons[j] as DaemonProcess).addresses[0])
+    const d = await spawnDaemon({
+      network: this.network, datadir: this.datadirs[i], data: this.partitions[i], bootstrap,
+      roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.init.localSteps ?? FAULT_LOCAL_STEPS, evaluateEvery: 50,
+      env: { MURMUR_LOG_LEVEL: 'warn' }
+    })
+    this.daemons[i] = d
+    return d
+  }
+
+  /** Indices of the members whose daemon runs. */
+  running (): number[] {
+    return this.daemons.flatMap((d, i) => d != null ? [i] : [])
+  }
+
+  daemon (i: number): DaemonProcess {
+    const d = this.daemons[i]
+    if (d == null) throw new Error(`member ${i} is not running`)
+    return d
+  }
+
+  async status (i: number): Promise<PeerStatus> { return await this.daemon(i).get<PeerStatus>('/status') }
+
+  async statuses (peers = this.running()): Promise<PeerStatus[]> {
+    return await Promise.all(peers.map(async (i) => await this.status(i)))
+  }
+
+  /** The highest round among the running members. */
+  async networkRound (): Promise<number> {
+    return Math.max(...(await this.statuses()).map((s) => s.round))
+  }
+
+  /** Sum of the given refusal reasons over the given members' counters. */
+  static refused (statuses: PeerStatus[], reasons: string[]): number {
+    return statuses.reduce((n, s) => n + reasons.reduce((m, r) => m + (s.refusedByReason[r] ?? 0), 0), 0)
+  }
+
+  /** Stops member `i`: SIGTERM (clean) or SIGKILL. */
+  async stop (i: number, how: 'term' | 'kill'): Promise<void> {
+    const d = this.daemon(i)
+    this.daemons[i] = null
+    if (how === 'kill') await d.kill()
+    else await d.stop()
+  }
+
+  /** The database folder of member `i` (its identity stays beside it). */
+  dbDir (i: number): string { return join(this.datadirs[i], 'db') }
+
+  /** `murmur log --verify --json` on a stopped member's datadir, as an operator runs it. */
+  async verifyLog (i: number): Promise<{ ok: boolean, errors: string[] }> {
+    try {
+      const r = await exec(process.execPath, [MURMUR_BIN, 'log', '--verify', '--json', '--datadir', this.datadirs[i]], { cwd: REPO_ROOT, env: { ...process.env, MURMUR_LOG_LEVEL: 'silent' } })
+      const report = JSON.parse(r.stdout) as { ok: boolean, errors?: string[] }
+      return { ok: report.ok, errors: report.errors ?? [] }
+    } catch (err) {
+      return { ok: false, errors: [(err as Error).message.slice(0, 500)] }
+    }
+  }
+
+  /** Every running member's model on the held-out rows: the primary metric per member, its mean and spread. */
+  async evaluate (): Promise<{ values: number[], mean: number, spread: number } | null> {
+    try {
+      const { evaluateWeightsOnFile } = await import('../wiring.js')
+      const values: number[] = []
+      for (const i of this.running()) {
+        const m = await this.daemon(i).get<{ weights: string }>('/model')
+        const buf = Buffer.from(m.weights, 'base64')
+        const w = new Float32Array(buf.length / 4)
+        new Uint8Array(w.buffer).set(buf)
+        const r = await evaluateWeightsOnFile(this.manifest, this.testFile, w)
+        this.metricName = r.primary.name
+        values.push(r.metrics[r.primary.name])
+      }
+      if (values.length === 0) return null
+      const mean = values.reduce((a, b) => a + b, 0) / values.length
+      return { values, mean, spread: Math.max(...values) - Math.min(...values) }
+    } catch (err) {
+      this.say(`evaluation failed: ${(err as Error).message}`)
+      return null
+    }
+  }
+
+  async waitFor<T> (what: string, probe: () => Promise<T>, cond: (v: T) => boolean, timeoutMs = FAULT_STEP_TIMEOUT_MS): Promise<T> {
+    return await waitFor(what, probe, cond, { timeoutMs, intervalMs: 250, signal: this.init.signal })
+  }
+
+  /** Waits until the network has run `rounds` more rounds than now. */
+  async runRounds (rounds: number): Promise<void> {
+    const target = (await this.networkRound()) + rounds
+    await this.waitFor(`the network past round ${target}`, async () => await this.networkRound(), (r) => r >= target)
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.daemons.map(async (d) => await d?.stop().catch(() => -1)))
+    this.daemons.fill(null)
+    if (this.own && this.init.keep !== true && this.dir !== '') rmSync(this.dir, { recursive: true, force: true })
+  }
+}

@@ -41,13 +41,15 @@ async function caughtUp (net: FaultNet, i: number, since: number): Promise<{ sta
   return { status: status.s, seconds: seconds(since) }
 }
 
-/** Restarts member `i` after a downtime longer than the window, optionally with its database deleted. */
-async function comeBack (net: FaultNet, i: number, how: 'term' | 'kill', loseDb: boolean): Promise<FaultOutcome> {
+/**
+ * Starts member `i` (after `prepare` took it down, or for the first time) and measures its catch-up: merged within
+ * CATCH_UP_GOAL_S, and none of its updates refused by the others as EQUIVOCATION or REPLAYED.
+ */
+async function joinAndCatchUp (net: FaultNet, i: number, prepare: () => Promise<void>): Promise<FaultOutcome> {
   const others = net.running().filter((j) => j !== i)
   const before = FaultNet.refused(await net.statuses(others), BAD_RESTART)
-  await net.stop(i, how)
-  if (loseDb) rmSync(net.dbDir(i), { recursive: true, force: true })
-  await net.runRounds(2 * net.window + 5)
+  await prepare()
+  const networkRound = await net.networkRound()
   const t0 = Date.now()
   await net.spawn(i)
   const { status, seconds: s } = await caughtUp(net, i, t0)
@@ -56,8 +58,17 @@ async function comeBack (net: FaultNet, i: number, how: 'term' | 'kill', loseDb:
   return {
     passed: s <= CATCH_UP_GOAL_S && refused === 0,
     recoverySeconds: s,
-    checks: { member: i, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round, stateAdoptions: status.stateSync?.adoptions ?? 0 }
+    checks: { member: i, networkRoundAtStart: networkRound, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round, stateAdoptions: status.stateSync?.adoptions ?? 0 }
   }
+}
+
+/** Member `i` down for longer than the window (SIGTERM or SIGKILL), optionally with its database deleted. */
+async function comeBack (net: FaultNet, i: number, how: 'term' | 'kill', loseDb: boolean): Promise<FaultOutcome> {
+  return await joinAndCatchUp(net, i, async () => {
+    await net.stop(i, how)
+    if (loseDb) rmSync(net.dbDir(i), { recursive: true, force: true })
+    await net.runRounds(2 * net.window + 5)
+  })
 }
 
 export const FAULTS: Fault[] = [
@@ -66,22 +77,7 @@ export const FAULTS: Fault[] = [
     description: 'a member added after the network ran 10x the round window',
     holdBack: (n) => [n.peers - 1],
     warmUpWindows: 10,
-    run: async (net) => {
-      const i = net.peers - 1
-      const others = net.running()
-      const before = FaultNet.refused(await net.statuses(others), BAD_RESTART)
-      const networkRound = await net.networkRound()
-      const t0 = Date.now()
-      await net.spawn(i)
-      const { status, seconds: s } = await caughtUp(net, i, t0)
-      await net.runRounds(5)
-      const refused = FaultNet.refused(await net.statuses(others), BAD_RESTART) - before
-      return {
-        passed: s <= CATCH_UP_GOAL_S && refused === 0,
-        recoverySeconds: s,
-        checks: { member: i, networkRoundAtJoin: networkRound, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round }
-      }
-    }
+    run: async (net) => await joinAndCatchUp(net, net.peers - 1, async () => {})
   },
   {
     name: 'return',

@@ -8,6 +8,10 @@ export const defaultPeerNodeOptions = {
   listen: ['/ip4/0.0.0.0/tcp/4001'],
   /** Multiaddrs (with /p2p/ id) to join through. */
   bootstrap: [] as string[],
+  /** Addresses told to peers instead of the listen addresses (port forward, proxy); empty: the listen addresses. */
+  announce: [] as string[],
+  /** Local IP that outbound TCP connections are made from (hosts with several addresses); default: the OS's choice. */
+  dialFrom: undefined as string | undefined,
   /** HTTP API `HOST:PORT` (port 0: any free port; the daemon writes the bound URL to `<datadir>/api.json`). */
   api: '127.0.0.1:0',
   /** Token for the API; required when `api` is not a loopback address (env MURMUR_API_TOKEN). */
@@ -32,8 +36,10 @@ export const defaultPeerNodeOptions = {
   maxMessageBytes: 64 * 1024 * 1024,
   /** Open networks: the passphrase (env MURMUR_PASSPHRASE). */
   passphrase: undefined as string | undefined,
-  /** Peers to keep connections to (peer exchange stops asking above this). */
+  /** Peers to keep connections to: below it the connection keeper redials known peers; peer exchange stops asking above it. */
   targetPeers: 8,
+  /** No connection at all for longer than this (ms): a warning, a metric, and /health answers 503. */
+  isolatedLimitMs: 60_000,
   /** Wait until this many neighbours are connected before the first round (0: start at once). */
   waitForPeers: 0,
   /** Give up waiting for `waitForPeers` after this long and start anyway (ms). */

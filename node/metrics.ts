@@ -77,7 +77,13 @@ export const NODE_METRICS = {
   transportRefused: { name: 'murmur_transport_refused_total', kind: 'counter', help: 'Messages refused by the transport or the engine behind it, by reason', labels: ['reason'], read: (s) => perReason(s.transport().stats.refusedByReason) },
   transportLimited: { name: 'murmur_transport_limited_total', kind: 'counter', help: 'What the transport limits stopped: read timeouts, oversized gossip frames, inbound connections refused before authentication', labels: ['kind'], read: (s) => { const l = s.transport().stats.limits; return Object.entries({ readTimeouts: l.readTimeouts, gossipOversized: l.gossipOversized, ...l.preAuth }).map(([kind, n]) => [{ kind }, n]) } },
   transportNeighbours: { name: 'murmur_transport_neighbours', kind: 'gauge', help: 'Members subscribed to the network\'s topic', read: (s) => s.transport().neighbours },
-  transportConnections: { name: 'murmur_transport_connections', kind: 'gauge', help: 'Open libp2p connections', read: (s) => s.transport().connections }
+  transportConnections: { name: 'murmur_transport_connections', kind: 'gauge', help: 'Open libp2p connections', read: (s) => s.transport().connections },
+  keeperDials: { name: 'murmur_keeper_dials_total', kind: 'counter', help: 'Dials the connection keeper made to known and bootstrap peers, by result (ok, failed)', labels: ['result'] },
+  keeperKnownPeers: { name: 'murmur_keeper_known_peers', kind: 'gauge', help: 'Peers remembered in the store for redialling' },
+  keeperWithoutConnections: { name: 'murmur_keeper_without_connections_seconds', kind: 'gauge', help: 'How long this peer has had no connection at all (0 while connected)' },
+  keeperIsolated: { name: 'murmur_keeper_isolated_total', kind: 'counter', help: 'Times this peer stayed without any connection for longer than the limit' },
+  keeperRefusedRounds: { name: 'murmur_keeper_refused_rounds', kind: 'gauge', help: 'Rounds in a row in which every update that arrived was refused' },
+  keeperAllRefused: { name: 'murmur_keeper_all_refused_total', kind: 'counter', help: 'Times every arriving update was refused for the limit of rounds in a row' }
 } as const satisfies Record<string, MetricDeclaration>
 
 type NodeMetricKey = keyof typeof NODE_METRICS

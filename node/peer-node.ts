@@ -4,7 +4,7 @@
  * closes what was already opened or started:
  *
  *   init:  identity -> store -> manifest + keyring -> metrics -> transport (libp2p, not started) -> learner
- *          -> envelopes -> engine -> data feed -> services (manifest sync, bootstrap dialer, ...)
+ *          -> envelopes -> engine -> data feed -> services (manifest sync, connection keeper, ...)
  *   start: transport -> services, in order -> engine state (checkpoint) -> data feed -> HTTP API -> round loop
  *
  * A new service is a file under node/services/ and one line in `services` below.
@@ -35,8 +35,9 @@ import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyri
 import { loadIdentity, type Identity } from './keystore.js'
 import { buildServices, CloseStack, type NodeComponents, type Startable } from './services/index.js'
 import { manifestSync, loadManifest, type ManifestResult, type ManifestSource, type SubmitOptions } from './services/manifest-sync/index.js'
-import { bootstrapDialer } from './services/bootstrap-dialer/index.js'
 import { stateSync } from './services/state-sync/index.js'
+import { connectionKeeper } from './services/connection-keeper/index.js'
+import { roundStallMs } from './health.js'
 import { createKeyring, serializeManifest, isMember, type NetworkManifest } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
 import { createRng } from '../protocol/rng.js'
@@ -97,7 +98,7 @@ function createServices (init: PeerNodeInit, options: PeerNodeOptions, component
       announceMaxBytes: init.manifestAnnounceMaxBytes,
       passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE
     }),
-    bootstrap: bootstrapDialer({ addresses: options.bootstrap }),
+    keeper: connectionKeeper({ bootstrap: options.bootstrap, targetPeers: options.targetPeers, isolatedLimitMs: options.isolatedLimitMs, seed: options.seed ?? seedFromKey(components.peerKey) }),
     stateSync: stateSync({ maxBytes: maxMessageBytes })
   })
 }
@@ -167,6 +168,8 @@ export class PeerNode {
         networkId: manifest.id,
         transport: 'tcp',
         listen: options.listen,
+        announce: options.announce,
+        dialFrom: options.dialFrom,
         bootstrap: options.bootstrap,
         membership,
         loopbackTestNetwork: loopback,
@@ -196,7 +199,7 @@ export class PeerNode {
         transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' })
       })
 
-      const progress: NodeProgress = { lastReport: null, lastEvaluation: null, rowsAppended: 0 }
+      const progress: NodeProgress = { lastReport: null, lastEvaluation: null, rowsAppended: 0, lastRoundAt: null }
       const feed = await createFeed(options, manifest, { path: dataPath, info: dataInfo }, learner, metrics, progress, log.child({ component: 'data' }))
       const network = transport.serviceNetwork()
       const services = createServices(init, options, { peerKey, identity, keyring, store, network, engine, metrics, logger: log }, transport.maxMessageBytes)
@@ -279,7 +282,11 @@ export class PeerNode {
       listen: m.options.api,
       token,
       log: m.log.child({ component: 'api' }),
-      routes: nodeRoutes({ ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal })
+      routes: nodeRoutes({
+        ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal,
+        keeper: m.services.keeper,
+        health: { manifestSync: m.services.manifestSync, keeper: m.services.keeper, store: m.store, progress: m.progress, startedAt: this.startedAt, roundStallMs: roundStallMs(m.options.roundIntervalMs) }
+      })
     })
     this.api = api
     const apiFile = join(m.options.datadir, API_FILE)
@@ -307,6 +314,7 @@ export class PeerNode {
   private onRound (r: RoundReport): void {
     const m = this.modules
     m.progress.lastReport = r
+    m.progress.lastRoundAt = Date.now()
     if (r.evaluation != null) m.progress.lastEvaluation = r.evaluation
     m.log.info({ round: r.round, loss: Number.isFinite(r.loss) ? Number(r.loss.toFixed(5)) : null, merged: r.updatesMerged, sent: r.updatesSent, neighbours: m.transport.neighbours().length, ...(r.evaluation != null ? { evaluation: r.evaluation } : {}) }, 'round')
     if (m.options.maxRounds > 0 && r.round + 1 >= m.options.maxRounds) {

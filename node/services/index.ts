@@ -2,4 +2,4 @@
 export * from './types.js'
 export * from './close-stack.js'
 export * from './manifest-sync/index.js'
-export * from './bootstrap-dialer/index.js'
+export * from './connection-keeper/index.js'

@@ -1,5 +1,5 @@
 /**
- * The seams of the node's services (manifest sync, bootstrap dialer; next: state sync, connection keeper), in
+ * The seams of the node's services (manifest sync, connection keeper; next: state sync), in
  * the js-libp2p shape: a factory `service(init = {}) => (components) => Service`, the components a service
  * needs picked from one `NodeComponents` object, and `start` / `stop`. The PeerNode starts its services in
  * the order of its modules object and stops them in reverse.

@@ -15,6 +15,7 @@
  * | 0x08   | metrics history | u64 index                   | JSON { round, at, values }                     |
  * | 0x09   | evidence        | u64 index                   | u32 len, JSON, first envelope, second envelope |
  * | 0x0a   | engine kv       | utf8 key                    | bytes (free-form engine state, e.g. push-sum)  |
+ * | 0x0b   | known peers     | utf8 libp2p peer id         | JSON { peerId, addrs, lastSeen }               |
  */
 export const Bucket = {
   META: 0x01,
@@ -26,7 +27,8 @@ export const Bucket = {
   REPLAY_MARKS: 0x07,
   METRICS: 0x08,
   EVIDENCE: 0x09,
-  ENGINE_KV: 0x0a
+  ENGINE_KV: 0x0a,
+  KNOWN_PEERS: 0x0b
 } as const
 export type Bucket = typeof Bucket[keyof typeof Bucket]
 

@@ -11,3 +11,4 @@
  */
 export * from './buckets.js'
 export * from './level-store.js'
+export * from './known-peers.js'

@@ -18,6 +18,7 @@ import {
   Bucket, bucketRange, CorruptRecordError, key, packJsonAndBytes, readU64, STORE_SCHEMA_VERSION, u32, u64,
   unpackJsonAndBytes, utf8
 } from './buckets.js'
+import { decodeKnownPeer, encodeKnownPeer, type KnownPeer } from './known-peers.js'
 
 type Bytes = Uint8Array
 type Op = { type: 'put', key: Bytes, value: Bytes } | { type: 'del', key: Bytes }
@@ -73,6 +74,10 @@ export interface DaemonBatch extends StoreBatch {
   keyEpochs?: Array<{ epoch: number, bytes: Bytes }>
   /** Named JSON records in the meta bucket (e.g. 'daemon': the data file and network file last used). */
   meta?: Record<string, unknown>
+  /** Known peers to add or refresh (bounded by boundKnownPeer). */
+  knownPeers?: KnownPeer[]
+  /** Known peers to forget, by peer id. */
+  forgetPeers?: string[]
 }
 
 export interface LevelStoreOptions {
@@ -89,6 +94,8 @@ export class LevelStore implements Store {
   private readonly keepCheckpoints: number
   /** Successful commits since open. */
   commits = 0
+  /** The error of the last commit when it failed (null once a later commit succeeds): the store is not writable. */
+  lastCommitError: { message: string, at: number } | null = null
 
   private constructor (readonly path: string, options: LevelStoreOptions) {
     this.db = new Level<Bytes, Bytes>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -136,6 +143,8 @@ export class LevelStore implements Store {
       }
       for (const m of batch.manifests ?? []) put(key(Bucket.MANIFESTS, u32(m.version)), m.bytes)
       for (const e of batch.keyEpochs ?? []) put(key(Bucket.KEY_EPOCHS, u32(e.epoch)), e.bytes)
+      for (const id of batch.forgetPeers ?? []) ops.push({ type: 'del', key: key(Bucket.KNOWN_PEERS, utf8(id)) })
+      for (const p of batch.knownPeers ?? []) put(key(Bucket.KNOWN_PEERS, utf8(p.peerId)), encodeKnownPeer(p))
       for (const m of batch.replay ?? []) put(key(Bucket.REPLAY_MARKS, Buffer.from(m.sender, 'hex')), utf8(JSON.stringify(m)))
       const counters = { ...this.counters }
       for (const m of batch.metrics ?? []) put(key(Bucket.METRICS, u64(counters.metrics++)), utf8(JSON.stringify(m)))
@@ -178,7 +187,18 @@ export class LevelStore implements Store {
       this.commits++
       return entries
     }
-    const p = this.queue.then(run, run)
+    const tracked = async (): Promise<StoredLogEntry[]> => {
+      try {
+        const out = await run()
+        this.lastCommitError = null
+        return out
+      } catch (err) {
+        // a closed store is shutting down, not failing
+        if (!(err instanceof StoreClosedError)) this.lastCommitError = { message: (err as Error).message, at: Date.now() }
+        throw err
+      }
+    }
+    const p = this.queue.then(tracked, tracked)
     this.queue = p.catch(() => {})
     return await p
   }
@@ -262,6 +282,17 @@ export class LevelStore implements Store {
     const out: Array<{ epoch: number, bytes: Bytes }> = []
     for await (const [k, v] of this.db.iterator(bucketRange(Bucket.KEY_EPOCHS))) out.push({ epoch: new DataView(k.buffer, k.byteOffset + 1, 4).getUint32(0), bytes: v })
     return out
+  }
+
+  /** Every known peer whose record passes its checks; the ids of records that do not are listed in `corrupt`. */
+  async knownPeers (): Promise<{ peers: KnownPeer[], corrupt: string[] }> {
+    const peers: KnownPeer[] = []
+    const corrupt: string[] = []
+    for await (const [k, v] of this.db.iterator(bucketRange(Bucket.KNOWN_PEERS))) {
+      const id = new TextDecoder().decode(k.subarray(1))
+      try { peers.push(decodeKnownPeer(id, v)) } catch { corrupt.push(id.slice(0, 64)) }
+    }
+    return { peers, corrupt }
   }
 
   logHead (): LogHead { return { ...this.head } }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { memory } from '@libp2p/memory'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -47,6 +47,10 @@ export interface MurmurLibp2pInit extends AddressLimitsInit {
   transport?: 'tcp' | 'memory'
   /** Listen addresses, e.g. `/ip4/127.0.0.1/tcp/0` or `/memory/peer-3`. */
   listen?: string[]
+  /** Addresses told to peers instead of the listen addresses (a port forward, a proxy, a public address). */
+  announce?: string[]
+  /** tcp: the local IP outbound connections are made from (hosts with several addresses; passed to net.connect as localAddress). */
+  dialFrom?: string
   /** Multiaddrs (with /p2p/ id) to join through. */
   bootstrap?: string[]
   /** Mutable membership view consulted by the connection gater on every connection. */
@@ -106,8 +110,8 @@ export async function createMurmurLibp2p (init: MurmurLibp2pInit): Promise<Murmu
   return await createLibp2p<MurmurServices>({
     privateKey: init.privateKey,
     start: false,
-    addresses: { listen },
-    transports: [kind === 'memory' ? memory() : tcp()],
+    addresses: { listen, ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}) },
+    transports: [kind === 'memory' ? memory() : tcp(init.dialFrom != null ? { dialOpts: { localAddress: init.dialFrom } as TCPSocketOptions } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // larger windows: a 16 MiB model should not wait on window updates every 256 KiB

@@ -39,6 +39,8 @@ export interface ServiceNetwork {
   /** Dials a multiaddr (with its /p2p/ id); resolves with the remote peer. */
   dial: (address: string, options: { signal: AbortSignal }) => Promise<PeerId>
   connections: () => ServiceConnection[]
+  /** The multiaddrs the peer store holds for a peer (what identify told us it listens on), without /p2p/. */
+  peerAddresses: (peer: PeerId) => Promise<string[]>
   hangUp: (peer: PeerId) => Promise<void>
 }
 
@@ -73,6 +75,11 @@ export function libp2pServiceNetwork (libp2p: MurmurLibp2p): ServiceNetwork {
     dialProtocol: async (peer, protocol, options) => await libp2p.dialProtocol(peer, protocol, options),
     dial: async (address, options) => (await libp2p.dial(multiaddr(address), options)).remotePeer,
     connections: () => libp2p.getConnections().map((c) => ({ remotePeer: c.remotePeer, remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
+    peerAddresses: async (peer) => {
+      try {
+        return (await libp2p.peerStore.get(peer)).addresses.map((a) => a.multiaddr.toString())
+      } catch { return [] }
+    },
     hangUp: async (peer) => { await libp2p.hangUp(peer) }
   }
 }

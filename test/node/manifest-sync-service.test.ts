@@ -45,6 +45,7 @@ class FakeNetwork {
     dialProtocol: async () => { throw new Error('no streams in this test') },
     dial: async () => somePeer,
     connections: () => [],
+    peerAddresses: async () => [],
     hangUp: async () => {}
   }
 }

@@ -9,13 +9,17 @@ import type { DaemonLearner, LiveKeyring } from '../../wiring.js'
 import type { LevelStore } from '../../store/index.js'
 import type { ManifestSync } from '../../services/manifest-sync/index.js'
 import type { DataFeed } from '../../data-feed.js'
+import type { ConnectionKeeper } from '../../services/connection-keeper/index.js'
 import { getJson, type Route } from '../route.js'
+import { health, type HealthModules } from '../../health.js'
 
 /** What the node has seen of its own rounds and data (updated as rounds end and rows arrive). */
 export interface NodeProgress {
   lastReport: RoundReport | null
   lastEvaluation: Record<string, number> | null
   rowsAppended: number
+  /** When the last local round completed (ms since the epoch). */
+  lastRoundAt: number | null
 }
 import type { StateSyncService } from '../../services/state-sync/index.js'
 
@@ -33,6 +37,9 @@ export interface StatusModules {
   progress: NodeProgress
   feed: Pick<DataFeed, 'badRows' | 'stopped'>
   stateSync?: Pick<StateSyncService, 'status'>
+  /** What /health judges (the keeper, the stall limit; the store, progress and manifest sync above). */
+  health: HealthModules
+  keeper: Pick<ConnectionKeeper, 'stats' | 'targetPeers' | 'withoutConnectionsMs'>
 }
 
 export function status (m: StatusModules): Record<string, unknown> {
@@ -42,7 +49,10 @@ export function status (m: StatusModules): Record<string, unknown> {
   // stream-level refusals the engine never saw (oversized, malformed framing)
   for (const [k, v] of Object.entries(m.transport.stats.refusedByReason) as Array<[RefusalReason, number]>) refused[k] = Math.max(refused[k] ?? 0, v)
   const last = m.progress.lastReport
+  const h = health(m.health)
   return {
+    healthy: h.ok,
+    healthReasons: h.reasons,
     peerId: m.network.peerId.toString(),
     peerKey: m.peerKey,
     addresses: m.transport.addresses(),
@@ -70,6 +80,7 @@ export function status (m: StatusModules): Record<string, unknown> {
     lastRound: last == null ? null : { ...last, evaluation: undefined },
     neighbours: m.transport.neighbours(),
     connections: m.transport.connectedPeers().length,
+    keeper: { targetPeers: m.keeper.targetPeers, withoutConnectionsMs: m.keeper.withoutConnectionsMs(), ...m.keeper.stats },
     refusedByReason: refused,
     totals: { ...totals, refused: undefined },
     transport: { ...m.transport.stats, refusedByReason: undefined },
@@ -92,7 +103,14 @@ export function peers (m: Pick<StatusModules, 'peerKey' | 'network' | 'transport
 
 export function statusRoutes (m: StatusModules): Route[] {
   return [
-    { method: 'GET', path: '/health', handler: () => ({ text: 'ok', contentType: 'text/plain' }) },
+    {
+      method: 'GET',
+      path: '/health',
+      handler: () => {
+        const h = health(m.health)
+        return h.ok ? { text: 'ok', contentType: 'text/plain' } : { status: 503, json: h }
+      }
+    },
     getJson('/status', () => status(m)),
     getJson('/peers', () => peers(m))
   ]

@@ -62,6 +62,10 @@ export function register (program: Command): void {
     .option('--datadir <dir>', 'data directory (identity, database)', D.datadir)
     .option('--listen <multiaddr>', `listen address (repeatable; default ${D.listen.join(' ')})`, collect)
     .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect, [])
+    .option('--announce <multiaddr>', 'address to tell peers instead of the listen addresses, e.g. a port forward (repeatable)', collect, [])
+    .option('--dial-from <ip>', 'local IP that outbound connections are made from (hosts with several addresses)')
+    .option('--target-peers <n>', 'connections to keep: below it, known peers and bootstrap addresses are redialled with backoff', int('--target-peers'), D.targetPeers)
+    .option('--isolated-limit-ms <ms>', 'no connection for longer than this: a warning, and /health answers 503', int('--isolated-limit-ms'), D.isolatedLimitMs)
     .option('--api <host:port>', 'HTTP API address (port 0: any free port)', D.api)
     .option('--api-token <token>', 'API token (required when --api is not loopback; env MURMUR_API_TOKEN)')
     .option('--round-interval-ms <ms>', 'pause between local rounds', int('--round-interval-ms'), D.roundIntervalMs)
@@ -84,6 +88,10 @@ export function register (program: Command): void {
         data: opts.data,
         listen: opts.listen ?? D.listen,
         bootstrap: opts.bootstrap,
+        announce: opts.announce,
+        dialFrom: opts.dialFrom,
+        targetPeers: opts.targetPeers,
+        isolatedLimitMs: opts.isolatedLimitMs,
         api: opts.api,
         apiToken: opts.apiToken,
         roundIntervalMs: opts.roundIntervalMs,
@@ -129,13 +137,14 @@ export function register (program: Command): void {
     .action(async (opts) => {
       const s = await get<Record<string, any>>(await apiTarget(opts), '/status')
       print(opts.json === true, s, () => [
+        `health     ${s.healthy === true ? 'ok' : `NOT READY: ${(s.healthReasons as Array<{ code: string, detail: string }>).map((r) => `${r.code} (${r.detail})`).join('; ')}`}`,
         `peer       ${s.peerId}`,
         `key        ${s.peerKey}`,
         `network    ${s.network.name} (v${s.network.version}, epoch ${s.network.epoch}${s.network.open === true ? ', OPEN' : ''}), rule ${s.rule}`,
         `round      ${s.round}${s.running === true ? '' : ' (stopped)'}`,
         `examples   ${s.examples}${s.rowsAppended > 0 ? ` (${s.rowsAppended} appended while running)` : ''}`,
         `metric     ${s.localMetric == null ? '(not evaluated yet)' : Object.entries(s.localMetric).map(([k, v]) => `${k}=${Number(v).toFixed(4)}`).join(' ')}`,
-        `neighbours ${s.neighbours.length} (${s.connections} connections)`,
+        `neighbours ${s.neighbours.length} (${s.connections} connections, target ${String(s.keeper?.targetPeers)}, ${String(s.keeper?.knownPeers)} known peers)`,
         `refused    ${Object.keys(s.refusedByReason).length === 0 ? 'none' : Object.entries(s.refusedByReason).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
         `log        ${s.updateLog.count} entries`,
         ...s.addresses.map((a: string) => `listening  ${a}`)

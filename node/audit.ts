@@ -49,6 +49,8 @@ export async function readLogLines (store: LevelStore, options: { from?: number,
 export interface VerifyReport {
   ok: boolean
   entries: number
+  /** The first entry verified: retention deleted older ones, and the chain is checked from its anchor. */
+  retainedFrom: number
   accepted: number
   signaturesChecked: number
   head: { count: number, hash: string }
@@ -70,7 +72,7 @@ export async function verifyStoredLog (store: LevelStore): Promise<VerifyReport>
   const manifests = await storedManifests(store)
   let accepted = 0
   let checked = 0
-  const { entries, errors } = await store.verifyLog((entry, envelope) => {
+  const { entries, retainedFrom, errors } = await store.verifyLog((entry, envelope) => {
     if (entry.verdict !== 'accepted') return null
     accepted++
     if (envelope.length === 0) return null // envelope bytes not kept
@@ -83,5 +85,5 @@ export async function verifyStoredLog (store: LevelStore): Promise<VerifyReport>
     if (manifests.length > 0 && !manifests.some((m) => isMember(m, r.header.sender))) return `sender ${r.header.sender.slice(0, 12)} is not a member in any stored manifest version`
     return null
   })
-  return { ok: errors.length === 0, entries, accepted, signaturesChecked: checked, head: store.logHead(), errors }
+  return { ok: errors.length === 0, entries, retainedFrom, accepted, signaturesChecked: checked, head: store.logHead(), errors }
 }

@@ -46,6 +46,12 @@ export const defaultPeerNodeOptions = {
   waitForPeersTimeoutMs: 120_000,
   /** Checkpoints kept in the database. */
   keepCheckpoints: 3,
+  /** Update-log retention: stored bytes kept (the oldest entries go first beyond it). */
+  logMaxBytes: 256 * 1024 * 1024,
+  /** Update-log retention: entries received longer ago than this go (ms; 90 days). */
+  logMaxAgeMs: 90 * 24 * 60 * 60 * 1000,
+  /** Metrics-history rows kept (one per round). */
+  metricsKeep: 20_000,
   /** The operator's rule for bad rows of their own data file ('error' | 'skip'); default: the dataset spec's. */
   onBadRow: undefined as 'error' | 'skip' | undefined
 }

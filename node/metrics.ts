@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Metrics } from '../protocol/interfaces.js'
 import { ENGINE_METRICS } from '../protocol/engine/index.js'
 import type { TransportStats } from './transport/index.js'
+import type { StoreSize } from './store/index.js'
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram'
 
@@ -24,6 +25,7 @@ export interface MetricSources {
   /** Bad appended rows skipped so far (the data feed's count). */
   badRows: () => number
   manifest: () => { version: number, epoch: number }
+  store: () => StoreSize
 }
 
 type Reading = number | Array<[Record<string, string>, number]>
@@ -78,6 +80,9 @@ export const NODE_METRICS = {
   transportLimited: { name: 'murmur_transport_limited_total', kind: 'counter', help: 'What the transport limits stopped: read timeouts, oversized gossip frames, inbound connections refused before authentication', labels: ['kind'], read: (s) => { const l = s.transport().stats.limits; return Object.entries({ readTimeouts: l.readTimeouts, gossipOversized: l.gossipOversized, ...l.preAuth }).map(([kind, n]) => [{ kind }, n]) } },
   transportNeighbours: { name: 'murmur_transport_neighbours', kind: 'gauge', help: 'Members subscribed to the network\'s topic', read: (s) => s.transport().neighbours },
   transportConnections: { name: 'murmur_transport_connections', kind: 'gauge', help: 'Open libp2p connections', read: (s) => s.transport().connections },
+  storeBytes: { name: 'murmur_store_bytes', kind: 'gauge', help: 'Bytes of the database folder on disk', read: (s) => s.store().diskBytes },
+  storeLogBytes: { name: 'murmur_store_log_bytes', kind: 'gauge', help: 'Stored bytes of the retained update log (retention deletes the oldest beyond --log-max-bytes)', read: (s) => s.store().log.bytes },
+  storeLogEntries: { name: 'murmur_store_log_entries', kind: 'gauge', help: 'Update-log entries retained', read: (s) => { const l = s.store().log; return l.count - l.first } },
   keeperDials: { name: 'murmur_keeper_dials_total', kind: 'counter', help: 'Dials the connection keeper made to known and bootstrap peers, by result (ok, failed)', labels: ['result'] },
   keeperKnownPeers: { name: 'murmur_keeper_known_peers', kind: 'gauge', help: 'Peers remembered in the store for redialling' },
   keeperWithoutConnections: { name: 'murmur_keeper_without_connections_seconds', kind: 'gauge', help: 'How long this peer has had no connection at all (0 while connected)' },

@@ -5,7 +5,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { API_FILE, DB_DIR } from './constants.js'
-import { LevelStore } from './store/index.js'
+import { openStoreReadOnly } from './store/index.js'
 import { apiGet, clientApiToken } from './api/index.js'
 import { parseManifest, type NetworkManifest } from '../protocol/membership/index.js'
 import type { Model } from '../learning/index.js'
@@ -47,7 +47,7 @@ export async function loadModel (source: ModelSource): Promise<LoadedModel> {
       // stale api.json: fall back to the checkpoint
     }
   }
-  const store = await LevelStore.open(join(resolve(source.datadir), DB_DIR))
+  const store = await openStoreReadOnly(source.datadir, join(resolve(source.datadir), DB_DIR))
   try {
     if (manifest == null) {
       const latest = await store.latestManifest()

@@ -18,7 +18,7 @@
  * ```
  */
 import { writeFile, rm, stat } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
+import { existsSync, readdirSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createHash } from 'node:crypto'
 import { createLogger, type Logger } from './logger.js'
@@ -139,8 +139,15 @@ export class PeerNode {
       const peerKey = toHex(identity.signPublicKey)
       log = root.child({ peer: peerKey.slice(0, 12) })
 
-      const store = await LevelStore.open(join(options.datadir, DB_DIR), { keepCheckpoints: options.keepCheckpoints })
+      const dbPath = join(options.datadir, DB_DIR)
+      const freshStore = !existsSync(dbPath) || readdirSync(dbPath).length === 0
+      const store = await LevelStore.open(dbPath, {
+        keepCheckpoints: options.keepCheckpoints,
+        retention: { maxBytes: options.logMaxBytes, maxAgeMs: options.logMaxAgeMs },
+        metricsKeep: options.metricsKeep
+      })
       closers.push('store', async () => { await store.close() })
+      if (freshStore) log.warn({ db: dbPath }, 'no database in this datadir: starting with an empty store (a first start, or a lost database); the network\'s state is fetched from members')
 
       const { manifest, changed } = await loadManifest(options.network, store, log.child({ component: 'manifest' }))
       if (!isMember(manifest, peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}, version ${manifest.version}); ask an admin to run \`murmur network add-member\``)
@@ -207,7 +214,8 @@ export class PeerNode {
         transport: () => ({ stats: transport.stats, neighbours: transport.neighbours().length, connections: transport.connectedPeers().length }),
         examples: () => learner.numExamples(),
         badRows: () => feed.badRows.count,
-        manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch })
+        manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch }),
+        store: () => store.size()
       })
       const modules: PeerNodeModules = { options, log, identity, peerKey, keyring, store, metrics, transport, network, learner, engine, feed, services, progress }
       return new PeerNode(modules, closers)

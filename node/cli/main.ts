@@ -10,6 +10,7 @@ import { register as init } from './commands/init.js'
 import { register as network } from './commands/network.js'
 import { register as update } from './commands/update.js'
 import { register as daemon } from './commands/daemon.js'
+import { register as db } from './commands/db.js'
 
 export function buildProgram (): Command {
   const program = new Command('murmur')
@@ -17,7 +18,7 @@ export function buildProgram (): Command {
       'Peers sign and encrypt their model updates, gossip them over libp2p and merge by gossip averaging.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
-  for (const register of [simulate, baseline, init, network, update, daemon]) register(program)
+  for (const register of [simulate, baseline, init, network, update, daemon, db]) register(program)
   return program
 }
 

@@ -12,3 +12,7 @@
 export * from './buckets.js'
 export * from './level-store.js'
 export * from './known-peers.js'
+export * from './update-log.js'
+export * from './read-only.js'
+export * from './constants.js'
+export * from './repair.js'

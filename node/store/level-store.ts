@@ -3,12 +3,15 @@
  * (protocol/engine/store.ts). Every state change is one atomic LevelDB batch, serialized with every other
  * commit, so after a crash the database holds exactly the last committed batch.
  *
- * The update log is hash-chained: each entry's hash covers the previous entry's hash, its own fields and the
- * SHA-256 of the envelope as received, so `verifyLog()` (and `murmur log --verify`) detects any edit, reorder or
- * deletion; the chain head lives in the meta bucket, written in the same batch as the entries.
+ * The update log (update-log.ts) is hash-chained and bounded by retention; metrics history and evidence are
+ * bounded by count. A store opened for reading (read-only.ts) refuses every commit.
+ *
+ * Opening never turns a damaged database into an empty one: an existing `db/` folder is opened with
+ * create-if-missing off, and a database LevelDB reports as corrupt or incomplete is a StoreDamagedError that
+ * names the folder and the repair command.
  */
-import { createHash } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { Level } from 'level'
 import type { AbortOptions, PeerKey } from '../../protocol/interfaces.js'
 import type {
@@ -18,10 +21,12 @@ import {
   Bucket, bucketRange, CorruptRecordError, key, packJsonAndBytes, readU64, STORE_SCHEMA_VERSION, u32, u64,
   unpackJsonAndBytes, utf8
 } from './buckets.js'
+import { DEFAULT_EVIDENCE_KEEP, DEFAULT_METRICS_KEEP } from './constants.js'
 import { decodeKnownPeer, encodeKnownPeer, type KnownPeer } from './known-peers.js'
+import { UpdateLog, type LogHead, type LogRetention, type LogStats, type Op, type StoredLogEntry } from './update-log.js'
+
 
 type Bytes = Uint8Array
-type Op = { type: 'put', key: Bytes, value: Bytes } | { type: 'del', key: Bytes }
 
 export class StoreVersionError extends Error {
   static override name = 'StoreVersionError'
@@ -38,34 +43,21 @@ export class StoreOpenError extends Error {
   override name = 'StoreOpenError'
 }
 
-export const ZERO_HASH = '0'.repeat(64)
+/** The database is damaged (LevelDB reports corruption, or files it needs are missing); nothing was changed. */
+export class StoreDamagedError extends Error {
+  static override name = 'StoreDamagedError'
+  override name = 'StoreDamagedError'
+}
+
+/** A write to a store opened for reading. */
+export class StoreReadOnlyError extends Error {
+  static override name = 'StoreReadOnlyError'
+  override name = 'StoreReadOnlyError'
+}
 
 export interface IdentityReference { peerKey: string, keyFile?: string, createdAt: number }
 
-/** An update-log entry as stored: the engine's entry (bytes apart) plus its place in the hash chain. */
-export interface StoredLogEntry extends Omit<UpdateLogEntry, 'bytes'> {
-  index: number
-  envelopeHash: string
-  envelopeBytes: number
-  prevHash: string
-  hash: string
-}
-
-export interface LogHead { count: number, hash: string }
-
-interface Counters { metrics: number, evidence: number }
-
-function sha256Hex (...parts: Bytes[]): string {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return h.digest('hex')
-}
-
-/** Canonical bytes the chain hash covers (fixed field order). */
-export function chainHash (e: Omit<StoredLogEntry, 'hash'>): string {
-  return sha256Hex(utf8(JSON.stringify([e.index, e.id, e.sender, e.round, e.seq, e.kind, e.verdict, e.reason, e.merged,
-    e.receivedAt, e.parents, e.envelopeHash, e.envelopeBytes, e.prevHash])))
-}
+interface Counters { metrics: number, evidence: number, evidenceDropped?: number }
 
 /** Extra, daemon-only writes that ride in the same atomic batch as an engine commit. */
 export interface DaemonBatch extends StoreBatch {
@@ -83,44 +75,99 @@ export interface DaemonBatch extends StoreBatch {
 export interface LevelStoreOptions {
   /** How many checkpoints to keep (older ones are deleted in the same batch as a new one). */
   keepCheckpoints?: number
+  /** Update-log retention (defaults in constants.ts). */
+  retention?: Partial<LogRetention>
+  /** Metrics-history rows kept. */
+  metricsKeep?: number
+  /** Equivocation evidence records kept. */
+  evidenceKeep?: number
+  /** Refuse every commit and write nothing at open (used on a snapshot by read-only commands). */
+  readOnly?: boolean
+  /** Run after the database is closed (a read-only snapshot removes itself). */
+  onClose?: () => Promise<void>
+  /** The datadir's db folder as the operator knows it, for messages (a snapshot's own path is meaningless). */
+  displayPath?: string
 }
+
+/** Where the database is and how big, for /status and metrics. */
+export interface StoreSize {
+  /** Bytes of the database folder's files. */
+  diskBytes: number
+  log: LogStats & { count: number, retention: LogRetention }
+  metricsRows: number
+  evidence: number
+  evidenceDropped: number
+}
+
+export const DAMAGED_HINT = 'stop the daemon, back up the datadir, then run `murmur db repair --datadir DIR` (docs/operations.md, "A damaged datadir")'
 
 export class LevelStore implements Store {
   readonly db: Level<Bytes, Bytes>
-  private head: LogHead = { count: 0, hash: ZERO_HASH }
+  private readonly updateLog_: UpdateLog
   private counters: Counters = { metrics: 0, evidence: 0 }
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
   private readonly keepCheckpoints: number
+  private readonly metricsKeep: number
+  private readonly evidenceKeep: number
+  readonly readOnly: boolean
+  /** Update-log entries deleted by retention since open. */
+  pruned = 0
   /** Successful commits since open. */
   commits = 0
   /** The error of the last commit when it failed (null once a later commit succeeds): the store is not writable. */
   lastCommitError: { message: string, at: number } | null = null
 
-  private constructor (readonly path: string, options: LevelStoreOptions) {
+  private constructor (readonly path: string, private readonly options: LevelStoreOptions) {
     this.db = new Level<Bytes, Bytes>(path, { keyEncoding: 'view', valueEncoding: 'view' })
     this.keepCheckpoints = Math.max(1, options.keepCheckpoints ?? 3)
+    this.metricsKeep = Math.max(1, options.metricsKeep ?? DEFAULT_METRICS_KEEP)
+    this.evidenceKeep = Math.max(0, options.evidenceKeep ?? DEFAULT_EVIDENCE_KEEP)
+    this.readOnly = options.readOnly === true
+    this.updateLog_ = new UpdateLog(this.db, options.retention)
   }
 
+  /**
+   * Opens (creating only a folder that does not exist yet) the database at `path`. An existing folder that
+   * LevelDB cannot open as a database is StoreDamagedError, never a fresh empty store.
+   */
   static async open (path: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
-    mkdirSync(path, { recursive: true })
+    const shown = options.displayPath ?? path
+    // a folder that does not exist or is empty is a new database; anything else must open as one
+    const fresh = !existsSync(path) || readdirSync(path).length === 0
+    if (!fresh && !existsSync(join(path, 'CURRENT'))) {
+      throw new StoreDamagedError(`the database at ${shown} is damaged: its CURRENT file is missing. Nothing was changed; ${DAMAGED_HINT}`)
+    }
+    if (fresh) {
+      if (options.readOnly === true) throw new StoreOpenError(`no database at ${shown}`)
+      mkdirSync(path, { recursive: true })
+    }
     const store = new LevelStore(path, options)
     try {
-      await store.db.open()
+      await store.db.open({ createIfMissing: fresh })
     } catch (err) {
-      const cause = (err as { cause?: Error }).cause ?? err as Error
-      throw new StoreOpenError(`cannot open the database at ${path}: ${cause.message}` +
+      const cause = (err as { cause?: Error & { code?: string } }).cause ?? err as Error & { code?: string }
+      if (cause.code === 'LEVEL_CORRUPTION' || /corrupt|does not exist|No such file/i.test(cause.message)) {
+        throw new StoreDamagedError(`the database at ${shown} is damaged (${cause.message}). Nothing was changed; ${DAMAGED_HINT}`)
+      }
+      throw new StoreOpenError(`cannot open the database at ${shown}: ${cause.message}` +
         (/lock/i.test(cause.message) ? ' (is another murmur daemon using this datadir?)' : ''))
     }
-    const meta = await store.getMeta<{ schemaVersion: number }>('schema')
-    if (meta == null) {
-      await store.db.put(key(Bucket.META, utf8('schema')), utf8(JSON.stringify({ schemaVersion: STORE_SCHEMA_VERSION })))
-    } else if (meta.schemaVersion > STORE_SCHEMA_VERSION) {
+    try {
+      const meta = await store.getMeta<{ schemaVersion: number }>('schema')
+      if (meta == null) {
+        if (!store.readOnly) await store.db.put(key(Bucket.META, utf8('schema')), utf8(JSON.stringify({ schemaVersion: STORE_SCHEMA_VERSION })))
+      } else if (meta.schemaVersion > STORE_SCHEMA_VERSION) {
+        throw new StoreVersionError(`database at ${shown} has schema version ${meta.schemaVersion}; this murmur reads up to ${STORE_SCHEMA_VERSION}`)
+      }
+      const { statsMissing } = await store.updateLog_.load(async (name) => await store.getMeta(name))
+      if (statsMissing && !store.readOnly) await store.db.put(key(Bucket.META, utf8('logStats')), utf8(JSON.stringify(store.updateLog_.stats)))
+      store.counters = (await store.getMeta<Counters>('counters')) ?? { metrics: 0, evidence: 0 }
+    } catch (err) {
       await store.db.close()
-      throw new StoreVersionError(`database at ${path} has schema version ${meta.schemaVersion}; this murmur reads up to ${STORE_SCHEMA_VERSION}`)
+      await options.onClose?.()
+      throw err
     }
-    store.head = (await store.getMeta<LogHead>('logHead')) ?? { count: 0, hash: ZERO_HASH }
-    store.counters = (await store.getMeta<Counters>('counters')) ?? { metrics: 0, evidence: 0 }
     return store
   }
 
@@ -134,6 +181,7 @@ export class LevelStore implements Store {
   async commitWithLog (batch: DaemonBatch): Promise<StoredLogEntry[]> {
     const run = async (): Promise<StoredLogEntry[]> => {
       if (this.closed) throw new StoreClosedError('the store is closed')
+      if (this.readOnly) throw new StoreReadOnlyError(`the database at ${this.options.displayPath ?? this.path} is open for reading only`)
       const ops: Op[] = []
       const put = (k: Bytes, v: Bytes): void => { ops.push({ type: 'put', key: k, value: v }) }
       if (batch.identity != null) put(key(Bucket.IDENTITY, utf8('self')), utf8(JSON.stringify(batch.identity)))
@@ -147,29 +195,21 @@ export class LevelStore implements Store {
       for (const p of batch.knownPeers ?? []) put(key(Bucket.KNOWN_PEERS, utf8(p.peerId)), encodeKnownPeer(p))
       for (const m of batch.replay ?? []) put(key(Bucket.REPLAY_MARKS, Buffer.from(m.sender, 'hex')), utf8(JSON.stringify(m)))
       const counters = { ...this.counters }
-      for (const m of batch.metrics ?? []) put(key(Bucket.METRICS, u64(counters.metrics++)), utf8(JSON.stringify(m)))
+      for (const m of batch.metrics ?? []) {
+        if (counters.metrics >= this.metricsKeep) ops.push({ type: 'del', key: key(Bucket.METRICS, u64(counters.metrics - this.metricsKeep)) })
+        put(key(Bucket.METRICS, u64(counters.metrics++)), utf8(JSON.stringify(m)))
+      }
       for (const e of batch.evidence ?? []) {
+        if (counters.evidence >= this.evidenceKeep) { counters.evidenceDropped = (counters.evidenceDropped ?? 0) + 1; continue }
         const { first, second, ...rest } = e
         const both = new Uint8Array(first.length + second.length)
         both.set(first, 0); both.set(second, first.length)
         put(key(Bucket.EVIDENCE, u64(counters.evidence++)), packJsonAndBytes({ ...rest, firstBytes: first.length }, both))
       }
-      if (counters.metrics !== this.counters.metrics || counters.evidence !== this.counters.evidence) {
+      if (counters.metrics !== this.counters.metrics || counters.evidence !== this.counters.evidence || counters.evidenceDropped !== this.counters.evidenceDropped) {
         put(key(Bucket.META, utf8('counters')), utf8(JSON.stringify(counters)))
       }
-      let head = { ...this.head }
-      const entries: StoredLogEntry[] = []
-      for (const input of batch.log ?? []) {
-        const { bytes, ...rest } = input
-        const base: Omit<StoredLogEntry, 'hash'> = {
-          ...rest, parents: [...rest.parents], index: head.count, envelopeHash: sha256Hex(bytes), envelopeBytes: bytes.length, prevHash: head.hash
-        }
-        const entry: StoredLogEntry = { ...base, hash: chainHash(base) }
-        put(key(Bucket.UPDATE_LOG, u64(entry.index)), packJsonAndBytes(entry, bytes))
-        head = { count: head.count + 1, hash: entry.hash }
-        entries.push(entry)
-      }
-      if (entries.length > 0) put(key(Bucket.META, utf8('logHead')), utf8(JSON.stringify(head)))
+      const { entries, head, stats } = this.updateLog_.append(batch.log ?? [], put)
       if (batch.checkpoint != null) {
         const c = batch.checkpoint
         if (!(c.weights instanceof Float32Array)) throw new TypeError('checkpoint.weights must be a Float32Array')
@@ -182,9 +222,15 @@ export class LevelStore implements Store {
         }
       }
       if (ops.length > 0) await this.db.batch(ops)
-      this.head = head
+      this.updateLog_.head = head
+      this.updateLog_.stats = stats
       this.counters = counters
       this.commits++
+      const now = Date.now()
+      if (this.updateLog_.due(now)) {
+        // the commit is written: a failed prune is retried at the next one, never reported as a failed commit
+        await this.prune(now).catch(() => {})
+      }
       return entries
     }
     const tracked = async (): Promise<StoredLogEntry[]> => {
@@ -295,48 +341,45 @@ export class LevelStore implements Store {
     return { peers, corrupt }
   }
 
-  logHead (): LogHead { return { ...this.head } }
+  logHead (): LogHead { return { ...this.updateLog_.head } }
+
+  /** What the log retains (entries from `first`, the anchor hash, stored bytes). */
+  logStats (): LogStats { return { ...this.updateLog_.stats } }
 
   /** Stored log entries in index order (or reverse), optionally with the envelope bytes. */
-  async * log (options: { from?: number, limit?: number, withEnvelope?: boolean, reverse?: boolean } = {}): AsyncGenerator<StoredLogEntry & { envelope?: Bytes }> {
-    const range = bucketRange(Bucket.UPDATE_LOG)
-    for await (const [, v] of this.db.iterator({ gte: key(Bucket.UPDATE_LOG, u64(options.from ?? 0)), lt: range.lt, limit: options.limit ?? -1, reverse: options.reverse === true })) {
-      const { json, bytes } = unpackJsonAndBytes<StoredLogEntry>(v)
-      yield options.withEnvelope === true ? { ...json, envelope: bytes } : json
+  log (options: { from?: number, limit?: number, withEnvelope?: boolean, reverse?: boolean } = {}): AsyncGenerator<StoredLogEntry & { envelope?: Bytes }> {
+    return this.updateLog_.entries(options)
+  }
+
+  /** Applies retention now (inside the commit queue's turn): oldest log entries past the limits go, in chunks. */
+  private async prune (now: number): Promise<void> {
+    for (let i = 0; i < 100 && this.updateLog_.due(now); i++) {
+      const { ops, stats, deleted } = await this.updateLog_.pruneOps(now)
+      if (deleted === 0) return
+      await this.db.batch(ops)
+      this.updateLog_.stats = stats
+      this.pruned += deleted
     }
   }
 
-  /**
-   * Re-checks the whole chain: indices contiguous from 0, each prevHash equal to the previous hash, each hash
-   * recomputed, each envelope's SHA-256 recomputed, and the head equal to the last entry. `checkEnvelope`
-   * (optional) re-verifies each envelope (e.g. its signature); it returns a problem string or null.
-   */
-  async verifyLog (checkEnvelope?: (entry: StoredLogEntry, envelope: Bytes) => string | null | Promise<string | null>): Promise<{ entries: number, errors: string[] }> {
-    // entries are append-only and the head moves only after its batch is written: everything below the head
-    // taken now is stable while a running daemon keeps appending
-    const head = this.logHead()
-    const errors: string[] = []
-    let prev = ZERO_HASH
-    let expected = 0
-    for await (const e of this.log({ withEnvelope: true, limit: head.count })) {
-      const { envelope, hash, ...rest } = e
-      const env = envelope ?? new Uint8Array(0)
-      if (e.index !== expected) errors.push(`entry ${expected}: missing (next stored entry is ${e.index})`)
-      if (e.prevHash !== prev) errors.push(`entry ${e.index}: prevHash does not match the previous entry's hash`)
-      if (chainHash(rest) !== hash) errors.push(`entry ${e.index}: hash does not match its contents`)
-      if (sha256Hex(env) !== e.envelopeHash || env.length !== e.envelopeBytes) errors.push(`entry ${e.index}: envelope bytes do not match envelopeHash`)
-      if (checkEnvelope != null) {
-        const problem = await checkEnvelope(e, env)
-        if (problem != null) errors.push(`entry ${e.index}: ${problem}`)
-      }
-      prev = hash
-      expected = e.index + 1
-      if (errors.length > 100) { errors.push('(stopping after 100 errors)'); break }
+  /** Sizes for /status and metrics: the folder's bytes on disk and what each bounded repository holds. */
+  size (): StoreSize {
+    let diskBytes = 0
+    try {
+      for (const f of readdirSync(this.path)) { try { diskBytes += statSync(join(this.path, f)).size } catch { /* deleted by a compaction meanwhile */ } }
+    } catch { /* closed or removed: 0 */ }
+    return {
+      diskBytes,
+      log: { ...this.updateLog_.stats, count: this.updateLog_.head.count, retention: { ...this.updateLog_.retention } },
+      metricsRows: Math.min(this.counters.metrics, this.metricsKeep),
+      evidence: Math.min(this.counters.evidence, this.evidenceKeep),
+      evidenceDropped: this.counters.evidenceDropped ?? 0
     }
-    if (errors.length === 0 && (head.count !== expected || head.hash !== prev)) {
-      errors.push(`log head says ${head.count} entries ending ${head.hash.slice(0, 12)}, found ${expected} ending ${prev.slice(0, 12)}`)
-    }
-    return { entries: expected, errors }
+  }
+
+  /** Re-checks the retained chain from its anchor (update-log.ts `verify`). */
+  async verifyLog (checkEnvelope?: (entry: StoredLogEntry, envelope: Bytes) => string | null | Promise<string | null>): Promise<{ entries: number, retainedFrom: number, errors: string[] }> {
+    return await this.updateLog_.verify(checkEnvelope)
   }
 
   async close (): Promise<void> {
@@ -344,6 +387,7 @@ export class LevelStore implements Store {
     await this.queue
     this.closed = true
     await this.db.close()
+    await this.options.onClose?.()
   }
 }
 

@@ -66,6 +66,8 @@ describe('connection keeper and /health (2 daemons)', { timeout: 180_000 }, () =
     const second = daemons[1] as DaemonProcess
     // both have run a while: the keeper has stored the other as a known peer
     await waitFor('a few merged updates at the second peer', async () => await second.get<{ totals: { updatesMerged: number } }>('/status'), (s) => s.totals.updatesMerged > 3, { timeoutMs: 30_000 })
+    // the first peer's keeper has written the second into its store (it does so at its next check, not at connect)
+    await waitFor('the first peer remembers the second', async () => await (daemons[0] as DaemonProcess).get<{ keeper: { knownPeers: number } }>('/status'), (x) => x.keeper.knownPeers >= 1, { timeoutMs: 30_000 })
     await (daemons[0] as DaemonProcess).stop()
     daemons[0] = null
     const t0 = Date.now()

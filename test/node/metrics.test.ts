@@ -50,11 +50,12 @@ test('scrape-time metrics read the node\'s sources (transport totals, examples, 
   const m = new PromMetrics({ strict: true })
   const stats: TransportStats = { bytesSent: 1234, bytesReceived: 99, messagesSent: 2, messagesReceived: 1, announcementsSent: 0, announcementsReceived: 7, refusedByReason: { OVERSIZED: 2 }, limits: { readTimeouts: 4, gossipOversized: 0, preAuth: { refusedPending: 0, refusedInbound: 0 } } }
   let examples = 10
-  m.collectFrom({ transport: () => ({ stats, neighbours: 3, connections: 4 }), examples: () => examples, badRows: () => 3, manifest: () => ({ version: 5, epoch: 2 }) })
+  m.collectFrom({ transport: () => ({ stats, neighbours: 3, connections: 4 }), examples: () => examples, badRows: () => 3, manifest: () => ({ version: 5, epoch: 2 }),
+    store: () => ({ diskBytes: 4096, log: { first: 10, anchorHash: '0'.repeat(64), bytes: 777, firstReceivedAt: 0, count: 25, retention: { maxBytes: 1e6, maxAgeMs: 1e9, minEntries: 5 } }, metricsRows: 3, evidence: 0, evidenceDropped: 0 }) })
   let text = await m.text()
   for (const line of ['murmur_transport_sent_bytes_total 1234', 'murmur_transport_received_bytes_total 99', 'murmur_transport_announcements_received_total 7',
     'murmur_transport_refused_total{reason="OVERSIZED"} 2', 'murmur_transport_neighbours 3', 'murmur_transport_connections 4', 'murmur_data_examples 10', 'murmur_data_bad_rows_total 3', 'murmur_transport_limited_total{kind="readTimeouts"} 4',
-    'murmur_manifest_version 5', 'murmur_key_epoch 2']) {
+    'murmur_manifest_version 5', 'murmur_key_epoch 2', 'murmur_store_bytes 4096', 'murmur_store_log_bytes 777', 'murmur_store_log_entries 15']) {
     assert.ok(text.includes(line + '\n'), `exported: ${line}`)
   }
   stats.bytesSent = 2000

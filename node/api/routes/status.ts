@@ -32,7 +32,7 @@ export interface StatusModules {
   engine: Pick<PeerEngine, 'totals' | 'round' | 'running'>
   learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric'>
   keyring: Pick<LiveKeyring, 'manifest' | 'currentEpoch' | 'epochKey'>
-  store: Pick<LevelStore, 'logHead'>
+  store: Pick<LevelStore, 'logHead' | 'size'>
   manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
   progress: NodeProgress
   feed: Pick<DataFeed, 'badRows' | 'stopped'>
@@ -85,6 +85,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     totals: { ...totals, refused: undefined },
     transport: { ...m.transport.stats, refusedByReason: undefined },
     updateLog: m.store.logHead(),
+    // the database's bytes on disk and what each bounded repository holds (retention in docs/operations.md)
+    database: m.store.size(),
     // whether this peer wants the network's state (behind), and the last state download's outcome
     stateSync: m.stateSync?.status() ?? null,
     uptimeSeconds: Math.round((Date.now() - m.startedAt) / 1000),

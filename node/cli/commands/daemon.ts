@@ -1,5 +1,5 @@
 /**
- * The daemon's commands: `daemon`, `status`, `peers`, `log`, `export`, `evaluate`, `testnet`.
+ * The daemon's commands: `daemon`, `status`, `peers`, `export`, `evaluate`, `testnet` (`log` and `db` in db.ts).
  * Heavy modules (libp2p, level, TF.js) load inside each action.
  */
 import type { Command } from 'commander'
@@ -12,37 +12,7 @@ const int = (name: string) => (value: string): number => {
   return n
 }
 
-interface ApiTarget { url: string, token?: string }
-
-/** Finds a running daemon's API: --api URL, else <datadir>/api.json. */
-async function apiTarget (opts: { api?: string, datadir: string, apiToken?: string }): Promise<ApiTarget> {
-  const { clientApiToken } = await import('../../api/auth.js')
-  const token = await clientApiToken({ token: opts.apiToken, datadir: opts.datadir })
-  if (opts.api != null) return { url: opts.api.startsWith('http') ? opts.api : `http://${opts.api}`, token }
-  const { readFile } = await import('node:fs/promises')
-  const { join } = await import('node:path')
-  const { API_FILE } = await import('../../constants.js')
-  const path = join(opts.datadir, API_FILE)
-  try {
-    const info = JSON.parse(await readFile(path, 'utf8')) as { url: string }
-    return { url: info.url, token }
-  } catch {
-    throw new Error(`no running daemon found for datadir ${opts.datadir} (${path} is missing): start \`murmur daemon --datadir ${opts.datadir} ...\` or pass --api HOST:PORT`)
-  }
-}
-
-async function get<T> (target: ApiTarget, path: string): Promise<T> {
-  const { apiGet } = await import('../../api/index.js')
-  try {
-    return await apiGet<T>(target.url, path, { token: target.token })
-  } catch (err) {
-    throw new Error(`cannot reach the daemon at ${target.url}: ${(err as Error).message}`)
-  }
-}
-
-function print (json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n')
-}
+import { apiTarget, durationOption, get, print, sizeOption } from '../client.js'
 
 /** The options of a command that talks to a running daemon's API. */
 function apiClient (command: Command): Command {
@@ -79,6 +49,9 @@ export function register (program: Command): void {
       if (v !== 'error' && v !== 'skip') throw new Error(`--on-bad-row must be error or skip, got "${v}"`)
       return v
     })
+    .option('--log-max-bytes <size>', 'update-log retention: stored size kept, e.g. 256MiB (the oldest entries go first)', sizeOption('--log-max-bytes'), D.logMaxBytes)
+    .option('--log-max-age <duration>', 'update-log retention: entries older than this go, e.g. 90d', durationOption('--log-max-age'), D.logMaxAgeMs)
+    .option('--metrics-keep <rows>', 'metrics-history rows kept (one per round)', int('--metrics-keep'), D.metricsKeep)
     .option('--wait-for-peers <n>', 'wait for N neighbours before the first round (gives up after 2 minutes)', int('--wait-for-peers'), D.waitForPeers)
     .action(async (opts) => {
       const { PeerNode } = await import('../../peer-node.js')
@@ -102,7 +75,10 @@ export function register (program: Command): void {
         backend: opts.backend,
         dataPollMs: opts.dataPollMs,
         waitForPeers: opts.waitForPeers,
-        onBadRow: opts.onBadRow
+        onBadRow: opts.onBadRow,
+        logMaxBytes: opts.logMaxBytes,
+        logMaxAgeMs: opts.logMaxAge,
+        metricsKeep: opts.metricsKeep
       })
       let exiting = false
       const shutdown = (signal: string): void => {
@@ -159,56 +135,6 @@ export function register (program: Command): void {
         ? '(no connections)'
         : p.connections.map((c) => `${c.neighbour === true ? '*' : ' '} ${String(c.peerId)}  ${String(c.direction).padEnd(8)} ${String(c.address)}`).join('\n') +
           '\n(* = neighbour on the network\'s topic)')
-    })
-
-  program.command('log')
-    .description('Every update this peer received: signer, round, verdict, lineage. --verify re-checks every signature and the hash chain.')
-    .option('--datadir <dir>', 'data directory', D.datadir)
-    .option('--verify', 're-check the hash chain and every accepted envelope\'s signature; exit 1 on any problem')
-    .option('--limit <n>', 'entries to list', int('--limit'), 50)
-    .option('--from <index>', 'first entry to list', int('--from'))
-    .option('--api <url>', 'use a running daemon\'s API (default when its database is in use)')
-    .option('--api-token <token>', 'API token (env MURMUR_API_TOKEN)')
-    .option('--json', 'print JSON')
-    .action(async (opts) => {
-      const { join } = await import('node:path')
-      const { LevelStore } = await import('../../store/index.js')
-      const { readLogLines, verifyStoredLog } = await import('../../audit.js')
-      const { DB_DIR } = await import('../../constants.js')
-      type Lines = Awaited<ReturnType<typeof readLogLines>>
-      type Report = Awaited<ReturnType<typeof verifyStoredLog>>
-      let lines: Lines | undefined
-      let report: Report | undefined
-      let store: Awaited<ReturnType<typeof LevelStore.open>> | null = null
-      if (opts.api == null) {
-        try {
-          store = await LevelStore.open(join(opts.datadir, DB_DIR))
-        } catch (err) {
-          if (!/lock|in use/i.test((err as Error).message)) throw err
-        }
-      }
-      try {
-        if (store != null) {
-          if (opts.verify === true) report = await verifyStoredLog(store)
-          else lines = await readLogLines(store, { from: opts.from, limit: opts.limit })
-        } else {
-          const target = await apiTarget(opts)
-          if (opts.verify === true) report = await get<Report>(target, '/log/verify')
-          else lines = await get<Lines>(target, `/log?limit=${String(opts.limit)}${opts.from != null ? `&from=${String(opts.from)}` : ''}`)
-        }
-      } finally { await store?.close() }
-      if (report != null) {
-        const r = report
-        print(opts.json === true, r, () => r.ok
-          ? `log ok: ${r.entries} entries, hash chain intact, ${r.signaturesChecked} accepted envelopes re-verified (head ${r.head.hash.slice(0, 16)})`
-          : `log FAILED verification (${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}):\n  ${r.errors.join('\n  ')}`)
-        if (!r.ok) process.exitCode = 1
-        return
-      }
-      const l = lines ?? []
-      print(opts.json === true, l, () => l.length === 0
-        ? '(the update log is empty)'
-        : l.map((e) => `${String(e.index).padStart(6)} ${e.receivedAt} ${e.sender.slice(0, 12)} r${e.round} s${e.seq} ${e.verdict === 'accepted' ? (e.merged ? 'accepted+merged' : 'accepted') : `REFUSED ${e.reason ?? ''}`}${e.parents.length > 0 ? ` parents=${e.parents.map((p) => p.slice(0, 8)).join(',')}` : ''}`).join('\n'))
     })
 
   program.command('export')

@@ -22,6 +22,8 @@ export interface SpawnDaemonInit {
   network: string
   data: string
   bootstrap?: string[]
+  /** Listen addresses (default one free port on 127.0.0.1). */
+  listen?: string[]
   roundIntervalMs?: number
   localSteps?: number
   evaluateEvery?: number
@@ -58,7 +60,7 @@ process.once('exit', () => { for (const c of liveChildren) c.kill('SIGKILL') })
 
 export async function spawnDaemon (init: SpawnDaemonInit): Promise<DaemonProcess> {
   const args = [init.bin ?? MURMUR_BIN, 'daemon', '--datadir', init.datadir, '--network', init.network, '--data', init.data,
-    '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0',
+    ...(init.listen ?? ['/ip4/127.0.0.1/tcp/0']).flatMap((a) => ['--listen', a]), '--api', '127.0.0.1:0',
     '--round-interval-ms', String(init.roundIntervalMs ?? 200),
     ...(init.localSteps != null ? ['--local-steps', String(init.localSteps)] : []),
     ...(init.evaluateEvery != null ? ['--evaluate-every', String(init.evaluateEvery)] : []),

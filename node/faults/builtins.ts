@@ -8,8 +8,9 @@ import { rmSync } from 'node:fs'
 import { createKeyring } from '../../protocol/membership/index.js'
 import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
+import { toHex } from '../../crypto/index.js'
 import { FaultNet, type PeerStatus } from './harness.js'
-import { CATCH_UP_GOAL_S, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS } from './constants.js'
+import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
 
 /** What one fault reports (the harness adds the metric spread before and after). */
 export interface FaultOutcome {
@@ -30,6 +31,16 @@ export interface Fault {
 
 const seconds = (since: number): number => Number(((Date.now() - since) / 1000).toFixed(1))
 const BAD_RESTART = ['EQUIVOCATION', 'REPLAYED']
+
+/** For each member of `a` and `b`, its connections to members of the other group (by peer key). */
+async function crossLinks (net: FaultNet, a: number[], b: number[]): Promise<number[]> {
+  const keyOf = new Map(net.identities.map((id, i) => [toHex(id.signPublicKey), i]))
+  const inA = new Set(a)
+  return await Promise.all([...a, ...b].map(async (i) => {
+    const p = await net.daemon(i).get<{ connections: Array<{ peerKey: string | null }> }>('/peers')
+    return p.connections.filter((c) => { const j = keyOf.get(c.peerKey ?? ''); return j != null && inA.has(j) !== inA.has(i) }).length
+  }))
+}
 
 /** Waits until member `i` adopted the network's state, merges, and runs within the window of the others. */
 async function caughtUp (net: FaultNet, i: number, since: number): Promise<{ status: PeerStatus, seconds: number }> {
@@ -104,6 +115,47 @@ export const FAULTS: Fault[] = [
     }
   },
   {
+    name: 'partition-heal',
+    description: `every link between two halves of the members cut for ${PARTITION_WINDOWS}x the round window (connections die, new ones hang), then healed`,
+    run: async (net) => {
+      const members = net.running()
+      const half = Math.ceil(members.length / 2)
+      const a = members.slice(0, half)
+      const b = members.slice(half)
+      const pre = await net.evaluate()
+      net.partition(a, b)
+      await net.waitFor('the halves cut off from each other', async () => await crossLinks(net, a, b), (links) => links.every((n) => n === 0))
+      await net.runRounds(PARTITION_WINDOWS * net.window)
+      const split = await net.evaluate()
+      const splitRounds = (await net.statuses(members)).map((s) => s.round)
+      const merged = (await net.statuses(members)).map((s) => s.totals.updatesMerged)
+      net.heal()
+      const t0 = Date.now()
+      await net.waitFor('every member connected across the healed split and merging', async () => ({ links: await crossLinks(net, a, b), ss: await net.statuses(members) }),
+        ({ links, ss }) => links.every((n) => n > 0) && ss.every((s, k) => s.totals.updatesMerged > merged[k]), RECONNECT_GOAL_S * 3 * 1000)
+      const reconnected = seconds(t0)
+      // the metric spread across members back to what it was before the split (or within a point of it)
+      const tolerance = Math.max(0.01, (pre?.spread ?? 0) * 0.5)
+      let after = await net.evaluate()
+      while ((after?.spread ?? Infinity) > (pre?.spread ?? 0) + tolerance && seconds(t0) < SPREAD_GOAL_S) {
+        await net.runRounds(5)
+        after = await net.evaluate()
+      }
+      const spreadSeconds = seconds(t0)
+      const spreadBack = (after?.spread ?? Infinity) <= (pre?.spread ?? 0) + tolerance
+      const rounds = (await net.statuses(members)).map((s) => s.round)
+      return {
+        passed: reconnected <= RECONNECT_GOAL_S && spreadBack && spreadSeconds <= SPREAD_GOAL_S,
+        recoverySeconds: reconnected,
+        checks: {
+          halves: [a, b], goalSeconds: RECONNECT_GOAL_S, spreadGoalSeconds: SPREAD_GOAL_S,
+          spreadBefore: pre?.spread ?? null, spreadDuringSplit: split?.spread ?? null, spreadAfter: after?.spread ?? null, spreadBackSeconds: spreadBack ? spreadSeconds : null,
+          roundsAtHeal: splitRounds, roundsAfter: rounds, heldConnections: net.proxies.reduce((n, p) => n + p.stats.held, 0)
+        }
+      }
+    }
+  },
+  {
     name: 'restart-all',
     description: 'every member stopped (SIGTERM) and restarted, the first without --bootstrap',
     run: async (net) => {
@@ -111,8 +163,8 @@ export const FAULTS: Fault[] = [
       const rounds = new Map((await net.statuses(members)).map((s, k) => [members[k], s.round]))
       for (const i of members) await net.stop(i, 'term')
       const t0 = Date.now()
-      const first = await net.spawn(members[0], { bootstrap: [] })
-      for (const i of members.slice(1)) await net.spawn(i, { bootstrap: [first.addresses[0]] })
+      await net.spawn(members[0], { bootstrap: [] })
+      for (const i of members.slice(1)) await net.spawn(i, { bootstrap: [net.address(members[0])] })
       const all = await net.waitFor('every member connected and merging again', async () => await net.statuses(members),
         (ss) => ss.every((s) => s.connections > 0 && s.totals.updatesMerged > 0))
       const s = seconds(t0)
@@ -136,7 +188,7 @@ export const FAULTS: Fault[] = [
       await transport.start()
       const verdicts: string[] = []
       try {
-        await transport.dial(d.addresses[0], { signal: AbortSignal.timeout(10_000) })
+        await transport.dial(net.address(target), { signal: AbortSignal.timeout(10_000) })
         const claimed = (await net.networkRound()) + ROUND_JUMP
         const key = (await d.get<{ peerKey: string }>('/status')).peerKey
         for (let k = 0; k < 3; k++) {

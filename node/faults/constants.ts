@@ -18,6 +18,12 @@ export const CATCH_UP_GOAL_S = 30
 /** After a partition, a kill or a restart of all: every peer connected and merging within this. */
 export const RECONNECT_GOAL_S = 60
 
+/** After a partition heals, the metric spread across members must be back to its pre-split value within this. */
+export const SPREAD_GOAL_S = 300
+
+/** How long `partition-heal` keeps the halves apart, in round windows. */
+export const PARTITION_WINDOWS = 3
+
 /** Longest wait for any one condition of a fault. */
 export const FAULT_STEP_TIMEOUT_MS = 180_000
 

@@ -13,6 +13,7 @@ import type { NetworkManifest } from '../../protocol/membership/index.js'
 import type { Identity } from '../../crypto/index.js'
 import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../testnet.js'
 import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
+import { LinkProxy, memberIp } from './link-proxy.js'
 import { FAULT_LOCAL_STEPS, FAULT_PEERS, FAULT_ROUND_INTERVAL_MS, FAULT_STEP_TIMEOUT_MS, FAULT_WINDOW_ROUNDS } from './constants.js'
 
 const exec = promisify(execFile)
@@ -41,8 +42,26 @@ export interface FaultNetInit {
   signal?: AbortSignal
 }
 
+/** A free TCP port on 127.0.0.1 (bound and released: the daemon binds it next). */
+async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a != null ? a.port : 0
+      s.close(() => { resolve(port) })
+    })
+  })
+}
+
 export class FaultNet {
   readonly daemons: Array<DaemonProcess | null> = []
+  /** One proxy per member (link-proxy.ts): the address peers reach it by, stable across its restarts. */
+  readonly proxies: LinkProxy[] = []
+  private readonly ports: Array<number | null> = []
+  private readonly peerIds: string[] = []
   readonly peers: number
   readonly window: number
   manifest!: NetworkManifest
@@ -77,21 +96,52 @@ export class FaultNet {
     this.manifest = net.manifest; this.network = net.network; this.identities = net.identities; this.datadirs = net.datadirs
     this.say(`faults: ${this.peers} daemons, scenario ${scenario.name}, rule ${rule.rule} with a ${this.window}-round window, in ${this.dir}`)
     const hold = new Set(this.init.holdBack ?? [])
-    for (let i = 0; i < this.peers; i++) this.daemons.push(null)
+    for (let i = 0; i < this.peers; i++) {
+      this.daemons.push(null)
+      this.ports.push(null)
+      const proxy = new LinkProxy(() => this.ports[i])
+      await proxy.start()
+      this.proxies.push(proxy)
+    }
     for (let i = 0; i < this.peers; i++) if (!hold.has(i)) await this.spawn(i)
   }
 
-  /** Starts member `i` from its datadir, bootstrapped by any running member (none for the first). */
+  /** Member `i`'s address as its peers know it (through its proxy). */
+  address (i: number): string {
+    const id = this.peerIds[i]
+    if (id == null) throw new Error(`member ${i} has not run yet`)
+    return this.proxies[i].multiaddr(id)
+  }
+
+  /**
+   * Starts member `i` from its datadir, bootstrapped by any running member (none for the first). It listens on a
+   * fresh port, announces its proxy and dials from its own loopback IP, so that its links can be cut.
+   */
   async spawn (i: number, options: { bootstrap?: string[] } = {}): Promise<DaemonProcess> {
-    const bootstrap = options.bootstrap ?? this.running().filter((j) => j !== i).slice(0, 1).map((j) => (this.daemons[j] as DaemonProcess).addresses[0])
+    const bootstrap = options.bootstrap ?? this.running().filter((j) => j !== i).slice(0, 1).map((j) => this.address(j))
+    const port = await freePort()
+    this.ports[i] = port
     const d = await spawnDaemon({
       network: this.network, datadir: this.datadirs[i], data: this.partitions[i], bootstrap,
+      listen: [`/ip4/127.0.0.1/tcp/${port}`],
       roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.init.localSteps ?? FAULT_LOCAL_STEPS, evaluateEvery: 50,
+      extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i)],
       env: { MURMUR_LOG_LEVEL: 'warn' }
     })
+    const id = /\/p2p\/([^/]+)$/.exec(d.addresses[0] ?? '')?.[1]
+    if (id != null) this.peerIds[i] = id
     this.daemons[i] = d
     return d
   }
+
+  /** Cuts every link between the two groups of members (both directions). */
+  partition (a: number[], b: number[]): void {
+    for (const i of a) this.proxies[i].cut(b)
+    for (const i of b) this.proxies[i].cut(a)
+  }
+
+  /** Heals every cut link. */
+  heal (): void { for (const p of this.proxies) p.heal() }
 
   /** Indices of the members whose daemon runs. */
   running (): number[] {
@@ -178,6 +228,7 @@ export class FaultNet {
   async close (): Promise<void> {
     await Promise.all(this.daemons.map(async (d) => await d?.stop().catch(() => -1)))
     this.daemons.fill(null)
+    await Promise.all(this.proxies.map(async (p) => { await p.close() }))
     if (this.own && this.init.keep !== true && this.dir !== '') rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -23,37 +23,13 @@ import {
 } from './buckets.js'
 import { DEFAULT_EVIDENCE_KEEP, DEFAULT_METRICS_KEEP } from './constants.js'
 import { decodeKnownPeer, encodeKnownPeer, type KnownPeer } from './known-peers.js'
+import { DAMAGED_HINT, StoreClosedError, StoreDamagedError, StoreOpenError, StoreReadOnlyError, StoreVersionError } from './errors.js'
 import { UpdateLog, type LogHead, type LogRetention, type LogStats, type Op, type StoredLogEntry } from './update-log.js'
 
 
+export * from './errors.js'
+
 type Bytes = Uint8Array
-
-export class StoreVersionError extends Error {
-  static override name = 'StoreVersionError'
-  override name = 'StoreVersionError'
-}
-
-export class StoreClosedError extends Error {
-  static override name = 'StoreClosedError'
-  override name = 'StoreClosedError'
-}
-
-export class StoreOpenError extends Error {
-  static override name = 'StoreOpenError'
-  override name = 'StoreOpenError'
-}
-
-/** The database is damaged (LevelDB reports corruption, or files it needs are missing); nothing was changed. */
-export class StoreDamagedError extends Error {
-  static override name = 'StoreDamagedError'
-  override name = 'StoreDamagedError'
-}
-
-/** A write to a store opened for reading. */
-export class StoreReadOnlyError extends Error {
-  static override name = 'StoreReadOnlyError'
-  override name = 'StoreReadOnlyError'
-}
 
 export interface IdentityReference { peerKey: string, keyFile?: string, createdAt: number }
 
@@ -99,7 +75,6 @@ export interface StoreSize {
   evidenceDropped: number
 }
 
-export const DAMAGED_HINT = 'stop the daemon, back up the datadir, then run `murmur db repair --datadir DIR` (docs/operations.md, "A damaged datadir")'
 
 export class LevelStore implements Store {
   readonly db: Level<Bytes, Bytes>
@@ -113,6 +88,8 @@ export class LevelStore implements Store {
   readonly readOnly: boolean
   /** Update-log entries deleted by retention since open. */
   pruned = 0
+  /** A write failed: the database is reopened before the next commit. */
+  private writeFailed = false
   /** Successful commits since open. */
   commits = 0
   /** The error of the last commit when it failed (null once a later commit succeeds): the store is not writable. */
@@ -181,6 +158,16 @@ export class LevelStore implements Store {
   async commitWithLog (batch: DaemonBatch): Promise<StoredLogEntry[]> {
     const run = async (): Promise<StoredLogEntry[]> => {
       if (this.closed) throw new StoreClosedError('the store is closed')
+      // after a failed write (disk full) LevelDB's write-ahead log may end in a torn record: anything appended
+      // after it would be acknowledged and then dropped by the next open's recovery. Reopen first (recovery
+      // now, a fresh log), so that no commit after the episode is acknowledged and lost.
+      if (this.writeFailed) {
+        await this.db.close()
+        await this.db.open({ createIfMissing: false }).catch((err: Error & { cause?: Error }) => {
+          throw new Error(`the database at ${this.options.displayPath ?? this.path} cannot be reopened after a failed write: ${err.cause?.message ?? err.message}`)
+        })
+        this.writeFailed = false
+      }
       if (this.readOnly) throw new StoreReadOnlyError(`the database at ${this.options.displayPath ?? this.path} is open for reading only`)
       const ops: Op[] = []
       const put = (k: Bytes, v: Bytes): void => { ops.push({ type: 'put', key: k, value: v }) }
@@ -216,7 +203,11 @@ export class LevelStore implements Store {
         const { weights, ...state } = c
         put(key(Bucket.CHECKPOINTS, u64(c.round)), packJsonAndBytes({ ...state, n: weights.length },
           new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)))
-        const rounds = [...new Set([...await this.checkpointRounds(), c.round])].sort((a, b) => a - b)
+        // the newest checkpoint is the one written last: any of a later round is obsolete (the round clock fell
+        // back to the network's), then the oldest beyond keepCheckpoints go
+        const existing = await this.checkpointRounds()
+        for (const r of existing) if (r > c.round) ops.push({ type: 'del', key: key(Bucket.CHECKPOINTS, u64(r)) })
+        const rounds = [...new Set([...existing.filter((r) => r <= c.round), c.round])].sort((a, b) => a - b)
         for (const r of rounds.slice(0, Math.max(0, rounds.length - this.keepCheckpoints))) {
           if (r !== c.round) ops.push({ type: 'del', key: key(Bucket.CHECKPOINTS, u64(r)) })
         }
@@ -240,7 +231,10 @@ export class LevelStore implements Store {
         return out
       } catch (err) {
         // a closed store is shutting down, not failing
-        if (!(err instanceof StoreClosedError)) this.lastCommitError = { message: (err as Error).message, at: Date.now() }
+        if (!(err instanceof StoreClosedError) && !(err instanceof StoreReadOnlyError)) {
+          this.lastCommitError = { message: (err as Error).message, at: Date.now() }
+          this.writeFailed = true
+        }
         throw err
       }
     }

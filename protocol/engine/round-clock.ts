@@ -14,6 +14,11 @@
  *   this peer's updates be accepted (`maxLag` for Lamport rules, `maxLead` for the others, whose own window
  *   handles smaller leads), the peer adopts the median at once and warns. This runs on every authenticated claim,
  *   also one refused as FUTURE_ROUND, so a peer far behind is not stuck refusing the honest majority.
+ * - Falling back (every rule): when even the upper median of at least two senders is further behind than
+ *   `fallBackLimit` (twice the window `maxLag`, at least 10 past it), this peer ran ahead alone (a first peer restarted before the others, one half of a
+ *   healed partition) and would refuse the honest majority as STALE_ROUND (or FAR_STALE_ROUND, which costs them
+ *   score). It adopts that upper median and warns. The upper median of two or more: one slow or lying sender
+ *   can never pull the round back.
  */
 import type { Metrics, PeerKey } from '../interfaces.js'
 import type { RoundWindow } from './rules/types.js'
@@ -44,6 +49,9 @@ export interface RoundClockHost {
 
 interface Claim { round: number, at: number }
 
+/** Rounds ahead of the network past which a peer falls back: twice the window, and at least 10 past it. */
+export const fallBackLimit = (window: RoundWindow): number => Math.max(2 * window.maxLag, window.maxLag + 10)
+
 /** Rounds above this are ignored as claims (sender-supplied; the wire allows more than anyone reaches). */
 const MAX_CLAIM = Number.MAX_SAFE_INTEGER / 2
 
@@ -51,6 +59,7 @@ export class RoundClock {
   private readonly claims = new Map<PeerKey, Claim>()
   private base = 0
   private catchUps = 0
+  private fallBacks = 0
   constructor (private readonly init: RoundClockInit, private readonly host: RoundClockHost) {}
 
   /** The local round at the start of the current round (restore, end of round, catch-up). */
@@ -60,11 +69,16 @@ export class RoundClock {
   get caughtUp (): number { return this.catchUps }
 
   /** The lower median of the recent claims of at least two distinct senders; null with fewer. */
-  median (): number | null {
+  median (): number | null { return this.medianAt('lower') }
+
+  /** How many times this peer fell back to the network's round after running ahead of it. */
+  get fellBack (): number { return this.fallBacks }
+
+  private medianAt (which: 'lower' | 'upper'): number | null {
     this.expire()
     if (this.claims.size < 2) return null
     const rounds = [...this.claims.values()].map((c) => c.round).sort((a, b) => a - b)
-    return rounds[Math.floor((rounds.length - 1) / 2)]
+    return rounds[which === 'lower' ? Math.floor((rounds.length - 1) / 2) : Math.ceil((rounds.length - 1) / 2)]
   }
 
   /**
@@ -90,6 +104,16 @@ export class RoundClock {
       this.host.caughtUp?.(local, m)
       this.host.setRound(m)
       this.base = m
+      return
+    }
+    const upper = this.medianAt('upper') ?? local
+    const ahead = local - upper
+    if (ahead > fallBackLimit(window)) {
+      this.fallBacks++
+      this.host.metrics?.increment(this.host.catchUpMetric)
+      this.host.logger?.warn({ ahead, round: upper, previous: local, senders: this.claims.size }, `ahead of the network by ${ahead} rounds (this peer ran alone): falling back to round ${upper}`)
+      this.host.setRound(upper)
+      this.base = upper
     }
   }
 

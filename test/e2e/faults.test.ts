@@ -1,5 +1,5 @@
-// The fault harness (`murmur testnet --faults`), short version: real daemons, a lost database and a round jump.
-// The full set (late-join, return, lost-db, kill-9, restart-all, round-jump) runs in BENCHMARKS.md's command.
+// The fault harness (`murmur testnet --faults`), short version: real daemons, a lost database, a round jump and a
+// healed partition. The full set runs in BENCHMARKS.md's command (npm run bench -- faults).
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -25,5 +25,18 @@ describe('fault harness over real daemons (short: lost-db, round-jump)', { timeo
     assert.ok(verdicts.every((v) => v === 'null' || /^[A-Z_]+$/.test(v)), `verdicts ${verdicts.join(', ')}`)
     assert.ok(typeof lost.spread.after === 'number', 'the metric spread across members is measured')
     process.stdout.write(`# faults: lost-db ${String(lost.recoverySeconds)} s, round-jump widest spread ${String(jump.checks.widestRoundSpread)} rounds (verdicts ${verdicts.join(',')}), ${String(r.wallSeconds)} s\n`)
+  })
+})
+
+describe('fault harness over real daemons (short: partition-heal, 4 daemons)', { timeout: 300_000, skip }, () => {
+  it('two halves cut apart for 3x the window reconnect and merge within 60 s, and the spread comes back', async () => {
+    const r = await runFaults({ faults: ['partition-heal'], peers: 4 })
+    const [ph] = r.faults
+    assert.equal(ph.name, 'partition-heal', 'the fault ran')
+    assert.deepEqual(ph.checks.halves, [[0, 1], [2, 3]], 'two halves of two: each member keeps one connection inside its half')
+    assert.ok(Number(ph.checks.heldConnections) > 0, 'dials across the cut links hung in the proxies (the links really were cut)')
+    assert.equal(ph.passed, true, `partition-heal: ${JSON.stringify(ph)}`)
+    assert.ok(ph.recoverySeconds != null && ph.recoverySeconds <= 60, `every member connected across the split and merging ${String(ph.recoverySeconds)} s after the heal`)
+    process.stdout.write(`# faults: partition-heal reconnected in ${String(ph.recoverySeconds)} s, spread ${String(ph.checks.spreadBefore)} -> ${String(ph.checks.spreadDuringSplit)} -> ${String(ph.checks.spreadAfter)}, rounds at heal ${JSON.stringify(ph.checks.roundsAtHeal)}\n`)
   })
 })

@@ -70,3 +70,18 @@ test('non-Lamport rules (dpsgd) never follow, and catch up only beyond the windo
   c.observe('a', 9, w); c.observe('b', 9, w)
   assert.equal(state.round, 9, 'beyond the lead: catch-up')
 })
+
+test('falling back: a peer that ran ahead alone adopts the upper median of two or more senders; one slow sender never pulls it back', () => {
+  const { c, state } = clock()
+  state.round = 500; c.reset(500)
+  c.observe('slow', 400, WINDOW)
+  assert.equal(state.round, 500, 'one sender far behind: no median, the round stays')
+  c.observe('peer', 499, WINDOW)
+  assert.equal(state.round, 500, 'upper median of {400, 499} is 499: within the window, the round stays')
+  c.observe('third', 430, WINDOW)
+  assert.equal(state.round, 430, 'upper median of {400, 430, 499} is 430: 70 rounds behind, the peer falls back to it')
+  assert.equal(c.fellBack, 1, 'counted')
+  assert.match(state.warns.at(-1) ?? '', /ahead of the network by 70 rounds .*falling back to round 430/, 'warned with the gap and the round')
+  c.observe('third', 435, WINDOW)
+  assert.equal(state.round, 430, 'within the window again: no more moves')
+})

@@ -85,6 +85,21 @@ describe('update-log retention, refused envelopes as hashes, read-only opens, da
     } finally { rmSync(dir, { recursive: true, force: true }) }
   })
 
+  it('the checkpoint written last is the latest, even at a lower round (the round clock fell back)', async () => {
+    const dir = tmp()
+    try {
+      const store = await LevelStore.open(join(dir, 'db'), { keepCheckpoints: 3 })
+      const cp = (round: number) => ({ round, seq: round, weights: Float32Array.from([round]), pushSumWeight: 1, rule: 'epidemic', schemaHash: 'h', savedAt: round })
+      for (const r of [10, 11, 12]) await store.commit({ checkpoint: cp(r) })
+      await store.commit({ checkpoint: cp(5) })
+      assert.equal((await store.latestCheckpoint())?.round, 5, 'the fallen-back checkpoint is the one restored')
+      assert.deepEqual(await store.checkpointRounds(), [5], 'checkpoints of later rounds were obsolete and deleted')
+      for (const r of [6, 7, 8, 9]) await store.commit({ checkpoint: cp(r) })
+      assert.deepEqual(await store.checkpointRounds(), [7, 8, 9], 'then the newest three are kept as before')
+      await store.close()
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+
   it('metrics history keeps the newest rows only', async () => {
     const dir = tmp()
     try {

@@ -31,6 +31,8 @@ export const defaultPeerEngineOptions = {
   roundClockStep: 2,
   /** Round clock: a sender's claimed round counts this long (ms on the Clock) after it was heard. */
   roundClockHorizonMs: 600_000,
+  /** Round clock: falling back to the network's round counts only the claims heard within this long (ms). */
+  roundClockRecentMs: 5_000,
   /** Round clock: at most this many senders' claims are kept (the least recently heard is dropped). */
   roundClockMaxSenders: 256,
   /** STALE_ROUND / FUTURE_ROUND this many rounds beyond the window become FAR_* (gossipsub reject: costs score). */

@@ -95,7 +95,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
     this.traits = definition.traits
     this.rule = definition.create(context)
     this.clock = new RoundClock({
-      step: options.roundClockStep, horizonMs: options.roundClockHorizonMs, maxSenders: Math.max(2, options.roundClockMaxSenders),
+      step: options.roundClockStep, horizonMs: options.roundClockHorizonMs, recentMs: options.roundClockRecentMs, maxSenders: Math.max(2, options.roundClockMaxSenders),
       follows: options.lamportRounds && this.traits.lamportRounds
     }, {
       round: () => this._round, setRound: (r) => { this._round = r }, now: () => components.clock.now(),

@@ -17,8 +17,9 @@
  * - Falling back (every rule): when even the upper median of at least two senders is further behind than
  *   `fallBackLimit` (twice the window `maxLag`, at least 10 past it), this peer ran ahead alone (a first peer restarted before the others, one half of a
  *   healed partition) and would refuse the honest majority as STALE_ROUND (or FAR_STALE_ROUND, which costs them
- *   score). It adopts that upper median and warns. The upper median of two or more: one slow or lying sender
- *   can never pull the round back.
+ *   score). It adopts that upper median and warns. The upper median of two or more senders heard in the last
+ *   `recentMs`: one slow or lying sender can never pull the round back, nor can members a partition cut off
+ *   (their last claims stay for the horizon, but they are no longer heard).
  */
 import type { Metrics, PeerKey } from '../interfaces.js'
 import type { RoundWindow } from './rules/types.js'
@@ -29,6 +30,8 @@ export interface RoundClockInit {
   step: number
   /** Claims older than this (ms on the injected Clock) are forgotten. */
   horizonMs: number
+  /** Falling back counts only claims heard this recently (ms): senders cut off by a partition are not the network. */
+  recentMs?: number
   /** At most this many senders are tracked (the least recently heard one is dropped). */
   maxSenders: number
   /** Whether accepted later rounds are followed (Lamport rules with `lamportRounds` on). */
@@ -52,6 +55,9 @@ interface Claim { round: number, at: number }
 /** Rounds ahead of the network past which a peer falls back: twice the window, and at least 10 past it. */
 export const fallBackLimit = (window: RoundWindow): number => Math.max(2 * window.maxLag, window.maxLag + 10)
 
+/** Falling back counts the claims heard within this long (ms) when the engine sets nothing. */
+const DEFAULT_RECENT_MS = 5_000
+
 /** Rounds above this are ignored as claims (sender-supplied; the wire allows more than anyone reaches). */
 const MAX_CLAIM = Number.MAX_SAFE_INTEGER / 2
 
@@ -74,10 +80,10 @@ export class RoundClock {
   /** How many times this peer fell back to the network's round after running ahead of it. */
   get fellBack (): number { return this.fallBacks }
 
-  private medianAt (which: 'lower' | 'upper'): number | null {
+  private medianAt (which: 'lower' | 'upper', sinceMs = Number.NEGATIVE_INFINITY): number | null {
     this.expire()
-    if (this.claims.size < 2) return null
-    const rounds = [...this.claims.values()].map((c) => c.round).sort((a, b) => a - b)
+    const rounds = [...this.claims.values()].filter((c) => c.at >= sinceMs).map((c) => c.round).sort((a, b) => a - b)
+    if (rounds.length < 2) return null
     return rounds[which === 'lower' ? Math.floor((rounds.length - 1) / 2) : Math.ceil((rounds.length - 1) / 2)]
   }
 
@@ -106,7 +112,7 @@ export class RoundClock {
       this.base = m
       return
     }
-    const upper = this.medianAt('upper') ?? local
+    const upper = this.medianAt('upper', this.host.now() - (this.init.recentMs ?? DEFAULT_RECENT_MS)) ?? local
     const ahead = local - upper
     if (ahead > fallBackLimit(window)) {
       this.fallBacks++

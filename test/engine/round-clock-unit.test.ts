@@ -85,3 +85,16 @@ test('falling back: a peer that ran ahead alone adopts the upper median of two o
   c.observe('third', 435, WINDOW)
   assert.equal(state.round, 430, 'within the window again: no more moves')
 })
+
+test('falling back counts only senders heard recently: members cut off by a partition do not pull the round back', () => {
+  const { c, state } = clock({ horizonMs: 600_000, recentMs: 5_000 })
+  state.round = 100; c.reset(100)
+  c.observe('a', 100, WINDOW); c.observe('b', 100, WINDOW); c.observe('c', 100, WINDOW)
+  // b and c are cut off: they are not heard again; a and this peer go on
+  state.t = 10_000
+  state.round = 200; c.reset(200)
+  c.observe('a', 200, WINDOW)
+  assert.equal(state.round, 200, 'the stale claims of b and c (heard 10 s ago) do not make the peer fall back')
+  c.observe('b', 120, WINDOW); c.observe('c', 120, WINDOW)
+  assert.equal(state.round, 120, 'heard again, 80 rounds behind: the peer falls back to them')
+})

@@ -1,7 +1,7 @@
 /**
  * The long-lived-network faults over real daemons (`murmur testnet --faults`, node/faults/): per fault, whether
  * it met its goal and its recovery time, with the held-out metric's spread across members before and after.
- * --quick runs lost-db and round-jump only.
+ * --quick runs lost-db, round-jump and partition-heal only.
  */
 import type { BenchModule, BenchValue } from '../bench.js'
 import { runFaults } from '../../node/faults/index.js'
@@ -9,7 +9,7 @@ import { runFaults } from '../../node/faults/index.js'
 export const name = 'faults'
 
 export const run: BenchModule['run'] = async ({ quick }) => {
-  const faults = quick ? ['lost-db', 'round-jump'] : ['late-join', 'return', 'lost-db', 'kill-9', 'restart-all', 'round-jump']
+  const faults = quick ? ['lost-db', 'round-jump', 'partition-heal'] : ['late-join', 'return', 'lost-db', 'partition-heal', 'kill-9', 'restart-all', 'round-jump']
   const r = await runFaults({ faults, peers: 4 })
   const out: Record<string, BenchValue> = { peers: 4, windowRounds: Number(r.windowRounds), allPassed: r.passed === true, wallSeconds: Number(r.wallSeconds) }
   for (const f of r.faults) {

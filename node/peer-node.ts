@@ -291,7 +291,7 @@ export class PeerNode {
       token,
       log: m.log.child({ component: 'api' }),
       routes: nodeRoutes({
-        ...m, databaseDir: join(m.options.datadir, DB_DIR), manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal,
+        ...m, manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal,
         keeper: m.services.keeper,
         health: { manifestSync: m.services.manifestSync, keeper: m.services.keeper, store: m.store, progress: m.progress, startedAt: this.startedAt, roundStallMs: roundStallMs(m.options.roundIntervalMs) }
       })

@@ -6,7 +6,7 @@
  * neighbours and connections, refusals by reason, rounds per minute, database size, health and its reasons,
  * manifest version and members.
  */
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
@@ -77,15 +77,3 @@ ${BODY}
   return await page
 }
 
-/** Bytes of the files under `dir` (the database's size on disk for the page); 0 when it does not exist. */
-export async function directoryBytes (dir: string): Promise<number> {
-  let total = 0
-  let entries
-  try { entries = await readdir(dir, { withFileTypes: true }) } catch { return 0 }
-  for (const e of entries) {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) total += await directoryBytes(path)
-    else if (e.isFile()) total += await stat(path).then((s) => s.size, () => 0)
-  }
-  return total
-}

@@ -14,7 +14,7 @@ const routes: Route[] = [
   { method: 'GET', path: '/metrics', handler: () => ({ text: 'murmur_x 1\n', contentType: 'text/plain; version=0.0.4' }) },
   getJson('/log', () => []),
   { method: 'POST', path: '/manifest', handler: () => ({ status: 200, json: { adopted: true } }) },
-  ...pageRoutes({ databaseDir: '/nonexistent' })
+  ...pageRoutes({ store: { size: () => ({ diskBytes: 0, log: { first: 0, anchorHash: '', bytes: 0, firstReceivedAt: null, count: 0, retention: { maxBytes: 1, maxAgeMs: 1, minEntries: 1 } }, metricsRows: 0, evidence: 0, evidenceDropped: 0 }) } })
 ]
 
 /** One raw request (Host header as given, which fetch cannot set). */

@@ -1,10 +1,11 @@
 /** `GET /` (the operator page, ../page.ts) and `GET /database` (the size of this peer's LevelDB, for the page). */
 import { getJson, type Route } from '../route.js'
-import { operatorPage, directoryBytes } from '../page.js'
+import { operatorPage } from '../page.js'
+import type { LevelStore } from '../../store/index.js'
 
 export interface PageModules {
-  /** The LevelDB folder whose size `/database` reports. */
-  databaseDir: string
+  /** The store whose size `/database` reports (bytes on disk, and what the bounded repositories hold). */
+  store: Pick<LevelStore, 'size'>
 }
 
 export function pageRoutes (m: PageModules): Route[] {
@@ -17,6 +18,6 @@ export function pageRoutes (m: PageModules): Route[] {
         return { text: page.body, contentType: page.headers['content-type'] ?? 'text/html; charset=utf-8', headers: page.headers }
       }
     },
-    getJson('/database', async () => ({ bytes: await directoryBytes(m.databaseDir) }))
+    getJson('/database', async () => { const size = m.store.size(); return { bytes: size.diskBytes, ...size } })
   ]
 }

@@ -6,6 +6,7 @@
  *   NO_CONNECTIONS      no connection to any peer for longer than the isolation limit
  *   ROUNDS_STALLED      no local round completed for longer than the stall limit (several round intervals)
  *   STORE_NOT_WRITABLE  the last write to the database failed
+ *   IDENTITY_IN_USE     another process uses this identity: a member saw both on its connections (instance check)
  */
 import type { NodeProgress } from './api/routes/status.js'
 
@@ -13,7 +14,8 @@ export const HealthReasonCode = {
   NOT_A_MEMBER: 'NOT_A_MEMBER',
   NO_CONNECTIONS: 'NO_CONNECTIONS',
   ROUNDS_STALLED: 'ROUNDS_STALLED',
-  STORE_NOT_WRITABLE: 'STORE_NOT_WRITABLE'
+  STORE_NOT_WRITABLE: 'STORE_NOT_WRITABLE',
+  IDENTITY_IN_USE: 'IDENTITY_IN_USE'
 } as const
 export type HealthReasonCode = typeof HealthReasonCode[keyof typeof HealthReasonCode]
 
@@ -35,6 +37,10 @@ export interface HealthModules {
   keeper: { withoutConnectionsMs: () => number, readonly isolatedLimitMs: number }
   store: { readonly lastCommitError: { message: string, at: number } | null }
   progress: Pick<NodeProgress, 'lastRoundAt'>
+  /** The last evidence that another process uses this identity (ms), or null.  */
+  identityClashAt: () => number | null
+  /** How long after the last evidence the reason stays (ms). */
+  identityInUseMs: number
   /** When the node started (ms): rounds count as stalled from here until the first one completes. */
   startedAt: number
   roundStallMs: number
@@ -56,6 +62,10 @@ export function health (m: HealthModules, nowMs: number = Date.now()): HealthRep
   const failed = m.store.lastCommitError
   if (failed != null) {
     reasons.push({ code: HealthReasonCode.STORE_NOT_WRITABLE, detail: `the last database write failed ${Math.round((nowMs - failed.at) / 1000)} s ago: ${failed.message.slice(0, 200)}` })
+  }
+  const clash = m.identityClashAt()
+  if (clash != null && nowMs - clash < m.identityInUseMs) {
+    reasons.push({ code: HealthReasonCode.IDENTITY_IN_USE, detail: `another process is using this identity (last seen by a member ${Math.round((nowMs - clash) / 1000)} s ago): stop the copy` })
   }
   return { ok: reasons.length === 0, reasons }
 }

@@ -37,6 +37,7 @@ import { buildServices, CloseStack, type NodeComponents, type Startable } from '
 import { manifestSync, loadManifest, type ManifestResult, type ManifestSource, type SubmitOptions } from './services/manifest-sync/index.js'
 import { stateSync } from './services/state-sync/index.js'
 import { connectionKeeper } from './services/connection-keeper/index.js'
+import { instanceCheck, INSTANCE_CLASH_HEALTH_MS } from './services/instance-check/index.js'
 import { roundStallMs } from './health.js'
 import { createKeyring, serializeManifest, isMember, type NetworkManifest } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
@@ -99,7 +100,8 @@ function createServices (init: PeerNodeInit, options: PeerNodeOptions, component
       passphrase: options.passphrase ?? process.env.MURMUR_PASSPHRASE
     }),
     keeper: connectionKeeper({ bootstrap: options.bootstrap, targetPeers: options.targetPeers, isolatedLimitMs: options.isolatedLimitMs, seed: options.seed ?? seedFromKey(components.peerKey) }),
-    stateSync: stateSync({ maxBytes: maxMessageBytes })
+    stateSync: stateSync({ maxBytes: maxMessageBytes }),
+    instanceCheck: instanceCheck()
   })
 }
 export type PeerNodeServices = ReturnType<typeof createServices>
@@ -293,7 +295,7 @@ export class PeerNode {
       routes: nodeRoutes({
         ...m, manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal,
         keeper: m.services.keeper,
-        health: { manifestSync: m.services.manifestSync, keeper: m.services.keeper, store: m.store, progress: m.progress, startedAt: this.startedAt, roundStallMs: roundStallMs(m.options.roundIntervalMs) }
+        health: { manifestSync: m.services.manifestSync, keeper: m.services.keeper, store: m.store, progress: m.progress, identityClashAt: () => m.services.instanceCheck.clashAt, identityInUseMs: INSTANCE_CLASH_HEALTH_MS, startedAt: this.startedAt, roundStallMs: roundStallMs(m.options.roundIntervalMs) }
       })
     })
     this.api = api

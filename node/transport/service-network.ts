@@ -15,6 +15,8 @@ export interface ServiceConnection {
   remotePeer: PeerId
   remoteAddr: string
   direction: 'inbound' | 'outbound'
+  /** Opens a stream on this very connection (two connections of one peer id may reach two processes). */
+  newStream?: (protocol: string, options: { signal: AbortSignal }) => Promise<Stream>
 }
 
 export interface ProtocolLimits {
@@ -74,7 +76,10 @@ export function libp2pServiceNetwork (libp2p: MurmurLibp2p): ServiceNetwork {
     unhandle: async (protocol) => { await libp2p.unhandle(protocol) },
     dialProtocol: async (peer, protocol, options) => await libp2p.dialProtocol(peer, protocol, options),
     dial: async (address, options) => (await libp2p.dial(multiaddr(address), options)).remotePeer,
-    connections: () => libp2p.getConnections().map((c) => ({ remotePeer: c.remotePeer, remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
+    connections: () => libp2p.getConnections().map((c) => ({
+      remotePeer: c.remotePeer, remoteAddr: c.remoteAddr.toString(), direction: c.direction,
+      newStream: async (protocol: string, options: { signal: AbortSignal }) => await c.newStream(protocol, options)
+    })),
     peerAddresses: async (peer) => {
       try {
         return (await libp2p.peerStore.get(peer)).addresses.map((a) => a.multiaddr.toString())

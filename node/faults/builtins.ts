@@ -10,11 +10,14 @@ import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
 import { toHex } from '../../crypto/index.js'
 import { FaultNet, type PeerStatus } from './harness.js'
+import { diskFull } from './disk-full.js'
 import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
 
 /** What one fault reports (the harness adds the metric spread before and after). */
 export interface FaultOutcome {
   passed: boolean
+  /** Why the fault could not run here (e.g. it needs root); it then counts as passed and says so. */
+  skipped?: string
   recoverySeconds: number | null
   checks: Record<string, unknown>
 }
@@ -217,6 +220,8 @@ export const FAULTS: Fault[] = [
     }
   }
 ]
+
+FAULTS.push(diskFull)
 
 /** The named faults, in the order given; an unknown name is an error that lists the known ones. */
 export function resolveFaults (names: string[]): Fault[] {

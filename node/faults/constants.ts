@@ -32,3 +32,9 @@ export const ROUND_JUMP = 999
 
 /** How long the harness watches the rounds after a round jump. */
 export const ROUND_JUMP_WATCH_MS = 10_000
+
+/** The tmpfs the `disk-full` fault puts one member's database on (MiB), the space left free when it fills it
+ * (bytes: less than a checkpoint and a log entry), and how long /health may take to say so (ms). */
+export const DISK_FULL_TMPFS_MIB = 16
+export const DISK_FULL_SPARE_BYTES = 4_096
+export const DISK_FULL_HEALTH_TIMEOUT_MS = 60_000

@@ -63,7 +63,7 @@ export async function runFaults (init: FaultRunInit): Promise<Record<string, unk
         ...(error != null ? { error } : {})
       }
       results.push(r)
-      net.say(`fault ${f.name}: ${r.passed ? 'passed' : 'FAILED'}${r.recoverySeconds != null ? `, recovered in ${r.recoverySeconds} s` : ''}${error != null ? ` (${error})` : ''}`)
+      net.say(`fault ${f.name}: ${r.skipped != null ? `skipped (${r.skipped})` : r.passed ? 'passed' : 'FAILED'}${r.recoverySeconds != null ? `, recovered in ${r.recoverySeconds} s` : ''}${error != null ? ` (${error})` : ''}`)
     }
     return {
       transport: 'libp2p-tcp',

@@ -9,7 +9,7 @@ import { runFaults } from '../../node/faults/index.js'
 export const name = 'faults'
 
 export const run: BenchModule['run'] = async ({ quick }) => {
-  const faults = quick ? ['lost-db', 'round-jump', 'partition-heal'] : ['late-join', 'return', 'lost-db', 'partition-heal', 'kill-9', 'restart-all', 'round-jump']
+  const faults = quick ? ['lost-db', 'round-jump', 'partition-heal'] : ['late-join', 'return', 'lost-db', 'partition-heal', 'kill-9', 'restart-all', 'round-jump', 'disk-full']
   const r = await runFaults({ faults, peers: 4 })
   const out: Record<string, BenchValue> = { peers: 4, windowRounds: Number(r.windowRounds), allPassed: r.passed === true, wallSeconds: Number(r.wallSeconds) }
   for (const f of r.faults) {

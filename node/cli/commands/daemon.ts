@@ -179,7 +179,7 @@ export function register (program: Command): void {
     .option('--no-baselines', 'skip the baselines (centralized, local-only, FedAvg computed by the simulator on the same split)')
     .option('--workers <n>', 'simulator worker threads for the baselines', int('--workers'))
     .option('--faults <names>', 'fault harness: apply these faults in turn (comma-separated: late-join, return, lost-db, kill-9,\n' +
-      'partition-heal, restart-all, round-jump) and report recovery per fault instead of a training summary')
+      'partition-heal, restart-all, round-jump, disk-full) and report recovery per fault instead of a training summary')
     .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts) => {

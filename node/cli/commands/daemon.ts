@@ -80,6 +80,8 @@ export function register (program: Command): void {
       return v
     })
     .option('--wait-for-peers <n>', 'wait for N neighbours before the first round (gives up after 2 minutes)', int('--wait-for-peers'), D.waitForPeers)
+    .option('--attack <spec>', 'FOR TESTING ONLY: run as a rogue member that sends what this simulator attack sends\n' +
+      '(kind[:key=value,...], e.g. scale:factor=1e29, weight:value=1e30, sign-flip:scale=1000)')
     .action(async (opts) => {
       const { PeerNode } = await import('../../peer-node.js')
       const node = await PeerNode.init({
@@ -102,7 +104,8 @@ export function register (program: Command): void {
         backend: opts.backend,
         dataPollMs: opts.dataPollMs,
         waitForPeers: opts.waitForPeers,
-        onBadRow: opts.onBadRow
+        onBadRow: opts.onBadRow,
+        attack: opts.attack
       })
       let exiting = false
       const shutdown = (signal: string): void => {

@@ -314,10 +314,13 @@ async function runTestnetOnce (init: TestnetInit, rogue: Rogue | null): Promise<
       metric = await describeMetric(sim, DEFAULT_FACTORY_MODULE)
     }
     const refused: Record<string, number> = {}
+    // what the bounded-influence defence did, summed over the peers (CLIPPED, WEIGHT_CLAMPED, EXAMPLES_CLAMPED)
+    const bounded: Record<string, number> = {}
     let bytes = 0
     let steps = 0
     for (const s of statuses) {
       for (const [k, v] of Object.entries(s.refusedByReason ?? {})) refused[k] = (refused[k] ?? 0) + Number(v)
+      for (const [k, v] of Object.entries(s.totals?.bounded ?? {})) bounded[k] = (bounded[k] ?? 0) + Number(v)
       bytes += Number(s.totals?.bytesSent ?? 0)
       steps += Number(s.round) * scenario.localSteps
     }
@@ -373,6 +376,7 @@ async function runTestnetOnce (init: TestnetInit, rogue: Rogue | null): Promise<
       perPeer: statuses.map((s, i) => ({ peerId: s.peerId, round: s.round, examples: s.examples, neighbours: s.neighbours.length, metric: Number.isFinite(values[i]) ? values[i] : null, ...(i === rogue?.index ? { rogue: true } : {}) })),
       bytesPerPeerPerRound: bytes / init.peers / Math.max(1, rounds),
       refused,
+      bounded,
       exitCodes: codes,
       wallSeconds: Number(wallSeconds.toFixed(1)),
       daemonSeconds: Number(daemonSeconds.toFixed(1)),

@@ -297,6 +297,7 @@ export function register (program: Command): void {
           `per peer          ${(s.perPeer as Array<{ metric: number | null, round: number, neighbours: number, rogue?: boolean }>).map((p) => `${f(p.metric)}@r${p.round}/${p.neighbours}n${p.rogue === true ? ' (rogue)' : ''}`).join('  ')}`,
           `traffic           ${Math.round(Number(s.bytesPerPeerPerRound))} bytes per peer per round`,
           `refused           ${Object.keys(s.refused).length === 0 ? 'none' : Object.entries(s.refused).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+          `bounded           ${Object.keys(s.bounded ?? {}).length === 0 ? 'none' : Object.entries(s.bounded).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
           `exit codes        ${(s.exitCodes as unknown[]).join(' ')}`,
           `wall time         ${String(s.wallSeconds)} s`
         ].join('\n')

@@ -9,15 +9,18 @@ import { runTestnet } from '../../node/testnet.js'
 export const name = 'rogue'
 
 const HONEST = 3
+/** As test/e2e/rogue.test.ts: 40 quick rounds (the scenario's 20 x 200 ms take as long and are noisier). */
+const ROUNDS = 40
+const ROUND_INTERVAL_MS = 100
 export const ATTACKS = { scale: 'scale:factor=1e29', weight: 'weight:value=1e30', signFlip: 'sign-flip:scale=1000' } as const
 
 export const run: BenchModule['run'] = async ({ quick }) => {
   const peers = HONEST + 1
   const chosen = Object.entries(ATTACKS).filter(([k]) => !quick || k === 'scale')
-  const out: Record<string, BenchValue> = { peers, honestPeers: HONEST }
+  const out: Record<string, BenchValue> = { peers, honestPeers: HONEST, rounds: ROUNDS }
   let clean: Record<string, any> | undefined
   for (const [key, spec] of chosen) {
-    const s = await runTestnet({ peers, attack: spec, baselines: false, clean }) as Record<string, any>
+    const s = await runTestnet({ peers, rounds: ROUNDS, roundIntervalMs: ROUND_INTERVAL_MS, attack: spec, baselines: false, clean }) as Record<string, any>
     clean ??= s.clean as Record<string, any>
     out[`${key}.spec`] = spec
     out[`${key}.mean`] = s.decentralized.mean

@@ -2,8 +2,8 @@
 // sends a model scaled by 1e29, or claims a weight of 1e30; the honest peers' held-out metric stays within 2
 // points (weight: 3, see TOLERANCE) of the clean run of the same testnet (same seed), because the receivers bound
 // every sender's influence (docs/averaging.md, "Bounded influence"). Checked to fail with the bounds off (rule
-// params clip 'off', maxWeightRatio and maxExampleCount 1e40): honest mean 0.875 (scale) and 0.179 (weight)
-// against a clean 0.954.
+// params clip 'off', maxWeightRatio and maxExampleCount 1e40, in the testnet's default scenario): honest mean
+// 0.872 (scale) and 0.213 (weight) against a clean 0.968.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -26,7 +26,7 @@ const RUN = { peers: PEERS, rounds: 40, roundIntervalMs: 100, baselines: false }
  * Accuracy (as a fraction) the honest mean may lose to one rogue: the issue's 2 points. The weight attack gets 3:
  * one rogue in 4 sending the negated model at the clamped mass (2x the receiver's) is about 2 points on average
  * (40 rounds, 6 runs: drops 1.0 to 2.2 points, the clean run itself varying by 1 point between runs), so 2 would
- * fail about one run in three; with the bounds off it loses 78 points, so 3 still tells the defence is on.
+ * fail about one run in three; with the bounds off it loses 75 points, so 3 still tells the defence is on.
  */
 const TOLERANCE = { scale: 0.02, weight: 0.03 } as const
 

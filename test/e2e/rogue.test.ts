@@ -19,13 +19,13 @@ const skip = existsSync(digits) ? false : `shared dataset missing: ${digits}`
 const PEERS = 4
 /**
  * 40 quick rounds rather than the scenario's 20 x 200 ms: the same wall time, and the honest mean further from its
- * noisy start (at 20 rounds the weight attack's drop ranged 0.9 to 3.2 points over 5 runs, at 40 rounds 1.0 to 1.9).
+ * noisy start (at 20 rounds the weight attack's drop ranged 0.9 to 3.2 points over 5 runs, at 40 rounds 1.0 to 2.4 over 9).
  */
 const RUN = { peers: PEERS, rounds: 40, roundIntervalMs: 100, baselines: false }
 /**
  * Accuracy (as a fraction) the honest mean may lose to one rogue: the issue's 2 points. The weight attack gets 3:
  * one rogue in 4 sending the negated model at the clamped mass (2x the receiver's) is about 2 points on average
- * (40 rounds, 6 runs: drops 1.0 to 2.2 points, the clean run itself varying by 1 point between runs), so 2 would
+ * (40 rounds, 9 runs: drops 1.0 to 2.4 points, the clean run itself varying by 1 point between runs), so 2 would
  * fail about one run in three; with the bounds off it loses 75 points, so 3 still tells the defence is on.
  */
 const TOLERANCE = { scale: 0.02, weight: 0.03 } as const

@@ -53,7 +53,12 @@ export const defaultPeerNodeOptions = {
   /** Metrics-history rows kept (one per round). */
   metricsKeep: 20_000,
   /** The operator's rule for bad rows of their own data file ('error' | 'skip'); default: the dataset spec's. */
-  onBadRow: undefined as 'error' | 'skip' | undefined
+  onBadRow: undefined as 'error' | 'skip' | undefined,
+  /**
+   * For testing only: run as a rogue member sending what this simulator attack sends (`kind[:key=value,...]`,
+   * node/attack.ts), e.g. `scale:factor=1e29`. Unset: an honest daemon.
+   */
+  attack: undefined as string | undefined
 }
 
 export type PeerNodeOptions = typeof defaultPeerNodeOptions & {

@@ -42,6 +42,7 @@ import { roundStallMs } from './health.js'
 import { createKeyring, serializeManifest, isMember, type NetworkManifest } from '../protocol/membership/index.js'
 import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '../protocol/engine/index.js'
 import { createRng } from '../protocol/rng.js'
+import { parseDaemonAttack, daemonBehaviour } from './attack.js'
 import { toHex } from '../crypto/index.js'
 
 export { PeerNodeConfigError } from './errors.js'
@@ -137,6 +138,8 @@ export class PeerNode {
     const closers = new CloseStack((name, err) => { log.warn({ err: err.message, component: name }, 'error while closing') })
     try {
       signal?.throwIfAborted()
+      // a bad --attack fails before anything is opened
+      const attack = options.attack != null ? await parseDaemonAttack(options.attack) : null
       const identity = await loadIdentity(options.datadir)
       const peerKey = toHex(identity.signPublicKey)
       log = root.child({ peer: peerKey.slice(0, 12) })
@@ -198,6 +201,8 @@ export class PeerNode {
       const envelopes = opts.envelopes ?? createDaemonEnvelopes({
         manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: transport.maxMessageBytes
       })
+      const behaviour = attack != null ? await daemonBehaviour(attack, manifest.members.length) : null
+      if (attack != null) log.warn({ attack: attack.kind, params: attack.params, behaviour: behaviour?.name }, 'THIS DAEMON IS AN ATTACKER (--attack, for testing): what it sends is rewritten by the attack')
       const engine = peerEngine({
         averaging: { rule: manifest.rule.name, ...manifest.rule.params },
         localSteps: options.localSteps,
@@ -205,7 +210,7 @@ export class PeerNode {
         checkpointEveryRounds: options.checkpointEveryRounds,
         roundIntervalMs: options.roundIntervalMs
       })({
-        transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' })
+        transport, learner, store, clock: wallClock, rng: createRng(seed).fork('engine'), envelopes, metrics, logger: log.child({ component: 'engine' }), behaviour
       })
 
       const progress: NodeProgress = { lastReport: null, lastEvaluation: null, rowsAppended: 0, lastRoundAt: null }

@@ -6,6 +6,10 @@
  * stops every daemon with SIGTERM (exit code 0 expected), computes the baselines (centralized, local-only,
  * FedAvg) with the simulator's own code on the same split, and returns a summary with the simulator's keys.
  * `curve` is built from the daemons' per-round local evaluations (their metrics history).
+ *
+ * `--attack SPEC`: the same testnet twice with the same seed, clean and then with the last daemon (never the
+ * bootstrap) started with `murmur daemon --attack SPEC` (node/attack.ts); the attacked run's figures are over
+ * the honest peers only, and the clean run's summary comes with them (`clean`).
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
@@ -162,7 +166,17 @@ export interface TestnetInit {
   /** Simulator worker threads for the baselines (default: the simulator's default). */
   workers?: number
   progress?: (line: string) => void
+  /**
+   * For testing the defences: a simulator attack (`kind[:key=value,...]`) that the last daemon runs. The testnet
+   * runs clean first, then attacked; the summary's figures are the honest peers' (see `runTestnet`).
+   */
+  attack?: string
+  /** With `attack`: the clean run's summary from an earlier `runTestnet` of the same testnet, instead of running it again. */
+  clean?: Record<string, unknown>
 }
+
+/** The rogue daemon of an attacked run: its index (the last) and its `--attack` value. */
+interface Rogue { index: number, spec: string }
 
 /** One point of the per-round curve: the simulator's `CurvePoint` (mean, worst and 10th percentile over peers). */
 export interface TestnetCurvePoint { round: number, mean: number | null, min: number | null, p10: number | null, peers: number }
@@ -205,8 +219,45 @@ function decodeWeights (b64: string): Float32Array {
   return w
 }
 
+/**
+ * Runs the testnet (see the top of this file). With `attack`: the clean run (or `init.clean`), then the attacked
+ * run, whose summary gets `attack: { kind, params, peer, peerId }` and `clean: <the clean summary>`; its
+ * `decentralized` figures and `curve` are over the honest peers only (`honestOnly` says so), `perPeer` lists
+ * every peer with `rogue: true` on the attacker, and the baselines are the clean run's (same split).
+ */
 export async function runTestnet (init: TestnetInit): Promise<Record<string, unknown>> {
   if (init.peers < 2) throw new TestnetError('--peers must be at least 2')
+  if (init.attack == null) return await runTestnetOnce(init, null)
+  const { parseDaemonAttack } = await import('./attack.js')
+  // a bad spec fails here, before any daemon starts
+  const attack = await parseDaemonAttack(init.attack, 'attack')
+  const say = init.progress ?? (() => {})
+  const sub = (name: string): string | undefined => init.dir != null ? join(resolve(init.dir), name) : undefined
+  let clean = init.clean
+  if (clean == null) {
+    say(`testnet --attack ${init.attack}: the clean run first`)
+    clean = await runTestnetOnce({ ...init, dir: sub('clean') }, null)
+  } else if (clean.peers !== init.peers || (init.rounds != null && clean.rounds !== init.rounds)) {
+    throw new TestnetError(`the clean summary given is of ${String(clean.peers)} peers x ${String(clean.rounds)} rounds, not the testnet's ${init.peers} peers x ${String(init.rounds ?? clean.rounds)} rounds`)
+  }
+  const rogue: Rogue = { index: init.peers - 1, spec: init.attack }
+  say(`testnet --attack ${init.attack}: the attacked run (peer ${rogue.index} is the rogue)`)
+  const attacked = await runTestnetOnce({ ...init, dir: sub('attacked'), baselines: false }, rogue)
+  const perPeer = attacked.perPeer as Array<{ peerId: string }>
+  return {
+    ...attacked,
+    // the baselines do not depend on the attacker: the clean run's, on the same split
+    centralized: clean.centralized,
+    localOnly: clean.localOnly,
+    fedavg: clean.fedavg,
+    simulator: clean.simulator,
+    baselineSeconds: clean.baselineSeconds,
+    attack: { kind: attack.kind, params: attack.params, peer: rogue.index, peerId: perPeer[rogue.index]?.peerId ?? null },
+    clean
+  }
+}
+
+async function runTestnetOnce (init: TestnetInit, rogue: Rogue | null): Promise<Record<string, unknown>> {
   const started = performance.now()
   const scenario = await resolveTestnetScenario(init.scenario, init.peers)
   const rounds = init.rounds ?? scenario.rounds
@@ -226,7 +277,10 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     const first = await spawnDaemon({ ...common, datadir: net.datadirs[0], data: data.partitions[0] })
     daemons.push(first)
     say(`bootstrap ${first.addresses[0]}`)
-    const rest = await Promise.all(net.datadirs.slice(1).map(async (d, i) => await spawnDaemon({ ...common, datadir: d, data: data.partitions[i + 1], bootstrap: [first.addresses[0]] })))
+    const rest = await Promise.all(net.datadirs.slice(1).map(async (d, i) => await spawnDaemon({
+      ...common, datadir: d, data: data.partitions[i + 1], bootstrap: [first.addresses[0]],
+      extraArgs: i + 1 === rogue?.index ? [...common.extraArgs, '--attack', rogue.spec] : common.extraArgs
+    })))
     daemons.push(...rest)
     const timeoutMs = init.timeoutMs ?? 600_000
     await Promise.all(daemons.map(async (d, i) => await waitFor(`peer ${i} to finish ${rounds} rounds`, async () => await d.get<{ round: number }>('/status'), (s) => s.round >= rounds, { timeoutMs, intervalMs: 500 })))
@@ -244,9 +298,13 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     try {
       const { evaluateWeightsOnFile } = await import('./wiring.js')
       for (const w of models) {
-        const r = await evaluateWeightsOnFile(net.manifest, data.test, w)
-        metric ??= r.primary
-        values.push(r.metrics[metric.name])
+        // the rogue's own model may be anything: a failed evaluation of it must not lose the honest figures
+        const r = await evaluateWeightsOnFile(net.manifest, data.test, w).catch((err: Error) => {
+          if (values.length !== rogue?.index) throw err
+          return null
+        })
+        if (r != null) metric ??= r.primary
+        values.push(r == null || metric == null ? Number.NaN : r.metrics[metric.name])
       }
     } catch (err) {
       say(`evaluation on the held-out rows failed: ${(err as Error).message}`)
@@ -256,10 +314,13 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
       metric = await describeMetric(sim, DEFAULT_FACTORY_MODULE)
     }
     const refused: Record<string, number> = {}
+    // what the bounded-influence defence did, summed over the peers (CLIPPED, WEIGHT_CLAMPED, EXAMPLES_CLAMPED)
+    const bounded: Record<string, number> = {}
     let bytes = 0
     let steps = 0
     for (const s of statuses) {
       for (const [k, v] of Object.entries(s.refusedByReason ?? {})) refused[k] = (refused[k] ?? 0) + Number(v)
+      for (const [k, v] of Object.entries(s.totals?.bounded ?? {})) bounded[k] = (bounded[k] ?? 0) + Number(v)
       bytes += Number(s.totals?.bytesSent ?? 0)
       steps += Number(s.round) * scenario.localSteps
     }
@@ -286,7 +347,10 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
     }
     const wallSeconds = (performance.now() - started) / 1000
     const fin = (x: number): number | null => Number.isFinite(x) ? sig(x) : null
-    const summary = values.length > 0 ? peerSummary(values, metric.higherIsBetter) : null
+    // an attacked run's figures are the honest peers': the rogue's own model says nothing about the defences
+    const honest = (_: unknown, i: number): boolean => i !== rogue?.index
+    const honestValues = values.filter(honest).filter((v) => Number.isFinite(v))
+    const summary = honestValues.length > 0 ? peerSummary(honestValues, metric.higherIsBetter) : null
     return {
       scenario: scenario.name,
       transport: 'libp2p-tcp',
@@ -299,18 +363,20 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
         mean: summary == null ? null : fin(summary.mean),
         min: summary == null ? null : fin(summary.min),
         p10: summary == null ? null : fin(summary.p10),
-        consensusDistance: fin(consensusDistance(models).rms)
+        consensusDistance: fin(consensusDistance(models.filter(honest)).rms)
       },
+      ...(rogue != null ? { honestOnly: `decentralized, curve and consensusDistance are over the ${init.peers - 1} honest peers only (peer ${rogue.index} is the rogue; perPeer lists all)` } : {}),
       centralized: { value: baselines.centralized },
       localOnly: { mean: baselines.localOnly },
       fedavg: { value: baselines.fedavg },
-      curve: curveFromHistories(histories, metric, rounds, peerSummary, sig),
+      curve: curveFromHistories(histories.filter(honest), metric, rounds, peerSummary, sig),
       curveSource: 'local validation rows of each daemon (metrics history)',
       simulator: baselines.simulator,
       ...(baselines.error != null ? { baselinesError: baselines.error } : {}),
-      perPeer: statuses.map((s, i) => ({ peerId: s.peerId, round: s.round, examples: s.examples, neighbours: s.neighbours.length, metric: values[i] ?? null })),
+      perPeer: statuses.map((s, i) => ({ peerId: s.peerId, round: s.round, examples: s.examples, neighbours: s.neighbours.length, metric: Number.isFinite(values[i]) ? values[i] : null, ...(i === rogue?.index ? { rogue: true } : {}) })),
       bytesPerPeerPerRound: bytes / init.peers / Math.max(1, rounds),
       refused,
+      bounded,
       exitCodes: codes,
       wallSeconds: Number(wallSeconds.toFixed(1)),
       daemonSeconds: Number(daemonSeconds.toFixed(1)),

@@ -86,7 +86,7 @@ const topologySchema = z.discriminatedUnion('kind', [
 export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation', 'scale', 'weight'] as const
 export type AttackKind = typeof ATTACK_KINDS[number]
 
-const attackSchema = z.object({
+export const attackSchema = z.object({
   kind: z.enum(ATTACK_KINDS),
   /** sign-flip: multiplier of the flipped update. */
   scale: positive.optional(),

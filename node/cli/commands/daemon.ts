@@ -53,6 +53,8 @@ export function register (program: Command): void {
     .option('--log-max-age <duration>', 'update-log retention: entries older than this go, e.g. 90d', durationOption('--log-max-age'), D.logMaxAgeMs)
     .option('--metrics-keep <rows>', 'metrics-history rows kept (one per round)', int('--metrics-keep'), D.metricsKeep)
     .option('--wait-for-peers <n>', 'wait for N neighbours before the first round (gives up after 2 minutes)', int('--wait-for-peers'), D.waitForPeers)
+    .option('--attack <spec>', 'FOR TESTING ONLY: run as a rogue member that sends what this simulator attack sends\n' +
+      '(kind[:key=value,...], e.g. scale:factor=1e29, weight:value=1e30, sign-flip:scale=1000)')
     .action(async (opts) => {
       const { PeerNode } = await import('../../peer-node.js')
       const node = await PeerNode.init({
@@ -78,7 +80,8 @@ export function register (program: Command): void {
         onBadRow: opts.onBadRow,
         logMaxBytes: opts.logMaxBytes,
         logMaxAgeMs: opts.logMaxAge,
-        metricsKeep: opts.metricsKeep
+        metricsKeep: opts.metricsKeep,
+        attack: opts.attack
       })
       let exiting = false
       const shutdown = (signal: string): void => {
@@ -181,6 +184,8 @@ export function register (program: Command): void {
     .option('--faults <names>', 'fault harness: apply these faults in turn (comma-separated: late-join, return, lost-db, kill-9,\n' +
       'partition-heal, restart-all, round-jump, disk-full) and report recovery per fault instead of a training summary')
     .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
+    .option('--attack <spec>', 'for testing the defences: run clean, then again with the last daemon started with\n' +
+      '`daemon --attack SPEC` (kind[:key=value,...], e.g. scale:factor=1e29); figures over the honest peers')
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts) => {
       if (opts.faults != null) {
@@ -201,20 +206,24 @@ export function register (program: Command): void {
       const { runTestnet } = await import('../../testnet.js')
       const summary = await runTestnet({
         peers: opts.peers, scenario: opts.scenario, rounds: opts.rounds, dir: opts.dir, keep: opts.keep === true,
-        roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, baselines: opts.baselines !== false, workers: opts.workers, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+        roundIntervalMs: opts.roundIntervalMs, timeoutMs: opts.timeoutS * 1000, baselines: opts.baselines !== false, workers: opts.workers, attack: opts.attack, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
       })
       print(opts.json === true, summary, () => {
         const s = summary as Record<string, any>
         const f = (v: unknown): string => typeof v === 'number' ? v.toFixed(4) : String(v)
         return [
           `scenario          ${String(s.scenario)} (${String(s.peers)} daemons over TCP on 127.0.0.1, rule ${String(s.rule)}, ${String(s.rounds)} rounds)`,
+          ...(s.attack != null
+            ? [`attack            ${String(s.attack.kind)} ${JSON.stringify(s.attack.params)} by peer ${String(s.attack.peer)}: clean mean ${f(s.clean?.decentralized?.mean)} -> attacked mean ${f(s.decentralized.mean)} (honest peers)`]
+            : []),
           `metric            ${String(s.metric?.name ?? '?')} (${s.metric?.higherIsBetter === false ? 'lower' : 'higher'} is better), on the held-out rows`,
           `decentralized     mean ${f(s.decentralized.mean)}  worst ${f(s.decentralized.min)}  p10 ${f(s.decentralized.p10)}  consensus distance ${f(s.decentralized.consensusDistance)}`,
           `baselines         centralized ${f(s.centralized.value)}  local-only ${f(s.localOnly.mean)}  FedAvg ${f(s.fedavg.value)}${s.simulator != null ? `  (simulator, same split: decentralized ${f(s.simulator.decentralized?.mean)})` : ''}`,
           `curve (local)     ${(s.curve as Array<{ round: number, mean: number | null }>).filter((_, i, a) => a.length <= 6 || i % Math.ceil(a.length / 6) === 0 || i === a.length - 1).map((p) => `r${p.round} ${f(p.mean)}`).join('  ')}`,
-          `per peer          ${(s.perPeer as Array<{ metric: number | null, round: number, neighbours: number }>).map((p) => `${f(p.metric)}@r${p.round}/${p.neighbours}n`).join('  ')}`,
+          `per peer          ${(s.perPeer as Array<{ metric: number | null, round: number, neighbours: number, rogue?: boolean }>).map((p) => `${f(p.metric)}@r${p.round}/${p.neighbours}n${p.rogue === true ? ' (rogue)' : ''}`).join('  ')}`,
           `traffic           ${Math.round(Number(s.bytesPerPeerPerRound))} bytes per peer per round`,
           `refused           ${Object.keys(s.refused).length === 0 ? 'none' : Object.entries(s.refused).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+          `bounded           ${Object.keys(s.bounded ?? {}).length === 0 ? 'none' : Object.entries(s.bounded).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
           `exit codes        ${(s.exitCodes as unknown[]).join(' ')}`,
           `wall time         ${String(s.wallSeconds)} s`
         ].join('\n')

@@ -88,6 +88,8 @@ export const NODE_METRICS = {
   keeperWithoutConnections: { name: 'murmur_keeper_without_connections_seconds', kind: 'gauge', help: 'How long this peer has had no connection at all (0 while connected)' },
   keeperIsolated: { name: 'murmur_keeper_isolated_total', kind: 'counter', help: 'Times this peer stayed without any connection for longer than the limit' },
   keeperRefusedRounds: { name: 'murmur_keeper_refused_rounds', kind: 'gauge', help: 'Rounds in a row in which every update that arrived was refused' },
+  keeperUnreachable: { name: 'murmur_keeper_unreachable_known_peers', kind: 'gauge', help: 'Known peers seen recently that failed their last dials (a split when half or more)' },
+  keeperSplits: { name: 'murmur_keeper_splits_suspected_total', kind: 'counter', help: 'Times a network split was suspected (half or more of the recently seen peers unreachable while others are connected)' },
   keeperAllRefused: { name: 'murmur_keeper_all_refused_total', kind: 'counter', help: 'Times every arriving update was refused for the limit of rounds in a row' }
 } as const satisfies Record<string, MetricDeclaration>
 

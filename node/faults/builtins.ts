@@ -119,15 +119,21 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'partition-heal',
-    description: `every link between two halves of the members cut for ${PARTITION_WINDOWS}x the round window (connections die, new ones hang), then healed`,
+    description: `every link between two halves of the members cut (connections die, new ones hang) until every member warns of a split and ${PARTITION_WINDOWS}x the round window more, then healed`,
     run: async (net) => {
       const members = net.running()
       const half = Math.ceil(members.length / 2)
       const a = members.slice(0, half)
       const b = members.slice(half)
       const pre = await net.evaluate()
+      const splits = async (): Promise<number[]> => await Promise.all(members.map(async (i) => (await net.daemon(i).get<{ keeper: { splitEpisodes: number } }>('/status')).keeper.splitEpisodes))
+      const splitsBefore = await splits()
       net.partition(a, b)
+      const cut = Date.now()
       await net.waitFor('the halves cut off from each other', async () => await crossLinks(net, a, b), (links) => links.every((n) => n === 0))
+      // every member says so: the keeper's split warning (its dials across the cut fail while its half answers)
+      await net.waitFor('every member to suspect a split', splits, (n) => n.every((x, k) => x > splitsBefore[k]))
+      const splitSuspectedSeconds = seconds(cut)
       await net.runRounds(PARTITION_WINDOWS * net.window)
       const split = await net.evaluate()
       const splitRounds = (await net.statuses(members)).map((s) => s.round)
@@ -151,7 +157,7 @@ export const FAULTS: Fault[] = [
         passed: reconnected <= RECONNECT_GOAL_S && spreadBack && spreadSeconds <= SPREAD_GOAL_S,
         recoverySeconds: reconnected,
         checks: {
-          halves: [a, b], goalSeconds: RECONNECT_GOAL_S, spreadGoalSeconds: SPREAD_GOAL_S,
+          halves: [a, b], goalSeconds: RECONNECT_GOAL_S, spreadGoalSeconds: SPREAD_GOAL_S, splitSuspectedSeconds,
           spreadBefore: pre?.spread ?? null, spreadDuringSplit: split?.spread ?? null, spreadAfter: after?.spread ?? null, spreadBackSeconds: spreadBack ? spreadSeconds : null,
           roundsAtHeal: splitRounds, roundsAfter: rounds, heldConnections: net.proxies.reduce((n, p) => n + p.stats.held, 0)
         }

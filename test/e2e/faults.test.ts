@@ -27,11 +27,12 @@ describe('fault harness over real daemons (short: lost-db, round-jump, partition
     assert.deepEqual(ph.checks.halves, [[0, 1], [2, 3]], 'two halves of two: each member keeps one connection inside its half')
     assert.ok(Number(ph.checks.heldConnections) > 0, 'dials across the cut links hung in the proxies (the links really were cut)')
     assert.equal(ph.passed, true, `partition-heal: ${JSON.stringify(ph)}`)
+    assert.ok(typeof ph.checks.splitSuspectedSeconds === 'number', 'every member warned of a split while the links were cut')
     assert.ok(ph.recoverySeconds != null && ph.recoverySeconds <= 60, `every member connected across the split and merging ${String(ph.recoverySeconds)} s after the heal`)
     if (disk.skipped == null) {
       assert.equal(disk.passed, true, `disk-full: ${JSON.stringify(disk)}`)
       assert.deepEqual((disk.checks.healthDuring as { codes: string[] }).codes.includes('STORE_NOT_WRITABLE'), true, '/health said STORE_NOT_WRITABLE while the disk was full')
     }
-    process.stdout.write(`# faults: lost-db ${String(lost.recoverySeconds)} s, round-jump widest spread ${String(jump.checks.widestRoundSpread)} rounds, partition-heal ${String(ph.recoverySeconds)} s (rounds at heal ${JSON.stringify(ph.checks.roundsAtHeal)}), disk-full ${disk.skipped ?? `${String(disk.recoverySeconds)} s, checkpoint ${String(disk.checks.checkpointRoundAfterStop)} >= ${String(disk.checks.lastReportedRound)}`}, ${String(r.wallSeconds)} s\n`)
+    process.stdout.write(`# faults: lost-db ${String(lost.recoverySeconds)} s, round-jump widest spread ${String(jump.checks.widestRoundSpread)} rounds, partition-heal ${String(ph.recoverySeconds)} s (split suspected after ${String(ph.checks.splitSuspectedSeconds)} s, rounds at heal ${JSON.stringify(ph.checks.roundsAtHeal)}), disk-full ${disk.skipped ?? `${String(disk.recoverySeconds)} s, checkpoint ${String(disk.checks.checkpointRoundAfterStop)} >= ${String(disk.checks.lastReportedRound)}`}, ${String(r.wallSeconds)} s\n`)
   })
 })

@@ -21,7 +21,7 @@ import type { Startable } from '../types.js'
 import { DialBackoff } from './backoff.js'
 import {
   KEEPER_BACKOFF_BASE_MS, KEEPER_BACKOFF_JITTER, KEEPER_BACKOFF_MAX_MS, KEEPER_CHECK_MS, KEEPER_DIAL_TIMEOUT_MS,
-  KEEPER_ISOLATED_LIMIT_MS, KEEPER_MAX_KNOWN_PEERS, KEEPER_REFRESH_KNOWN_MS, KEEPER_REFUSED_ROUNDS_LIMIT
+  KEEPER_ISOLATED_LIMIT_MS, KEEPER_MAX_KNOWN_PEERS, KEEPER_REFRESH_KNOWN_MS, KEEPER_REFUSED_ROUNDS_LIMIT, KEEPER_SPLIT_FAILURES, KEEPER_SPLIT_RECENT_MS
 } from './constants.js'
 
 export interface ConnectionKeeperInit {
@@ -61,6 +61,9 @@ export interface ConnectionKeeperStats {
   /** Known-peer records skipped at start because they failed their checks. */
   corruptKnownPeers: number
   isolatedEpisodes: number
+  /** Recently seen known peers this keeper cannot reach now, and the times a split was suspected. */
+  unreachableKnownPeers: number
+  splitEpisodes: number
   refusedRoundsInARow: number
   allRefusedEpisodes: number
 }
@@ -70,7 +73,7 @@ interface Candidate { peerId: string, addrs: string[], fromStore: boolean }
 const P2P = /\/p2p\/([^/]+)$/
 
 export class ConnectionKeeper implements Startable {
-  readonly stats: ConnectionKeeperStats = { dialsOk: 0, dialsFailed: 0, knownPeerDialsOk: 0, knownPeers: 0, corruptKnownPeers: 0, isolatedEpisodes: 0, refusedRoundsInARow: 0, allRefusedEpisodes: 0 }
+  readonly stats: ConnectionKeeperStats = { dialsOk: 0, dialsFailed: 0, knownPeerDialsOk: 0, knownPeers: 0, corruptKnownPeers: 0, isolatedEpisodes: 0, unreachableKnownPeers: 0, splitEpisodes: 0, refusedRoundsInARow: 0, allRefusedEpisodes: 0 }
   private readonly known = new Map<string, KnownPeer>()
   private readonly bootstrap: Array<{ peerId: string, addr: string }> = []
   private readonly backoff: DialBackoff
@@ -79,6 +82,7 @@ export class ConnectionKeeper implements Startable {
   private loop: Promise<void> | null = null
   private lastConnectedAt = 0
   private isolatedWarned = false
+  private splitWarned = false
 
   constructor (private readonly init: ConnectionKeeperInit, private readonly c: ConnectionKeeperComponents) {
     for (const addr of init.bootstrap ?? []) {
@@ -156,6 +160,29 @@ export class ConnectionKeeper implements Startable {
     if (missing <= 0 || signal.aborted) return
     const due = this.candidates(connected).filter((c) => this.backoff.due(c.peerId, now)).slice(0, missing)
     await Promise.all(due.map(async (c) => { await this.dialOne(c, signal) }))
+    this.watchSplit(connected, this.now())
+  }
+
+  /**
+   * A split is suspected when at least half of the known peers seen in the last KEEPER_SPLIT_RECENT_MS failed
+   * their last KEEPER_SPLIT_FAILURES dials while this peer is connected to others (isolation is its own warning).
+   */
+  private watchSplit (connected: Set<string>, now: number): void {
+    const recent = [...this.known.values()].filter((p) => now - p.lastSeen <= KEEPER_SPLIT_RECENT_MS)
+    const unreachable = recent.filter((p) => !connected.has(p.peerId) && this.backoff.failures(p.peerId) >= KEEPER_SPLIT_FAILURES)
+    this.stats.unreachableKnownPeers = unreachable.length
+    this.c.metrics.node.keeperUnreachable.set(unreachable.length)
+    const suspected = connected.size > 0 && recent.length >= 2 && unreachable.length * 2 >= recent.length
+    if (suspected && !this.splitWarned) {
+      this.splitWarned = true
+      this.stats.splitEpisodes++
+      this.c.metrics.node.keeperSplits.inc()
+      this.c.logger.warn({ unreachable: unreachable.length, recentlySeen: recent.length, connected: connected.size, peers: unreachable.slice(0, 5).map((p) => p.peerId) },
+        'network split suspected: peers seen recently cannot be reached while others can (still redialling)')
+    } else if (!suspected && this.splitWarned && unreachable.length === 0) {
+      this.splitWarned = false
+      this.c.logger.info({ connected: connected.size }, 'the suspected split is over: every recently seen peer is reachable again')
+    }
   }
 
   /** Known peers (most recently seen first), then bootstrap peers, that are not connected. */

@@ -26,3 +26,8 @@ export const KEEPER_ISOLATED_LIMIT_MS = 60_000
 
 /** Every arriving update refused for this many rounds in a row: a warning and a metric. */
 export const KEEPER_REFUSED_ROUNDS_LIMIT = 5
+
+/** A known peer seen within this long (ms) that fails this many dials in a row counts as unreachable; when at
+ * least half of the recently seen peers are unreachable while others are connected, a split is suspected. */
+export const KEEPER_SPLIT_RECENT_MS = 600_000
+export const KEEPER_SPLIT_FAILURES = 2

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestNetwork } from '../../node/testnet.js'
 import { spawnDaemon, waitFor, type DaemonProcess } from '../../node/processes.js'
-import { createRng } from '../../protocol/rng.js'
+import { tinyLogisticRows, tinyLogisticSpec } from './tiny-logistic.js'
 
 interface Health { status: number, codes: string[] }
 
@@ -27,16 +27,8 @@ describe('a copied identity run as a second daemon (3 members and the copy)', { 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'murmur-clash-'))
-    const rng = createRng(23).fork('data')
-    const rows = (n: number): string => {
-      const out = ['x1,x2,y']
-      for (let i = 0; i < n; i++) { const a = rng.normal(); const b = rng.normal(); out.push(`${a.toFixed(4)},${b.toFixed(4)},${a - b > 0 ? 1 : 0}`) }
-      return out.join('\n') + '\n'
-    }
-    const spec = {
-      name: 'clash-tiny', file: 'peer.csv', format: { header: true }, testFraction: 0.2, splitSeed: 1,
-      columns: [...['x1', 'x2'].map((name) => ({ name, role: 'numeric', mean: 0, std: 1 })), { name: 'y', role: 'label', kind: 'binary', classes: ['0', '1'] }]
-    }
+    const rows = tinyLogisticRows(23)
+    const spec = tinyLogisticSpec('clash-tiny')
     const net = await createTestNetwork({ dir, peers: 3, name: 'clash', model: { type: 'logistic', optimizer: { type: 'adam', learningRate: 0.05 } }, datasetSpec: spec, rule: { rule: 'epidemic', fanout: 2, maxStalenessRounds: 1000 } })
     network = net.network; datadirs = net.datadirs
     for (let i = 0; i < 4; i++) { const p = join(dir, `data-${i}.csv`); writeFileSync(p, rows(200)); dataFiles.push(p) }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestNetwork } from '../../node/testnet.js'
 import { spawnDaemon, waitFor, type DaemonProcess } from '../../node/processes.js'
-import { createRng } from '../../protocol/rng.js'
+import { tinyLogisticRows, tinyLogisticSpec } from './tiny-logistic.js'
 
 interface Health { status: number, body: { ok: boolean, reasons?: Array<{ code: string }> } }
 
@@ -28,16 +28,8 @@ describe('connection keeper and /health (2 daemons)', { timeout: 180_000 }, () =
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'murmur-keeper-'))
-    const rng = createRng(17).fork('data')
-    const rows = (n: number): string => {
-      const out = ['x1,x2,y']
-      for (let i = 0; i < n; i++) { const a = rng.normal(); const b = rng.normal(); out.push(`${a.toFixed(4)},${b.toFixed(4)},${a - b > 0 ? 1 : 0}`) }
-      return out.join('\n') + '\n'
-    }
-    const spec = {
-      name: 'keeper-tiny', file: 'peer.csv', format: { header: true }, testFraction: 0.2, splitSeed: 1,
-      columns: [...['x1', 'x2'].map((name) => ({ name, role: 'numeric', mean: 0, std: 1 })), { name: 'y', role: 'label', kind: 'binary', classes: ['0', '1'] }]
-    }
+    const rows = tinyLogisticRows(17)
+    const spec = tinyLogisticSpec('keeper-tiny')
     const net = await createTestNetwork({ dir, peers: 2, name: 'keeper', model: { type: 'logistic', optimizer: { type: 'adam', learningRate: 0.05 } }, datasetSpec: spec, rule: { rule: 'epidemic', fanout: 1, maxStalenessRounds: 1000 } })
     network = net.network; datadirs = net.datadirs
     for (let i = 0; i < 2; i++) { const p = join(dir, `data-${i}.csv`); writeFileSync(p, rows(200)); dataFiles.push(p) }

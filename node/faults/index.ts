@@ -15,6 +15,7 @@ import { FaultNet, type FaultNetInit } from './harness.js'
 import { resolveFaults, type FaultOutcome } from './builtins.js'
 
 export * from './constants.js'
+export * from './spec.js'
 export { FAULTS, resolveFaults, type Fault, type FaultOutcome } from './builtins.js'
 export { FaultNet, type FaultNetInit, type PeerStatus } from './harness.js'
 

@@ -181,23 +181,30 @@ export function register (program: Command): void {
     .option('--timeout-s <s>', 'give up after this many seconds', int('--timeout-s'), 600)
     .option('--no-baselines', 'skip the baselines (centralized, local-only, FedAvg computed by the simulator on the same split)')
     .option('--workers <n>', 'simulator worker threads for the baselines', int('--workers'))
-    .option('--faults <names>', 'fault harness: apply these faults in turn (comma-separated: late-join, return, lost-db, kill-9,\n' +
-      'partition-heal, restart-all, round-jump, disk-full) and report recovery per fault instead of a training summary')
+    .option('--faults <names|file>', 'fault harness: apply these faults in turn (comma-separated: late-join, return, lost-db, kill-9,\n' +
+      'partition-heal, restart-all, round-jump, disk-full; or a .yaml/.json file with faults, peers, window, scenario)\n' +
+      'and report recovery per fault instead of a training summary')
     .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
     .option('--attack <spec>', 'for testing the defences: run clean, then again with the last daemon started with\n' +
       '`daemon --attack SPEC` (kind[:key=value,...], e.g. scale:factor=1e29); figures over the honest peers')
     .option('--json', 'print the summary as one JSON object')
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       if (opts.faults != null) {
-        const { runFaults } = await import('../../faults/index.js')
+        const { runFaults, isFaultSpecFile, loadFaultSpec } = await import('../../faults/index.js')
+        const value = String(opts.faults)
+        // a scenario file gives the faults and its own peers, window and scenario; flags given explicitly win
+        const file = isFaultSpecFile(value) ? await loadFaultSpec(value) : null
+        const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli'
         const r = await runFaults({
-          faults: String(opts.faults).split(',').map((x) => x.trim()).filter((x) => x !== ''), peers: opts.peers, windowRounds: opts.window,
-          scenario: opts.scenario, dir: opts.dir, keep: opts.keep === true, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+          faults: file?.faults ?? value.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+          peers: given('peers') ? opts.peers : file?.peers ?? opts.peers,
+          windowRounds: given('window') ? opts.window : file?.window ?? opts.window,
+          scenario: given('scenario') ? opts.scenario : file?.scenario ?? opts.scenario, dir: opts.dir, keep: opts.keep === true, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
         })
         print(opts.json === true, r, () => {
           const f = (v: number | null): string => v == null ? '-' : v.toFixed(4)
           return [`faults            ${String(r.peers)} daemons, ${String(r.windowRounds)}-round window, metric ${String(r.metric)} on the held-out rows`,
-            ...r.faults.map((x) => `${x.name.padEnd(18)}${x.passed ? 'passed' : 'FAILED'}  recovery ${x.recoverySeconds == null ? '-' : `${x.recoverySeconds} s`}  spread ${f(x.spread.before)} -> ${f(x.spread.after)}  mean ${f(x.mean.before)} -> ${f(x.mean.after)}${x.error != null ? `  error: ${x.error}` : ''}`),
+            ...r.faults.map((x) => `${x.name.padEnd(18)}${x.skipped != null ? `skipped (${x.skipped})` : x.passed ? 'passed' : 'FAILED'}  recovery ${x.recoverySeconds == null ? '-' : `${x.recoverySeconds} s`}  spread ${f(x.spread.before)} -> ${f(x.spread.after)}  mean ${f(x.mean.before)} -> ${f(x.mean.after)}${x.error != null ? `  error: ${x.error}` : ''}`),
             `wall time         ${String(r.wallSeconds)} s`].join('\n')
         })
         if (r.passed !== true) process.exitCode = 1

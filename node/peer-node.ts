@@ -18,7 +18,7 @@
  * ```
  */
 import { writeFile, rm, stat } from 'node:fs/promises'
-import { existsSync, readdirSync, type Stats } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createHash } from 'node:crypto'
 import { createLogger, type Logger } from './logger.js'
@@ -145,14 +145,13 @@ export class PeerNode {
       log = root.child({ peer: peerKey.slice(0, 12) })
 
       const dbPath = join(options.datadir, DB_DIR)
-      const freshStore = !existsSync(dbPath) || readdirSync(dbPath).length === 0
       const store = await LevelStore.open(dbPath, {
         keepCheckpoints: options.keepCheckpoints,
         retention: { maxBytes: options.logMaxBytes, maxAgeMs: options.logMaxAgeMs },
         metricsKeep: options.metricsKeep
       })
       closers.push('store', async () => { await store.close() })
-      if (freshStore) log.warn({ db: dbPath }, 'no database in this datadir: starting with an empty store (a first start, or a lost database); the network\'s state is fetched from members')
+      if (store.created) log.warn({ db: dbPath }, 'no database in this datadir: starting with an empty store (a first start, or a lost database); the network\'s state is fetched from members')
 
       const { manifest, changed } = await loadManifest(options.network, store, log.child({ component: 'manifest' }))
       if (!isMember(manifest, peerKey)) throw new PeerNodeConfigError(`this identity (${peerKey}) is not a member of network "${manifest.name}" (${options.network}, version ${manifest.version}); ask an admin to run \`murmur network add-member\``)
@@ -300,6 +299,7 @@ export class PeerNode {
       routes: nodeRoutes({
         ...m, manifestSync: m.services.manifestSync, stateSync: m.services.stateSync, startedAt: this.startedAt, dataFile: m.options.data, signal: this.controller.signal,
         keeper: m.services.keeper,
+        instanceCheck: m.services.instanceCheck,
         health: { manifestSync: m.services.manifestSync, keeper: m.services.keeper, store: m.store, progress: m.progress, identityClashAt: () => m.services.instanceCheck.clashAt, identityInUseMs: INSTANCE_CLASH_HEALTH_MS, startedAt: this.startedAt, roundStallMs: roundStallMs(m.options.roundIntervalMs) }
       })
     })

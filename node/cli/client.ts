@@ -5,6 +5,13 @@
 import bytes from 'bytes'
 import ms from 'ms'
 
+/** A non-negative integer option; a clear error naming the flag otherwise. */
+export const int = (name: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`)
+  return n
+}
+
 /** A size option: bytes, or with a unit (`256MiB`, `1GB`, `64kb`); a clear error naming the flag otherwise. */
 export const sizeOption = (name: string) => (value: string): number => {
   const n = /^\d+$/.test(value) ? Number(value) : bytes.parse(value.replace(/iB$/i, 'B'))

@@ -9,7 +9,7 @@ import { createKeyring } from '../../protocol/membership/index.js'
 import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
 import { toHex } from '../../crypto/index.js'
-import { FaultNet, type PeerStatus } from './harness.js'
+import { FaultNet, secondsSince as seconds, type PeerStatus } from './harness.js'
 import { diskFull } from './disk-full.js'
 import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
 
@@ -32,7 +32,6 @@ export interface Fault {
   run: (net: FaultNet) => Promise<FaultOutcome>
 }
 
-const seconds = (since: number): number => Number(((Date.now() - since) / 1000).toFixed(1))
 const BAD_RESTART = ['EQUIVOCATION', 'REPLAYED']
 
 /** For each member of `a` and `b`, its connections to members of the other group (by peer key). */
@@ -136,8 +135,9 @@ export const FAULTS: Fault[] = [
       const splitSuspectedSeconds = seconds(cut)
       await net.runRounds(PARTITION_WINDOWS * net.window)
       const split = await net.evaluate()
-      const splitRounds = (await net.statuses(members)).map((s) => s.round)
-      const merged = (await net.statuses(members)).map((s) => s.totals.updatesMerged)
+      const atHeal = await net.statuses(members)
+      const splitRounds = atHeal.map((s) => s.round)
+      const merged = atHeal.map((s) => s.totals.updatesMerged)
       net.heal()
       const t0 = Date.now()
       await net.waitFor('every member connected across the healed split and merging', async () => ({ links: await crossLinks(net, a, b), ss: await net.statuses(members) }),

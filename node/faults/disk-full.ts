@@ -9,19 +9,9 @@ import { cpSync, mkdirSync, renameSync, rmSync, statfsSync, writeFileSync, readd
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { openStoreReadOnly } from '../store/index.js'
-import type { FaultNet } from './harness.js'
+import { secondsSince as seconds, type FaultNet } from './harness.js'
 import type { Fault, FaultOutcome } from './builtins.js'
 import { DISK_FULL_HEALTH_TIMEOUT_MS, DISK_FULL_SPARE_BYTES, DISK_FULL_TMPFS_MIB } from './constants.js'
-
-const seconds = (since: number): number => Number(((Date.now() - since) / 1000).toFixed(1))
-
-interface Health { status: number, codes: string[] }
-
-async function health (net: FaultNet, i: number): Promise<Health> {
-  const r = await fetch(`${net.daemon(i).apiUrl}/health`)
-  const text = await r.text()
-  return { status: r.status, codes: r.status === 200 ? [] : (JSON.parse(text) as { reasons: Array<{ code: string }> }).reasons.map((x) => x.code) }
-}
 
 function mountTmpfs (dir: string, mib: number): string | null {
   if (process.getuid?.() !== 0) return 'needs root (a tmpfs is mounted for the database)'
@@ -66,11 +56,11 @@ export const diskFull: Fault = {
       const fs = statfsSync(db)
       writeFileSync(filler, Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - DISK_FULL_SPARE_BYTES)))
       const t0 = Date.now()
-      const during = await net.waitFor('/health to say STORE_NOT_WRITABLE', async () => await health(net, i), (h) => h.codes.includes('STORE_NOT_WRITABLE'), DISK_FULL_HEALTH_TIMEOUT_MS)
+      const during = await net.waitFor('/health to say STORE_NOT_WRITABLE', async () => await net.health(i), (h) => h.codes.includes('STORE_NOT_WRITABLE'), DISK_FULL_HEALTH_TIMEOUT_MS)
       const fullFor = seconds(t0)
       rmSync(filler, { force: true })
       const t1 = Date.now()
-      await net.waitFor('/health healthy again', async () => await health(net, i), (h) => !h.codes.includes('STORE_NOT_WRITABLE'), DISK_FULL_HEALTH_TIMEOUT_MS)
+      await net.waitFor('/health healthy again', async () => await net.health(i), (h) => !h.codes.includes('STORE_NOT_WRITABLE'), DISK_FULL_HEALTH_TIMEOUT_MS)
       const recovered = seconds(t1)
       await net.runRounds(10)
       const last = await net.daemon(i).get<{ round: number, updateLog: { count: number } }>('/status')

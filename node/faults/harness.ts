@@ -42,6 +42,12 @@ export interface FaultNetInit {
   signal?: AbortSignal
 }
 
+/** Seconds since `since` (ms), to a tenth: what the faults report as recovery times. */
+export const secondsSince = (since: number): number => Number(((Date.now() - since) / 1000).toFixed(1))
+
+/** A member's `/health`: the HTTP status and the reason codes (none when 200). */
+export interface MemberHealth { status: number, codes: string[] }
+
 /** A free TCP port on 127.0.0.1 (bound and released: the daemon binds it next). */
 async function freePort (): Promise<number> {
   const { createServer } = await import('node:net')
@@ -152,6 +158,12 @@ export class FaultNet {
     const d = this.daemons[i]
     if (d == null) throw new Error(`member ${i} is not running`)
     return d
+  }
+
+  async health (i: number): Promise<MemberHealth> {
+    const r = await fetch(`${this.daemon(i).apiUrl}/health`)
+    const text = await r.text()
+    return { status: r.status, codes: r.status === 200 ? [] : (JSON.parse(text) as { reasons: Array<{ code: string }> }).reasons.map((x) => x.code) }
   }
 
   async status (i: number): Promise<PeerStatus> { return await this.daemon(i).get<PeerStatus>('/status') }

@@ -28,3 +28,9 @@ export class StoreReadOnlyError extends Error {
 }
 
 export const DAMAGED_HINT = 'stop the daemon, back up the datadir, then run `murmur db repair --datadir DIR` (docs/operations.md, "A damaged datadir")'
+
+/** A datadir or its database that is not there: named, and nothing was created. */
+export class DatadirMissingError extends Error {
+  static override name = 'DatadirMissingError'
+  override name = 'DatadirMissingError'
+}

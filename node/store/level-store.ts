@@ -23,9 +23,8 @@ import {
 } from './buckets.js'
 import { DEFAULT_EVIDENCE_KEEP, DEFAULT_METRICS_KEEP } from './constants.js'
 import { decodeKnownPeer, encodeKnownPeer, type KnownPeer } from './known-peers.js'
-import { DAMAGED_HINT, StoreClosedError, StoreDamagedError, StoreOpenError, StoreReadOnlyError, StoreVersionError } from './errors.js'
+import { DAMAGED_HINT, DatadirMissingError, StoreClosedError, StoreDamagedError, StoreOpenError, StoreReadOnlyError, StoreVersionError } from './errors.js'
 import { UpdateLog, type LogHead, type LogRetention, type LogStats, type Op, type StoredLogEntry } from './update-log.js'
-
 
 export * from './errors.js'
 
@@ -75,7 +74,6 @@ export interface StoreSize {
   evidenceDropped: number
 }
 
-
 export class LevelStore implements Store {
   readonly db: Level<Bytes, Bytes>
   private readonly updateLog_: UpdateLog
@@ -86,8 +84,8 @@ export class LevelStore implements Store {
   private readonly metricsKeep: number
   private readonly evidenceKeep: number
   readonly readOnly: boolean
-  /** Update-log entries deleted by retention since open. */
-  pruned = 0
+  /** Whether open made a new, empty database (the folder did not exist or was empty). */
+  created = false
   /** A write failed: the database is reopened before the next commit. */
   private writeFailed = false
   /** Successful commits since open. */
@@ -116,10 +114,11 @@ export class LevelStore implements Store {
       throw new StoreDamagedError(`the database at ${shown} is damaged: its CURRENT file is missing. Nothing was changed; ${DAMAGED_HINT}`)
     }
     if (fresh) {
-      if (options.readOnly === true) throw new StoreOpenError(`no database at ${shown}`)
+      if (options.readOnly === true) throw new DatadirMissingError(`no database at ${shown}: no daemon has run on this datadir yet`)
       mkdirSync(path, { recursive: true })
     }
     const store = new LevelStore(path, options)
+    store.created = fresh
     try {
       await store.db.open({ createIfMissing: fresh })
     } catch (err) {
@@ -212,7 +211,9 @@ export class LevelStore implements Store {
           if (r !== c.round) ops.push({ type: 'del', key: key(Bucket.CHECKPOINTS, u64(r)) })
         }
       }
-      if (ops.length > 0) await this.db.batch(ops)
+      if (ops.length > 0) {
+        try { await this.db.batch(ops) } catch (err) { this.writeFailed = true; throw err }
+      }
       this.updateLog_.head = head
       this.updateLog_.stats = stats
       this.counters = counters
@@ -220,7 +221,7 @@ export class LevelStore implements Store {
       const now = Date.now()
       if (this.updateLog_.due(now)) {
         // the commit is written: a failed prune is retried at the next one, never reported as a failed commit
-        await this.prune(now).catch(() => {})
+        await this.prune(now).catch(() => { this.writeFailed = true })
       }
       return entries
     }
@@ -231,10 +232,7 @@ export class LevelStore implements Store {
         return out
       } catch (err) {
         // a closed store is shutting down, not failing
-        if (!(err instanceof StoreClosedError) && !(err instanceof StoreReadOnlyError)) {
-          this.lastCommitError = { message: (err as Error).message, at: Date.now() }
-          this.writeFailed = true
-        }
+        if (!(err instanceof StoreClosedError) && !(err instanceof StoreReadOnlyError)) this.lastCommitError = { message: (err as Error).message, at: Date.now() }
         throw err
       }
     }
@@ -352,7 +350,6 @@ export class LevelStore implements Store {
       if (deleted === 0) return
       await this.db.batch(ops)
       this.updateLog_.stats = stats
-      this.pruned += deleted
     }
   }
 

@@ -9,13 +9,7 @@
 import { copyFile, link, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LevelStore, StoreDamagedError, StoreOpenError, DAMAGED_HINT, type LevelStoreOptions } from './level-store.js'
-
-/** A datadir or its database that is not there: named, and nothing was created. */
-export class DatadirMissingError extends Error {
-  static override name = 'DatadirMissingError'
-  override name = 'DatadirMissingError'
-}
+import { DatadirMissingError, LevelStore, type LevelStoreOptions } from './level-store.js'
 
 const SKIP = new Set(['LOCK', 'LOG', 'LOG.old'])
 const SNAPSHOT_TRIES = 3
@@ -54,16 +48,13 @@ export async function openStoreReadOnly (datadir: string, dbPath: string, option
   if ((await stat(dbPath).catch(() => null))?.isDirectory() !== true) {
     throw new DatadirMissingError(`${datadir} has no database (${dbPath}): no daemon has run on this datadir yet`)
   }
-  if ((await stat(join(dbPath, 'CURRENT')).catch(() => null)) == null) {
-    throw new StoreDamagedError(`the database at ${dbPath} is damaged: its CURRENT file is missing. Nothing was changed; ${DAMAGED_HINT}`)
-  }
+  // a damaged database (CURRENT missing) is found by LevelStore.open on the snapshot, named by dbPath
   const snap = await snapshot(dbPath)
   const cleanup = async (): Promise<void> => { await rm(snap, { recursive: true, force: true }) }
   try {
     return await LevelStore.open(snap, { ...options, readOnly: true, onClose: cleanup, displayPath: dbPath })
   } catch (err) {
     await cleanup()
-    if (err instanceof StoreOpenError && /no database/.test(err.message)) throw new DatadirMissingError(`${datadir} has no database`)
     throw err
   }
 }

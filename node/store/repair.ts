@@ -11,9 +11,8 @@ import { join, dirname } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import type { AbortOptions } from '../../protocol/interfaces.js'
 import { Bucket, key, utf8 } from './buckets.js'
-import { LevelStore, StoreOpenError } from './level-store.js'
+import { DatadirMissingError, LevelStore, StoreOpenError } from './level-store.js'
 import { chainHash, type StoredLogEntry } from './update-log.js'
-import { DatadirMissingError } from './read-only.js'
 
 export interface RepairReport {
   backup: string
@@ -47,34 +46,27 @@ export async function repairStore (dbPath: string, options: AbortOptions = {}): 
   if (needsRepair) { await ClassicLevel.repair(dbPath); levelRepaired = true }
   const store = await LevelStore.open(dbPath)
   try {
-    // walk back from the newest entry while each entry's hash is right and its prevHash names the one before
+    // walk back from the newest intact entry while each entry's hash is right and its prevHash names the one
+    // before; every entry is counted, also those older than a break
     let newest: StoredLogEntry | null = null
     let start: StoredLogEntry | null = null
+    let broken = false
     let total = 0
     for await (const e of store.log({ reverse: true })) {
       total++
+      if (broken) continue
       const { hash, ...rest } = e
       const intact = chainHash(rest) === hash
-      if (newest == null) { if (!intact) continue; newest = e; start = e; continue }
-      if (start != null && intact && e.index === start.index - 1 && e.hash === start.prevHash) { start = e; continue }
-      break
+      if (start == null) { if (intact) { newest = e; start = e } continue }
+      if (intact && e.index === start.index - 1 && e.hash === start.prevHash) start = e
+      else broken = true
     }
-    const meta: Record<string, unknown> = {}
     if (newest != null && start != null) {
-      const stats = store.logStats()
-      const count = newest.index + 1
-      const head = { count, hash: newest.hash }
-      meta.logHead = head
-      meta.logStats = { ...stats, first: start.index, anchorHash: start.prevHash }
+      // reserved meta records (commit refuses them): written here directly, the one place that resets the chain
+      const meta = { logHead: { count: newest.index + 1, hash: newest.hash }, logStats: { ...store.logStats(), first: start.index, anchorHash: start.prevHash } }
+      await store.db.batch(Object.entries(meta).map(([name, v]) => ({ type: 'put' as const, key: key(Bucket.META, utf8(name)), value: utf8(JSON.stringify(v)) })))
     }
     await store.close()
-    if (Object.keys(meta).length > 0) {
-      // reserved meta records: written here directly, the one place that may set the chain's head
-      const db = new ClassicLevel<Uint8Array, Uint8Array>(dbPath, { keyEncoding: 'view', valueEncoding: 'view' })
-      await db.open()
-      await db.batch(Object.entries(meta).map(([name, v]) => ({ type: 'put' as const, key: key(Bucket.META, utf8(name)), value: utf8(JSON.stringify(v)) })))
-      await db.close()
-    }
     const reopened = await LevelStore.open(dbPath)
     try {
       const verify = await reopened.verifyLog()

@@ -63,8 +63,6 @@ export interface TransportStats {
   announcementsSent: number
   announcementsReceived: number
   refusedByReason: Partial<Record<RefusalReason, number>>
-  /** Our own messages the receivers refused, by reason (their verdicts). */
-  refusedOursByReason: Partial<Record<RefusalReason, number>>
   /** What the limits stopped (the per-peer refusals are also in `refusedByReason` as BUSY and RATE_LIMITED). */
   limits: {
     /** Inbound update streams aborted because the sender stalled past the read timeout or message deadline. */
@@ -108,7 +106,7 @@ export class Libp2pTransport implements Transport {
     this.messageDeadlineMs = init.messageDeadlineMs ?? DEFAULT_MESSAGE_DEADLINE_MS
     this.peerLimits = new PeerLimits(init)
     this.stats = {
-      bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, announcementsSent: 0, announcementsReceived: 0, refusedByReason: {}, refusedOursByReason: {},
+      bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, announcementsSent: 0, announcementsReceived: 0, refusedByReason: {},
       limits: { readTimeouts: 0, gossipOversized: 0, preAuth: addressStats ?? { refusedPending: 0, refusedInbound: 0 } }
     }
     this.chunkBytes = init.chunkBytes ?? DEFAULT_CHUNK_BYTES
@@ -219,7 +217,6 @@ export class Libp2pTransport implements Transport {
       const verdict = await raceAbort(readVerdict(stream), signal)
       this.stats.bytesSent += bytes.length
       this.stats.messagesSent++
-      if (verdict != null) this.noteRefusedOurs(verdict)
       return verdict
     } catch (err) {
       stream.abort(err as Error)
@@ -241,10 +238,6 @@ export class Libp2pTransport implements Transport {
 
   private countRefusal (reason: RefusalReason | null): void {
     if (reason != null) this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1
-  }
-
-  private noteRefusedOurs (verdict: RefusalReason): void {
-    this.stats.refusedOursByReason[verdict] = (this.stats.refusedOursByReason[verdict] ?? 0) + 1
   }
 
   private async dispatch (message: Incoming): Promise<RefusalReason | null> {

@@ -15,8 +15,8 @@
  *   handles smaller leads), the peer adopts the median at once and warns. This runs on every authenticated claim,
  *   also one refused as FUTURE_ROUND, so a peer far behind is not stuck refusing the honest majority.
  * - Falling back (every rule): when even the upper median of at least two senders is further behind than
- *   `fallBackLimit` (twice the window `maxLag`, at least 10 past it), this peer ran ahead alone (a first peer restarted before the others, one half of a
- *   healed partition) and would refuse the honest majority as STALE_ROUND (or FAR_STALE_ROUND, which costs them
+ *   `fallBackLimit` (twice the window `maxLag`, at least 10 past it), this peer ran ahead alone (a first peer
+ *   restarted before the others, one half of a healed partition) and would refuse the honest majority as STALE_ROUND (or FAR_STALE_ROUND, which costs them
  *   score). It adopts that upper median and warns. The upper median of two or more senders heard in the last
  *   `recentMs`: one slow or lying sender can never pull the round back, nor can members a partition cut off
  *   (their last claims stay for the horizon, but they are no longer heard).
@@ -31,7 +31,7 @@ export interface RoundClockInit {
   /** Claims older than this (ms on the injected Clock) are forgotten. */
   horizonMs: number
   /** Falling back counts only claims heard this recently (ms): senders cut off by a partition are not the network. */
-  recentMs?: number
+  recentMs: number
   /** At most this many senders are tracked (the least recently heard one is dropped). */
   maxSenders: number
   /** Whether accepted later rounds are followed (Lamport rules with `lamportRounds` on). */
@@ -54,9 +54,6 @@ interface Claim { round: number, at: number }
 
 /** Rounds ahead of the network past which a peer falls back: twice the window, and at least 10 past it. */
 export const fallBackLimit = (window: RoundWindow): number => Math.max(2 * window.maxLag, window.maxLag + 10)
-
-/** Falling back counts the claims heard within this long (ms) when the engine sets nothing. */
-const DEFAULT_RECENT_MS = 5_000
 
 /** Rounds above this are ignored as claims (sender-supplied; the wire allows more than anyone reaches). */
 const MAX_CLAIM = Number.MAX_SAFE_INTEGER / 2
@@ -112,7 +109,7 @@ export class RoundClock {
       this.base = m
       return
     }
-    const upper = this.medianAt('upper', this.host.now() - (this.init.recentMs ?? DEFAULT_RECENT_MS)) ?? local
+    const upper = this.medianAt('upper', this.host.now() - this.init.recentMs) ?? local
     const ahead = local - upper
     if (ahead > fallBackLimit(window)) {
       this.fallBacks++

@@ -54,7 +54,7 @@ describe('murmur log --verify, db info and db repair on missing, healthy and dam
       r = cli(['db', 'repair', '--datadir', datadir, '--json'])
       assert.equal(r.status, 0, `db repair succeeds: ${r.stdout}${r.stderr}`)
       const rep = JSON.parse(r.stdout) as { backup: string, logEntries: number }
-      assert.ok(existsSync(join(rep.backup, 'MANIFEST-000001')) || readdirSync(rep.backup).some((f) => f.startsWith('MANIFEST-')), 'the damaged folder was backed up first')
+      assert.ok(readdirSync(rep.backup).some((f) => f.startsWith('MANIFEST-')), 'the damaged folder was backed up first')
       assert.equal(rep.logEntries, 200, 'nothing stored was lost')
       r = cli(['log', '--verify', '--datadir', datadir])
       assert.equal(r.status, 0, `after repair the log verifies: ${r.stdout}${r.stderr}`)

@@ -7,7 +7,7 @@ const WINDOW = { maxLag: 10, maxLead: 1000 }
 
 function clock (init: Partial<RoundClockInit> = {}): { c: RoundClock, state: { round: number, t: number, warns: string[] } } {
   const state = { round: 0, t: 0, warns: [] as string[] }
-  const c = new RoundClock({ step: 2, horizonMs: 1_000, maxSenders: 8, follows: true, ...init }, {
+  const c = new RoundClock({ step: 2, horizonMs: 1_000, recentMs: 5_000, maxSenders: 8, follows: true, ...init }, {
     round: () => state.round, setRound: (r) => { state.round = r }, now: () => state.t, catchUpMetric: 'm',
     logger: { debug: () => {}, info: () => {}, error: () => {}, warn: (_o, msg) => { state.warns.push(msg ?? '') } }
   })

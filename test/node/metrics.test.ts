@@ -48,7 +48,7 @@ test('an undeclared or misused name is dropped and reported once, never created'
 
 test('scrape-time metrics read the node\'s sources (transport totals, examples, manifest)', async () => {
   const m = new PromMetrics({ strict: true })
-  const stats: TransportStats = { bytesSent: 1234, bytesReceived: 99, messagesSent: 2, messagesReceived: 1, announcementsSent: 0, announcementsReceived: 7, refusedByReason: { OVERSIZED: 2 }, refusedOursByReason: {}, limits: { readTimeouts: 4, gossipOversized: 0, preAuth: { refusedPending: 0, refusedInbound: 0 } } }
+  const stats: TransportStats = { bytesSent: 1234, bytesReceived: 99, messagesSent: 2, messagesReceived: 1, announcementsSent: 0, announcementsReceived: 7, refusedByReason: { OVERSIZED: 2 }, limits: { readTimeouts: 4, gossipOversized: 0, preAuth: { refusedPending: 0, refusedInbound: 0 } } }
   let examples = 10
   m.collectFrom({ transport: () => ({ stats, neighbours: 3, connections: 4 }), examples: () => examples, badRows: () => 3, manifest: () => ({ version: 5, epoch: 2 }),
     store: () => ({ diskBytes: 4096, log: { first: 10, anchorHash: '0'.repeat(64), bytes: 777, firstReceivedAt: 0, count: 25, retention: { maxBytes: 1e6, maxAgeMs: 1e9, minEntries: 5 } }, metricsRows: 3, evidence: 0, evidenceDropped: 0 }) })

@@ -22,6 +22,7 @@ export interface NodeProgress {
   lastRoundAt: number | null
 }
 import type { StateSyncService } from '../../services/state-sync/index.js'
+import type { InstanceCheckService } from '../../services/instance-check/index.js'
 
 export interface StatusModules {
   peerKey: string
@@ -40,6 +41,7 @@ export interface StatusModules {
   /** What /health judges (the keeper, the stall limit; the store, progress and manifest sync above). */
   health: HealthModules
   keeper: Pick<ConnectionKeeper, 'stats' | 'targetPeers' | 'withoutConnectionsMs'>
+  instanceCheck?: Pick<InstanceCheckService, 'stats' | 'clashAt'>
 }
 
 export function status (m: StatusModules): Record<string, unknown> {
@@ -89,6 +91,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     database: m.store.size(),
     // whether this peer wants the network's state (behind), and the last state download's outcome
     stateSync: m.stateSync?.status() ?? null,
+    // one identity, one process: exchanges on /murmur/instance/1.0.0 and the last sign of a copy of this identity
+    instanceCheck: m.instanceCheck == null ? null : { ...m.instanceCheck.stats, clashAt: m.instanceCheck.clashAt == null ? null : new Date(m.instanceCheck.clashAt).toISOString() },
     uptimeSeconds: Math.round((Date.now() - m.startedAt) / 1000),
     dataFile: resolve(m.dataFile)
   }

@@ -4,15 +4,9 @@
  */
 import type { Command } from 'commander'
 import { defaultPeerNodeOptions as D } from '../../constants.js'
+import { apiTarget, durationOption, get, int, print, sizeOption } from '../client.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-const int = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`)
-  return n
-}
-
-import { apiTarget, durationOption, get, print, sizeOption } from '../client.js'
 
 /** The options of a command that talks to a running daemon's API. */
 function apiClient (command: Command): Command {

@@ -5,13 +5,8 @@
  */
 import type { Command } from 'commander'
 import { defaultPeerNodeOptions as D } from '../../constants.js'
-import { apiTarget, get, print } from '../client.js'
+import { apiTarget, get, int, print } from '../client.js'
 
-const int = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`)
-  return n
-}
 
 async function openReadOnly (datadir: string): Promise<import('../../store/index.js').LevelStore> {
   const { join } = await import('node:path')

@@ -11,6 +11,9 @@
  * - `consensusRecovers: { healRound: 10, factor: 1.5, withinRounds: 5 }`: consensus distance back under
  *   factor x its value before the split within withinRounds rounds of the heal.
  * - `maxRssMiB: 4096`.
+ * - `personalBeatsLocal: true` (or `{ tolerance: 0.005 }`): every honest peer's personal model (scenario
+ *   `personal:`) at least as good as its network and its local-only model on its own rows, within the paired 95%
+ *   interval of the difference (or the relative tolerance); simulations/personal.ts.
  * - `smallRegionsBeatLocal: { minImprovement: 0.05, on: 'shared' }` (or a list of such): for key partitions
  *   (regions.ts), the small regions' peers (the quarter of regions with the least training exposure) do better
  *   in the network than alone: pooled over the small regions by at least 5% (relative), and in every small
@@ -21,6 +24,7 @@
  */
 import type { Scenario } from './scenario.js'
 import type { GoalResult, Results } from './results.js'
+import { personalGoal } from './personal.js'
 
 const f = (v: number | null | undefined, d = 4): string => v == null || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(d)).toString()
 
@@ -116,6 +120,7 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
       pass: gap == null ? null : gap <= Number(g.within)
     })
   }
+  if (goals.personalBeatsLocal != null && goals.personalBeatsLocal !== false) out.push(personalGoal(results.personal ?? null, goals.personalBeatsLocal))
   if (goals.maxRssMiB != null) {
     out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured: `${results.maxRssMiB.toFixed(0)} MiB`, pass: results.maxRssMiB <= Number(goals.maxRssMiB) })
   }

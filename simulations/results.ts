@@ -11,6 +11,7 @@ import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
 import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
+import { renderPersonal, type PersonalReport } from './personal.js'
 
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
 
@@ -62,6 +63,8 @@ export interface Results extends Summary {
    * Null for other partitions, without baselines, and in libp2p mode.
    */
   regions: RegionReport | null
+  /** Personal models per peer and region (scenarios with `personal:`; simulations/personal.ts). */
+  personal?: PersonalReport
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>
@@ -194,6 +197,7 @@ export function renderTable (results: Results): string {
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
   ]
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
+  if (results.personal != null) out.push('', ...renderPersonal(results.personal))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')
     for (const g of results.details.goals) out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)

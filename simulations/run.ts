@@ -21,6 +21,7 @@ import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
+import { runPersonal, type PersonalReport } from './personal.js'
 
 export interface RunOptions {
   workers?: number
@@ -119,6 +120,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let run: DecentralizedResult
   let baselines: BaselineResults
   let regions: RegionReport | null = null
+  let personal: PersonalReport | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -142,6 +144,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       if (scenario.baselines.localOnly && scenario.transport !== 'libp2p') {
         options.onPhase?.('regions')
         regions = await runRegions(sim, scenario, metric, run, baselines)
+      }
+      if (scenario.personal != null && scenario.transport !== 'libp2p') {
+        options.onPhase?.('personal models')
+        personal = await runPersonal(sim, scenario, metric)
       }
       baselineSeconds = (performance.now() - baselineStarted.t) / 1000
     }
@@ -199,6 +205,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     maxRssMiB: sig(run.maxRssMiB, 4),
     description: scenario.description ?? null,
     regions,
+    ...(personal != null ? { personal } : {}),
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,

@@ -165,6 +165,12 @@ export const scenarioSchema = z.object({
     /** Epochs of the centralized baseline (default: as many examples as the peers see together). */
     centralizedEpochs: z.number().int().min(1).optional()
   }).strict().default({ centralized: true, localOnly: true, fedavg: true, fedavgFraction: 0.1 }),
+  /**
+   * Personal models (simulations/personal.ts): each peer holds out `validation` of its shard (seeded; also
+   * withheld from its network and local-only training and from the centralized baseline) and ends with the blend
+   * of its network and local-only models chosen on those rows.
+   */
+  personal: z.object({ validation: z.number().gt(0).max(0.5).default(0.2) }).strict().optional(),
   /** Extra runs of the same scenario with a few fields changed, shown side by side (e.g. plain mean under attack). */
   variants: z.array(variantSchema).default([]),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */

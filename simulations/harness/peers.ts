@@ -16,6 +16,7 @@ import { partitionOptions, type Scenario } from '../scenario.js'
 import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import type { RegionPeerFigures } from '../regions.js'
+import { holdOutShards, personalTask, trainingView } from './personal-task.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
@@ -107,10 +108,13 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     datasetCache.set(cacheKey, loading)
   }
   const dataset = await loading
-  const shards = partition(dataset, partitionOptions(scenario))
-  if (shards.length !== scenario.peers) {
-    throw new SimulationSetupError(`partition ${JSON.stringify(scenario.partition)} made ${shards.length} shards for ${scenario.peers} peers; set peers: ${shards.length}`)
+  const partitioned = partition(dataset, partitionOptions(scenario))
+  if (partitioned.length !== scenario.peers) {
+    throw new SimulationSetupError(`partition ${JSON.stringify(scenario.partition)} made ${partitioned.length} shards for ${scenario.peers} peers; set peers: ${partitioned.length}`)
   }
+  // Personal models: each peer's own validation rows leave its shard (and the centralized baseline's pool)
+  const held = scenario.personal != null ? holdOutShards(partitioned, scenario.personal.validation, scenario.seed) : null
+  const shards = held?.shards ?? partitioned
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
   // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
   // (learning's runBaseline does the same): every model gets the same schedule.
@@ -156,6 +160,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
+  const keepLocal = byKey || held != null
   const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? 1))
   const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[], cryptoMsByRound: [] as number[] }
   let currentRound = 0
@@ -256,6 +261,18 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     return l
   }
 
+  /** A peer's local-only model: the localOnly task's, else trained the same way (and kept). */
+  const localWeights = (index: number, steps: number): Float32Array => {
+    let local = localOnlyWeights.get(index)
+    if (local == null) {
+      const l = trainFresh(index, localOnlySteps(index, steps))
+      local = l.weights()
+      l.dispose()
+      localOnlyWeights.set(index, local)
+    }
+    return local
+  }
+
   return {
     createPeer,
     ...(memo?.notes != null ? { notes: memo.notes } : {}),
@@ -282,7 +299,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
           if (init.adversaries.includes(index)) continue
           const l = trainFresh(index, localOnlySteps(index, args.steps))
           out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
-          if (byKey) localOnlyWeights.set(index, l.weights())
+          if (keepLocal) localOnlyWeights.set(index, l.weights())
           l.dispose()
         }
         return out
@@ -318,12 +335,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
             return typeof v === 'number' && Number.isFinite(v) ? v : null
           }
           const peer = simPeers.get(index)
-          let local = localOnlyWeights.get(index)
-          if (local == null) {
-            const l = trainFresh(index, localOnlySteps(index, args.steps))
-            local = l.weights()
-            l.dispose()
-          }
+          const local = localWeights(index, args.steps)
           out.push({
             index, region: values[code], policies: shard.indices.length, exposure, testPolicies: rows.length,
             decentralized: peer != null ? score(peer.weights()) : null, localOnly: score(local)
@@ -331,6 +343,16 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         }
         return { column: dataset.partitionColumn, peers: out }
       },
+      /** Personal models (personal-task.ts); absent when the scenario has no `personal` section. */
+      ...(held != null
+        ? {
+            personal: async (args: { metric: { name: string, higherIsBetter: boolean }, steps: number }) => await personalTask({
+              model, dataset, shards, validation: held.validation, owned: init.owned, adversaries: init.adversaries, byKey,
+              networkWeights: (i) => simPeers.get(i)?.weights() ?? null,
+              localWeights: (i) => localWeights(i, args.steps)
+            })(args)
+          }
+        : {}),
       initialWeights: async () => model.initialWeights(initSeed),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
@@ -344,7 +366,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       centralized: async (args: { epochs: number | null }) => {
         const epochs = args.epochs ?? 10
         const r = await runBaseline({
-          dataset,
+          dataset: held != null ? trainingView(dataset, shards) : dataset,
           model: resolveModelSpec(scenario.model),
           epochs,
           seed: `${String(scenario.seed)}:centralized`,

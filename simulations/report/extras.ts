@@ -6,7 +6,8 @@
 import type { Results } from '../results.js'
 
 export interface FaultsSection { perRound: Array<{ round: number, peersDown: number, mean: number | null }> }
-export interface PersonalSection { perPeer: Array<{ index: number, personal: number | null, network: number | null }> }
+/** simulations/personal.ts writes more (localOnly, region, z, own and shared-split figures, perRegion); these keys suffice. */
+export interface PersonalSection { perPeer: Array<{ index: number, personal: number | null, network: number | null, localOnly?: number | null }> }
 export interface PrivacySection { perRound: Array<{ round: number, epsilon: number }>, budget?: number | null }
 
 export interface ReportExtras {

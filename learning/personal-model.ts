@@ -27,7 +27,7 @@ export interface PersonalModel {
 }
 
 export interface PersonalChoice extends PersonalModel {
-  /** The selection loss (personal.ts `selectionLoss`) on the peer's own validation rows. */
+  /** The selection criterion (a metric name) and its values on the peer's own validation rows. */
   loss: string
   validation: { rows: number, network: number, localOnly: number, personal: number }
 }
@@ -74,11 +74,16 @@ const metricsOf = (dataset: Dataset, t: Targets, pred: Float32Array): Record<str
 
 /**
  * Chooses the personal model on `validation` rows: every z of `grid` (default 0, 0.1, ..., 1) scored by the
- * task's selection loss; without validation rows the network model (z = 0).
+ * criterion, z by personal.ts `chooseBlend` (default: the one-standard-error rule); without validation rows
+ * the network model (z = 0). The criterion is `metric` (the run's, the one the peer is judged by) when it is a
+ * mean over rows (accuracy, logLoss, poissonDeviance, mse), else the task's loss (`selectionLoss`: e.g. for AUC).
  */
-export function choosePersonal (model: Model, dataset: Dataset, validation: Uint32Array, network: Float32Array, local: Float32Array, options: { grid?: readonly number[], mode?: BlendMode } = {}): PersonalChoice {
+export function choosePersonal (model: Model, dataset: Dataset, validation: Uint32Array, network: Float32Array, local: Float32Array, options: { grid?: readonly number[], mode?: BlendMode, rule?: 'one-se' | 'min', metric?: { name: string, higherIsBetter: boolean } } = {}): PersonalChoice {
   const mode = options.mode ?? blendModeOf(model)
-  const loss = selectionLoss(dataset.task)
+  // the criterion: the run's metric when it is a mean over rows (accuracy, logLoss, ...), else the task's loss
+  const judged = options.metric != null && rowContributions(dataset.task, options.metric.name, [0], [0.5], { numClasses: dataset.numClasses }) != null ? options.metric : null
+  const loss = judged?.name ?? selectionLoss(dataset.task)
+  const sign = judged?.higherIsBetter === true ? -1 : 1
   const grid = [...new Set([0, 1, ...(options.grid ?? BLEND_GRID)])].sort((a, b) => a - b)
   if (validation.length === 0) return { mode, z: 0, network, local, loss, validation: { rows: 0, network: NaN, localOnly: NaN, personal: NaN } }
   const t = targets(dataset, validation)
@@ -86,10 +91,12 @@ export function choosePersonal (model: Model, dataset: Dataset, validation: Uint
   const pl = mode === 'predictions' ? predictFor(model, dataset, validation, local) : null
   const candidates = grid.map((z) => {
     const pred = pn != null && pl != null ? blendPredictions(pn, pl, z) : predictFor(model, dataset, validation, blendWeights(network, local, z))
-    return { z, loss: metricsOf(dataset, t, pred)[loss] }
+    const rows = rowContributions(dataset.task, loss, t.y, pred, { numClasses: dataset.numClasses, weight: t.weight })
+    if (rows != null && sign < 0) for (let i = 0; i < rows.length; i++) rows[i] = -rows[i]
+    return { z, loss: sign * metricsOf(dataset, t, pred)[loss], rows: rows ?? undefined }
   })
-  const c = chooseBlend(candidates)
-  return { mode, z: c.z, network, local, loss, validation: { rows: validation.length, network: c.networkLoss, localOnly: c.localLoss, personal: c.loss } }
+  const c = chooseBlend(candidates, { rule: options.rule })
+  return { mode, z: c.z, network, local, loss, validation: { rows: validation.length, network: sign * c.networkLoss, localOnly: sign * c.localLoss, personal: sign * c.loss } }
 }
 
 /** A comparison of the personal model with another on the same rows: mean difference and 95% half-width (personal.ts). */

@@ -5,10 +5,12 @@
  *
  *   personal(z) = (1 - z) x network + z x local,   z in BLEND_GRID = 0, 0.1, ..., 1
  *
- * z = 0 is the network model, z = 1 the local-only model; the z with the lowest validation loss wins (ties go to
- * the smaller z, the network). Both ends are always candidates, so on its own validation rows the personal
- * model is never worse than either, by construction. The loss is the task's proper scoring rule (Poisson
- * deviance, log loss, squared error): what the models were trained on, smoother than accuracy on a few rows.
+ * z = 0 is the network model, z = 1 the local-only model. The choice (`chooseBlend`) is the smallest z whose
+ * validation loss is within one standard error of the lowest (both ends are always candidates): on its own
+ * validation rows the personal model is never worse than the better of the two models by more than that
+ * standard error, and a peer whose few rows cannot tell the models apart keeps the network model. The loss is
+ * the task's proper scoring rule (Poisson deviance, log loss, squared error): what the models were trained on,
+ * smoother than accuracy on a few rows.
  *
  * Pure functions over plain arrays (no TF.js); `personal-model.ts` applies them to a `Model`.
  */
@@ -65,13 +67,29 @@ export interface BlendChoice {
   /** Validation loss of the network model (z = 0) and of the local-only model (z = 1). */
   networkLoss: number
   localLoss: number
+  /** The z of the lowest loss (the choice under `rule: 'min'`). */
+  bestZ: number
+}
+
+export interface BlendCandidate {
+  z: number
+  /** Mean validation loss of the blend. */
+  loss: number
+  /** Its per-row losses on the validation rows (same rows, same order for every candidate): enables the 1-SE rule. */
+  rows?: ArrayLike<number>
 }
 
 /**
- * The z with the lowest loss among `candidates` (which must include z = 0 and z = 1); a non-finite loss never
- * wins; ties (within 1e-12 relative) go to the smaller z.
+ * The credibility z from `candidates` (which must include z = 0 and z = 1); a non-finite loss never wins.
+ * - `rule: 'one-se'` (default when every candidate has its row losses): the SMALLEST z whose loss is within one
+ *   standard error of the lowest (the SE of the paired per-row difference), Breiman's one-standard-error rule.
+ *   A peer keeps the network model unless its own rows show, beyond their noise, that its own experience prices
+ *   them better: credibility grows with evidence, as Buhlmann's n / (n + k) does. On the validation rows the
+ *   choice is never worse than the best candidate by more than one standard error.
+ * - `rule: 'min'`: the lowest loss (ties within 1e-12 relative to the smaller z): never worse than either model
+ *   on the validation rows, but on a few dozen rows it chases their noise.
  */
-export function chooseBlend (candidates: ReadonlyArray<{ z: number, loss: number }>): BlendChoice {
+export function chooseBlend (candidates: readonly BlendCandidate[], options: { rule?: 'one-se' | 'min' } = {}): BlendChoice {
   const at = (z: number): number => {
     const c = candidates.find((x) => x.z === z)
     if (c == null) throw new PersonalSelectionError(`the candidates must include z = ${z} (the ${z === 0 ? 'network' : 'local-only'} model)`)
@@ -79,13 +97,26 @@ export function chooseBlend (candidates: ReadonlyArray<{ z: number, loss: number
   }
   const networkLoss = at(0)
   const localLoss = at(1)
-  let best: { z: number, loss: number } | null = null
-  for (const c of [...candidates].sort((a, b) => a.z - b.z)) {
+  const sorted = [...candidates].sort((a, b) => a.z - b.z)
+  let best: BlendCandidate | null = null
+  for (const c of sorted) {
     if (!Number.isFinite(c.loss)) continue
     if (best == null || c.loss < best.loss - 1e-12 * Math.abs(best.loss)) best = c
   }
   // no finite loss anywhere (no validation rows): keep the network model
-  return { z: best?.z ?? 0, loss: best?.loss ?? NaN, networkLoss, localLoss }
+  if (best == null) return { z: 0, loss: NaN, networkLoss, localLoss, bestZ: 0 }
+  const rule = options.rule ?? (candidates.every((c) => c.rows != null) ? 'one-se' : 'min')
+  if (rule === 'min') return { z: best.z, loss: best.loss, networkLoss, localLoss, bestZ: best.z }
+  const bestRows = best.rows
+  if (bestRows == null) throw new PersonalSelectionError("rule 'one-se' needs every candidate's per-row losses")
+  for (const c of sorted) {
+    if (!Number.isFinite(c.loss) || c.rows == null) continue
+    if (c === best) break
+    const d = pairedDifference(c.rows, bestRows, false) // positive: c better; here <= 0
+    const se = d.halfWidth / 1.96
+    if (-d.mean <= se) return { z: c.z, loss: c.loss, networkLoss, localLoss, bestZ: best.z }
+  }
+  return { z: best.z, loss: best.loss, networkLoss, localLoss, bestZ: best.z }
 }
 
 const EPS = 1e-7

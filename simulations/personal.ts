@@ -145,7 +145,7 @@ export function renderPersonal (r: PersonalReport, options: { maxPeers?: number 
   const more = r.perRegion == null && r.perPeer.length > maxPeers ? [`  (${r.perPeer.length - maxPeers} more peers in results.json and report.html)`] : []
   return [
     `personal models: ${r.metric} of each peer's network, personal and local-only models, on its own rows (${r.ownRows}) and on the shared test split;`,
-    `personal = ${r.selection.blend} of network and local-only, z (local credibility) from {0, 0.1, ..., 1} by ${r.selection.loss} on ${Math.round(r.selection.validationFraction * 100)}% of each shard held out; ` +
+    `personal = ${r.selection.blend} of network and local-only, z (local credibility) in {0, 0.1, ..., 1}: the smallest within one standard error of the best ${r.selection.loss} on the peer's own validation rows (${Math.round(r.selection.validationFraction * 100)}% of its shard, held out of all training); ` +
       `${r.all.atNetwork} peers kept the network model (z 0), ${r.all.atLocal} their local one (z 1)${r.perRegion != null ? '; by region: means over its peers (peers), mean z' : ''}`,
     ...rows.map(line),
     ...more

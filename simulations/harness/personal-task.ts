@@ -82,7 +82,7 @@ export function personalTask (ctx: PersonalTaskContext): (args: { metric: { name
       const network = ctx.networkWeights(index)
       if (network == null) continue
       const local = ctx.localWeights(index)
-      const choice = choosePersonal(model, dataset, ctx.validation[index] ?? new Uint32Array(0), network, local)
+      const choice = choosePersonal(model, dataset, ctx.validation[index] ?? new Uint32Array(0), network, local, { metric: args.metric })
       const shared = evaluatePersonal(model, dataset, dataset.test, choice, args.metric)
       const code = byRegion && ctx.shards[index].indices.length > 0 ? codes[ctx.shards[index].indices[0]] : null
       const own = code != null ? evaluatePersonal(model, dataset, testByCode.get(code) ?? new Uint32Array(0), choice, args.metric) : shared

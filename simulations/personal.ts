@@ -11,6 +11,7 @@ import type { GoalResult } from './results.js'
 import type { PersonalPeerFigures } from './harness/personal-task.js'
 import type { PersonalFigures } from '../learning/personal-model.js'
 import { BLEND_GRID } from '../learning/personal.js'
+import { normalUpper } from '../learning/glm/special.js'
 import type { Simulation } from './harness/coordinator.js'
 import type { Scenario } from './scenario.js'
 
@@ -32,7 +33,7 @@ export interface PersonalReport {
   higherIsBetter: boolean
   /** Where "own rows" are: the peer's region's rows of the test split, or the shared split itself. */
   ownRows: 'region test rows' | 'shared split'
-  selection: { loss: string, grid: number[], validationFraction: number, blend: string }
+  selection: { loss: string, grid: number[], validationFraction: number, blend: string, rule: string }
   perPeer: PersonalPeerRow[]
   /** Means over each region's peers (key partitions), smallest region first; else null. */
   perRegion: PersonalRegionRow[] | null
@@ -51,7 +52,7 @@ const round = (f: PersonalFigures): PersonalFigures => {
   return { rows: f.rows, network: v(f.network), localOnly: v(f.localOnly), personal: v(f.personal), vsNetwork: p(f.vsNetwork), vsLocalOnly: p(f.vsLocalOnly) }
 }
 
-export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['ownRows'], peers: PersonalPeerFigures[] }>, options: { metric: string, higherIsBetter: boolean, validationFraction: number }): PersonalReport | null {
+export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['ownRows'], peers: PersonalPeerFigures[] }>, options: { metric: string, higherIsBetter: boolean, validationFraction: number, rule?: string }): PersonalReport | null {
   const peers = parts.flatMap((p) => p.peers).sort((a, b) => a.index - b.index)
   if (peers.length === 0) return null
   const perPeer: PersonalPeerRow[] = peers.map((p) => {
@@ -72,7 +73,7 @@ export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['own
     metric: options.metric,
     higherIsBetter: options.higherIsBetter,
     ownRows: parts[0].ownRows,
-    selection: { loss: peers[0].loss, grid: [...BLEND_GRID], validationFraction: options.validationFraction, blend: peers[0].mode === 'parameters' ? 'parameter interpolation' : 'prediction blend' },
+    selection: { loss: peers[0].loss, grid: [...BLEND_GRID], validationFraction: options.validationFraction, blend: peers[0].mode === 'parameters' ? 'parameter interpolation' : 'prediction blend', rule: options.rule ?? 'one-se' },
     perPeer,
     perRegion,
     all: {
@@ -86,30 +87,48 @@ export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['own
 }
 
 /**
- * Whether one peer's personal model is at least as good as `other` on its own rows: the paired 95% interval of
- * personal minus other reaches 0 or above, or the shortfall is within `tolerance` (relative to the other's figure).
+ * Whether one peer's personal model is at least as good as `other` on its own rows: the shortfall is within
+ * `tolerance` (relative to the other's figure), or the interval of personal minus other, `critical` standard
+ * errors wide on each side (1.96: the paired 95% interval), reaches 0.
  */
-export function notWorse (f: PersonalFigures, other: 'network' | 'localOnly', tolerance: number, higherIsBetter: boolean): boolean | null {
+export function notWorse (f: PersonalFigures, other: 'network' | 'localOnly', tolerance: number, higherIsBetter: boolean, critical = 1.96): boolean | null {
   const base = f[other]
   if (f.personal == null || base == null) return null
   const gap = higherIsBetter ? base - f.personal : f.personal - base
   if (gap <= tolerance * Math.abs(base)) return true
   const d = other === 'network' ? f.vsNetwork : f.vsLocalOnly
-  return d != null && Number.isFinite(d.halfWidth) && d.mean + d.halfWidth >= 0
+  return d != null && Number.isFinite(d.halfWidth) && d.mean + d.halfWidth * (critical / 1.96) >= 0
 }
 
-/** The `personalBeatsLocal` goal: `true`, or `{ tolerance: 0.005 }` (relative; default 0: the interval alone). */
+/** The two-sided critical value of the standard normal at `alpha` (bisection on its tail). */
+export function normalCritical (alpha: number): number {
+  let lo = 0; let hi = 40
+  for (let i = 0; i < 100; i++) { const mid = (lo + hi) / 2; if (2 * normalUpper(mid) > alpha) lo = mid; else hi = mid }
+  return (lo + hi) / 2
+}
+
+/**
+ * The `personalBeatsLocal` goal: `true`, or `{ tolerance: 0.005, familyWise: true }`. Per peer and per model
+ * compared, the paired 95% interval must reach 0 (or the shortfall be within the relative tolerance; default
+ * 0). `familyWise` widens the intervals for the number of comparisons (Bonferroni over 2 x peers: with 220
+ * peers a 95% interval per comparison excludes 0 about once in 40 when the models are equally good, so
+ * "every peer" needs the family's 95%). The measured text always says how many fall outside their own 95%.
+ */
 export function personalGoal (report: PersonalReport | null, spec: unknown): GoalResult {
-  const tolerance = typeof spec === 'object' && spec != null ? Number((spec as { tolerance?: number }).tolerance ?? 0) : 0
+  const o = typeof spec === 'object' && spec != null ? spec as { tolerance?: number, familyWise?: boolean } : {}
+  const tolerance = Number(o.tolerance ?? 0)
+  const familyWise = o.familyWise === true
   const goal = `every peer's personal model at least as good as its network and local-only models on its own rows (${report?.ownRows ?? 'n/a'})`
-  const target = `all peers, within the paired 95% interval${tolerance > 0 ? ` or ${(tolerance * 100).toFixed(2)}%` : ''}`
-  if (report == null) return { goal, target, measured: 'n/a (no personal section: the scenario needs `personal:` and the local-only baseline)', pass: null }
+  const target = `all peers, within the ${familyWise ? 'family-wise (Bonferroni) ' : 'paired '}95% interval${tolerance > 0 ? ` or ${(tolerance * 100).toFixed(2)}%` : ''}`
+  if (report == null) return { goal, target, measured: 'n/a (no personal section: the scenario needs `personal:`)', pass: null }
   const hib = report.higherIsBetter
   const peers = report.perPeer
-  const side = (other: 'network' | 'localOnly'): { ok: number, better: number, worst: string } => {
-    let ok = 0; let better = 0; let worst: { gap: number, p: PersonalPeerRow } | null = null
+  const critical = familyWise ? normalCritical(0.05 / Math.max(1, 2 * peers.length)) : 1.96
+  const side = (other: 'network' | 'localOnly'): { ok: number, outside95: number, better: number, worst: string } => {
+    let ok = 0; let outside95 = 0; let better = 0; let worst: { gap: number, p: PersonalPeerRow } | null = null
     for (const p of peers) {
-      if (notWorse(p.own, other, tolerance, hib) === true) ok++
+      if (notWorse(p.own, other, tolerance, hib, critical) === true) ok++
+      if (notWorse(p.own, other, 0, hib) === false) outside95++
       const base = p.own[other]
       if (p.own.personal == null || base == null) continue
       const gap = (hib ? p.own.personal - base : base - p.own.personal) / Math.abs(base)
@@ -117,14 +136,15 @@ export function personalGoal (report: PersonalReport | null, spec: unknown): Goa
       if (worst == null || gap < worst.gap) worst = { gap, p }
     }
     const w = worst == null ? '-' : `${(worst.gap * 100).toFixed(2)}% (peer ${worst.p.index}${worst.p.region != null ? ` ${worst.p.region}` : ''}, z ${worst.p.z})`
-    return { ok, better, worst: w }
+    return { ok, outside95, better, worst: w }
   }
   const n = side('network')
   const l = side('localOnly')
+  const text = (name: string, s: typeof n): string => `vs ${name} ${s.ok} of ${peers.length} (strictly better ${s.better}, least ${s.worst}, outside their own 95% ${s.outside95})`
   return {
     goal,
     target,
-    measured: `vs network ${n.ok} of ${peers.length} (strictly better ${n.better}, least ${n.worst}); vs local-only ${l.ok} of ${peers.length} (strictly better ${l.better}, least ${l.worst})`,
+    measured: `${text('network', n)}; ${text('local-only', l)}${familyWise ? `; critical value ${critical.toFixed(2)}` : ''}`,
     pass: peers.length === 0 ? null : n.ok === peers.length && l.ok === peers.length
   }
 }
@@ -145,7 +165,7 @@ export function renderPersonal (r: PersonalReport, options: { maxPeers?: number 
   const more = r.perRegion == null && r.perPeer.length > maxPeers ? [`  (${r.perPeer.length - maxPeers} more peers in results.json and report.html)`] : []
   return [
     `personal models: ${r.metric} of each peer's network, personal and local-only models, on its own rows (${r.ownRows}) and on the shared test split;`,
-    `personal = ${r.selection.blend} of network and local-only, z (local credibility) in {0, 0.1, ..., 1}: the smallest within one standard error of the best ${r.selection.loss} on the peer's own validation rows (${Math.round(r.selection.validationFraction * 100)}% of its shard, held out of all training); ` +
+    `personal = ${r.selection.blend} of network and local-only, z (local credibility) in {0, 0.1, ..., 1}: ${r.selection.rule === 'min' ? 'the best' : 'the smallest within one standard error of the best'} ${r.selection.loss} on the peer's own validation rows (${Math.round(r.selection.validationFraction * 100)}% of its shard, held out of all training); ` +
       `${r.all.atNetwork} peers kept the network model (z 0), ${r.all.atLocal} their local one (z 1)${r.perRegion != null ? '; by region: means over its peers (peers), mean z' : ''}`,
     ...rows.map(line),
     ...more
@@ -155,6 +175,6 @@ export function renderPersonal (r: PersonalReport, options: { maxPeers?: number 
 /** Runs the worlds' `personal` task after the run (null when the scenario has no `personal` section). */
 export async function runPersonal (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }): Promise<PersonalReport | null> {
   if (scenario.personal == null) return null
-  const parts = await sim.task<{ ownRows: PersonalReport['ownRows'], peers: PersonalPeerFigures[] }>('personal', () => ({ metric, steps: scenario.rounds * scenario.localSteps }))
-  return buildPersonalReport(parts, { metric: metric.name, higherIsBetter: metric.higherIsBetter, validationFraction: scenario.personal.validation })
+  const parts = await sim.task<{ ownRows: PersonalReport['ownRows'], peers: PersonalPeerFigures[] }>('personal', () => ({ metric, steps: scenario.rounds * scenario.localSteps, rule: scenario.personal?.rule }))
+  return buildPersonalReport(parts, { metric: metric.name, higherIsBetter: metric.higherIsBetter, validationFraction: scenario.personal.validation, rule: scenario.personal.rule })
 }

@@ -170,7 +170,11 @@ export const scenarioSchema = z.object({
    * withheld from its network and local-only training and from the centralized baseline) and ends with the blend
    * of its network and local-only models chosen on those rows.
    */
-  personal: z.object({ validation: z.number().gt(0).max(0.5).default(0.2) }).strict().optional(),
+  personal: z.object({
+    validation: z.number().gt(0).max(0.5).default(0.2),
+    /** How z is chosen (learning/personal.ts chooseBlend): the one-standard-error rule, or the lowest loss. */
+    rule: z.enum(['one-se', 'min']).default('one-se')
+  }).strict().optional(),
   /** Extra runs of the same scenario with a few fields changed, shown side by side (e.g. plain mean under attack). */
   variants: z.array(variantSchema).default([]),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */

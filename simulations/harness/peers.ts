@@ -346,7 +346,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       /** Personal models (personal-task.ts); absent when the scenario has no `personal` section. */
       ...(held != null
         ? {
-            personal: async (args: { metric: { name: string, higherIsBetter: boolean }, steps: number }) => await personalTask({
+            personal: async (args: { metric: { name: string, higherIsBetter: boolean }, steps: number, rule?: 'one-se' | 'min' }) => await personalTask({
               model, dataset, shards, validation: held.validation, owned: init.owned, adversaries: init.adversaries, byKey,
               networkWeights: (i) => simPeers.get(i)?.weights() ?? null,
               localWeights: (i) => localWeights(i, args.steps)

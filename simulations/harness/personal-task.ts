@@ -60,7 +60,7 @@ export interface PersonalTaskContext {
 }
 
 /** The world task `personal`: every honest peer of this world, in index order. */
-export function personalTask (ctx: PersonalTaskContext): (args: { metric: { name: string, higherIsBetter: boolean } }) => Promise<{ ownRows: 'region test rows' | 'shared split', peers: PersonalPeerFigures[] }> {
+export function personalTask (ctx: PersonalTaskContext): (args: { metric: { name: string, higherIsBetter: boolean }, rule?: 'one-se' | 'min' }) => Promise<{ ownRows: 'region test rows' | 'shared split', peers: PersonalPeerFigures[] }> {
   return async (args) => {
     const { dataset, model } = ctx
     const codes = dataset.partitionCodes
@@ -82,7 +82,7 @@ export function personalTask (ctx: PersonalTaskContext): (args: { metric: { name
       const network = ctx.networkWeights(index)
       if (network == null) continue
       const local = ctx.localWeights(index)
-      const choice = choosePersonal(model, dataset, ctx.validation[index] ?? new Uint32Array(0), network, local, { metric: args.metric })
+      const choice = choosePersonal(model, dataset, ctx.validation[index] ?? new Uint32Array(0), network, local, { metric: args.metric, rule: args.rule })
       const shared = evaluatePersonal(model, dataset, dataset.test, choice, args.metric)
       const code = byRegion && ctx.shards[index].indices.length > 0 ? codes[ctx.shards[index].indices[0]] : null
       const own = code != null ? evaluatePersonal(model, dataset, testByCode.get(code) ?? new Uint32Array(0), choice, args.metric) : shared

@@ -8,7 +8,7 @@ import { parseScenario } from '../../simulations/scenario.js'
 import { runScenario, writeOutputs } from '../../simulations/run.js'
 import { renderTable } from '../../simulations/results.js'
 import { extrasOf } from '../../simulations/report/extras.js'
-import { buildPersonalReport, personalGoal } from '../../simulations/personal.js'
+import { buildPersonalReport, normalCritical, personalGoal } from '../../simulations/personal.js'
 import type { PersonalPeerFigures } from '../../simulations/harness/personal-task.js'
 
 const figures = (net: number, personal: number, local: number, vsNet: number, vsLocal: number, halfWidth: number): PersonalPeerFigures['own'] =>
@@ -33,6 +33,14 @@ test('personalBeatsLocal: every peer within the paired interval of both models; 
   assert.match(fail.measured, /vs network 0 of 1/, 'the failing side is named')
   assert.equal(personalGoal(bad, { tolerance: 0.2 }).pass, true, 'a 10% shortfall within a stated 20% tolerance')
   assert.equal(personalGoal(null, true).pass, null, 'no personal section: not measured')
+  assert.ok(Math.abs(normalCritical(0.05) - 1.96) < 0.001, 'the two-sided 95% critical value')
+  // peer 7 worse than its network model by 2.5 standard errors (SE 0.01): outside its own 95% interval, inside
+  // the family's over 2 x 50 comparisons (critical value 3.48); by 4, outside both
+  const many = (se: number): ReturnType<typeof buildPersonalReport> => buildPersonalReport([{ ownRows: 'shared split', peers: Array.from({ length: 50 }, (_, i) => peer(i, null, 0, figures(0.30, 0.30 + (i === 7 ? se * 0.01 : 0), 0.32, -(i === 7 ? se * 0.01 : 0), 0.02, 0.0196))) }], options)
+  assert.equal(personalGoal(many(2.5), true).pass, false, '2.5 standard errors worse: outside the per-peer 95% interval')
+  assert.match(personalGoal(many(2.5), { familyWise: true }).measured, /outside their own 95% 1/, 'the per-peer count is still shown')
+  assert.equal(personalGoal(many(2.5), { familyWise: true }).pass, true, 'inside the family-wise interval of 100 comparisons')
+  assert.equal(personalGoal(many(4), { familyWise: true }).pass, false, '4 standard errors worse fails even family-wise')
 })
 
 /**

@@ -22,6 +22,8 @@ export const defaultPeerNodeOptions = {
   localSteps: 5,
   /** Evaluate on local validation rows every this many rounds. */
   evaluateEveryRounds: 5,
+  /** Keep a local-only model and a personal blend chosen on the validation rows (node/personal.ts). */
+  personal: false,
   /** Checkpoint every this many rounds (and with every merged update). */
   checkpointEveryRounds: 1,
   /** Seed of this peer's random choices (partners, initialization); default: derived from the peer key. */

@@ -44,6 +44,8 @@ import { peerEngine, type Envelopes, type PeerEngine, type RoundReport } from '.
 import { createRng } from '../protocol/rng.js'
 import { parseDaemonAttack, daemonBehaviour } from './attack.js'
 import { toHex } from '../crypto/index.js'
+import { DatasetLearner } from '../learning/index.js'
+import { DaemonPersonal } from './personal.js'
 
 export { PeerNodeConfigError } from './errors.js'
 export { loadManifest, MANIFEST_PROTOCOL, WATCH_NETWORK_MS, type ManifestResult, type ManifestSource } from './services/manifest-sync/index.js'
@@ -90,6 +92,8 @@ export interface PeerNodeModules {
   feed: DataFeed
   services: PeerNodeServices
   progress: NodeProgress
+  /** The personal model (`--personal` with a dataset learner), else null. */
+  personal: DaemonPersonal | null
 }
 
 function createServices (init: PeerNodeInit, options: PeerNodeOptions, components: NodeComponents, maxMessageBytes: number) {
@@ -223,7 +227,9 @@ export class PeerNode {
         manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch }),
         store: () => store.size()
       })
-      const modules: PeerNodeModules = { options, log, identity, peerKey, keyring, store, metrics, transport, network, learner, engine, feed, services, progress }
+      const personal = options.personal && learner instanceof DatasetLearner ? new DaemonPersonal(learner, { seed, initSeed: manifest.id }) : null
+      if (personal != null) closers.push('personal', () => { personal.dispose() })
+      const modules: PeerNodeModules = { options, log, identity, peerKey, keyring, store, metrics, transport, network, learner, engine, feed, services, progress, personal }
       return new PeerNode(modules, closers)
     } catch (err) {
       await closers.closeAll()
@@ -331,6 +337,7 @@ export class PeerNode {
     m.progress.lastReport = r
     m.progress.lastRoundAt = Date.now()
     if (r.evaluation != null) m.progress.lastEvaluation = r.evaluation
+    m.personal?.onRound(r)
     m.log.info({ round: r.round, loss: Number.isFinite(r.loss) ? Number(r.loss.toFixed(5)) : null, merged: r.updatesMerged, sent: r.updatesSent, neighbours: m.transport.neighbours().length, ...(r.evaluation != null ? { evaluation: r.evaluation } : {}) }, 'round')
     if (m.options.maxRounds > 0 && r.round + 1 >= m.options.maxRounds) {
       m.log.info({ rounds: r.round + 1 }, 'reached --max-rounds')

@@ -23,6 +23,7 @@ export interface NodeProgress {
 }
 import type { StateSyncService } from '../../services/state-sync/index.js'
 import type { InstanceCheckService } from '../../services/instance-check/index.js'
+import type { DaemonPersonal } from '../../personal.js'
 
 export interface StatusModules {
   peerKey: string
@@ -42,6 +43,8 @@ export interface StatusModules {
   health: HealthModules
   keeper: Pick<ConnectionKeeper, 'stats' | 'targetPeers' | 'withoutConnectionsMs'>
   instanceCheck?: Pick<InstanceCheckService, 'stats' | 'clashAt'>
+  /** The personal model (`daemon --personal`; node/personal.ts), else null. */
+  personal?: Pick<DaemonPersonal, 'status'> | null
 }
 
 export function status (m: StatusModules): Record<string, unknown> {
@@ -78,6 +81,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     // appended rows the feed skipped (--on-bad-row skip) and files it stopped reading (error), with their lines
     badRows: { ...m.feed.badRows, stoppedFiles: m.feed.stopped },
     localMetric: m.progress.lastEvaluation,
+    // the personal model's choice on the validation rows, against the network and local-only models
+    personal: m.personal?.status() ?? null,
     primaryMetric: m.learner.primaryMetric ?? null,
     lastRound: last == null ? null : { ...last, evaluation: undefined },
     neighbours: m.transport.neighbours(),

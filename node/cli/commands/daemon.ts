@@ -35,6 +35,8 @@ export function register (program: Command): void {
     .option('--round-interval-ms <ms>', 'pause between local rounds', int('--round-interval-ms'), D.roundIntervalMs)
     .option('--local-steps <n>', 'local training steps per round', int('--local-steps'), D.localSteps)
     .option('--evaluate-every <rounds>', 'evaluate on local validation rows every N rounds', int('--evaluate-every'), D.evaluateEveryRounds)
+    .option('--personal', 'also train a local-only model and keep the personal blend of it and the network model,\n' +
+      'chosen on the local validation rows every --evaluate-every rounds (/status, murmur export --personal); twice the training')
     .option('--max-rounds <n>', 'stop after N local rounds (0: run until stopped)', int('--max-rounds'), D.maxRounds)
     .option('--seed <n>', 'seed of this peer\'s random choices (default: from its key)', int('--seed'))
     .option('--backend <name>', 'TF.js backend: wasm, cpu, tensorflow, tensorflow-gpu', D.backend)
@@ -66,6 +68,7 @@ export function register (program: Command): void {
         roundIntervalMs: opts.roundIntervalMs,
         localSteps: opts.localSteps,
         evaluateEveryRounds: opts.evaluateEvery,
+        personal: opts.personal === true,
         maxRounds: opts.maxRounds,
         seed: opts.seed,
         backend: opts.backend,
@@ -117,6 +120,8 @@ export function register (program: Command): void {
         `round      ${s.round}${s.running === true ? '' : ' (stopped)'}`,
         `examples   ${s.examples}${s.rowsAppended > 0 ? ` (${s.rowsAppended} appended while running)` : ''}`,
         `metric     ${s.localMetric == null ? '(not evaluated yet)' : Object.entries(s.localMetric).map(([k, v]) => `${k}=${Number(v).toFixed(4)}`).join(' ')}`,
+        ...(s.personal == null ? [] : [`personal   ${s.personal.z == null ? '(not chosen yet)' : `z ${String(s.personal.z)} (round ${String(s.personal.round)}), ${String(s.personal.criterion)} on ${String(s.personal.validationRows)} validation rows: ` +
+          (s.personal.validation == null ? '-' : `personal ${Number(s.personal.validation.personal).toFixed(4)}, network ${Number(s.personal.validation.network).toFixed(4)}, local-only ${Number(s.personal.validation.localOnly).toFixed(4)}`)}`]),
         `neighbours ${s.neighbours.length} (${s.connections} connections, target ${String(s.keeper?.targetPeers)}, ${String(s.keeper?.knownPeers)} known peers)`,
         `refused    ${Object.keys(s.refusedByReason).length === 0 ? 'none' : Object.entries(s.refusedByReason).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
         `log        ${s.updateLog.count} entries`,
@@ -142,7 +147,14 @@ export function register (program: Command): void {
     .option('--api <url>', 'take the live model from a running daemon')
     .option('--data <file>', 'a data file with the network\'s schema (default: the daemon\'s own data file)')
     .option('--backend <name>', 'TF.js backend', D.backend)
+    .option('--personal', 'the running daemon\'s personal model (daemon --personal), with personal.json (z, blend)')
     .action(async (opts) => {
+      if (opts.personal === true) {
+        const { exportPersonal } = await import('../../personal-export.js')
+        const p = await exportPersonal({ datadir: opts.datadir, network: opts.network, out: opts.out, api: opts.api, data: opts.data, backend: opts.backend })
+        process.stdout.write(`wrote ${p.files.join(', ')} (personal model, z ${p.z}, round ${p.round}, ${p.numParams} parameters)\n`)
+        return
+      }
       const { exportModel } = await import('../../model-io.js')
       const r = await exportModel({ datadir: opts.datadir, network: opts.network, out: opts.out, api: opts.api, data: opts.data, backend: opts.backend })
       process.stdout.write(`wrote ${r.files.join(', ')} (round ${r.round}, ${r.numParams} parameters)\n`)

@@ -122,7 +122,9 @@ export function personalGoal (report: PersonalReport | null, spec: unknown): Goa
   const target = `all peers, within the ${familyWise ? 'family-wise (Bonferroni) ' : 'paired '}95% interval${tolerance > 0 ? ` or ${(tolerance * 100).toFixed(2)}%` : ''}`
   if (report == null) return { goal, target, measured: 'n/a (no personal section: the scenario needs `personal:`)', pass: null }
   const hib = report.higherIsBetter
-  const peers = report.perPeer
+  // peers whose own rows are empty (a region with no test rows) cannot be judged: counted apart
+  const peers = report.perPeer.filter((p) => p.own.rows > 0 && p.own.personal != null)
+  const unmeasured = report.perPeer.length - peers.length
   const critical = familyWise ? normalCritical(0.05 / Math.max(1, 2 * peers.length)) : 1.96
   const side = (other: 'network' | 'localOnly'): { ok: number, outside95: number, better: number, worst: string } => {
     let ok = 0; let outside95 = 0; let better = 0; let worst: { gap: number, p: PersonalPeerRow } | null = null
@@ -144,7 +146,7 @@ export function personalGoal (report: PersonalReport | null, spec: unknown): Goa
   return {
     goal,
     target,
-    measured: `${text('network', n)}; ${text('local-only', l)}${familyWise ? `; critical value ${critical.toFixed(2)}` : ''}`,
+    measured: `${text('network', n)}; ${text('local-only', l)}${familyWise ? `; critical value ${critical.toFixed(2)}` : ''}${unmeasured > 0 ? `; ${unmeasured} peer(s) without own test rows not judged` : ''}`,
     pass: peers.length === 0 ? null : n.ok === peers.length && l.ok === peers.length
   }
 }

@@ -22,6 +22,8 @@ export interface PersonalStatus {
   validationRows: number
   validation: { network: number, localOnly: number, personal: number } | null
   localOnlySteps: number
+  /** Training rows of the local-only model (the network learner's, appended rows included). */
+  localOnlyExamples: number
 }
 
 export interface PersonalModelOut {
@@ -79,7 +81,8 @@ export class DaemonPersonal {
       criterion: c?.loss ?? this.#metric.name,
       validationRows: this.#main.validationRows().length,
       validation: c == null || c.validation.rows === 0 ? null : { network: c.validation.network, localOnly: c.validation.localOnly, personal: c.validation.personal },
-      localOnlySteps: this.#local.state.step
+      localOnlySteps: this.#local.state.step,
+      localOnlyExamples: this.#local.numExamples()
     }
   }
 

@@ -14,6 +14,7 @@ import type { Identity } from '../../crypto/index.js'
 import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../testnet.js'
 import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
 import { LinkProxy, memberIp } from './link-proxy.js'
+import { checkLinkShape, PacketLoss, type LinkShape } from './link-shape.js'
 import { FAULT_LOCAL_STEPS, FAULT_PEERS, FAULT_ROUND_INTERVAL_MS, FAULT_STEP_TIMEOUT_MS, FAULT_WINDOW_ROUNDS } from './constants.js'
 
 const exec = promisify(execFile)
@@ -36,6 +37,8 @@ export interface FaultNetInit {
   scenario?: string
   dir?: string
   keep?: boolean
+  /** Conditions on every member's link (link-shape.ts): added RTT and packet loss. Default: none. */
+  link?: Partial<LinkShape>
   /** Members not started at the beginning (late joiners). */
   holdBack?: number[]
   progress?: (line: string) => void
@@ -70,6 +73,8 @@ export class FaultNet {
   private readonly peerIds: string[] = []
   readonly peers: number
   readonly window: number
+  readonly link: LinkShape
+  private loss: PacketLoss | null = null
   manifest!: NetworkManifest
   identities: Identity[] = []
   datadirs: string[] = []
@@ -84,6 +89,7 @@ export class FaultNet {
   constructor (private readonly init: FaultNetInit = {}) {
     this.peers = init.peers ?? FAULT_PEERS
     this.window = init.windowRounds ?? FAULT_WINDOW_ROUNDS
+    this.link = checkLinkShape(init.link ?? {})
     this.say = init.progress ?? (() => {})
   }
 
@@ -105,10 +111,12 @@ export class FaultNet {
     for (let i = 0; i < this.peers; i++) {
       this.daemons.push(null)
       this.ports.push(null)
-      const proxy = new LinkProxy(() => this.ports[i])
+      const proxy = new LinkProxy(() => this.ports[i], { delayMs: this.link.rttMs / 2 })
       await proxy.start()
       this.proxies.push(proxy)
     }
+    if (this.link.loss > 0) this.loss = await PacketLoss.start(this.proxies.map((p) => p.port), this.link.loss)
+    if (this.link.rttMs > 0 || this.link.loss > 0) this.say(`links: ${this.link.rttMs} ms added RTT, ${(this.link.loss * 100).toFixed(1)}% packet loss${this.loss != null ? ` (every ${this.loss.every}th packet)` : ''}`)
     for (let i = 0; i < this.peers; i++) if (!hold.has(i)) await this.spawn(i)
   }
 
@@ -138,6 +146,11 @@ export class FaultNet {
     if (id != null) this.peerIds[i] = id
     this.daemons[i] = d
     return d
+  }
+
+  /** The link conditions in force and the packets dropped so far (null: no loss applied). */
+  async linkStats (): Promise<LinkShape & { droppedPackets: number | null }> {
+    return { ...this.link, droppedPackets: this.loss != null ? await this.loss.dropped() : null }
   }
 
   /** Cuts every link between the two groups of members (both directions). */
@@ -241,6 +254,8 @@ export class FaultNet {
     await Promise.all(this.daemons.map(async (d) => await d?.stop().catch(() => -1)))
     this.daemons.fill(null)
     await Promise.all(this.proxies.map(async (p) => { await p.close() }))
+    await this.loss?.close()
+    this.loss = null
     if (this.own && this.init.keep !== true && this.dir !== '') rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -130,8 +130,10 @@ export const FAULTS: Fault[] = [
       net.partition(a, b)
       const cut = Date.now()
       await net.waitFor('the halves cut off from each other', async () => await crossLinks(net, a, b), (links) => links.every((n) => n === 0))
-      // every member says so: the keeper's split warning (its dials across the cut fail while its half answers)
-      await net.waitFor('every member to suspect a split', splits, (n) => n.every((x, k) => x > splitsBefore[k]))
+      // every member of a half of two or more says so: the keeper's split warning (its dials across the cut fail
+      // while its half answers); a member alone in its half sees no one answer, which is isolation, not a split
+      const inPairs = members.map((i) => (a.includes(i) ? a : b).length > 1)
+      await net.waitFor('every member (of a half of two or more) to suspect a split', splits, (n) => n.every((x, k) => !inPairs[k] || x > splitsBefore[k]))
       const splitSuspectedSeconds = seconds(cut)
       await net.runRounds(PARTITION_WINDOWS * net.window)
       const split = await net.evaluate()

@@ -39,6 +39,8 @@ export interface FaultNetInit {
   keep?: boolean
   /** Conditions on every member's link (link-shape.ts): added RTT and packet loss. Default: none. */
   link?: Partial<LinkShape>
+  /** More `murmur daemon` flags for every member (e.g. retention: `['--log-max-bytes', '4MiB']`). */
+  daemonArgs?: string[]
   /** Members not started at the beginning (late joiners). */
   holdBack?: number[]
   progress?: (line: string) => void
@@ -139,7 +141,7 @@ export class FaultNet {
       network: this.network, datadir: this.datadirs[i], data: this.partitions[i], bootstrap,
       listen: [`/ip4/127.0.0.1/tcp/${port}`],
       roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.init.localSteps ?? FAULT_LOCAL_STEPS, evaluateEvery: 50,
-      extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i)],
+      extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i), ...(this.init.daemonArgs ?? [])],
       env: { MURMUR_LOG_LEVEL: 'warn' }
     })
     const id = /\/p2p\/([^/]+)$/.exec(d.addresses[0] ?? '')?.[1]

@@ -62,6 +62,9 @@ export async function runFaults (init: FaultRunInit): Promise<Record<string, unk
       } catch (err) {
         error = (err as Error).message
         outcome = { passed: false, recoverySeconds: null, checks: {} }
+      } finally {
+        // a fault that failed half-way must not leave its cut links to the next one
+        net.heal()
       }
       const after = await net.evaluate()
       const r: FaultResult = {

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { NetworkManifest } from '../../protocol/membership/index.js'
 import type { Identity } from '../../crypto/index.js'
+import type { Scenario } from '../../simulations/scenario.js'
 import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../testnet.js'
 import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
 import { LinkProxy, memberIp } from './link-proxy.js'
@@ -41,6 +42,8 @@ export interface FaultNetInit {
   link?: Partial<LinkShape>
   /** More `murmur daemon` flags for every member (e.g. retention: `['--log-max-bytes', '4MiB']`). */
   daemonArgs?: string[]
+  /** Run the simulator's version of the catch-up faults beside the daemons (prediction.ts; default true). */
+  predict?: boolean
   /** Members not started at the beginning (late joiners). */
   holdBack?: number[]
   progress?: (line: string) => void
@@ -76,6 +79,8 @@ export class FaultNet {
   readonly peers: number
   readonly window: number
   readonly link: LinkShape
+  /** The simulator scenario the network was made from (for the simulator's prediction). */
+  simScenario!: Scenario
   private loss: PacketLoss | null = null
   manifest!: NetworkManifest
   identities: Identity[] = []
@@ -96,12 +101,15 @@ export class FaultNet {
   }
 
   get signal (): AbortSignal | undefined { return this.init.signal }
+  get predict (): boolean { return this.init.predict !== false }
+  get localSteps (): number { return this.init.localSteps ?? FAULT_LOCAL_STEPS }
 
   /** Creates the network (plus one member identity no daemon runs: the harness's own, e.g. for `round-jump`). */
   async start (): Promise<void> {
     this.own = this.init.dir == null
     this.dir = this.init.dir != null ? resolve(this.init.dir) : mkdtempSync(join(tmpdir(), 'murmur-faults-'))
     const scenario = await resolveTestnetScenario(this.init.scenario, this.peers)
+    this.simScenario = scenario.sim
     const data = await partitionDataset(scenario.dataset, this.peers, join(this.dir, 'data'), scenario.seed, scenario.partition)
     this.partitions = data.partitions
     this.testFile = data.test
@@ -140,7 +148,7 @@ export class FaultNet {
     const d = await spawnDaemon({
       network: this.network, datadir: this.datadirs[i], data: this.partitions[i], bootstrap,
       listen: [`/ip4/127.0.0.1/tcp/${port}`],
-      roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.init.localSteps ?? FAULT_LOCAL_STEPS, evaluateEvery: 50,
+      roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.localSteps, evaluateEvery: 50,
       extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i), ...(this.init.daemonArgs ?? [])],
       env: { MURMUR_LOG_LEVEL: 'warn' }
     })

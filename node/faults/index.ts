@@ -17,6 +17,7 @@ import { LinkShapeError, PacketLoss } from './link-shape.js'
 
 export * from './constants.js'
 export * from './spec.js'
+export { simulateCatchUp, predictionLine, PREDICTION_MAX_ROUND, type CatchUpPrediction } from './prediction.js'
 export { checkLinkShape, delayedPipe, LinkShapeError, PacketLoss, type LinkShape } from './link-shape.js'
 export { FAULTS, resolveFaults, type Fault, type FaultOutcome } from './builtins.js'
 export { FaultNet, type FaultNetInit, type PeerStatus } from './harness.js'

@@ -9,7 +9,7 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule, type PeerEngine } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import { partitionOptions, type Scenario } from '../scenario.js'
@@ -153,6 +153,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
   const simPeers = new Map<number, SimPeer>()
+  const engines = new Map<number, PeerEngine>()
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
@@ -222,6 +223,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       behaviour
     })
     await engine.init()
+    engines.set(ctx.index, engine)
     const peer: SimPeer = {
       beginRound: async (round) => {
         if (round !== currentRound) bookCrypto()
@@ -260,6 +262,25 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     createPeer,
     ...(memo?.notes != null ? { notes: memo.notes } : {}),
     tasks: {
+      // state sync between rounds (harness/catch-up.ts): who wants state, members' answers, adoption
+      stateWanted: async (args: { peers: number[] }) => args.peers.filter((i) => engines.get(i)?.wantsState === true),
+      stateEnvelopes: async (args: { peers: number[] }) => {
+        const out: Array<[number, Uint8Array]> = []
+        for (const i of args.peers) { const e = engines.get(i); if (e != null) out.push([i, await e.stateEnvelope()]) }
+        return out
+      },
+      adoptStates: async (args: { asks: Array<{ peer: number, answers: Array<{ from: number, bytes: Uint8Array }> }> }) => {
+        const out: Array<{ peer: number, adopted: boolean, round: number, previousRound: number, from: number[] }> = []
+        for (const ask of args.asks) {
+          const e = engines.get(ask.peer)
+          if (e == null) continue
+          const r = await e.adoptState(ask.answers.map((a) => ({ from: keys[a.from], bytes: a.bytes })))
+          out.push(r.adopted
+            ? { peer: ask.peer, adopted: true, round: r.round, previousRound: r.previousRound, from: r.from.map((k) => keys.indexOf(k)) }
+            : { peer: ask.peer, adopted: false, round: -1, previousRound: -1, from: [] })
+        }
+        return out
+      },
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
       timing: async () => {
         bookCrypto()

@@ -17,6 +17,7 @@ import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import type { RegionPeerFigures } from '../regions.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
+import { stateSyncTasks } from './catch-up-tasks.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
@@ -262,25 +263,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     createPeer,
     ...(memo?.notes != null ? { notes: memo.notes } : {}),
     tasks: {
-      // state sync between rounds (harness/catch-up.ts): who wants state, members' answers, adoption
-      stateWanted: async (args: { peers: number[] }) => args.peers.filter((i) => engines.get(i)?.wantsState === true),
-      stateEnvelopes: async (args: { peers: number[] }) => {
-        const out: Array<[number, Uint8Array]> = []
-        for (const i of args.peers) { const e = engines.get(i); if (e != null) out.push([i, await e.stateEnvelope()]) }
-        return out
-      },
-      adoptStates: async (args: { asks: Array<{ peer: number, answers: Array<{ from: number, bytes: Uint8Array }> }> }) => {
-        const out: Array<{ peer: number, adopted: boolean, round: number, previousRound: number, from: number[] }> = []
-        for (const ask of args.asks) {
-          const e = engines.get(ask.peer)
-          if (e == null) continue
-          const r = await e.adoptState(ask.answers.map((a) => ({ from: keys[a.from], bytes: a.bytes })))
-          out.push(r.adopted
-            ? { peer: ask.peer, adopted: true, round: r.round, previousRound: r.previousRound, from: r.from.map((k) => keys.indexOf(k)) }
-            : { peer: ask.peer, adopted: false, round: -1, previousRound: -1, from: [] })
-        }
-        return out
-      },
+      ...stateSyncTasks(engines, keys),
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
       timing: async () => {
         bookCrypto()

@@ -8,6 +8,7 @@
  */
 import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
+import type { CatchUpSummary } from './harness/catch-up.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
 import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
@@ -78,6 +79,8 @@ export interface Results extends Summary {
     variants: VariantResult[]
     goals: GoalResult[]
     trainingSteps: number
+    /** Peers that came back and caught up by state sync (harness/catch-up.ts); absent when none was offline. */
+    catchUp?: CatchUpSummary
   }
   timing: {
     wallSeconds: number

@@ -233,7 +233,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       baselines,
       variants,
       goals: [] as GoalResult[],
-      trainingSteps: run.trainingSteps
+      trainingSteps: run.trainingSteps,
+      ...(run.catchUp != null ? { catchUp: run.catchUp } : {})
     },
     timing: {
       wallSeconds,

@@ -70,7 +70,9 @@ const networkSchema = z.object({
     downRounds: z.number().int().min(1).default(1),
     /** First round with churn. */
     fromRound: z.number().int().min(0).default(1)
-  }).strict().default({ rate: 0, downRounds: 1, fromRound: 1 })
+  }).strict().default({ rate: 0, downRounds: 1, fromRound: 1 }),
+  /** The last `peers` peers join late: offline until round `atRound`, then they catch up (harness/catch-up.ts). */
+  lateJoin: z.object({ peers: z.number().int().min(1), atRound: z.number().int().min(1) }).strict().optional()
 }).strict()
 export type NetworkSpec = z.infer<typeof networkSchema>
 
@@ -209,6 +211,7 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
   const result = scenarioSchema.safeParse(input)
   if (!result.success) throw new ScenarioError(formatIssues(where, result.error))
   const s = result.data
+  if (s.network.lateJoin != null && s.network.lateJoin.peers >= s.peers) throw new ScenarioError(`scenario ${where}: network.lateJoin: ${s.network.lateJoin.peers} late joiners but only ${s.peers} peers (at least one must start)`)
   for (const p of s.network.partitions) {
     if (p.groups > s.peers) throw new ScenarioError(`scenario ${where}: network.partitions: ${p.groups} groups but only ${s.peers} peers`)
   }

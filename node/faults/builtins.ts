@@ -9,6 +9,7 @@ import { createKeyring } from '../../protocol/membership/index.js'
 import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
 import { toHex } from '../../crypto/index.js'
+import { simulateCatchUp, type CatchUpPrediction } from './prediction.js'
 import { FaultNet, secondsSince as seconds, type PeerStatus } from './harness.js'
 import { diskFull } from './disk-full.js'
 import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
@@ -20,6 +21,8 @@ export interface FaultOutcome {
   skipped?: string
   recoverySeconds: number | null
   checks: Record<string, unknown>
+  /** The simulator's figures for the same fault beside the daemons' (prediction.ts), where it models it. */
+  prediction?: CatchUpPrediction
 }
 
 export interface Fault {
@@ -45,13 +48,23 @@ async function crossLinks (net: FaultNet, a: number[], b: number[]): Promise<num
 }
 
 /** Waits until member `i` adopted the network's state, merges, and runs within the window of the others. */
-async function caughtUp (net: FaultNet, i: number, since: number): Promise<{ status: PeerStatus, seconds: number }> {
+async function caughtUp (net: FaultNet, i: number, since: number): Promise<{ status: PeerStatus, seconds: number, networkRound: number }> {
   const others = net.running().filter((j) => j !== i)
   const status = await net.waitFor(`member ${i} to catch up and merge`, async () => {
     const [s, rest] = await Promise.all([net.status(i), net.statuses(others)])
     return { s, top: Math.max(...rest.map((r) => r.round)) }
   }, ({ s, top }) => (s.stateSync?.adoptions ?? 0) >= 1 && s.totals.updatesMerged > 0 && top - s.round <= net.window)
-  return { status: status.s, seconds: seconds(since) }
+  return { status: status.s, seconds: seconds(since), networkRound: status.top }
+}
+
+/** Member `i`'s held-out metric minus the other running members' mean, now. */
+async function gapOf (net: FaultNet, i: number): Promise<number | null> {
+  const members = net.running()
+  const q = await net.evaluate()
+  const k = members.indexOf(i)
+  if (q == null || k < 0 || members.length < 2) return null
+  const others = q.values.filter((_, j) => j !== k)
+  return Number((q.values[k] - others.reduce((a, b) => a + b, 0) / others.length).toFixed(4))
 }
 
 /**
@@ -65,13 +78,16 @@ async function joinAndCatchUp (net: FaultNet, i: number, prepare: () => Promise<
   const networkRound = await net.networkRound()
   const t0 = Date.now()
   await net.spawn(i)
-  const { status, seconds: s } = await caughtUp(net, i, t0)
+  const { status, seconds: s, networkRound: caughtUpAt } = await caughtUp(net, i, t0)
+  const gap = await gapOf(net, i)
   await net.runRounds(5)
   const refused = FaultNet.refused(await net.statuses(others), BAD_RESTART) - before
+  const simulator = net.predict ? await simulateCatchUp({ scenario: net.simScenario, peers: net.peers, windowRounds: net.window, localSteps: net.localSteps, joinRound: networkRound }) : null
   return {
     passed: s <= CATCH_UP_GOAL_S && refused === 0,
     recoverySeconds: s,
-    checks: { member: i, networkRoundAtStart: networkRound, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round, stateAdoptions: status.stateSync?.adoptions ?? 0 }
+    checks: { member: i, networkRoundAtStart: networkRound, goalSeconds: CATCH_UP_GOAL_S, refusedAsEquivocationOrReplayed: refused, round: status.round, stateAdoptions: status.stateSync?.adoptions ?? 0 },
+    ...(simulator != null ? { prediction: { simulator, daemons: { roundsToCatchUp: Math.max(0, caughtUpAt - networkRound), gap } } } : {})
   }
 }
 
@@ -130,8 +146,10 @@ export const FAULTS: Fault[] = [
       net.partition(a, b)
       const cut = Date.now()
       await net.waitFor('the halves cut off from each other', async () => await crossLinks(net, a, b), (links) => links.every((n) => n === 0))
-      // every member says so: the keeper's split warning (its dials across the cut fail while its half answers)
-      await net.waitFor('every member to suspect a split', splits, (n) => n.every((x, k) => x > splitsBefore[k]))
+      // every member of a half of two or more says so: the keeper's split warning (its dials across the cut fail
+      // while its half answers); a member alone in its half sees no one answer, which is isolation, not a split
+      const inPairs = members.map((i) => (a.includes(i) ? a : b).length > 1)
+      await net.waitFor('every member (of a half of two or more) to suspect a split', splits, (n) => n.every((x, k) => !inPairs[k] || x > splitsBefore[k]))
       const splitSuspectedSeconds = seconds(cut)
       await net.runRounds(PARTITION_WINDOWS * net.window)
       const split = await net.evaluate()

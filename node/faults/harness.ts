@@ -11,9 +11,11 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { NetworkManifest } from '../../protocol/membership/index.js'
 import type { Identity } from '../../crypto/index.js'
+import type { Scenario } from '../../simulations/scenario.js'
 import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../testnet.js'
 import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
 import { LinkProxy, memberIp } from './link-proxy.js'
+import { checkLinkShape, PacketLoss, type LinkShape } from './link-shape.js'
 import { FAULT_LOCAL_STEPS, FAULT_PEERS, FAULT_ROUND_INTERVAL_MS, FAULT_STEP_TIMEOUT_MS, FAULT_WINDOW_ROUNDS } from './constants.js'
 
 const exec = promisify(execFile)
@@ -36,6 +38,12 @@ export interface FaultNetInit {
   scenario?: string
   dir?: string
   keep?: boolean
+  /** Conditions on every member's link (link-shape.ts): added RTT and packet loss. Default: none. */
+  link?: Partial<LinkShape>
+  /** More `murmur daemon` flags for every member (e.g. retention: `['--log-max-bytes', '4MiB']`). */
+  daemonArgs?: string[]
+  /** Run the simulator's version of the catch-up faults beside the daemons (prediction.ts; default true). */
+  predict?: boolean
   /** Members not started at the beginning (late joiners). */
   holdBack?: number[]
   progress?: (line: string) => void
@@ -70,6 +78,10 @@ export class FaultNet {
   private readonly peerIds: string[] = []
   readonly peers: number
   readonly window: number
+  readonly link: LinkShape
+  /** The simulator scenario the network was made from (for the simulator's prediction). */
+  simScenario!: Scenario
+  private loss: PacketLoss | null = null
   manifest!: NetworkManifest
   identities: Identity[] = []
   datadirs: string[] = []
@@ -84,16 +96,20 @@ export class FaultNet {
   constructor (private readonly init: FaultNetInit = {}) {
     this.peers = init.peers ?? FAULT_PEERS
     this.window = init.windowRounds ?? FAULT_WINDOW_ROUNDS
+    this.link = checkLinkShape(init.link ?? {})
     this.say = init.progress ?? (() => {})
   }
 
   get signal (): AbortSignal | undefined { return this.init.signal }
+  get predict (): boolean { return this.init.predict !== false }
+  get localSteps (): number { return this.init.localSteps ?? FAULT_LOCAL_STEPS }
 
   /** Creates the network (plus one member identity no daemon runs: the harness's own, e.g. for `round-jump`). */
   async start (): Promise<void> {
     this.own = this.init.dir == null
     this.dir = this.init.dir != null ? resolve(this.init.dir) : mkdtempSync(join(tmpdir(), 'murmur-faults-'))
     const scenario = await resolveTestnetScenario(this.init.scenario, this.peers)
+    this.simScenario = scenario.sim
     const data = await partitionDataset(scenario.dataset, this.peers, join(this.dir, 'data'), scenario.seed, scenario.partition)
     this.partitions = data.partitions
     this.testFile = data.test
@@ -105,10 +121,12 @@ export class FaultNet {
     for (let i = 0; i < this.peers; i++) {
       this.daemons.push(null)
       this.ports.push(null)
-      const proxy = new LinkProxy(() => this.ports[i])
+      const proxy = new LinkProxy(() => this.ports[i], { delayMs: this.link.rttMs / 2 })
       await proxy.start()
       this.proxies.push(proxy)
     }
+    if (this.link.loss > 0) this.loss = await PacketLoss.start(this.proxies.map((p) => p.port), this.link.loss)
+    if (this.link.rttMs > 0 || this.link.loss > 0) this.say(`links: ${this.link.rttMs} ms added RTT, ${(this.link.loss * 100).toFixed(1)}% packet loss${this.loss != null ? ` (every ${this.loss.every}th packet)` : ''}`)
     for (let i = 0; i < this.peers; i++) if (!hold.has(i)) await this.spawn(i)
   }
 
@@ -130,14 +148,19 @@ export class FaultNet {
     const d = await spawnDaemon({
       network: this.network, datadir: this.datadirs[i], data: this.partitions[i], bootstrap,
       listen: [`/ip4/127.0.0.1/tcp/${port}`],
-      roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.init.localSteps ?? FAULT_LOCAL_STEPS, evaluateEvery: 50,
-      extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i)],
+      roundIntervalMs: this.init.roundIntervalMs ?? FAULT_ROUND_INTERVAL_MS, localSteps: this.localSteps, evaluateEvery: 50,
+      extraArgs: ['--announce', `/ip4/127.0.0.1/tcp/${this.proxies[i].port}`, '--dial-from', memberIp(i), ...(this.init.daemonArgs ?? [])],
       env: { MURMUR_LOG_LEVEL: 'warn' }
     })
     const id = /\/p2p\/([^/]+)$/.exec(d.addresses[0] ?? '')?.[1]
     if (id != null) this.peerIds[i] = id
     this.daemons[i] = d
     return d
+  }
+
+  /** The link conditions in force and the packets dropped so far (null: no loss applied). */
+  async linkStats (): Promise<LinkShape & { droppedPackets: number | null }> {
+    return { ...this.link, droppedPackets: this.loss != null ? await this.loss.dropped() : null }
   }
 
   /** Cuts every link between the two groups of members (both directions). */
@@ -241,6 +264,8 @@ export class FaultNet {
     await Promise.all(this.daemons.map(async (d) => await d?.stop().catch(() => -1)))
     this.daemons.fill(null)
     await Promise.all(this.proxies.map(async (p) => { await p.close() }))
+    await this.loss?.close()
+    this.loss = null
     if (this.own && this.init.keep !== true && this.dir !== '') rmSync(this.dir, { recursive: true, force: true })
   }
 }

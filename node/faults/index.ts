@@ -13,9 +13,12 @@
  */
 import { FaultNet, type FaultNetInit } from './harness.js'
 import { resolveFaults, type FaultOutcome } from './builtins.js'
+import { LinkShapeError, PacketLoss } from './link-shape.js'
 
 export * from './constants.js'
 export * from './spec.js'
+export { simulateCatchUp, predictionLine, PREDICTION_MAX_ROUND, type CatchUpPrediction } from './prediction.js'
+export { checkLinkShape, delayedPipe, LinkShapeError, PacketLoss, type LinkShape } from './link-shape.js'
 export { FAULTS, resolveFaults, type Fault, type FaultOutcome } from './builtins.js'
 export { FaultNet, type FaultNetInit, type PeerStatus } from './harness.js'
 
@@ -41,6 +44,11 @@ export async function runFaults (init: FaultRunInit): Promise<Record<string, unk
   const net = new FaultNet({ ...init, holdBack })
   const results: FaultResult[] = []
   try {
+    // a link condition that cannot be applied is an error before anything starts (FaultNet.start checks again)
+    if ((init.link?.loss ?? 0) > 0) {
+      const why = await PacketLoss.unavailable()
+      if (why != null) throw new LinkShapeError(`--link-loss ${String(init.link?.loss)}: ${why}`)
+    }
     await net.start()
     const warmUp = Math.max(2, ...faults.map((f) => f.warmUpWindows ?? 0))
     net.say(`warming up: ${warmUp}x the window (${warmUp * net.window} rounds)`)
@@ -55,6 +63,9 @@ export async function runFaults (init: FaultRunInit): Promise<Record<string, unk
       } catch (err) {
         error = (err as Error).message
         outcome = { passed: false, recoverySeconds: null, checks: {} }
+      } finally {
+        // a fault that failed half-way must not leave its cut links to the next one
+        net.heal()
       }
       const after = await net.evaluate()
       const r: FaultResult = {
@@ -70,6 +81,7 @@ export async function runFaults (init: FaultRunInit): Promise<Record<string, unk
       transport: 'libp2p-tcp',
       peers,
       windowRounds: net.window,
+      link: await net.linkStats(),
       metric: net.metricName,
       faults: results,
       passed: results.every((r) => r.passed),

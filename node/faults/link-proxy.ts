@@ -1,6 +1,7 @@
 /**
  * The fault harness's links: one loopback TCP proxy in front of each member, so that links can be cut and
- * healed without root (this kernel has no netem; namespaces need root). Member `i` listens on a port of its
+ * healed without root (this kernel has no netem; namespaces need root). A proxy may also delay what it forwards
+ * (`delayMs`, one way: half the link's RTT; link-shape.ts). Member `i` listens on a port of its
  * own, announces only its proxy's address (`--announce`), and dials from its own loopback IP
  * (`--dial-from 127.0.0.<10+i>`), so each proxy knows which member a connection comes from.
  *
@@ -9,6 +10,7 @@
  * new connections again; the held ones are closed.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net'
+import { delayedPipe } from './link-shape.js'
 
 /** The loopback IP member `i` dials from. */
 export const memberIp = (i: number): string => `127.0.0.${10 + i}`
@@ -29,8 +31,11 @@ export class LinkProxy {
   readonly stats = { forwarded: 0, held: 0 }
   port = 0
 
-  /** `upstream()`: the member's current listen port (it changes when the member restarts). */
-  constructor (private readonly upstream: () => number | null) {}
+  /**
+   * `upstream()`: the member's current listen port (it changes when the member restarts); `delayMs`: how long
+   * each forwarded chunk is held, in each direction (0: forwarded at once).
+   */
+  constructor (private readonly upstream: () => number | null, private readonly options: { delayMs?: number } = {}) {}
 
   async start (): Promise<number> {
     const server = createServer((socket) => { this.accept(socket) })
@@ -77,8 +82,14 @@ export class LinkProxy {
     entry.upstream = up
     up.on('error', () => { socket.destroy() })
     up.once('close', () => { socket.destroy() })
-    socket.pipe(up)
-    up.pipe(socket)
+    const delayMs = this.options.delayMs ?? 0
+    if (delayMs > 0) {
+      delayedPipe(socket, up, delayMs)
+      delayedPipe(up, socket, delayMs)
+    } else {
+      socket.pipe(up)
+      up.pipe(socket)
+    }
   }
 
   private drop (socket: Socket): void {

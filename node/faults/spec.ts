@@ -7,6 +7,8 @@
  * window: 20
  * scenario: testnet
  * faults: [late-join, partition-heal, lost-db, disk-full]
+ * rttMs: 100      # optional: added round-trip time on every member's link
+ * loss: 0.02      # optional: packet loss on every link (root and iptables)
  * ```
  *
  * Validated with zod; every error names the file and the field. Unknown faults are refused with the known names.
@@ -27,6 +29,8 @@ const faultSpecSchema = z.object({
   peers: z.number().int().min(3).max(32).optional(),
   window: z.number().int().min(1).max(100_000).optional(),
   scenario: z.string().min(1).optional(),
+  rttMs: z.number().min(0).max(10_000).optional(),
+  loss: z.number().min(0).max(0.5).optional(),
   description: z.string().optional()
 }).strict()
 

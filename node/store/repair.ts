@@ -10,7 +10,7 @@ import { cp, stat } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import type { AbortOptions } from '../../protocol/interfaces.js'
-import { Bucket, key, utf8 } from './buckets.js'
+import { Bucket, key, u64, utf8 } from './buckets.js'
 import { DatadirMissingError, LevelStore, StoreOpenError } from './level-store.js'
 import { chainHash, type StoredLogEntry } from './update-log.js'
 
@@ -62,8 +62,12 @@ export async function repairStore (dbPath: string, options: AbortOptions = {}): 
       else broken = true
     }
     if (newest != null && start != null) {
+      // retention counts the verified range only: the older entries stay stored (and in the backup) outside it,
+      // so they never make retention delete retained entries early
+      let bytes = 0
+      for await (const [k, v] of store.db.iterator({ gte: key(Bucket.UPDATE_LOG, u64(start.index)), lte: key(Bucket.UPDATE_LOG, u64(newest.index)) })) bytes += k.length + v.length
       // reserved meta records (commit refuses them): written here directly, the one place that resets the chain
-      const meta = { logHead: { count: newest.index + 1, hash: newest.hash }, logStats: { ...store.logStats(), first: start.index, anchorHash: start.prevHash } }
+      const meta = { logHead: { count: newest.index + 1, hash: newest.hash }, logStats: { ...store.logStats(), first: start.index, anchorHash: start.prevHash, bytes, firstReceivedAt: start.receivedAt } }
       await store.db.batch(Object.entries(meta).map(([name, v]) => ({ type: 'put' as const, key: key(Bucket.META, utf8(name)), value: utf8(JSON.stringify(v)) })))
     }
     await store.close()

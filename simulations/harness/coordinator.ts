@@ -17,6 +17,10 @@ import { consensusDistance, peerSummary } from '../stats.js'
 import { RpcClient } from './rpc.js'
 import { WorldHost, type PeerEnvironmentModule, type WorldInit } from './world-host.js'
 import { siblingModule } from './module-url.js'
+import { separateTransfers } from './transfers.js'
+import { CatchUp, type CatchUpSummary } from './catch-up.js'
+
+export { separateTransfers } from './transfers.js'
 
 /** The module that builds real peers (PeerEngine + TF.js learner + sealed envelopes). */
 export const DEFAULT_FACTORY_MODULE = siblingModule('peers', import.meta.url)
@@ -69,44 +73,6 @@ class WorkerHandle implements WorldHandle {
   }
 }
 
-/**
- * Messages of one envelope share one byte array (worlds send one copy per envelope), and may share one note (the
- * sender's environment's, `WorldNotes`). Each world's inbound list is TRANSFERRED to it, so an array or a note
- * may travel in one list only: a message whose array (note) is also used by another world's list, or by a
- * message held back for a later window, gets a copy (one per array or note and world).
- */
-export function separateTransfers (inbound: WireMessage[][], held: WireMessage[][]): void {
-  const owner = new Map<ArrayBufferLike, number>()
-  const noteOwner = new Map<unknown, number>()
-  for (const list of held) {
-    for (const m of list) {
-      owner.set(m.bytes.buffer, -1)
-      if (m.note !== undefined) noteOwner.set(m.note, -1)
-    }
-  }
-  inbound.forEach((list, w) => {
-    const copies = new Map<Uint8Array, Uint8Array>()
-    const noteCopies = new Map<unknown, unknown>()
-    for (const m of list) {
-      if (m.note !== undefined) {
-        const o = noteOwner.get(m.note)
-        if (o === undefined) noteOwner.set(m.note, w)
-        else if (o !== w) {
-          let copy = noteCopies.get(m.note)
-          if (copy === undefined) { copy = structuredClone(m.note); noteCopies.set(m.note, copy); noteOwner.set(copy, w) }
-          m.note = copy
-        }
-      }
-      const o = owner.get(m.bytes.buffer)
-      if (o === undefined) { owner.set(m.bytes.buffer, w); continue }
-      if (o === w) continue
-      let copy = copies.get(m.bytes)
-      if (copy == null) { copy = m.bytes.slice(); copies.set(m.bytes, copy); owner.set(copy.buffer, w) }
-      m.bytes = copy
-    }
-  })
-}
-
 export interface RoundRecord {
   round: number
   /** Peers that ran the round (began and ended it). */
@@ -155,6 +121,8 @@ export interface DecentralizedResult {
   scheduler?: { windows: number, startMs: number, windowsMs: number, endMs: number, busyByRound: Array<{ begin: number, deliver: number, end: number }> }
   maxRssMiB: number
   workers: number
+  /** Peers that came back (late joiners, churn) and caught up by state sync; absent when none was ever offline. */
+  catchUp?: CatchUpSummary
 }
 
 export interface ProgressEvent { round: number, rounds: number, mean: number | null, metric: string, elapsedMs: number }
@@ -244,6 +212,7 @@ export class Simulation {
     const metric = options.metric ?? { name: 'accuracy', higherIsBetter: true }
     const plan = planNetwork(scenario)
     const churn = new ChurnSchedule(scenario.network.churn, scenario.peers, createRng(scenario.seed))
+    const catchUp = new CatchUp(this, scenario, plan)
     const roundMs = scenario.network.roundMs
     const L = Math.max(1e-3, plan.lookaheadMs)
     const worldOf = new Int32Array(scenario.peers)
@@ -292,8 +261,7 @@ export class Simulation {
       const roundBusy = { begin: 0, deliver: 0, end: 0 }
       scheduler.busyByRound.push(roundBusy)
       churn.advance(r)
-      const offline: number[] = []
-      churn.offline.forEach((v, i) => { if (v === 1) offline.push(i) })
+      const offline = catchUp.offline(r, churn.offline)
       const starts = await Promise.all(this.handles.map(async (h) => await h.startRound(r, offline)))
       const windowsStarted = performance.now()
       scheduler.startMs += windowsStarted - roundStarted
@@ -325,6 +293,8 @@ export class Simulation {
       const record = this.#aggregate(r, ends, metric, offline.length, plan.partitions.active(r).length > 0)
       for (const e of ends) { busy.end += e.busyMs; roundBusy.end += e.busyMs }
       for (const [k, v] of Object.entries(record.refused)) refusedTotal[k] = (refusedTotal[k] ?? 0) + v
+      catchUp.evaluated(ends.flatMap((e) => e.evaluations), metric.name)
+      await catchUp.afterRound(r, offline)
       // Steps: every peer that began a round trained localSteps (counted when it ends).
       trainingSteps += record.peersActive * scenario.localSteps
       if (last) {
@@ -355,7 +325,8 @@ export class Simulation {
       busyMs: busy,
       scheduler,
       maxRssMiB: maxRss / (1024 * 1024),
-      workers: this.handles.length
+      workers: this.handles.length,
+      ...(catchUp.summary() != null ? { catchUp: catchUp.summary() as CatchUpSummary } : {})
     }
   }
 

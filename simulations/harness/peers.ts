@@ -9,7 +9,7 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule, type PeerEngine } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import { partitionOptions, type Scenario } from '../scenario.js'
@@ -18,6 +18,7 @@ import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import type { RegionPeerFigures } from '../regions.js'
 import { holdOutShards, personalTask, trainingView } from './personal-task.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
+import { stateSyncTasks } from './catch-up-tasks.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
@@ -157,6 +158,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
   const simPeers = new Map<number, SimPeer>()
+  const engines = new Map<number, PeerEngine>()
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
@@ -227,6 +229,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       behaviour
     })
     await engine.init()
+    engines.set(ctx.index, engine)
     const peer: SimPeer = {
       beginRound: async (round) => {
         if (round !== currentRound) bookCrypto()
@@ -277,6 +280,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     createPeer,
     ...(memo?.notes != null ? { notes: memo.notes } : {}),
     tasks: {
+      ...stateSyncTasks(engines, keys),
       /** Wall milliseconds this world spent training (inside the engine's beginRound) and evaluating. */
       timing: async () => {
         bookCrypto()

@@ -42,6 +42,12 @@ export class WorldNotReadyError extends Error {
   override name = 'WorldNotReadyError'
 }
 
+/** A task the peer environment does not offer (light test environments offer only some). */
+export class UnknownTaskError extends Error {
+  static override name = 'UnknownTaskError'
+  override name = 'UnknownTaskError'
+}
+
 export class WorldHost {
   #world: World | null = null
   #env: PeerEnvironment | null = null
@@ -61,7 +67,7 @@ export class WorldHost {
 
   async task (name: string, args: unknown): Promise<unknown> {
     const fn = this.#env?.tasks?.[name]
-    if (fn == null) throw new Error(`the peer environment has no task '${name}'`)
+    if (fn == null) throw new UnknownTaskError(`the peer environment has no task '${name}'`)
     return await fn(args)
   }
 

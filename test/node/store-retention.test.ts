@@ -162,4 +162,33 @@ describe('update-log retention, refused envelopes as hashes, read-only opens, da
       await reopened.close()
     } finally { rmSync(dir, { recursive: true, force: true }) }
   })
+  it('repair across a broken chain re-anchors after the break and counts only the retained entries\' bytes', async () => {
+    const dir = tmp()
+    try {
+      const db = join(dir, 'db')
+      const store = await LevelStore.open(db)
+      for (let i = 0; i < 100; i += 10) await store.commit({ log: Array.from({ length: 10 }, (_, k) => entry(i + k, 'accepted', 500)) })
+      const whole = store.logStats().bytes
+      // entry 39 damaged in place: its hash no longer matches, so the verified range starts at 40
+      const raw = await store.db.get(key(Bucket.UPDATE_LOG, u64(39)))
+      const bad = Uint8Array.from(raw!)
+      const json = Buffer.from(bad).toString('latin1')
+      const at = json.indexOf('"round":39')
+      assert.ok(at > 0, 'the entry\'s JSON holds its round')
+      bad[at + 9] = 0x38 // "round":38: the entry no longer hashes to its hash
+      await store.db.put(key(Bucket.UPDATE_LOG, u64(39)), bad)
+      await store.close()
+      const r = await repairStore(db)
+      assert.equal(r.verifiedFrom, 40, 'the verified range starts after the damaged entry')
+      assert.equal(r.unverifiedOlder, 40, 'the 40 older entries are reported outside it')
+      assert.deepEqual(r.verify.errors, [], 'the retained chain verifies from its new anchor')
+      const reopened = await LevelStore.open(db)
+      try {
+        let retained = 0
+        for await (const [k, v] of reopened.db.iterator({ gte: key(Bucket.UPDATE_LOG, u64(40)), lte: key(Bucket.UPDATE_LOG, u64(99)) })) retained += k.length + v.length
+        assert.equal(reopened.logStats().bytes, retained, `retention counts the 60 retained entries (${retained} bytes), not all 100 (${whole})`)
+        assert.equal(reopened.logStats().firstReceivedAt, 1_040, 'the age of the log is that of its first retained entry')
+      } finally { await reopened.close() }
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
 })

@@ -191,12 +191,15 @@ export function register (program: Command): void {
       'partition-heal, restart-all, round-jump, disk-full; or a .yaml/.json file with faults, peers, window, scenario)\n' +
       'and report recovery per fault instead of a training summary')
     .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
+    .option('--no-prediction', 'fault harness: skip the simulator\'s run of the catch-up faults beside the daemons')
+    .option('--link-rtt <ms>', 'fault harness: round-trip time added on every member\'s link, e.g. 100', int('--link-rtt'))
+    .option('--link-loss <share>', 'fault harness: share of packets dropped on every link, e.g. 0.02 (root and iptables)', (v: string) => Number(v))
     .option('--attack <spec>', 'for testing the defences: run clean, then again with the last daemon started with\n' +
       '`daemon --attack SPEC` (kind[:key=value,...], e.g. scale:factor=1e29); figures over the honest peers')
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts, cmd: Command) => {
       if (opts.faults != null) {
-        const { runFaults, isFaultSpecFile, loadFaultSpec } = await import('../../faults/index.js')
+        const { runFaults, isFaultSpecFile, loadFaultSpec, predictionLine } = await import('../../faults/index.js')
         const value = String(opts.faults)
         // a scenario file gives the faults and its own peers, window and scenario; flags given explicitly win
         const file = isFaultSpecFile(value) ? await loadFaultSpec(value) : null
@@ -205,12 +208,16 @@ export function register (program: Command): void {
           faults: file?.faults ?? value.split(',').map((x) => x.trim()).filter((x) => x !== ''),
           peers: given('peers') ? opts.peers : file?.peers ?? opts.peers,
           windowRounds: given('window') ? opts.window : file?.window ?? opts.window,
-          scenario: given('scenario') ? opts.scenario : file?.scenario ?? opts.scenario, dir: opts.dir, keep: opts.keep === true, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
+          scenario: given('scenario') ? opts.scenario : file?.scenario ?? opts.scenario,
+          link: { rttMs: opts.linkRtt ?? file?.rttMs, loss: opts.linkLoss ?? file?.loss }, predict: opts.prediction !== false, dir: opts.dir, keep: opts.keep === true, progress: opts.json !== true ? (line: string) => { process.stderr.write(line + '\n') } : undefined
         })
         print(opts.json === true, r, () => {
           const f = (v: number | null): string => v == null ? '-' : v.toFixed(4)
+          const link = r.link as { rttMs: number, loss: number, droppedPackets: number | null }
           return [`faults            ${String(r.peers)} daemons, ${String(r.windowRounds)}-round window, metric ${String(r.metric)} on the held-out rows`,
-            ...r.faults.map((x) => `${x.name.padEnd(18)}${x.skipped != null ? `skipped (${x.skipped})` : x.passed ? 'passed' : 'FAILED'}  recovery ${x.recoverySeconds == null ? '-' : `${x.recoverySeconds} s`}  spread ${f(x.spread.before)} -> ${f(x.spread.after)}  mean ${f(x.mean.before)} -> ${f(x.mean.after)}${x.error != null ? `  error: ${x.error}` : ''}`),
+            ...(link.rttMs > 0 || link.loss > 0 ? [`links             ${link.rttMs} ms added RTT, ${(link.loss * 100).toFixed(1)}% loss${link.droppedPackets != null ? ` (${link.droppedPackets} packets dropped)` : ''}`] : []),
+            ...r.faults.flatMap((x) => [`${x.name.padEnd(18)}${x.skipped != null ? `skipped (${x.skipped})` : x.passed ? 'passed' : 'FAILED'}  recovery ${x.recoverySeconds == null ? '-' : `${x.recoverySeconds} s`}  spread ${f(x.spread.before)} -> ${f(x.spread.after)}  mean ${f(x.mean.before)} -> ${f(x.mean.after)}${x.error != null ? `  error: ${x.error}` : ''}`,
+              ...(x.prediction != null ? [predictionLine(x.prediction)] : [])]),
             `wall time         ${String(r.wallSeconds)} s`].join('\n')
         })
         if (r.passed !== true) process.exitCode = 1

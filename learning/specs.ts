@@ -138,7 +138,18 @@ export const ColumnSpecSchema = z.discriminatedUnion('role', [
   }).strict(),
   z.object({ ...common, role: z.literal('exposure'), /** values above are capped (e.g. 1 year) */ cap: z.number().positive().optional() }).strict(),
   z.object({ ...common, role: z.literal('weight') }).strict(),
-  z.object({ ...common, role: z.literal('partition') }).strict(),
+  z.object({
+    ...common,
+    role: z.literal('partition'),
+    /** Cut points of a numeric column: the key is its interval (-inf, b0], (b0, b1], ..., (bk, inf). */
+    bins: z.array(z.number().finite()).min(1).max(1000).optional(),
+    /** A numeric column cut into this many groups of about equal size at its quantiles (over the training rows). */
+    quantiles: z.number().int().min(2).max(1000).optional(),
+    /** Raw value -> group (e.g. departments to regions); values outside keep their own value, or go to `other`. */
+    map: z.record(z.string(), z.string().min(1)).optional(),
+    /** With `map`: the group of every value the map does not name. */
+    other: z.string().min(1).optional()
+  }).strict(),
   z.object({ ...common, role: z.literal('ignore') }).strict()
 ])
 export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>
@@ -231,8 +242,16 @@ export function parseDatasetSpec (value: unknown): DatasetSpec {
     if (c.range != null && c.range[1] < c.range[0]) {
       throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.range: last < first`, `dataset.columns.${i}.range`)
     }
-    if (c.role === 'label' && (c.kind === 'classes' || c.kind === 'binary') && c.classes == null) {
-      // learned from the data; allowed
+    const at = `dataset.columns.${i}`
+    if ((c.role === 'categorical' || c.role === 'partition') && c.bins != null) {
+      const k = c.bins.findIndex((b, j) => j > 0 && !(b > c.bins![j - 1]))
+      if (k > 0) throw new InvalidSpecError(`invalid dataset spec: ${at}.bins.${k}: cut points must increase (${c.bins[k - 1]} then ${c.bins[k]})`, `${at}.bins.${k}`)
+    }
+    if (c.role === 'partition') {
+      const derived = (['bins', 'quantiles', 'map'] as const).filter((f) => c[f] != null)
+      if (derived.length > 1) throw new InvalidSpecError(`invalid dataset spec: ${at}.${derived[1]}: a partition key is derived by one of bins, quantiles or map (got ${derived.join(' and ')})`, `${at}.${derived[1]}`)
+      if (c.other != null && c.map == null) throw new InvalidSpecError(`invalid dataset spec: ${at}.other: only with map (the group of values the map does not name)`, `${at}.other`)
+      if (c.range != null) throw new InvalidSpecError(`invalid dataset spec: ${at}.range: the partition key is one column`, `${at}.range`)
     }
     if (c.role === 'label' && c.kind === 'binary' && c.classes != null && c.classes.length !== 2) {
       throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.classes: a binary label needs exactly 2 classes [negative, positive]`, `dataset.columns.${i}.classes`)

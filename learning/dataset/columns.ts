@@ -5,6 +5,7 @@
 import type { ColumnSpec, DatasetSpec } from '../specs.js'
 import { InvalidSpecError } from '../errors.js'
 import { RowProblem } from '../records/index.js'
+import { cutsInterval, valueMap } from './partition-key.js'
 
 export interface Col {
   spec: ColumnSpec
@@ -76,7 +77,10 @@ export class RawTable {
           if (col.spec.bins != null) r.num = new F64()
           else { r.codes = new I32(); r.interner = new Interner() }
           break
-        case 'partition': r.codes = new I32(); r.interner = new Interner(); break
+        case 'partition':
+          if (cutsInterval(col.spec)) r.num = new F64()
+          else { r.codes = new I32(); r.interner = new Interner() }
+          break
         case 'text': r.tokens = []; break
         case 'label':
           if (col.spec.kind === 'count' || col.spec.kind === 'numeric') r.num = new F64()
@@ -148,12 +152,15 @@ export function makeRowParser (table: RawTable, classes?: readonly string[] | nu
           if (c === undefined) throw new RowProblem(col.name, 'missing (row too short)')
           return c
         }
-      case 'partition':
+      case 'partition': {
+        if (cutsInterval(spec)) return (rec: string[]) => parseNumber(rec[col.index], col)
+        const map = valueMap(spec)
         return (rec: string[]) => {
           const c = rec[col.index]
           if (c === undefined) throw new RowProblem(col.name, 'missing (row too short)')
-          return c
+          return map != null ? map(c) : c
         }
+      }
       case 'text': {
         const buckets = spec.buckets
         return (rec: string[]) => {

@@ -12,6 +12,8 @@ import type { RawCol, RawTable } from './columns.js'
 export interface Encoding {
   columns: Record<string, { mean?: number, std?: number, categories?: string[] }>
   classes?: string[]
+  /** The cut points of a partition key cut into intervals (bins, or the quantiles found in the training rows). */
+  partition?: { cuts: number[] }
 }
 
 /** Feature layout: one block per non-label column. */

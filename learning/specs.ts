@@ -101,8 +101,16 @@ const numericOpts = {
   clip: z.tuple([z.number(), z.number()]).optional(),
   /** Multiply raw values first (e.g. 1/255 for pixels). */
   scale: z.number().finite().optional(),
-  /** Value used for an empty cell; without it, an empty cell is a bad row. */
-  missing: z.number().finite().optional()
+  /**
+   * An empty cell: a number is the value used for it (raw units); `{ fill, indicator }` fills it with `fill`
+   * (a raw value, or 'mean': the column's mean, default) and adds a 0/1 feature `missing(name)` (default true),
+   * and also allows the column to be absent from the file (every row missing: insurers whose files differ).
+   * Without it, an empty cell is a bad row.
+   */
+  missing: z.union([
+    z.number().finite(),
+    z.object({ fill: z.union([z.number().finite(), z.literal('mean')]).default('mean'), indicator: z.boolean().default(true) }).strict()
+  ]).optional()
 }
 
 export const ColumnSpecSchema = z.discriminatedUnion('role', [

@@ -163,7 +163,12 @@ export const ColumnSpecSchema = z.discriminatedUnion('role', [
 export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>
 export type ColumnSpec = z.output<typeof ColumnSpecSchema>
 
-export const FormatSchema = z.object({
+/** Data file formats: delimited text (csv, tsv) and idx (MNIST's binary arrays). */
+export const FORMAT_TYPES = ['csv', 'tsv', 'idx'] as const
+
+const FormatObjectSchema = z.object({
+  /** csv / tsv (delimited text, the fields below) or idx (binary arrays; the fields below do not apply). */
+  type: z.string().default('csv').refine((t) => (FORMAT_TYPES as readonly string[]).includes(t), { error: (i) => `unsupported format '${String(i.input)}' (one of ${FORMAT_TYPES.join(', ')})` }),
   delimiter: z.string().min(1).max(4).default(','),
   header: z.boolean().default(true),
   /** true, false or 'auto' (by the .gz suffix). */
@@ -176,7 +181,17 @@ export const FormatSchema = z.object({
   trim: z.boolean().default(true)
 }).strict()
 
-const FormatDefault = { delimiter: ',', header: true, gzip: 'auto' as const, skipLines: 0, quote: '"', trim: true }
+/** `format`: an object of the fields above, or just its type (`"idx"`, `"tsv"`: tab-delimited). */
+export const FormatSchema = z.preprocess((v) => {
+  const o = typeof v === 'string' ? { type: v } : v
+  if (o == null || typeof o !== 'object') return o
+  const type = (o as { type?: unknown }).type
+  if (type === 'tsv' && !('delimiter' in o)) return { ...o, delimiter: '\t' }
+  if (type === 'idx' && !('header' in o)) return { ...o, header: false }
+  return o
+}, FormatObjectSchema)
+
+const FormatDefault = { type: 'csv', delimiter: ',', header: true, gzip: 'auto' as const, skipLines: 0, quote: '"', trim: true }
 
 export const DatasetSpecSchema = z.object({
   name: z.string().min(1).max(200).default('dataset'),
@@ -184,8 +199,12 @@ export const DatasetSpecSchema = z.object({
   file: z.union([z.string().min(1), z.object({ builtin: z.enum(['mnist']) }).strict()]),
   format: FormatSchema.default(FormatDefault),
   columns: z.array(ColumnSpecSchema).min(1).max(100000),
+  /** format idx: the idx1 file of labels, one per item of `file`, read as each record's last cell. */
+  labelFile: z.string().min(1).optional(),
   /** A separate held-out test file with the same columns (adult.test). */
   testFile: z.string().min(1).optional(),
+  /** format idx: the labels of `testFile`. */
+  testLabelFile: z.string().min(1).optional(),
   /** Format of the test file where it differs (fields left out are taken from `format`). */
   testFormat: z.object({
     delimiter: z.string().min(1).max(4).optional(),
@@ -265,6 +284,13 @@ export function parseDatasetSpec (value: unknown): DatasetSpec {
       throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.classes: a binary label needs exactly 2 classes [negative, positive]`, `dataset.columns.${i}.classes`)
     }
   })
+  for (const f of ['labelFile', 'testLabelFile'] as const) {
+    if (spec[f] != null && spec.format.type !== 'idx') throw new InvalidSpecError(`invalid dataset spec: dataset.${f}: only for format 'idx' (this spec's format is '${spec.format.type}')`, `dataset.${f}`)
+  }
+  if (spec.testLabelFile != null && spec.testFile == null) throw new InvalidSpecError('invalid dataset spec: dataset.testLabelFile: needs testFile (the items it labels)', 'dataset.testLabelFile')
+  if (spec.format.type === 'idx' && spec.testFile != null && (spec.labelFile == null) !== (spec.testLabelFile == null)) {
+    throw new InvalidSpecError(`invalid dataset spec: dataset.${spec.labelFile == null ? 'labelFile' : 'testLabelFile'}: give labels for both files or neither`, `dataset.${spec.labelFile == null ? 'labelFile' : 'testLabelFile'}`)
+  }
   const labels = spec.columns.filter((c) => c.role === 'label')
   if (labels.length !== 1) {
     throw new InvalidSpecError(`invalid dataset spec: dataset.columns: exactly one column must have role 'label' (found ${labels.length})`, 'dataset.columns')

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { parseDatasetSpec, type ColumnSpec, type DatasetSpec, type DatasetSpecInput } from '../specs.js'
 import { DatasetNotFoundError, EmptyDatasetError, InvalidSpecError } from '../errors.js'
 import { BadRows, RecordSource, type RecordFormat } from '../records/index.js'
+import { IdxSource } from '../records/idx.js'
+import { checkDelimitedText } from '../records/sniff.js'
 import { DATA_DIR_ENV } from '../constants.js'
 import { RawTable, makeRowParser, resolveColumns, type Col, type RawCol } from './columns.js'
 import { encodeInto, planEncoding, type Encoding } from './encoding.js'
@@ -54,10 +56,19 @@ function resolveFile (file: string, dataDir: string): string {
   return path
 }
 
-/** Reads one file's records into the table (creating it, with the columns, from the first file's header). */
-async function readFileInto (path: string, format: RecordFormat, spec: DatasetSpec, ref: { table: RawTable | null, cols: Col[] | null },
-  options: { signal?: AbortSignal, maxRows?: number, bad: BadRows, final: boolean }): Promise<RecordSource> {
-  const source = new RecordSource({ path, format, badRows: options.bad })
+/**
+ * Reads one file's records into the table (creating it, with the columns, from the first file's header): a
+ * delimited file through the record source (after a look that it is text), an idx file through IdxSource.
+ */
+async function readFileInto (path: string, format: RecordFormat & { type: string }, spec: DatasetSpec, ref: { table: RawTable | null, cols: Col[] | null },
+  options: { signal?: AbortSignal, maxRows?: number, bad: BadRows, final: boolean, labels?: string }): Promise<RecordSource | IdxSource> {
+  let source: RecordSource | IdxSource
+  if (format.type === 'idx') {
+    source = new IdxSource({ path, labels: options.labels })
+  } else {
+    await checkDelimitedText(path)
+    source = new RecordSource({ path, format, badRows: options.bad })
+  }
   const file = source.file
   let parseRow: ((r: string[]) => void) | null = ref.table != null ? makeRowParser(ref.table) : null
   const columns = (): (r: string[]) => void => {
@@ -154,7 +165,8 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   const testPath = spec.testFile != null ? resolveFile(spec.testFile, dataDir) : null
   const bad = new BadRows(spec.onBadRow)
   const ref: { table: RawTable | null, cols: Col[] | null } = { table: null, cols: null }
-  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad, final: options.growing !== true })
+  const labelPath = spec.labelFile != null ? resolveFile(spec.labelFile, dataDir) : undefined
+  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad, final: options.growing !== true, labels: labelPath })
   if (ref.table == null) throw new DatasetNotFoundError(`${main}: the file is empty${spec.format.header ? ' (no header line)' : ''}`)
   const mainRows = ref.table.rows
   // a growing file (a daemon's) may start with its header only; rows come later through the data feed
@@ -165,7 +177,8 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
     const fmt = { ...spec.format }
     for (const [k, v] of Object.entries(spec.testFormat ?? {})) if (v !== undefined) (fmt as Record<string, unknown>)[k] = v
     const skippedBefore = bad.report.count
-    const testSource = await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad, final: true })
+    const testLabels = spec.testLabelFile != null ? resolveFile(spec.testLabelFile, dataDir) : undefined
+    const testSource = await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad, final: true, labels: testLabels })
     const total = ref.table.rows
     if (total === mainRows) emptyFile(testSource.file, { report: { count: bad.report.count - skippedBefore, examples: bad.report.examples.filter((e) => e.startsWith(`${testSource.file}: `)), lines: [] } }, false, 'test file')
     split = {
@@ -182,7 +195,9 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
     }
   }
   const dataset = buildDataset(spec, ref.table, ref.cols!, split, bad, options.encoding)
-  dataset.loadedPosition = first.gzip ? null : { ...first.position }
-  dataset.loadedBytes = first.gzip ? first.bytesRead : first.position.offset
+  // appended rows are read from where the load stopped: delimited text only, not gzip or idx
+  const resumable = first instanceof RecordSource && !first.gzip
+  dataset.loadedPosition = resumable ? { ...first.position } : null
+  dataset.loadedBytes = resumable ? first.position.offset : first.bytesRead
   return dataset
 }

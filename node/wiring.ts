@@ -52,7 +52,8 @@ export function localDatasetSpec (manifest: NetworkManifest, dataFile: string, o
   delete spec.testFile
   delete spec.testFormat
   delete spec.maxRows
-  const format = { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
+  // `format: "idx"` is short for { type: "idx" }
+  const format: Record<string, unknown> = typeof spec.format === 'string' ? { type: spec.format } : { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
   format.gzip = 'auto'
   return { ...spec, file: resolve(dataFile), format, testFraction: 0, ...(options.onBadRow != null ? { onBadRow: options.onBadRow } : {}) }
 }

@@ -11,6 +11,7 @@ import { primaryMetric, type PrimaryMetric } from './metrics.js'
 import { setBackend, ensureBackend, type BackendName } from './backend.js'
 import { DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_SEED } from './constants.js'
 import type { Model } from './model.js'
+import type { BadRowReport } from './records/index.js'
 
 export interface BaselineOptions {
   /** Dataset: built-in name, spec file, JSON text, spec object, or an already loaded Dataset. */
@@ -54,6 +55,8 @@ export interface BaselineResult {
   testRows: number
   schemaHash: string
   lossPerEpoch: number[]
+  /** Rows the load skipped as bad (onBadRow 'skip'): how many, and the first few with their lines. */
+  badRows: BadRowReport
   /** The trained weights (not serialized by the CLI). */
   weights?: Float32Array
 }
@@ -121,6 +124,7 @@ export async function runBaseline (options: BaselineOptions): Promise<BaselineRe
       testRows: dataset.test.length,
       schemaHash: model.schemaHash,
       lossPerEpoch,
+      badRows: dataset.badRows,
       weights
     }
   } finally {

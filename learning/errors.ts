@@ -61,3 +61,10 @@ export class IncompatibleModelError extends Error {
   static override name = 'IncompatibleModelError'
   override name = 'IncompatibleModelError'
 }
+
+/** A data file is not in the format its spec says (a binary file read as CSV, a malformed idx file). Names the file. */
+export class UnsupportedFormatError extends Error {
+  static override name = 'UnsupportedFormatError'
+  override name = 'UnsupportedFormatError'
+  constructor (readonly file: string, problem: string) { super(`${file}: ${problem}`) }
+}

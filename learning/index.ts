@@ -21,7 +21,7 @@
 export { tf } from './tf.js'
 export { setBackend, ensureBackend, currentBackend, BACKEND_NAMES, CONV_TRAINING_BACKENDS, type BackendName, type SetBackendOptions } from './backend.js'
 export {
-  BackendUnavailableError, InvalidSpecError, BadRowError, DatasetNotFoundError, EmptyDatasetError, UnsupportedOnBackendError,
+  BackendUnavailableError, InvalidSpecError, BadRowError, DatasetNotFoundError, EmptyDatasetError, UnsupportedFormatError, UnsupportedOnBackendError,
   WeightsMismatchError, IncompatibleModelError
 } from './errors.js'
 export {

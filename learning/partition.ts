@@ -110,7 +110,8 @@ export function partition (dataset: Dataset, options: PartitionOptions): Shard[]
       if (g == null) { g = []; groups.set(c, g) }
       g.push(r)
     }
-    const keys = [...groups.keys()].sort((a, b) => values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : 0)
+    // interval keys (bins, quantiles) in interval order; others by name
+    const keys = [...groups.keys()].sort(dataset.partitionCuts != null ? (a, b) => a - b : (a, b) => values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : 0)
     const peers = options.peers ?? keys.length
     if (peers < keys.length) fail('peers', `${peers} peers for ${keys.length} key values of '${dataset.partitionColumn ?? ''}': need at least one peer per value`)
     const sizes = keys.map((k) => groups.get(k)!.length)

@@ -101,8 +101,16 @@ const numericOpts = {
   clip: z.tuple([z.number(), z.number()]).optional(),
   /** Multiply raw values first (e.g. 1/255 for pixels). */
   scale: z.number().finite().optional(),
-  /** Value used for an empty cell; without it, an empty cell is a bad row. */
-  missing: z.number().finite().optional()
+  /**
+   * An empty cell: a number is the value used for it (raw units); `{ fill, indicator }` fills it with `fill`
+   * (a raw value, or 'mean': the column's mean, default) and adds a 0/1 feature `missing(name)` (default true),
+   * and also allows the column to be absent from the file (every row missing: insurers whose files differ).
+   * Without it, an empty cell is a bad row.
+   */
+  missing: z.union([
+    z.number().finite(),
+    z.object({ fill: z.union([z.number().finite(), z.literal('mean')]).default('mean'), indicator: z.boolean().default(true) }).strict()
+  ]).optional()
 }
 
 export const ColumnSpecSchema = z.discriminatedUnion('role', [
@@ -138,13 +146,29 @@ export const ColumnSpecSchema = z.discriminatedUnion('role', [
   }).strict(),
   z.object({ ...common, role: z.literal('exposure'), /** values above are capped (e.g. 1 year) */ cap: z.number().positive().optional() }).strict(),
   z.object({ ...common, role: z.literal('weight') }).strict(),
-  z.object({ ...common, role: z.literal('partition') }).strict(),
+  z.object({
+    ...common,
+    role: z.literal('partition'),
+    /** Cut points of a numeric column: the key is its interval (-inf, b0], (b0, b1], ..., (bk, inf). */
+    bins: z.array(z.number().finite()).min(1).max(1000).optional(),
+    /** A numeric column cut into this many groups of about equal size at its quantiles (over the training rows). */
+    quantiles: z.number().int().min(2).max(1000).optional(),
+    /** Raw value -> group (e.g. departments to regions); values outside keep their own value, or go to `other`. */
+    map: z.record(z.string(), z.string().min(1)).optional(),
+    /** With `map`: the group of every value the map does not name. */
+    other: z.string().min(1).optional()
+  }).strict(),
   z.object({ ...common, role: z.literal('ignore') }).strict()
 ])
 export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>
 export type ColumnSpec = z.output<typeof ColumnSpecSchema>
 
-export const FormatSchema = z.object({
+/** Data file formats: delimited text (csv, tsv) and idx (MNIST's binary arrays). */
+export const FORMAT_TYPES = ['csv', 'tsv', 'idx'] as const
+
+const FormatObjectSchema = z.object({
+  /** csv / tsv (delimited text, the fields below) or idx (binary arrays; the fields below do not apply). */
+  type: z.string().default('csv').refine((t) => (FORMAT_TYPES as readonly string[]).includes(t), { error: (i) => `unsupported format '${String(i.input)}' (one of ${FORMAT_TYPES.join(', ')})` }),
   delimiter: z.string().min(1).max(4).default(','),
   header: z.boolean().default(true),
   /** true, false or 'auto' (by the .gz suffix). */
@@ -157,7 +181,17 @@ export const FormatSchema = z.object({
   trim: z.boolean().default(true)
 }).strict()
 
-const FormatDefault = { delimiter: ',', header: true, gzip: 'auto' as const, skipLines: 0, quote: '"', trim: true }
+/** `format`: an object of the fields above, or just its type (`"idx"`, `"tsv"`: tab-delimited). */
+export const FormatSchema = z.preprocess((v) => {
+  const o = typeof v === 'string' ? { type: v } : v
+  if (o == null || typeof o !== 'object') return o
+  const type = (o as { type?: unknown }).type
+  if (type === 'tsv' && !('delimiter' in o)) return { ...o, delimiter: '\t' }
+  if (type === 'idx' && !('header' in o)) return { ...o, header: false }
+  return o
+}, FormatObjectSchema)
+
+const FormatDefault = { type: 'csv', delimiter: ',', header: true, gzip: 'auto' as const, skipLines: 0, quote: '"', trim: true }
 
 export const DatasetSpecSchema = z.object({
   name: z.string().min(1).max(200).default('dataset'),
@@ -165,8 +199,12 @@ export const DatasetSpecSchema = z.object({
   file: z.union([z.string().min(1), z.object({ builtin: z.enum(['mnist']) }).strict()]),
   format: FormatSchema.default(FormatDefault),
   columns: z.array(ColumnSpecSchema).min(1).max(100000),
+  /** format idx: the idx1 file of labels, one per item of `file`, read as each record's last cell. */
+  labelFile: z.string().min(1).optional(),
   /** A separate held-out test file with the same columns (adult.test). */
   testFile: z.string().min(1).optional(),
+  /** format idx: the labels of `testFile`. */
+  testLabelFile: z.string().min(1).optional(),
   /** Format of the test file where it differs (fields left out are taken from `format`). */
   testFormat: z.object({
     delimiter: z.string().min(1).max(4).optional(),
@@ -231,13 +269,28 @@ export function parseDatasetSpec (value: unknown): DatasetSpec {
     if (c.range != null && c.range[1] < c.range[0]) {
       throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.range: last < first`, `dataset.columns.${i}.range`)
     }
-    if (c.role === 'label' && (c.kind === 'classes' || c.kind === 'binary') && c.classes == null) {
-      // learned from the data; allowed
+    const at = `dataset.columns.${i}`
+    if ((c.role === 'categorical' || c.role === 'partition') && c.bins != null) {
+      const k = c.bins.findIndex((b, j) => j > 0 && !(b > c.bins![j - 1]))
+      if (k > 0) throw new InvalidSpecError(`invalid dataset spec: ${at}.bins.${k}: cut points must increase (${c.bins[k - 1]} then ${c.bins[k]})`, `${at}.bins.${k}`)
+    }
+    if (c.role === 'partition') {
+      const derived = (['bins', 'quantiles', 'map'] as const).filter((f) => c[f] != null)
+      if (derived.length > 1) throw new InvalidSpecError(`invalid dataset spec: ${at}.${derived[1]}: a partition key is derived by one of bins, quantiles or map (got ${derived.join(' and ')})`, `${at}.${derived[1]}`)
+      if (c.other != null && c.map == null) throw new InvalidSpecError(`invalid dataset spec: ${at}.other: only with map (the group of values the map does not name)`, `${at}.other`)
+      if (c.range != null) throw new InvalidSpecError(`invalid dataset spec: ${at}.range: the partition key is one column`, `${at}.range`)
     }
     if (c.role === 'label' && c.kind === 'binary' && c.classes != null && c.classes.length !== 2) {
       throw new InvalidSpecError(`invalid dataset spec: dataset.columns.${i}.classes: a binary label needs exactly 2 classes [negative, positive]`, `dataset.columns.${i}.classes`)
     }
   })
+  for (const f of ['labelFile', 'testLabelFile'] as const) {
+    if (spec[f] != null && spec.format.type !== 'idx') throw new InvalidSpecError(`invalid dataset spec: dataset.${f}: only for format 'idx' (this spec's format is '${spec.format.type}')`, `dataset.${f}`)
+  }
+  if (spec.testLabelFile != null && spec.testFile == null) throw new InvalidSpecError('invalid dataset spec: dataset.testLabelFile: needs testFile (the items it labels)', 'dataset.testLabelFile')
+  if (spec.format.type === 'idx' && spec.testFile != null && (spec.labelFile == null) !== (spec.testLabelFile == null)) {
+    throw new InvalidSpecError(`invalid dataset spec: dataset.${spec.labelFile == null ? 'labelFile' : 'testLabelFile'}: give labels for both files or neither`, `dataset.${spec.labelFile == null ? 'labelFile' : 'testLabelFile'}`)
+  }
   const labels = spec.columns.filter((c) => c.role === 'label')
   if (labels.length !== 1) {
     throw new InvalidSpecError(`invalid dataset spec: dataset.columns: exactly one column must have role 'label' (found ${labels.length})`, 'dataset.columns')

@@ -11,7 +11,7 @@ import type { Keyring, NetworkManifest } from '../protocol/membership/index.js'
 import { updateMessageLimit } from './transport/message-limit.js'
 import {
   createLearner, ensureBackend, setBackend, loadDatasetFromSpec, resolveDatasetSpec, sharedModel, primaryMetric, evaluateWeights,
-  type Dataset, type DatasetLearner, type Model, type BackendName, type BadRows, type BadRowPolicy
+  type Dataset, type DatasetLearner, type Model, type BackendName, type BadRows, type BadRowPolicy, type BadRowReport
 } from '../learning/index.js'
 
 /** A Learner whose local data can grow while the daemon runs. */
@@ -27,6 +27,8 @@ export interface DaemonLearner extends Learner {
   loadedFile?: string
   /** Primary metric name and direction (e.g. accuracy, higher is better). */
   primaryMetric?: { name: string, higherIsBetter: boolean }
+  /** Rows the initial load skipped as bad (onBadRow skip): count and the first few with their lines. */
+  loadBadRows?: BadRowReport
 }
 
 export interface LearnerInit {
@@ -50,7 +52,8 @@ export function localDatasetSpec (manifest: NetworkManifest, dataFile: string, o
   delete spec.testFile
   delete spec.testFormat
   delete spec.maxRows
-  const format = { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
+  // `format: "idx"` is short for { type: "idx" }
+  const format: Record<string, unknown> = typeof spec.format === 'string' ? { type: spec.format } : { ...((spec.format as Record<string, unknown> | undefined) ?? {}) }
   format.gzip = 'auto'
   return { ...spec, file: resolve(dataFile), format, testFraction: 0, ...(options.onBadRow != null ? { onBadRow: options.onBadRow } : {}) }
 }
@@ -89,6 +92,7 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   }
   out.loadedBytes = dataset.loadedPosition?.offset
   out.loadedFile = file
+  out.loadBadRows = dataset.badRows
   out.primaryMetric = primaryMetric(dataset.task)
   return out
 }

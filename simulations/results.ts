@@ -35,6 +35,14 @@ export interface Summary {
   maxRssMiB: number
 }
 
+export interface DataSummary {
+  name: string
+  rows: number
+  trainRows: number
+  testRows: number
+  badRows: { count: number, examples: string[], lines: number[] }
+}
+
 export interface BaselineResults {
   centralized: { value: number | null, metrics: MetricValues | null, epochs: number | null, skipped?: string }
   localOnly: { mean: number | null, perPeer: Array<[number, number]>, steps: number | null, skipped?: string }
@@ -58,6 +66,8 @@ export interface GoalResult { goal: string, target: string, measured: string, pa
 
 export interface Results extends Summary {
   description: string | null
+  /** The loaded dataset: rows, the split, and the rows skipped as bad (null with a custom peer environment). */
+  data: DataSummary | null
   /**
    * Per-region figures for key partitions (e.g. freMTPL2freq by Region): each region's peers in the network
    * vs alone, on the region's own test rows and on the shared test split, small regions marked (regions.ts).
@@ -199,6 +209,8 @@ export function renderTable (results: Results): string {
     `bytes per peer per round: ${fmt(results.bytesPerPeerPerRound, 4)}   refused: ${Object.entries(results.refused).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
   ]
+  const bad = results.data?.badRows
+  if (bad != null && bad.count > 0) out.push(`skipped ${bad.count} bad row(s) of ${results.data!.name} (onBadRow skip); first:`, ...bad.examples.slice(0, 3).map((e) => `  ${e}`))
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
   if (results.personal != null) out.push('', ...renderPersonal(results.personal))
   if (results.details.goals.length > 0) {

@@ -16,7 +16,7 @@ import { createRng } from '../protocol/rng.js'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import { variantScenario, type Scenario } from './scenario.js'
 import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
-import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, sortKeys, variantResult, type BaselineResults, type GoalResult, type Results, type VariantResult } from './results.js'
+import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, sortKeys, variantResult, type BaselineResults, type DataSummary, type GoalResult, type Results, type VariantResult } from './results.js'
 import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './regions.js'
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
@@ -117,6 +117,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const metric = await describeMetric(scenario, factoryModule)
   options.onPhase?.('starting peers')
   const sim = await Simulation.create(scenario, { workers: options.workers, factoryModule })
+  let data: DataSummary | null = null
   let run: DecentralizedResult
   let baselines: BaselineResults
   let regions: RegionReport | null = null
@@ -124,6 +125,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
+    // the data as loaded (rows, split, skipped bad rows); a custom peer environment has no such task
+    if (factoryModule === DEFAULT_FACTORY_MODULE) data = await sim.handles[0].task('dataInfo', {}) as DataSummary
     options.onPhase?.('decentralized run')
     if (scenario.transport === 'libp2p') {
       const { runOverLibp2p } = await import('./libp2p-mode.js')
@@ -203,6 +206,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     wallSeconds: sig(wallSeconds, 4),
     peerStepsPerSecond: sig(run.trainingSteps / Math.max(1e-9, run.wallSeconds), 4),
     maxRssMiB: sig(run.maxRssMiB, 4),
+    data,
     description: scenario.description ?? null,
     regions,
     ...(personal != null ? { personal } : {}),

@@ -5,6 +5,7 @@
 import type { ColumnSpec, DatasetSpec } from '../specs.js'
 import { InvalidSpecError } from '../errors.js'
 import { RowProblem } from '../records/index.js'
+import { cutsInterval, valueMap } from './partition-key.js'
 
 export interface Col {
   spec: ColumnSpec
@@ -13,6 +14,29 @@ export interface Col {
   index: number
   /** Spec field path for error messages. */
   field: string
+  /** Not in the file (allowed with `missing: { ... }`): every row is missing. */
+  absent?: boolean
+}
+
+/** The `{ fill, indicator }` form of a numeric column's `missing` option, or null. */
+export function missingFill (spec: ColumnSpec): { fill: number | 'mean', indicator: boolean } | null {
+  if (spec.role !== 'numeric' && spec.role !== 'log-numeric') return null
+  return typeof spec.missing === 'object' ? spec.missing : null
+}
+
+/**
+ * A numeric column's transform of a raw value: scale, clip, then log(x + offset) for log-numeric. Throws
+ * RowProblem for the log of a non-positive value.
+ */
+export function transformNumeric (spec: ColumnSpec & { role: 'numeric' | 'log-numeric' }, column: string, raw: number): number {
+  let v = raw
+  if (spec.scale != null) v *= spec.scale
+  if (spec.clip != null) v = Math.min(spec.clip[1], Math.max(spec.clip[0], v))
+  if (spec.role === 'log-numeric') {
+    if (!(v + spec.offset > 0)) throw new RowProblem(column, `log of a non-positive value (${v + spec.offset})`)
+    v = Math.log(v + spec.offset)
+  }
+  return v
 }
 
 function fnv1a (text: string): number {
@@ -76,7 +100,10 @@ export class RawTable {
           if (col.spec.bins != null) r.num = new F64()
           else { r.codes = new I32(); r.interner = new Interner() }
           break
-        case 'partition': r.codes = new I32(); r.interner = new Interner(); break
+        case 'partition':
+          if (cutsInterval(col.spec)) r.num = new F64()
+          else { r.codes = new I32(); r.interner = new Interner() }
+          break
         case 'text': r.tokens = []; break
         case 'label':
           if (col.spec.kind === 'count' || col.spec.kind === 'numeric') r.num = new F64()
@@ -94,10 +121,10 @@ export class RawTable {
 }
 
 function parseNumber (cell: string | undefined, col: Col, what = 'a number'): number {
-  const s = col.spec as { missing?: number }
+  const s = col.spec as { missing?: unknown }
   if (cell === undefined) throw new RowProblem(col.name, 'missing (row too short)')
   if (cell === '') {
-    if (s.missing !== undefined) return s.missing
+    if (typeof s.missing === 'number') return s.missing
     throw new RowProblem(col.name, `empty cell where ${what} is expected`)
   }
   const v = Number(cell)
@@ -116,16 +143,12 @@ export function makeRowParser (table: RawTable, classes?: readonly string[] | nu
     switch (spec.role) {
       case 'numeric':
       case 'log-numeric': {
-        const offset = spec.role === 'log-numeric' ? spec.offset : 0
+        // with missing: { ... }, an empty cell (or an absent column) is NaN here; the encoding fills it
+        const fill = missingFill(spec)
+        if (fill != null && col.absent === true) return () => NaN
         return (rec: string[]) => {
-          let v = parseNumber(rec[col.index], col)
-          if (spec.scale != null) v *= spec.scale
-          if (spec.clip != null) v = Math.min(spec.clip[1], Math.max(spec.clip[0], v))
-          if (spec.role === 'log-numeric') {
-            if (!(v + offset > 0)) throw new RowProblem(col.name, `log of a non-positive value (${v + offset})`)
-            v = Math.log(v + offset)
-          }
-          return v
+          if (fill != null && rec[col.index] === '') return NaN
+          return transformNumeric(spec, col.name, parseNumber(rec[col.index], col))
         }
       }
       case 'exposure':
@@ -148,12 +171,15 @@ export function makeRowParser (table: RawTable, classes?: readonly string[] | nu
           if (c === undefined) throw new RowProblem(col.name, 'missing (row too short)')
           return c
         }
-      case 'partition':
+      case 'partition': {
+        if (cutsInterval(spec)) return (rec: string[]) => parseNumber(rec[col.index], col)
+        const map = valueMap(spec)
         return (rec: string[]) => {
           const c = rec[col.index]
           if (c === undefined) throw new RowProblem(col.name, 'missing (row too short)')
-          return c
+          return map != null ? map(c) : c
         }
+      }
       case 'text': {
         const buckets = spec.buckets
         return (rec: string[]) => {
@@ -223,6 +249,10 @@ export function resolveColumns (spec: DatasetSpec, header: string[] | null, file
     if (c.index != null) index = c.index
     else if (header != null && c.name != null) {
       index = header.indexOf(c.name)
+      if (index < 0 && missingFill(c) != null) {
+        out.push({ spec: c, name: c.name, index: -1, field, absent: true })
+        return
+      }
       if (index < 0) throw new InvalidSpecError(`invalid dataset spec: ${field}.name: column '${c.name}' is not in the header of ${file} (${header.slice(0, 20).join(', ')})`, `${field}.name`)
     } else index = position
     position = index + 1

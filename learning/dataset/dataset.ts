@@ -11,6 +11,7 @@ import type { Task } from '../metrics.js'
 import { BadRows, type BadRowReport, type SourcePosition } from '../records/index.js'
 import { Interner, RawTable, makeRowParser, type Col } from './columns.js'
 import { encodeInto, type Block, type Encoding } from './encoding.js'
+import { intervalOf } from './partition-key.js'
 
 export interface AppendOptions {
   /** The rows' file, for messages (default 'appended'). */
@@ -47,6 +48,11 @@ export class Dataset implements TensorData {
   loadedPosition: SourcePosition | null = null
   /** Distinct partition-key values (index = code), or null without a partition column. */
   readonly partitionValues: string[] | null
+  /**
+   * Cut points of a partition key derived as intervals of a numeric column (`bins`, `quantiles`), else null.
+   * Then every interval has its code up front, in order (`partitionValues` are `col(-Inf,c1]`, ...).
+   */
+  readonly partitionCuts: number[] | null
   private _x: Float32Array
   private _y: Float32Array
   private _exposure: Float32Array | null
@@ -61,7 +67,7 @@ export class Dataset implements TensorData {
   constructor (init: {
     name: string, spec: DatasetSpec, task: Task, featureNames: string[], classes: string[] | null, encoding: Encoding,
     x: Float32Array, y: Float32Array, exposure: Float32Array | null, weight: Float32Array | null,
-    partition: Int32Array | null, partitionValues: string[] | null, size: number, train: Uint32Array, test: Uint32Array,
+    partition: Int32Array | null, partitionValues: string[] | null, partitionCuts?: number[] | null, size: number, train: Uint32Array, test: Uint32Array,
     badRows: BadRowReport, blocks: Block[], cols: Col[]
   }) {
     this.name = init.name
@@ -78,6 +84,7 @@ export class Dataset implements TensorData {
     this._weight = init.weight
     this._partition = init.partition
     this.partitionValues = init.partitionValues
+    this.partitionCuts = init.partitionCuts ?? null
     this.partitionIndex = init.partitionValues != null ? new Map(init.partitionValues.map((v, i) => [v, i])) : null
     this.size = init.size
     this.train = init.train
@@ -156,7 +163,9 @@ export class Dataset implements TensorData {
     for (let i = 0; i < table.rows; i++) {
       if (this._exposure != null && e != null) { this._exposure[start + i] = e.data[i]; this._offset![start + i] = Math.log(e.data[i]) }
       if (this._weight != null && w != null) this._weight[start + i] = w.data[i]
-      if (this._partition != null && p?.codes != null) {
+      if (this._partition != null && p?.num != null && this.partitionCuts != null) {
+        this._partition[start + i] = intervalOf(p.num.data[i], this.partitionCuts)
+      } else if (this._partition != null && p?.codes != null) {
         const v = p.interner!.values[p.codes.data[i]]
         let code = this.partitionIndex!.get(v)
         if (code === undefined) { code = this.partitionValues!.length; this.partitionValues!.push(v); this.partitionIndex!.set(v, code) }

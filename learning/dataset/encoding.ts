@@ -6,12 +6,15 @@
 import type { ColumnSpec } from '../specs.js'
 import { BadRowError, InvalidSpecError } from '../errors.js'
 import type { Task } from '../metrics.js'
-import type { RawCol, RawTable } from './columns.js'
+import { missingFill, transformNumeric, type RawCol, type RawTable } from './columns.js'
+import { RowProblem } from '../records/index.js'
 
 /** Per-column encoding parameters actually used (spec values, or learned from the loaded training rows). */
 export interface Encoding {
-  columns: Record<string, { mean?: number, std?: number, categories?: string[] }>
+  columns: Record<string, { mean?: number, std?: number, categories?: string[], fill?: number }>
   classes?: string[]
+  /** The cut points of a partition key cut into intervals (bins, or the quantiles found in the training rows). */
+  partition?: { cuts: number[] }
 }
 
 /** Feature layout: one block per non-label column. */
@@ -23,6 +26,9 @@ export interface Block {
   std: number
   categories?: string[]
   categoryIndex?: Map<string, number>
+  /** Scalars with `missing: { ... }`: the value (before standardizing) of a missing cell, and its 0/1 feature. */
+  fill?: number
+  indicator?: boolean
 }
 
 export interface EncodingPlan { blocks: Block[], featureNames: string[], encoding: Encoding, classes: string[] | null, task: Task }
@@ -40,20 +46,31 @@ export function planEncoding (table: RawTable, trainRows: Uint32Array, given?: E
     const name = rc.col.name
     const prior = given?.columns[name]
     if (s.role === 'numeric' || s.role === 'log-numeric') {
+      const missing = missingFill(s)
       let mean = s.mean ?? prior?.mean
       let std = s.std ?? prior?.std
-      if (!s.standardize) { mean = 0; std = 1 } else if (mean == null || std == null) {
-        let sum = 0; let sq = 0
+      // statistics of the rows that have a value (missing cells are NaN until filled)
+      const observed = (): { m: number, v: number } => {
+        let sum = 0; let sq = 0; let k = 0
         const data = rc.num!.data
-        for (const r of trainRows) { sum += data[r]; sq += data[r] * data[r] }
-        const m = trainRows.length > 0 ? sum / trainRows.length : 0
-        const v = trainRows.length > 0 ? sq / trainRows.length - m * m : 1
+        for (const r of trainRows) { const x = data[r]; if (x === x) { sum += x; sq += x * x; k++ } }
+        const m = k > 0 ? sum / k : 0
+        return { m, v: k > 0 ? sq / k - m * m : 1 }
+      }
+      let fill: number | undefined
+      if (missing != null) {
+        fill = prior?.fill ?? (missing.fill === 'mean' ? (s.mean ?? mean ?? observed().m) : fillValue(s, name, missing.fill, rc.col.field))
+      }
+      if (!s.standardize) { mean = 0; std = 1 } else if (mean == null || std == null) {
+        const { m, v } = observed()
         mean ??= m
         std ??= v > 1e-12 ? Math.sqrt(v) : 1
       }
-      encoding.columns[name] = { mean, std }
-      blocks.push({ raw: rc, kind: 'scalar', width: 1, mean, std })
+      encoding.columns[name] = fill != null ? { mean, std, fill } : { mean, std }
+      const indicator = missing?.indicator === true
+      blocks.push({ raw: rc, kind: 'scalar', width: indicator ? 2 : 1, mean, std, ...(fill != null ? { fill, indicator } : {}) })
       featureNames.push(s.role === 'log-numeric' ? `log(${name})` : name)
+      if (indicator) featureNames.push(`missing(${name})`)
     } else if (s.role === 'categorical') {
       if (s.bins != null) {
         blocks.push({ raw: rc, kind: 'bins', width: s.bins.length + 1, mean: 0, std: 1 })
@@ -89,6 +106,16 @@ export function planEncoding (table: RawTable, trainRows: Uint32Array, given?: E
   return { blocks, featureNames, encoding, classes, task }
 }
 
+/** A raw fill value through the column's transform (scale, clip, log); a log of a non-positive fill is refused. */
+function fillValue (spec: ColumnSpec & { role: 'numeric' | 'log-numeric' }, name: string, raw: number, field: string): number {
+  try {
+    return transformNumeric(spec, name, raw)
+  } catch (err) {
+    if (!(err instanceof RowProblem)) throw err
+    throw new InvalidSpecError(`invalid dataset spec: ${field}.missing.fill: ${err.problem}`, `${field}.missing.fill`)
+  }
+}
+
 export function taskOf (label: ColumnSpec & { role: 'label' }, numClasses: number): Task {
   if (label.kind === 'count') return 'count'
   if (label.kind === 'numeric') return 'regression'
@@ -105,7 +132,18 @@ export function encodeInto (table: RawTable, blocks: Block[], classes: string[] 
     if (b.kind === 'scalar') {
       const data = col.num!.data
       const inv = 1 / b.std
-      for (let i = 0; i < n; i++) x[(start + i) * d + off] = (data[i] - b.mean) * inv
+      if (b.fill == null) {
+        for (let i = 0; i < n; i++) x[(start + i) * d + off] = (data[i] - b.mean) * inv
+      } else {
+        // a missing cell (NaN) gets the fill value, and a 1 in the indicator feature after it
+        const filled = (b.fill - b.mean) * inv
+        for (let i = 0; i < n; i++) {
+          const v = data[i]
+          const base = (start + i) * d + off
+          if (v === v) x[base] = (v - b.mean) * inv
+          else { x[base] = filled; if (b.indicator === true) x[base + 1] = 1 }
+        }
+      }
     } else if (b.kind === 'bins') {
       const bins = (b.raw.col.spec as { bins: number[] }).bins
       const data = col.num!.data

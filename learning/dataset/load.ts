@@ -9,12 +9,15 @@
 import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, resolve, dirname, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseDatasetSpec, type DatasetSpec, type DatasetSpecInput } from '../specs.js'
+import { parseDatasetSpec, type ColumnSpec, type DatasetSpec, type DatasetSpecInput } from '../specs.js'
 import { DatasetNotFoundError, EmptyDatasetError, InvalidSpecError } from '../errors.js'
 import { BadRows, RecordSource, type RecordFormat } from '../records/index.js'
+import { IdxSource } from '../records/idx.js'
+import { checkDelimitedText } from '../records/sniff.js'
 import { DATA_DIR_ENV } from '../constants.js'
 import { RawTable, makeRowParser, resolveColumns, type Col, type RawCol } from './columns.js'
 import { encodeInto, planEncoding, type Encoding } from './encoding.js'
+import { intervalLabels, intervalOf, partitionCuts } from './partition-key.js'
 import { Dataset, splitRows } from './dataset.js'
 
 export interface LoadOptions {
@@ -53,10 +56,19 @@ function resolveFile (file: string, dataDir: string): string {
   return path
 }
 
-/** Reads one file's records into the table (creating it, with the columns, from the first file's header). */
-async function readFileInto (path: string, format: RecordFormat, spec: DatasetSpec, ref: { table: RawTable | null, cols: Col[] | null },
-  options: { signal?: AbortSignal, maxRows?: number, bad: BadRows, final: boolean }): Promise<RecordSource> {
-  const source = new RecordSource({ path, format, badRows: options.bad })
+/**
+ * Reads one file's records into the table (creating it, with the columns, from the first file's header): a
+ * delimited file through the record source (after a look that it is text), an idx file through IdxSource.
+ */
+async function readFileInto (path: string, format: RecordFormat & { type: string }, spec: DatasetSpec, ref: { table: RawTable | null, cols: Col[] | null },
+  options: { signal?: AbortSignal, maxRows?: number, bad: BadRows, final: boolean, labels?: string }): Promise<RecordSource | IdxSource> {
+  let source: RecordSource | IdxSource
+  if (format.type === 'idx') {
+    source = new IdxSource({ path, labels: options.labels })
+  } else {
+    await checkDelimitedText(path)
+    source = new RecordSource({ path, format, badRows: options.bad })
+  }
   const file = source.file
   let parseRow: ((r: string[]) => void) | null = ref.table != null ? makeRowParser(ref.table) : null
   const columns = (): (r: string[]) => void => {
@@ -78,6 +90,35 @@ async function readFileInto (path: string, format: RecordFormat, spec: DatasetSp
   return source
 }
 
+/**
+ * The partition key per row: the raw (or mapped) value, or for `bins` / `quantiles` the interval of the value
+ * (cut points from the spec, else `given`, else the training rows' quantiles, recorded in `encoding.partition`).
+ */
+function derivePartition (rc: RawCol | null, n: number, train: Uint32Array, encoding: Encoding, given?: Encoding): { codes: Int32Array, values: string[], cuts: number[] | null } | null {
+  if (rc == null) return null
+  if (rc.num == null) return { codes: Int32Array.from(rc.codes!.data.subarray(0, n)), values: [...rc.interner!.values], cuts: null }
+  const cuts = partitionCuts(rc.col.spec as ColumnSpec & { role: 'partition' }, rc.num.data, train, given?.partition?.cuts)
+  encoding.partition = { cuts }
+  const codes = new Int32Array(n)
+  for (let i = 0; i < n; i++) codes[i] = intervalOf(rc.num.data[i], cuts)
+  return { codes, values: intervalLabels(rc.col.name, cuts), cuts }
+}
+
+/** ", N rows were skipped as bad: ..." for messages, or '' when none were. */
+function skipped (bad: Pick<BadRows, 'report'>): string {
+  const r = bad.report
+  if (r.count === 0) return ''
+  return `; ${r.count} bad row(s) skipped, first: ${r.examples.slice(0, 3).map((e) => e.slice(e.indexOf(': ') + 2)).join('; ')}`
+}
+
+/** A file that gave no rows: EmptyDatasetError, saying whether they were all skipped or the file has none. */
+function emptyFile (file: string, bad: Pick<BadRows, 'report'>, allowEmpty: boolean, what = 'file'): void {
+  if (bad.report.count > 0) {
+    throw new EmptyDatasetError(`every row of ${file} was skipped (${bad.report.count} bad rows); first bad rows: ${bad.report.examples.slice(0, 3).map((e) => e.slice(e.indexOf(': ') + 2)).join('; ')}`)
+  }
+  if (!allowEmpty) throw new EmptyDatasetError(`${file}: the ${what} has no data rows`)
+}
+
 /** Encodes a raw table into a Dataset; statistics and categories not in the spec come from the training rows only. */
 function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: { train: Uint32Array, test: Uint32Array }, bad: BadRows, given?: Encoding): Dataset {
   const n = table.rows
@@ -88,7 +129,7 @@ function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: {
   const y = new Float32Array(n)
   encodeInto(table, blocks, classes, x, y, 0, d)
   const f32 = (rc: RawCol | null): Float32Array | null => rc?.num != null ? Float32Array.from(rc.num.data.subarray(0, n)) : null
-  const part = table.partition
+  const part = derivePartition(table.partition, n, split.train, encoding, given)
   return new Dataset({
     name: spec.name,
     spec,
@@ -100,8 +141,9 @@ function buildDataset (spec: DatasetSpec, table: RawTable, cols: Col[], split: {
     y,
     exposure: f32(table.exposure),
     weight: f32(table.weight),
-    partition: part != null ? Int32Array.from(part.codes!.data.subarray(0, n)) : null,
-    partitionValues: part != null ? [...part.interner!.values] : null,
+    partition: part?.codes ?? null,
+    partitionValues: part?.values ?? null,
+    partitionCuts: part?.cuts ?? null,
     size: n,
     train: split.train,
     test: split.test,
@@ -123,27 +165,39 @@ export async function loadDatasetFromSpec (input: DatasetSpecInput | DatasetSpec
   const testPath = spec.testFile != null ? resolveFile(spec.testFile, dataDir) : null
   const bad = new BadRows(spec.onBadRow)
   const ref: { table: RawTable | null, cols: Col[] | null } = { table: null, cols: null }
-  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad, final: options.growing !== true })
+  const labelPath = spec.labelFile != null ? resolveFile(spec.labelFile, dataDir) : undefined
+  const first = await readFileInto(main, spec.format, spec, ref, { signal: options.signal, maxRows: options.maxRows ?? spec.maxRows, bad, final: options.growing !== true, labels: labelPath })
   if (ref.table == null) throw new DatasetNotFoundError(`${main}: the file is empty${spec.format.header ? ' (no header line)' : ''}`)
   const mainRows = ref.table.rows
-  if (mainRows === 0 && bad.report.count > 0) {
-    throw new EmptyDatasetError(`every row of ${first.file} was skipped (${bad.report.count} bad rows); first bad rows: ${bad.report.examples.slice(0, 3).map((e) => e.slice(e.indexOf(': ') + 2)).join('; ')}`)
-  }
+  // a growing file (a daemon's) may start with its header only; rows come later through the data feed
+  const allowEmpty = options.growing === true
+  if (mainRows === 0) emptyFile(first.file, bad, allowEmpty)
   let split: { train: Uint32Array, test: Uint32Array }
   if (testPath != null) {
     const fmt = { ...spec.format }
     for (const [k, v] of Object.entries(spec.testFormat ?? {})) if (v !== undefined) (fmt as Record<string, unknown>)[k] = v
-    await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad, final: true })
+    const skippedBefore = bad.report.count
+    const testLabels = spec.testLabelFile != null ? resolveFile(spec.testLabelFile, dataDir) : undefined
+    const testSource = await readFileInto(testPath, fmt, spec, ref, { signal: options.signal, bad, final: true, labels: testLabels })
     const total = ref.table.rows
+    if (total === mainRows) emptyFile(testSource.file, { report: { count: bad.report.count - skippedBefore, examples: bad.report.examples.filter((e) => e.startsWith(`${testSource.file}: `)), lines: [] } }, false, 'test file')
     split = {
       train: Uint32Array.from({ length: mainRows }, (_, i) => i),
       test: Uint32Array.from({ length: total - mainRows }, (_, i) => mainRows + i)
     }
   } else {
     split = splitRows(mainRows, spec.testFraction, spec.splitSeed)
+    if (split.train.length === 0 && !allowEmpty) {
+      throw new EmptyDatasetError(`${first.file}: no training rows: the ${mainRows} row(s) read all went to the test split (testFraction ${spec.testFraction})${skipped(bad)}`)
+    }
+    if (split.test.length === 0 && spec.testFraction > 0 && !allowEmpty) {
+      throw new EmptyDatasetError(`${first.file}: no test rows: testFraction ${spec.testFraction} of ${mainRows} row(s) rounds to none${skipped(bad)}`)
+    }
   }
   const dataset = buildDataset(spec, ref.table, ref.cols!, split, bad, options.encoding)
-  dataset.loadedPosition = first.gzip ? null : { ...first.position }
-  dataset.loadedBytes = first.gzip ? first.bytesRead : first.position.offset
+  // appended rows are read from where the load stopped: delimited text only, not gzip or idx
+  const resumable = first instanceof RecordSource && !first.gzip
+  dataset.loadedPosition = resumable ? { ...first.position } : null
+  dataset.loadedBytes = resumable ? first.position.offset : first.bytesRead
   return dataset
 }

@@ -4,7 +4,7 @@
  *
  * - intercept: `(Intercept)`.
  * - numeric and log-numeric: one column each, the encoded (standardized) value, named `VehPower` or
- *   `log(Density)` as the encoding names it.
+ *   `log(Density)` as the encoding names it; with `missing: { indicator }` also its 0/1 `missing(VehAge)`.
  * - categorical with categories: treatment contrasts, `VehBrandB10`. The reference level dropped is the FIRST
  *   level of the encoding's category list (the spec's order; learned lists are sorted by code unit). R uses the
  *   first factor level, which for `factor(x)` is the sorted order, so the two agree when the list is sorted (as in
@@ -108,10 +108,16 @@ export function glmDesign (schema: EncodedSchema, options: DesignOptions = {}): 
     if (c.role === 'text') throw new GlmDesignError(`dataset.columns.${i}: a text column ('${c.name ?? i}') has no GLM design; mark it 'ignore'`)
     if (c.role === 'numeric' || c.role === 'log-numeric') {
       const width = c.range != null ? c.range[1] - c.range[0] + 1 : 1
+      // `missing: { indicator }` adds a 0/1 column `missing(name)` after each value
+      const indicator = typeof c.missing === 'object' && c.missing.indicator
       for (let k = 0; k < width; k++) {
         const expected = c.range == null && c.name != null ? (c.role === 'log-numeric' ? `log(${c.name})` : c.name) : null
         const name = take(i, expected)
         names.push(name); terms.push(name); source.push(pos++)
+        if (indicator) {
+          const flag = take(i, c.range == null && c.name != null ? `missing(${c.name})` : null)
+          names.push(flag); terms.push(flag); source.push(pos++)
+        }
       }
       return
     }

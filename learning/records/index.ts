@@ -1,6 +1,7 @@
 /**
  * Records of delimited files: one parser (`DelimitedReader`), one source of records with file line numbers
- * for the initial load and for appended rows (`RecordSource`), and one bad-row policy (`BadRows`).
+ * for the initial load and for appended rows (`RecordSource`), and one bad-row policy (`BadRows`); records of
+ * idx files (`IdxSource`, MNIST's binary arrays); a look at a file's first bytes (`checkDelimitedText`).
  *
  * @example
  * ```ts
@@ -17,4 +18,6 @@
 export { DelimitedReader, DelimitedSyntaxError, type DelimitedOptions, type DelimitedRecord } from './reader.js'
 export { RecordSource, DEFAULT_RECORD_FORMAT, type RecordFormat, type RecordSourceInit, type ReadOptions, type SourcePosition, type SourceRecord } from './source.js'
 export { BadRows, RowProblem, emptyBadRowReport, type BadRowPolicy, type BadRowReport } from './bad-rows.js'
+export { IdxSource, parseIdxHeader, readIdxValues, type IdxHeader, type IdxSourceInit } from './idx.js'
+export { checkDelimitedText, peekBytes } from './sniff.js'
 export * as recordDefaults from './constants.js'

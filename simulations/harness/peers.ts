@@ -357,6 +357,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
             })(args)
           }
         : {}),
+      /** What was loaded: rows, the split, and the rows the load skipped as bad (for the run's summary). */
+      dataInfo: async () => ({ name: dataset.name, rows: dataset.size, trainRows: dataset.train.length, testRows: dataset.test.length, badRows: dataset.badRows }),
       initialWeights: async () => model.initialWeights(initSeed),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))

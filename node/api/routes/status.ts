@@ -32,7 +32,7 @@ export interface StatusModules {
   network: Pick<ServiceNetwork, 'peerId' | 'connections'>
   transport: Pick<Libp2pTransport, 'stats' | 'neighbours' | 'connectedPeers' | 'addresses'>
   engine: Pick<PeerEngine, 'totals' | 'round' | 'running'>
-  learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric'>
+  learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric' | 'loadBadRows'>
   keyring: Pick<LiveKeyring, 'manifest' | 'currentEpoch' | 'epochKey'>
   store: Pick<LevelStore, 'logHead' | 'size'>
   manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
@@ -78,8 +78,9 @@ export function status (m: StatusModules): Record<string, unknown> {
     running: m.engine.running,
     examples: m.learner.numExamples(),
     rowsAppended: m.progress.rowsAppended,
-    // appended rows the feed skipped (--on-bad-row skip) and files it stopped reading (error), with their lines
-    badRows: { ...m.feed.badRows, stoppedFiles: m.feed.stopped },
+    // appended rows the feed skipped (--on-bad-row skip) and files it stopped reading (error), with their lines;
+    // `load`: the rows the initial load of the data file skipped
+    badRows: { ...m.feed.badRows, stoppedFiles: m.feed.stopped, load: m.learner.loadBadRows ?? null },
     localMetric: m.progress.lastEvaluation,
     // the personal model's choice on the validation rows, against the network and local-only models
     personal: m.personal?.status() ?? null,

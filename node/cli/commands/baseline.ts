@@ -23,8 +23,15 @@ const positiveInt = (name: string, value: string | undefined): number | undefine
   return n
 }
 
-function fmt (v: number): string {
+function fmt (v: number | undefined): string {
+  if (v == null) return 'n/a'
   return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)
+}
+
+/** The skipped bad rows of a load, for a command's summary: the count and the first few (none: no lines). */
+export function badRowLines (report: { count: number, examples: readonly string[] }, shown = 3): string[] {
+  if (report.count === 0) return []
+  return [`skipped ${report.count} bad row(s) (onBadRow skip); first:`, ...report.examples.slice(0, shown).map((e) => `  ${e}`)]
 }
 
 export function register (program: Command): void {
@@ -96,6 +103,7 @@ export function register (program: Command): void {
           `dataset ${result.dataset}  model ${result.model} (${result.numParams} parameters)  backend ${result.backend}`,
           `trained ${result.epochs} epochs, ${result.steps} steps of ${result.batchSize} on ${result.trainRows} rows in ${result.wallSeconds.toFixed(1)} s`,
           `test (${result.testRows} held-out rows): ${m.name} = ${fmt(result.test[m.name])} (${m.higherIsBetter ? 'higher' : 'lower'} is better)`,
+          ...badRowLines(result.badRows),
           '',
           `${'metric'.padEnd(28)}${'test'.padStart(12)}${'train'.padStart(12)}`,
           ...Object.keys(result.test).map((k) => `${k.padEnd(28)}${fmt(result.test[k]).padStart(12)}${(result.train[k] != null ? fmt(result.train[k]) : '').padStart(12)}`)

@@ -11,6 +11,7 @@ import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
 import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
+import { privacySummary, renderPrivacy, type PrivacyResults, type PrivacySummary } from './privacy.js'
 
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
 
@@ -31,6 +32,8 @@ export interface Summary {
   wallSeconds: number
   peerStepsPerSecond: number
   maxRssMiB: number
+  /** Scenarios with privacy or membership inference only (simulations/privacy.ts). */
+  privacy?: PrivacySummary
 }
 
 export interface BaselineResults {
@@ -62,6 +65,8 @@ export interface Results extends Summary {
    * Null for other partitions, without baselines, and in libp2p mode.
    */
   regions: RegionReport | null
+  /** Differential privacy spent per peer and the membership-inference attack (simulations/privacy.ts). */
+  privacy?: PrivacyResults
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>
@@ -160,7 +165,8 @@ export function summaryOf (results: Results): Summary {
     refused: results.refused,
     wallSeconds: results.wallSeconds,
     peerStepsPerSecond: results.peerStepsPerSecond,
-    maxRssMiB: results.maxRssMiB
+    maxRssMiB: results.maxRssMiB,
+    ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {})
   }
 }
 
@@ -194,6 +200,7 @@ export function renderTable (results: Results): string {
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
   ]
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
+  if (results.privacy != null) out.push('', ...renderPrivacy(results.privacy))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')
     for (const g of results.details.goals) out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)

@@ -21,6 +21,7 @@ import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
+import { gatherPrivacy, privacyResults, runWithoutPrivacy } from './privacy.js'
 
 export interface RunOptions {
   workers?: number
@@ -119,6 +120,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let run: DecentralizedResult
   let baselines: BaselineResults
   let regions: RegionReport | null = null
+  const wantsPrivacy = scenario.privacy != null || scenario.membershipInference != null
+  let privacyOwn: Awaited<ReturnType<typeof gatherPrivacy>> | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -128,6 +131,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       run = await runOverLibp2p(scenario, { metric, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized (libp2p)' }) })
     } else {
       run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+      if (wantsPrivacy) privacyOwn = await gatherPrivacy(sim)
     }
     if (options.baselines === false) {
       baselines = {
@@ -147,6 +151,12 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     }
   } finally {
     await sim.close()
+  }
+  let privacyWithout: { metric: number | null, privacy: Awaited<ReturnType<typeof gatherPrivacy>> } | null = null
+  if (privacyOwn != null && scenario.privacy != null && scenario.membershipInference?.withoutPrivacy === true) {
+    options.onPhase?.('without privacy')
+    const w = await runWithoutPrivacy(scenario, { metric, workers: options.workers, factoryModule, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'without privacy' }) })
+    privacyWithout = { metric: decentralizedFigures(w.run).decentralized.mean, privacy: w.privacy }
   }
   const variants: VariantResult[] = []
   if (options.variants !== false) {
@@ -199,6 +209,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     maxRssMiB: sig(run.maxRssMiB, 4),
     description: scenario.description ?? null,
     regions,
+    ...(privacyOwn != null ? { privacy: privacyResults(scenario, privacyOwn, privacyWithout) } : {}),
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,

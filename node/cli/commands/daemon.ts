@@ -118,6 +118,7 @@ export function register (program: Command): void {
         `examples   ${s.examples}${s.rowsAppended > 0 ? ` (${s.rowsAppended} appended while running)` : ''}`,
         `metric     ${s.localMetric == null ? '(not evaluated yet)' : Object.entries(s.localMetric).map(([k, v]) => `${k}=${Number(v).toFixed(4)}`).join(' ')}`,
         `neighbours ${s.neighbours.length} (${s.connections} connections, target ${String(s.keeper?.targetPeers)}, ${String(s.keeper?.knownPeers)} known peers)`,
+        ...(s.privacy == null ? [] : [`privacy    epsilon spent ${Number(s.privacy.epsilon).toFixed(3)} of ${String(s.privacy.budgetEpsilon)} (delta ${String(s.privacy.delta)}), remaining ${Number(s.privacy.remainingEpsilon).toFixed(3)}, ${String(s.privacy.steps)} steps${s.privacy.exhausted === true ? ': BUDGET SPENT, not sending (still receiving)' : ''}`]),
         `refused    ${Object.keys(s.refusedByReason).length === 0 ? 'none' : Object.entries(s.refusedByReason).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
         `log        ${s.updateLog.count} entries`,
         ...s.addresses.map((a: string) => `listening  ${a}`)

@@ -15,6 +15,7 @@ import type { Results } from '../results.js'
 import { CHARTS, type ChartConfig, type ChartDef } from './charts.js'
 import { escapeHtml, jsonForScript, loadChartJs, loadClientScript } from './assets.js'
 import { goals, header, regionTable, summary, variants } from './tables.js'
+import { privacyTable } from './privacy-table.js'
 
 export { CHARTS, type ChartDef, type ChartConfig } from './charts.js'
 export { runDescription } from './tables.js'
@@ -50,6 +51,7 @@ ${summary(results)}
 ${goals(results)}
 ${variants(results)}
 ${regionTable(results)}
+${privacyTable(results)}
 <div class="charts">
 ${sections}
 </div>

@@ -24,7 +24,7 @@ export interface PrivacyResults {
   /** Each honest peer: spent and remaining epsilon, steps, whether its budget ran out (it then stopped sending). */
   perPeer: Array<{ index: number, spent: number, remaining: number, steps: number, sampleRate: number, exhausted: boolean }>
   exhaustedPeers: number
-  /** Mean ROC AUC of the loss-threshold attack over the curious members (null without `membershipInference`). */
+  /** Mean ROC AUC of the loss-threshold attack over every (curious member, neighbour heard from) pair (null without `membershipInference`). */
   attackAuc: number | null
   attackPairs: number
   /** The same figures from the run without privacy (null when it was not run). */
@@ -44,7 +44,7 @@ export async function gatherPrivacy (sim: Simulation): Promise<WorldPrivacy> {
   const parts = await sim.task<WorldPrivacy>('privacy', () => ({}))
   return {
     peers: parts.flatMap((p) => p.peers).sort((a, b) => a.index - b.index),
-    membership: parts.flatMap((p) => p.membership).sort((a, b) => a.attacker - b.attacker)
+    membership: parts.flatMap((p) => p.membership).sort((a, b) => a.attacker - b.attacker || a.target - b.target)
   }
 }
 
@@ -122,6 +122,6 @@ export function privacyGoals (goal: Record<string, unknown> | undefined, privacy
 /** Lines for the table printed after a run. */
 export function renderPrivacy (p: PrivacyResults): string[] {
   const lines = [`privacy: budget epsilon ${f(p.budget)} at delta ${f(p.delta)}, noise multiplier ${f(p.noiseMultiplier)}, clip ${f(p.clip)}; largest spent ${f(p.epsilon)}, ${p.exhaustedPeers} of ${p.perPeer.length} peers out of budget`]
-  if (p.attackPairs > 0) lines.push(`membership inference (loss threshold, ${p.attackPairs} curious members): AUC ${f(p.attackAuc)}` + (p.attackAucWithoutPrivacy != null ? `, without privacy ${f(p.attackAucWithoutPrivacy)} (metric ${f(p.metricWithoutPrivacy)})` : ''))
+  if (p.attackPairs > 0) lines.push(`membership inference (loss threshold, ${p.attackPairs} attacks: every member on every neighbour it heard from): AUC ${f(p.attackAuc)}` + (p.attackAucWithoutPrivacy != null ? `, without privacy ${f(p.attackAucWithoutPrivacy)} (metric ${f(p.metricWithoutPrivacy)})` : ''))
   return lines
 }

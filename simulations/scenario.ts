@@ -175,9 +175,9 @@ export const scenarioSchema = z.object({
    */
   privacy: PrivacySpecSchema.nullable().default(null),
   /**
-   * Membership inference by honest-but-curious members: each honest peer attacks the first neighbour it hears
-   * from, with that neighbour's last received model, on the neighbour's training rows against `nonMembers`
-   * rows of the test split (simulations/privacy.ts). `withoutPrivacy`: also run the same scenario (same seed)
+   * Membership inference by honest-but-curious members: each honest peer attacks every neighbour it heard
+   * from, with the last model it received from it, on that neighbour's training rows against `nonMembers`
+   * rows of the test split (simulations/harness/privacy-peers.ts). `withoutPrivacy`: also run the same scenario (same seed)
    * without the privacy block and attack it the same way.
    */
   membershipInference: z.object({

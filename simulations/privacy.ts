@@ -2,11 +2,9 @@
  * The privacy section of a run's results (scenarios with `privacy` or `membershipInference`): every honest
  * peer's spent and remaining budget, the largest epsilon spent after each round, the curious members'
  * membership-inference AUC on what they received, and, from the same scenario (same seed) run without the
- * privacy block, its attack AUC and metric. Also the `privacy` goals.
+ * privacy block, its attack AUC and metric. Also the `privacy` goals. (Running the worlds' side: privacy-run.ts.)
  */
 import type { Scenario } from './scenario.js'
-import { parseScenario } from './scenario.js'
-import { Simulation, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
 import type { MembershipPair, PeerPrivacyReport } from './harness/privacy-peers.js'
 import type { GoalResult } from './results.js'
 import { sig } from './stats.js'
@@ -37,35 +35,10 @@ export interface PrivacyResults {
 /** What the summary (`--json`) adds: the issue's fixed keys. */
 export interface PrivacySummary { epsilon: number | null, delta: number | null, attackAuc: number | null, attackAucWithoutPrivacy: number | null, metricWithoutPrivacy: number | null }
 
-interface WorldPrivacy { peers: PeerPrivacyReport[], membership: MembershipPair[] }
-
-/** Each world's privacy reports and attacks, in peer-index order. */
-export async function gatherPrivacy (sim: Simulation): Promise<WorldPrivacy> {
-  const parts = await sim.task<WorldPrivacy>('privacy', () => ({}))
-  return {
-    peers: parts.flatMap((p) => p.peers).sort((a, b) => a.index - b.index),
-    membership: parts.flatMap((p) => p.membership).sort((a, b) => a.attacker - b.attacker || a.target - b.target)
-  }
-}
+/** What the worlds report of privacy: per-peer accountants and the curious members' attacks (privacy-run.ts). */
+export interface WorldPrivacy { peers: PeerPrivacyReport[], membership: MembershipPair[] }
 
 const meanAuc = (pairs: MembershipPair[]): number | null => pairs.length === 0 ? null : sig(pairs.reduce((s, p) => s + p.auc, 0) / pairs.length)
-
-/** The scenario without its privacy block (same seed, same everything else): the comparison run. */
-export function withoutPrivacy (scenario: Scenario): Scenario {
-  const { variants: _v, goals: _g, name, ...rest } = scenario
-  return { ...parseScenario({ ...rest, privacy: null, variants: [], goals: {} }, `${name}/without-privacy`, name), name: `${name}/without-privacy` }
-}
-
-/** Runs the comparison without privacy and attacks it the same way. */
-export async function runWithoutPrivacy (scenario: Scenario, options: { metric: { name: string, higherIsBetter: boolean }, workers?: number, factoryModule: string, signal?: AbortSignal, onRound?: (e: ProgressEvent) => void }): Promise<{ run: DecentralizedResult, privacy: WorldPrivacy }> {
-  const sim = await Simulation.create(withoutPrivacy(scenario), { workers: options.workers, factoryModule: options.factoryModule })
-  try {
-    const run = await sim.run({ metric: options.metric, signal: options.signal, onRound: options.onRound })
-    return { run, privacy: await gatherPrivacy(sim) }
-  } finally {
-    await sim.close()
-  }
-}
 
 export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: { metric: number | null, privacy: WorldPrivacy } | null): PrivacyResults {
   const spec = scenario.privacy

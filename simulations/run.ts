@@ -21,7 +21,8 @@ import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
-import { gatherPrivacy, privacyResults, runWithoutPrivacy } from './privacy.js'
+import { privacyResults } from './privacy.js'
+import { gatherPrivacy, runWithoutPrivacy } from './privacy-run.js'
 
 export interface RunOptions {
   workers?: number

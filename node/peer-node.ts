@@ -224,7 +224,8 @@ export class PeerNode {
         examples: () => learner.numExamples(),
         badRows: () => feed.badRows.count,
         manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch }),
-        store: () => store.size()
+        store: () => store.size(),
+        privacy: () => learner.privacy?.status() ?? null
       })
       const modules: PeerNodeModules = { options, log, identity, peerKey, keyring, store, metrics, transport, network, learner, engine, feed, services, progress }
       return new PeerNode(modules, closers)

@@ -30,6 +30,11 @@ export interface PartitionOptions {
   minPerPeer?: number
   /** Rows to split (default dataset.train). */
   rows?: Uint32Array
+  /**
+   * Split only a seeded sample of peers x rowsPerPeer of the rows (small shards, e.g. to study what one peer's
+   * model reveals of its few rows); the other rows are no peer's.
+   */
+  rowsPerPeer?: number
 }
 
 export interface Shard {
@@ -92,7 +97,14 @@ export function partition (dataset: Dataset, options: PartitionOptions): Shard[]
   if (!PARTITION_KINDS.includes(kind)) fail('kind', `unknown kind '${String(kind)}' (one of ${PARTITION_KINDS.join(', ')})`)
   const rng = createRng(options.seed ?? 0).fork(`partition:${kind}`)
   const rowsIn = options.rows ?? dataset.train
-  const rows = Array.from(rowsIn)
+  let rows = Array.from(rowsIn)
+  if (options.rowsPerPeer != null) {
+    const per = options.rowsPerPeer
+    if (!(Number.isInteger(per) && per >= 1)) fail('rowsPerPeer', `must be an integer >= 1, got ${String(per)}`)
+    if (options.peers == null) fail('rowsPerPeer', 'needs peers')
+    const want = per * options.peers
+    if (want < rows.length) rows = createRng(options.seed ?? 0).fork('partition:rows-per-peer').sample(rows, want).sort((a, b) => a - b)
+  }
   const min = options.minPerPeer ?? 1
   const named = (arrs: Uint32Array[]): Shard[] => arrs.map((indices, i) => ({ id: `peer-${i}`, indices }))
 

@@ -26,6 +26,8 @@ export interface MetricSources {
   badRows: () => number
   manifest: () => { version: number, epoch: number }
   store: () => StoreSize
+  /** This peer's differential-privacy budget (absent or null without a privacy block: no samples). */
+  privacy?: () => { epsilon: number, delta: number, remainingEpsilon: number, exhausted: boolean } | null
 }
 
 type Reading = number | Array<[Record<string, string>, number]>
@@ -64,6 +66,12 @@ export const ENGINE_METRIC_DECLARATIONS: EngineDeclarations = {
 const perReason = (counts: Partial<Record<string, number>>): Array<[Record<string, string>, number]> =>
   Object.entries(counts).map(([reason, n]) => [{ reason }, n ?? 0])
 
+type PrivacySource = NonNullable<ReturnType<NonNullable<MetricSources['privacy']>>>
+const privacyReading = (s: MetricSources, pick: (p: PrivacySource) => number): Array<[Record<string, string>, number]> => {
+  const p = s.privacy?.()
+  return p == null ? [] : [[{ delta: String(p.delta) }, pick(p)]]
+}
+
 /** The node's own metrics (the keys name the typed handles in `PromMetrics.node`). */
 export const NODE_METRICS = {
   manifestAdopted: { name: 'murmur_manifest_adopted_total', kind: 'counter', help: 'Manifest versions adopted, by where they came from (api, gossip, file)', labels: ['source'] },
@@ -83,6 +91,9 @@ export const NODE_METRICS = {
   storeBytes: { name: 'murmur_store_bytes', kind: 'gauge', help: 'Bytes of the database folder on disk', read: (s) => s.store().diskBytes },
   storeLogBytes: { name: 'murmur_store_log_bytes', kind: 'gauge', help: 'Stored bytes of the retained update log (retention deletes the oldest beyond --log-max-bytes)', read: (s) => s.store().log.bytes },
   storeLogEntries: { name: 'murmur_store_log_entries', kind: 'gauge', help: 'Update-log entries retained', read: (s) => { const l = s.store().log; return l.count - l.first } },
+  privacySpent: { name: 'murmur_privacy_epsilon_spent', kind: 'gauge', help: 'Differential-privacy epsilon this peer has spent on its data, at the budget\'s delta (no sample without a privacy block)', labels: ['delta'], read: (s) => privacyReading(s, (p) => p.epsilon) },
+  privacyRemaining: { name: 'murmur_privacy_epsilon_remaining', kind: 'gauge', help: 'Epsilon left of this peer\'s privacy budget', labels: ['delta'], read: (s) => privacyReading(s, (p) => p.remainingEpsilon) },
+  privacyExhausted: { name: 'murmur_privacy_budget_spent', kind: 'gauge', help: '1 once the privacy budget is spent: the peer no longer trains on its data nor sends', labels: ['delta'], read: (s) => privacyReading(s, (p) => p.exhausted ? 1 : 0) },
   keeperDials: { name: 'murmur_keeper_dials_total', kind: 'counter', help: 'Dials the connection keeper made to known and bootstrap peers, by result (ok, failed)', labels: ['result'] },
   keeperKnownPeers: { name: 'murmur_keeper_known_peers', kind: 'gauge', help: 'Peers remembered in the store for redialling' },
   keeperWithoutConnections: { name: 'murmur_keeper_without_connections_seconds', kind: 'gauge', help: 'How long this peer has had no connection at all (0 while connected)' },

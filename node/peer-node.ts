@@ -33,6 +33,7 @@ import { wallClock } from './clock.js'
 import { DataFeed } from './data-feed.js'
 import { createDaemonEnvelopes, createDaemonLearner, localDatasetSpec, LiveKeyring, networkMessageLimit, type DaemonLearner } from './wiring.js'
 import { loadIdentity, type Identity } from './keystore.js'
+import { guardPrivacy, savedPrivacy } from './privacy.js'
 import { buildServices, CloseStack, type NodeComponents, type Startable } from './services/index.js'
 import { manifestSync, loadManifest, type ManifestResult, type ManifestSource, type SubmitOptions } from './services/manifest-sync/index.js'
 import { stateSync } from './services/state-sync/index.js'
@@ -196,7 +197,9 @@ export class PeerNode {
       closers.push('libp2p', async () => { await transport.stop() })
 
       const seed = options.seed ?? seedFromKey(peerKey)
-      const learner = opts.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend, onBadRow: options.onBadRow })
+      const privacyState = await savedPrivacy(store, manifest.id, log)
+      const learner = opts.learner ?? await createDaemonLearner({ manifest, dataFile: dataPath, seed, backend: options.backend, onBadRow: options.onBadRow, privacyState })
+      guardPrivacy(learner, store, manifest.id, log.child({ component: 'privacy' }))
       closers.push('learner', () => { learner.dispose?.() })
       signal?.throwIfAborted()
 
@@ -225,7 +228,8 @@ export class PeerNode {
         examples: () => learner.numExamples(),
         badRows: () => feed.badRows.count,
         manifest: () => ({ version: keyring.manifest.version, epoch: keyring.currentEpoch }),
-        store: () => store.size()
+        store: () => store.size(),
+        privacy: () => learner.privacy?.status() ?? null
       })
       const personal = options.personal && learner instanceof DatasetLearner ? new DaemonPersonal(learner, { seed, initSeed: manifest.id }) : null
       if (personal != null) closers.push('personal', () => { personal.dispose() })

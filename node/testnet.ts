@@ -135,7 +135,7 @@ export async function partitionDataset (datasetArg: unknown, peers: number, dir:
 }
 
 /** Identities in `<dir>/peer-i/` and one closed network with all of them (peer 0 is the admin). */
-export async function createTestNetwork (init: { dir: string, peers: number, name: string, model: unknown, datasetSpec: unknown, rule: TestnetScenario['rule'] }): Promise<{ network: string, manifest: NetworkManifest, datadirs: string[], identities: Identity[] }> {
+export async function createTestNetwork (init: { dir: string, peers: number, name: string, model: unknown, datasetSpec: unknown, rule: TestnetScenario['rule'], privacy?: unknown }): Promise<{ network: string, manifest: NetworkManifest, datadirs: string[], identities: Identity[] }> {
   const datadirs: string[] = []
   const identities: Identity[] = []
   for (let i = 0; i < init.peers; i++) {
@@ -144,7 +144,7 @@ export async function createTestNetwork (init: { dir: string, peers: number, nam
     datadirs.push(d)
   }
   const { rule, ...params } = init.rule
-  let manifest = createNetwork({ name: init.name, model: init.model, dataset: { spec: init.datasetSpec }, rule: { name: rule, params }, creator: identities[0] })
+  let manifest = createNetwork({ name: init.name, model: init.model, dataset: { spec: init.datasetSpec }, rule: { name: rule, params }, ...(init.privacy != null ? { privacy: init.privacy } : {}), creator: identities[0] })
   for (const id of identities.slice(1)) {
     manifest = addMember(manifest, { signKey: Buffer.from(id.signPublicKey).toString('hex'), boxKey: Buffer.from(id.boxPublicKey).toString('hex') }, identities[0])
   }

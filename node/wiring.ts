@@ -9,6 +9,7 @@ import { sealedEnvelopes, type Envelopes } from '../protocol/engine/index.js'
 import { createSigner, type Identity } from '../crypto/index.js'
 import type { Keyring, NetworkManifest } from '../protocol/membership/index.js'
 import { updateMessageLimit } from './transport/message-limit.js'
+import { PeerPrivacy, cryptoNormal, parsePrivacySpec, type AccountantState, type PrivacyStatus } from '../learning/privacy/index.js'
 import {
   createLearner, ensureBackend, setBackend, loadDatasetFromSpec, resolveDatasetSpec, sharedModel, primaryMetric, evaluateWeights,
   type Dataset, type DatasetLearner, type Model, type BackendName, type BadRows, type BadRowPolicy, type BadRowReport
@@ -29,6 +30,8 @@ export interface DaemonLearner extends Learner {
   primaryMetric?: { name: string, higherIsBetter: boolean }
   /** Rows the initial load skipped as bad (onBadRow skip): count and the first few with their lines. */
   loadBadRows?: BadRowReport
+  /** The network's differential privacy for this peer (null without a `privacy` block in the manifest). */
+  privacy?: PeerPrivacy | null
 }
 
 export interface LearnerInit {
@@ -41,7 +44,21 @@ export interface LearnerInit {
   localValidation?: number
   /** The operator's rule for bad rows of their own file, overriding the network's dataset spec. */
   onBadRow?: BadRowPolicy
+  /** What this peer has already spent under the manifest's privacy block (from the store). */
+  privacyState?: AccountantState
 }
+
+/**
+ * The manifest's privacy for a peer with `rows` local training rows at batch size `batch` (noise from the
+ * platform CSPRNG); null without a privacy block. A bad block is an InvalidSpecError naming `privacy.<field>`.
+ */
+export function daemonPrivacy (manifest: NetworkManifest, rows: number, batch: number, state?: AccountantState): PeerPrivacy | null {
+  if (manifest.privacy == null) return null
+  const spec = parsePrivacySpec(manifest.privacy)
+  return new PeerPrivacy({ spec, normal: cryptoNormal(), sampleRate: Math.min(1, batch / Math.max(1, rows)), state })
+}
+
+export type { PrivacyStatus }
 
 /**
  * The network's dataset spec with this peer's file in place of the spec's, no global test split (a daemon
@@ -81,8 +98,10 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   }
   // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
+  const localValidation = init.localValidation ?? 0.1
+  const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
   const learner: DatasetLearner = createLearner({
-    model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
+    model, dataset, localValidation, seed: init.seed, initSeed: init.manifest.id, privacy
   })
   const out = learner as unknown as DaemonLearner
   out.appendRecords = (records, source, batch) => {

@@ -21,10 +21,13 @@
  *   run's local-only baseline is; `on: 'own'` on each region's own test rows.
  * - `variantWithinOfCentralized: { variant: 'poisson-mlp', within: 0.02 }`: a variant that trains another model
  *   is at most 2% worse than its own centralized baseline.
+ * - `privacy: { maxEpsilon: 8, maxAttackAuc: 0.53, minAttackAucWithoutPrivacy: 0.55, maxCostPoints: 3 }`: the
+ *   privacy section's figures (simulations/privacy.ts).
  */
 import type { Scenario } from './scenario.js'
 import type { GoalResult, Results } from './results.js'
 import { personalGoal } from './personal.js'
+import { privacyGoals } from './privacy.js'
 
 const f = (v: number | null | undefined, d = 4): string => v == null || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(d)).toString()
 
@@ -121,6 +124,7 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
     })
   }
   if (goals.personalBeatsLocal != null && goals.personalBeatsLocal !== false) out.push(personalGoal(results.personal ?? null, goals.personalBeatsLocal))
+  out.push(...privacyGoals(goals.privacy, results.privacy, { mean: dec, higherIsBetter: hib }))
   if (goals.maxRssMiB != null) {
     out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured: `${results.maxRssMiB.toFixed(0)} MiB`, pass: results.maxRssMiB <= Number(goals.maxRssMiB) })
   }

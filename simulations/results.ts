@@ -13,6 +13,7 @@ import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
 import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
 import { renderPersonal, type PersonalReport } from './personal.js'
+import { privacySummary, renderPrivacy, type PrivacyResults, type PrivacySummary } from './privacy.js'
 
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
 
@@ -33,6 +34,8 @@ export interface Summary {
   wallSeconds: number
   peerStepsPerSecond: number
   maxRssMiB: number
+  /** Scenarios with privacy or membership inference only (simulations/privacy.ts). */
+  privacy?: PrivacySummary
 }
 
 export interface DataSummary {
@@ -76,6 +79,8 @@ export interface Results extends Summary {
   regions: RegionReport | null
   /** Personal models per peer and region (scenarios with `personal:`; simulations/personal.ts). */
   personal?: PersonalReport
+  /** Differential privacy spent per peer and the membership-inference attack (simulations/privacy.ts). */
+  privacy?: PrivacyResults
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>
@@ -176,7 +181,8 @@ export function summaryOf (results: Results): Summary {
     refused: results.refused,
     wallSeconds: results.wallSeconds,
     peerStepsPerSecond: results.peerStepsPerSecond,
-    maxRssMiB: results.maxRssMiB
+    maxRssMiB: results.maxRssMiB,
+    ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {})
   }
 }
 
@@ -213,6 +219,7 @@ export function renderTable (results: Results): string {
   if (bad != null && bad.count > 0) out.push(`skipped ${bad.count} bad row(s) of ${results.data!.name} (onBadRow skip); first:`, ...bad.examples.slice(0, 3).map((e) => `  ${e}`))
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
   if (results.personal != null) out.push('', ...renderPersonal(results.personal))
+  if (results.privacy != null) out.push('', ...renderPrivacy(results.privacy))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')
     for (const g of results.details.goals) out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)

@@ -22,6 +22,8 @@ import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
 import { runPersonal, type PersonalReport } from './personal.js'
+import { privacyResults } from './privacy.js'
+import { gatherPrivacy, runWithoutPrivacy } from './privacy-run.js'
 
 export interface RunOptions {
   workers?: number
@@ -122,6 +124,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let baselines: BaselineResults
   let regions: RegionReport | null = null
   let personal: PersonalReport | null = null
+  const wantsPrivacy = scenario.privacy != null || scenario.membershipInference != null
+  let privacyOwn: Awaited<ReturnType<typeof gatherPrivacy>> | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -133,6 +137,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       run = await runOverLibp2p(scenario, { metric, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized (libp2p)' }) })
     } else {
       run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+      if (wantsPrivacy) privacyOwn = await gatherPrivacy(sim)
     }
     if (options.baselines === false) {
       baselines = {
@@ -156,6 +161,12 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     }
   } finally {
     await sim.close()
+  }
+  let privacyWithout: { metric: number | null, privacy: Awaited<ReturnType<typeof gatherPrivacy>> } | null = null
+  if (privacyOwn != null && scenario.privacy != null && scenario.membershipInference?.withoutPrivacy === true) {
+    options.onPhase?.('without privacy')
+    const w = await runWithoutPrivacy(scenario, { metric, workers: options.workers, factoryModule, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'without privacy' }) })
+    privacyWithout = { metric: decentralizedFigures(w.run).decentralized.mean, privacy: w.privacy }
   }
   const variants: VariantResult[] = []
   if (options.variants !== false) {
@@ -210,6 +221,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     description: scenario.description ?? null,
     regions,
     ...(personal != null ? { personal } : {}),
+    ...(privacyOwn != null ? { privacy: privacyResults(scenario, privacyOwn, privacyWithout) } : {}),
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,

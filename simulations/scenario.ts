@@ -16,6 +16,7 @@ import { z } from 'zod'
 import YAML from 'yaml'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import type { PartitionOptions } from '../learning/partition.js'
+import { PrivacySpecSchema } from '../learning/specs.js'
 
 export class ScenarioError extends Error {
   static override name = 'ScenarioError'
@@ -179,6 +180,23 @@ export const scenarioSchema = z.object({
   }).strict().optional(),
   /** Extra runs of the same scenario with a few fields changed, shown side by side (e.g. plain mean under attack). */
   variants: z.array(variantSchema).default([]),
+  /**
+   * Differential privacy of every honest peer's local training (DP-SGD with a per-peer budget), the same block
+   * as a network manifest's `privacy`. Without `noiseMultiplier` or `steps`, the noise is derived from epsilon
+   * over the run's planned steps (rounds x localSteps).
+   */
+  privacy: PrivacySpecSchema.nullable().default(null),
+  /**
+   * Membership inference by honest-but-curious members: each honest peer attacks every neighbour it heard
+   * from, with the last model it received from it, on that neighbour's training rows against `nonMembers`
+   * rows of the test split (simulations/harness/privacy-peers.ts). `withoutPrivacy`: also run the same scenario (same seed)
+   * without the privacy block and attack it the same way.
+   */
+  membershipInference: z.object({
+    withoutPrivacy: z.boolean().default(true),
+    /** Test-split rows per attack as non-members (default: as many as the neighbour's training rows). */
+    nonMembers: z.number().int().min(1).max(1_000_000).optional()
+  }).strict().nullable().default(null),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */
   goals: z.looseObject({}).default({}),
   workers: z.number().int().min(0).max(64).optional(),
@@ -223,6 +241,8 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
   } catch (err) {
     throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
   }
+  // a target epsilon without a noise multiplier: the budget is to last the planned steps
+  if (s.privacy != null && s.privacy.noiseMultiplier == null && s.privacy.steps == null) s.privacy = { ...s.privacy, steps: Math.max(1, s.rounds * s.localSteps) }
   const scenario = { ...s, name: s.name ?? fallbackName }
   scenario.variants.forEach((v, i) => {
     try {

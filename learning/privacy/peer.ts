@@ -79,13 +79,16 @@ export class PeerPrivacy {
   /** The DP-SGD options for the trainer. */
   dpSgd (): DpSgdOptions { return { clip: this.spec.clip, noiseMultiplier: this.noiseMultiplier, normal: this.normal } }
 
-  /** Records `steps` DP-SGD steps taken; marks the peer exhausted when fewer than `requested` were allowed. */
+  /**
+   * Records `steps` DP-SGD steps taken of `requested`. A call that could take none marks the peer exhausted;
+   * the model of the last call that trained (within the budget) may still be sent.
+   */
   record (steps: number, requested = steps): void {
     this.accountant.step(this.q, this.noiseMultiplier, steps)
-    if (steps < requested || this.allowedSteps(1) === 0) this.exhaustedFlag = true
+    if (steps === 0 && requested > 0) this.exhaustedFlag = true
   }
 
-  /** Whether the budget is spent: no more training on this peer's data, nothing sent. */
+  /** Whether the budget is spent: a train call found no step left; no more training on this peer's data, nothing sent. */
   get exhausted (): boolean { return this.exhaustedFlag }
 
   status (): PrivacyStatus {

@@ -16,6 +16,7 @@
  * | 0x09   | evidence        | u64 index                   | u32 len, JSON, first envelope, second envelope |
  * | 0x0a   | engine kv       | utf8 key                    | bytes (free-form engine state, e.g. push-sum)  |
  * | 0x0b   | known peers     | utf8 libp2p peer id         | JSON { peerId, addrs, lastSeen }               |
+ * | 0x0c   | privacy         | 'accountant'                | JSON { version, networkId, accountant, at }    |
  */
 export const Bucket = {
   META: 0x01,
@@ -28,7 +29,8 @@ export const Bucket = {
   METRICS: 0x08,
   EVIDENCE: 0x09,
   ENGINE_KV: 0x0a,
-  KNOWN_PEERS: 0x0b
+  KNOWN_PEERS: 0x0b,
+  PRIVACY: 0x0c
 } as const
 export type Bucket = typeof Bucket[keyof typeof Bucket]
 

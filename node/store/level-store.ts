@@ -23,6 +23,7 @@ import {
 } from './buckets.js'
 import { DEFAULT_EVIDENCE_KEEP, DEFAULT_METRICS_KEEP } from './constants.js'
 import { decodeKnownPeer, encodeKnownPeer, type KnownPeer } from './known-peers.js'
+import { decodePrivacyRecord, encodePrivacyRecord, type PrivacyRecord } from './privacy-state.js'
 import { DAMAGED_HINT, DatadirMissingError, StoreClosedError, StoreDamagedError, StoreOpenError, StoreReadOnlyError, StoreVersionError } from './errors.js'
 import { UpdateLog, type LogHead, type LogRetention, type LogStats, type Op, type StoredLogEntry } from './update-log.js'
 
@@ -45,6 +46,8 @@ export interface DaemonBatch extends StoreBatch {
   knownPeers?: KnownPeer[]
   /** Known peers to forget, by peer id. */
   forgetPeers?: string[]
+  /** This peer's privacy accountant (privacy-state.ts). */
+  privacy?: PrivacyRecord
 }
 
 export interface LevelStoreOptions {
@@ -179,6 +182,7 @@ export class LevelStore implements Store {
       for (const e of batch.keyEpochs ?? []) put(key(Bucket.KEY_EPOCHS, u32(e.epoch)), e.bytes)
       for (const id of batch.forgetPeers ?? []) ops.push({ type: 'del', key: key(Bucket.KNOWN_PEERS, utf8(id)) })
       for (const p of batch.knownPeers ?? []) put(key(Bucket.KNOWN_PEERS, utf8(p.peerId)), encodeKnownPeer(p))
+      if (batch.privacy != null) put(key(Bucket.PRIVACY, utf8('accountant')), encodePrivacyRecord(batch.privacy))
       for (const m of batch.replay ?? []) put(key(Bucket.REPLAY_MARKS, Buffer.from(m.sender, 'hex')), utf8(JSON.stringify(m)))
       const counters = { ...this.counters }
       for (const m of batch.metrics ?? []) {
@@ -307,6 +311,8 @@ export class LevelStore implements Store {
     return v == null ? undefined : JSON.parse(new TextDecoder().decode(v)) as IdentityReference
   }
 
+  /** The stored privacy accountant, if any (a damaged record throws). */
+  async privacyRecord (): Promise<PrivacyRecord | undefined> { const v = await this.db.get(key(Bucket.PRIVACY, utf8('accountant'))); return v == null ? undefined : decodePrivacyRecord(v) }
   async manifest (version: number): Promise<Bytes | undefined> { return await this.db.get(key(Bucket.MANIFESTS, u32(version))) }
 
   async latestManifest (): Promise<{ version: number, bytes: Bytes } | undefined> {

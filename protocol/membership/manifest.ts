@@ -57,6 +57,7 @@ const manifestSchema = z.object({
   model: json,
   dataset: z.object({ spec: json, schemaHash: hex64 }).strict(),
   rule: z.object({ name: z.string().min(1).max(100), params: z.record(z.string(), json) }).strict(),
+  privacy: json.optional(),
   admins: z.array(hex64).min(1).max(100),
   threshold: z.number().int().min(1).max(100),
   members: z.array(memberSchema).max(100_000),
@@ -81,6 +82,12 @@ export interface NetworkManifest {
   dataset: { spec: unknown, schemaHash: string }
   /** Averaging rule and its parameters (the engine reads them). */
   rule: { name: string, params: Record<string, unknown> }
+  /**
+   * Differential privacy every member's local training runs under (DP-SGD with a per-member budget), opaque to
+   * this module (learning/specs.ts PrivacySpecSchema validates it). Absent: no privacy, and the signed body is
+   * the same as before the field existed.
+   */
+  privacy?: unknown
   /** Signing keys (hex) of the admins. */
   admins: string[]
   /** Admin signatures a change needs (k of n). */
@@ -188,6 +195,8 @@ export interface CreateNetworkInit {
   model: unknown
   dataset: { spec: unknown, schemaHash?: string }
   rule: { name: string, params?: Record<string, unknown> }
+  /** The network's `privacy` block (see NetworkManifest.privacy). */
+  privacy?: unknown
   /** The creator: first admin and first member. */
   creator: Identity
   creatorName?: string
@@ -211,6 +220,7 @@ export function createNetwork (init: CreateNetworkInit): NetworkManifest {
     model: init.model,
     dataset: { spec: init.dataset.spec, schemaHash: init.dataset.schemaHash ?? toHex(sha256(enc.encode(canonicalJson(init.dataset.spec ?? null)))) },
     rule: { name: init.rule.name, params: init.rule.params ?? {} },
+    ...(init.privacy != null ? { privacy: init.privacy } : {}),
     admins: [creator.signKey],
     threshold,
     members: init.open != null ? [] : [creator],

@@ -19,6 +19,7 @@ import type { RegionPeerFigures } from '../regions.js'
 import { holdOutShards, personalTask, trainingView } from './personal-task.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { stateSyncTasks } from './catch-up-tasks.js'
+import { PrivacyWorld } from './privacy-peers.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
@@ -157,6 +158,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const initSeed = `${String(scenario.seed)}:init`
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
+  const privacy = scenario.privacy != null || scenario.membershipInference != null
+    ? new PrivacyWorld({ scenario, dataset, model, shards, keys, adversaries: init.adversaries })
+    : null
   const simPeers = new Map<number, SimPeer>()
   const engines = new Map<number, PeerEngine>()
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
@@ -184,7 +188,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       shard: shards[ctx.index],
       seed: `${String(scenario.seed)}:learner:${ctx.index}`,
       initSeed,
-      batchSize
+      batchSize,
+      privacy: privacy?.privacyFor(ctx.index)
     })
     learners.set(ctx.index, learner)
     const train = learner.train.bind(learner)
@@ -206,7 +211,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     // are reproducible.
     const nonces = ctx.rng.fork('nonces')
     const real = sealedEnvelopes(sealInit)({ signer: createSigner(identity, timer?.crypto), membership, randomBytes: (n) => nonces.bytes(n) })
-    const envelopes = memo == null ? real : memoizedEnvelopes(real, memo, { self: ctx.key, membership, config: envelopeInit })
+    const memoized = memo == null ? real : memoizedEnvelopes(real, memo, { self: ctx.key, membership, config: envelopeInit })
+    const envelopes = privacy?.watch(ctx.index, memoized, () => currentRound) ?? memoized
     const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
     const engine = peerEngine({
       averaging: scenario.rule,
@@ -236,6 +242,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         currentRound = round
         learner.learningRate = rateAt(round)
         await engine.beginRound()
+        privacy?.afterRound(ctx.index, round)
       },
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
@@ -359,6 +366,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         : {}),
       /** What was loaded: rows, the split, and the rows the load skipped as bad (for the run's summary). */
       dataInfo: async () => ({ name: dataset.name, rows: dataset.size, trainRows: dataset.train.length, testRows: dataset.test.length, badRows: dataset.badRows }),
+      /** Each owned honest peer's privacy spent, and the curious members' membership-inference attacks. */
+      privacy: async () => ({ peers: privacy?.report(init.owned) ?? [], membership: privacy?.membership(init.owned) ?? [] }),
       initialWeights: async () => model.initialWeights(initSeed),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))

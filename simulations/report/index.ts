@@ -16,6 +16,7 @@ import { CHARTS, type ChartConfig, type ChartDef } from './charts.js'
 import { escapeHtml, jsonForScript, loadChartJs, loadClientScript } from './assets.js'
 import { goals, header, regionTable, summary, variants } from './tables.js'
 import { personalTable } from './personal-table.js'
+import { privacyTable } from './privacy-table.js'
 
 export { CHARTS, type ChartDef, type ChartConfig } from './charts.js'
 export { runDescription } from './tables.js'
@@ -52,6 +53,7 @@ ${goals(results)}
 ${variants(results)}
 ${regionTable(results)}
 ${personalTable(results)}
+${privacyTable(results)}
 <div class="charts">
 ${sections}
 </div>

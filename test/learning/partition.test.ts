@@ -42,6 +42,18 @@ test('iid: equal sizes, disjoint, covers the training rows, never the test rows,
   assert.notDeepEqual(a, c)
 })
 
+test('rowsPerPeer: small shards of exactly that size from a seeded sample of the training rows', () => {
+  const d = labelled(1000, 10)
+  const a = partition(d, { kind: 'iid', peers: 5, seed: 3, rowsPerPeer: 20 })
+  assert.deepEqual(a.map((s) => s.indices.length), [20, 20, 20, 20, 20], 'every shard has 20 rows')
+  const train = new Set(d.train)
+  const seen = new Set<number>()
+  for (const s of a) for (const r of s.indices) { assert.ok(train.has(r) && !seen.has(r), `row ${r}: a training row, in one shard`); seen.add(r) }
+  assert.deepEqual(partition(d, { kind: 'iid', peers: 5, seed: 3, rowsPerPeer: 20 }), a, 'deterministic')
+  assert.equal(partition(d, { kind: 'iid', peers: 5, seed: 3, rowsPerPeer: 10_000 }).reduce((n, s) => n + s.indices.length, 0), d.train.length, 'more than there are: all rows')
+  assert.throws(() => partition(d, { kind: 'iid', peers: 5, rowsPerPeer: 0 }), (e: Error) => e.name === 'InvalidSpecError' && /partition\.rowsPerPeer/.test(e.message), 'a bad value names the field')
+})
+
 test('dirichlet: small alpha skews labels, large alpha does not; every peer has rows', () => {
   const d = labelled(5000, 10)
   const skew = (alpha: number): number => {

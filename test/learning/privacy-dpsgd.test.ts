@@ -182,3 +182,16 @@ test('a trainer without per-example clipping (cnn) refuses privacy by name', asy
   assert.equal(state.step, 0, 'refused before any step')
   trainer.dispose()
 })
+
+test('the round that takes the last allowed steps is not yet exhausted (its model may be sent); the next one is', () => {
+  const spec = parsePrivacySpec({ epsilon: 2, delta: 1e-5, clip: 1, noiseMultiplier: 1.1 })
+  const p = new PeerPrivacy({ spec, normal: () => 0, sampleRate: 0.1 })
+  const last = p.allowedSteps(1_000_000)
+  assert.ok(last > 0 && last < 1_000_000, `the budget allows ${last} steps`)
+  p.record(last, last)
+  assert.equal(p.exhausted, false, 'all requested steps were taken: what they trained may still be sent')
+  assert.equal(p.allowedSteps(1), 0, 'but no further step fits')
+  p.record(0, 5)
+  assert.equal(p.exhausted, true, 'a call that could take no step marks the peer exhausted')
+  assert.ok(p.status().remainingEpsilon >= 0 && p.status().epsilon <= 2, 'never overspent')
+})

@@ -101,3 +101,26 @@ test('murmur init, network create/add-member/remove-member and update inspect, a
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('murmur network create --privacy: the block is validated and signed into the manifest, kept by later versions', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'murmur-cli-privacy-'))
+  try {
+    assert.equal(murmur(dir, 'init', '--datadir', 'admin').code, 0, 'init')
+    const base = ['network', 'create', '--name', 'dp', '--model', '{"type":"logistic"}', '--dataset', '{"columns":["age"]}', '--rule', 'epidemic', '--datadir', 'admin']
+    const bad = murmur(dir, ...base, '--privacy', '{"epsilon":8,"clip":-1,"noiseMultiplier":1}', '--out', 'bad.json')
+    assert.equal(bad.code, 1, 'a bad privacy block is refused')
+    assert.match(bad.stderr, /--privacy: .*privacy\.clip/, `the error names the field: ${bad.stderr}`)
+    const noNoise = murmur(dir, ...base, '--privacy', '{"epsilon":8}', '--out', 'bad.json')
+    assert.match(noNoise.stderr, /privacy\.noiseMultiplier/, 'neither noise nor steps is refused')
+    const ok = murmur(dir, ...base, '--privacy', '{"epsilon":4,"noiseMultiplier":1.1}', '--out', 'network.json')
+    assert.equal(ok.code, 0, ok.stderr)
+    const m = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.deepEqual(m.privacy, { epsilon: 4, delta: 1e-5, clip: 1, noiseMultiplier: 1.1 }, 'defaults written out, as every member will read them')
+    const bank = await createIdentityFile(join(dir, 'bank'))
+    assert.equal(murmur(dir, 'network', 'add-member', 'network.json', '--member', memberString(bank), '--datadir', 'admin').code, 0, 'add-member')
+    const v2 = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.deepEqual(v2.privacy, m.privacy, 'a later version keeps the privacy block')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

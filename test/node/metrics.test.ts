@@ -63,6 +63,12 @@ test('scrape-time metrics read the node\'s sources (transport totals, examples, 
   text = await m.text()
   assert.ok(text.includes('murmur_transport_sent_bytes_total 2000\n'), 'a mirrored total follows its source, not added up twice')
   assert.ok(text.includes('murmur_data_examples 11\n'), 'a gauge follows its source')
+  assert.ok(!/^murmur_privacy_epsilon_spent/m.test(text), 'no privacy samples without a privacy block')
+  m.collectFrom({ transport: () => ({ stats, neighbours: 3, connections: 4 }), examples: () => examples, badRows: () => 3, manifest: () => ({ version: 5, epoch: 2 }),
+    store: () => ({ diskBytes: 0, log: { first: 0, anchorHash: '0'.repeat(64), bytes: 0, firstReceivedAt: 0, count: 0, retention: { maxBytes: 1e6, maxAgeMs: 1e9, minEntries: 5 } }, metricsRows: 0, evidence: 0, evidenceDropped: 0 }),
+    privacy: () => ({ epsilon: 7.5, delta: 1e-5, remainingEpsilon: 0.5, exhausted: true }) })
+  text = await m.text()
+  for (const line of ['murmur_privacy_epsilon_spent{delta="0.00001"} 7.5', 'murmur_privacy_epsilon_remaining{delta="0.00001"} 0.5', 'murmur_privacy_budget_spent{delta="0.00001"} 1']) assert.ok(text.includes(line + '\n'), `exported: ${line}`)
 })
 
 test('no metric is created outside node/metrics.ts', () => {

@@ -32,7 +32,7 @@ export interface StatusModules {
   network: Pick<ServiceNetwork, 'peerId' | 'connections'>
   transport: Pick<Libp2pTransport, 'stats' | 'neighbours' | 'connectedPeers' | 'addresses'>
   engine: Pick<PeerEngine, 'totals' | 'round' | 'running'>
-  learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric' | 'loadBadRows'>
+  learner: Pick<DaemonLearner, 'numExamples' | 'primaryMetric' | 'loadBadRows' | 'privacy'>
   keyring: Pick<LiveKeyring, 'manifest' | 'currentEpoch' | 'epochKey'>
   store: Pick<LevelStore, 'logHead' | 'size'>
   manifestSync: Pick<ManifestSync, 'stats' | 'removedAtVersion'>
@@ -85,6 +85,8 @@ export function status (m: StatusModules): Record<string, unknown> {
     // the personal model's choice on the validation rows, against the network and local-only models
     personal: m.personal?.status() ?? null,
     primaryMetric: m.learner.primaryMetric ?? null,
+    // differential privacy: spent and remaining epsilon of this peer's budget; once spent it sends nothing
+    privacy: m.learner.privacy == null ? null : { ...m.learner.privacy.status(), sending: !m.learner.privacy.exhausted },
     lastRound: last == null ? null : { ...last, evaluation: undefined },
     neighbours: m.transport.neighbours(),
     connections: m.transport.connectedPeers().length,

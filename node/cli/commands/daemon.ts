@@ -123,6 +123,7 @@ export function register (program: Command): void {
         ...(s.personal == null ? [] : [`personal   ${s.personal.z == null ? '(not chosen yet)' : `z ${String(s.personal.z)} (round ${String(s.personal.round)}), ${String(s.personal.criterion)} on ${String(s.personal.validationRows)} validation rows: ` +
           (s.personal.validation == null ? '-' : `personal ${Number(s.personal.validation.personal).toFixed(4)}, network ${Number(s.personal.validation.network).toFixed(4)}, local-only ${Number(s.personal.validation.localOnly).toFixed(4)}`)}`]),
         `neighbours ${s.neighbours.length} (${s.connections} connections, target ${String(s.keeper?.targetPeers)}, ${String(s.keeper?.knownPeers)} known peers)`,
+        ...(s.privacy == null ? [] : [`privacy    epsilon spent ${Number(s.privacy.epsilon).toFixed(3)} of ${String(s.privacy.budgetEpsilon)} (delta ${String(s.privacy.delta)}), remaining ${Number(s.privacy.remainingEpsilon).toFixed(3)}, ${String(s.privacy.steps)} steps${s.privacy.exhausted === true ? ': BUDGET SPENT, not sending (still receiving)' : ''}`]),
         `refused    ${Object.keys(s.refusedByReason).length === 0 ? 'none' : Object.entries(s.refusedByReason).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
         `log        ${s.updateLog.count} entries`,
         ...s.addresses.map((a: string) => `listening  ${a}`)

@@ -106,13 +106,14 @@ export function register (program: Command): void {
     .requiredOption('--dataset <spec>', 'dataset spec: inline JSON, a JSON/YAML file, or a name')
     .requiredOption('--rule <rule>', 'averaging rule (e.g. push-sum, pairwise, mean, median)')
     .option('--param <key=value>', 'averaging rule parameter (repeatable; values parsed as JSON when they can be)', collect, [])
+    .option('--privacy <spec>', 'differential privacy of every member\'s training, inline JSON or a JSON/YAML file: { epsilon, delta, clip, noiseMultiplier } or { epsilon, delta, clip, steps } (the noise derived from epsilon over that many local steps)')
     .option('--threshold <k>', 'admin signatures a change needs (1 at creation; raise it with set-threshold after adding admins)', '1')
     .option('--schema-hash <hex>', 'dataset schema hash (default: SHA-256 of the canonical dataset spec)')
     .option('--open', 'open network: no member list, key derived from --passphrase (anyone with it can read updates)')
     .option('--passphrase <text>', 'passphrase of an open network (or env MURMUR_PASSPHRASE)')
     .option('--out <file>', 'write the manifest to this file (atomically; refuses to overwrite) instead of stdout')
     .option('--datadir <dir>', 'data directory holding your identity', datadir)
-    .action(async (opts: DataDirOption & { name: string, model: string, dataset: string, rule: string, param: string[], threshold: string, schemaHash?: string, open?: boolean, passphrase?: string, out?: string }) => {
+    .action(async (opts: DataDirOption & { name: string, model: string, dataset: string, rule: string, param: string[], privacy?: string, threshold: string, schemaHash?: string, open?: boolean, passphrase?: string, out?: string }) => {
       const { createNetwork, serializeManifest } = await import('../../../protocol/membership/index.js')
       const { defaultInfluence } = await import('../../../protocol/averaging/params.js')
       const threshold = Number(opts.threshold)
@@ -121,6 +122,12 @@ export function register (program: Command): void {
       if (opts.open === true && passphrase == null) throw new NetworkCommandError('--open needs --passphrase (or env MURMUR_PASSPHRASE)')
       if (opts.open !== true && opts.passphrase != null) throw new NetworkCommandError('--passphrase is only for --open networks')
       if (opts.schemaHash != null && !/^[0-9a-f]{64}$/.test(opts.schemaHash)) throw new NetworkCommandError('--schema-hash must be 64 lowercase hex characters')
+      let privacy: unknown
+      if (opts.privacy != null) {
+        const { parsePrivacySpec } = await import('../../../learning/privacy/index.js')
+        const raw = await readSpec(opts.privacy, 'privacy')
+        try { privacy = parsePrivacySpec(raw) } catch (err) { throw new NetworkCommandError(`--privacy: ${(err as Error).message}`) }
+      }
       const identity = await admin(opts)
       const m = createNetwork({
         name: opts.name,
@@ -128,6 +135,7 @@ export function register (program: Command): void {
         dataset: { spec: await readSpec(opts.dataset, 'dataset'), ...(opts.schemaHash != null ? { schemaHash: opts.schemaHash } : {}) },
         // bounded influence written out, so every member runs (and every reader sees) the same bounds
         rule: { name: opts.rule, params: { ...defaultInfluence(), ...parseParams(opts.param) } },
+        ...(privacy != null ? { privacy } : {}),
         creator: identity,
         ...(opts.open === true ? { open: { passphrase: passphrase as string } } : {})
       })

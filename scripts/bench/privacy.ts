@@ -1,0 +1,43 @@
+/**
+ * `npm run bench -- privacy [--quick]`: the built-in `privacy` scenario (issue 17: 50 peers, 50 UCI Adult rows
+ * each, an MLP, DP-SGD at epsilon 8 and delta 1e-5 per peer, every member attacking a neighbour's updates by
+ * loss-threshold membership inference; the same run without privacy beside it), for several seeds
+ * (MURMUR_PRIVACY_SEEDS, default 17,18,19), baselines off. --quick: 10 peers, 3 rounds, one seed.
+ *
+ * Keys, per seed `s<seed>.`: epsilon (largest spent), attackAuc, attackAucWithoutPrivacy, metric,
+ * metricWithoutPrivacy, costPoints, goalsPassed (of 4), seconds; and `mean.` of attackAuc,
+ * attackAucWithoutPrivacy, costPoints over the seeds.
+ */
+import type { BenchValue } from '../bench.ts'
+import { loadScenario } from '../../simulations/scenario.js'
+import { runScenario } from '../../simulations/run.js'
+
+export const name = 'privacy'
+
+export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSignal }): Promise<Record<string, BenchValue>> {
+  const out: Record<string, BenchValue> = {}
+  const seeds = quick ? [17] : (process.env.MURMUR_PRIVACY_SEEDS ?? '17,18,19').split(',').map(Number)
+  const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, costPoints: 0 }
+  for (const seed of seeds) {
+    const scenario = await loadScenario('privacy', { seed, ...(quick ? { peers: 10, rounds: 3 } : {}) })
+    const t0 = performance.now()
+    const r = await runScenario(scenario, { baselines: false, signal })
+    const p = r.privacy
+    if (p == null) throw new Error('the privacy scenario returned no privacy section')
+    const cost = p.metricWithoutPrivacy != null && r.decentralized.mean != null ? (p.metricWithoutPrivacy - r.decentralized.mean) * 100 : null
+    const k = `s${seed}.`
+    out[k + 'epsilon'] = p.epsilon
+    out[k + 'attackAuc'] = p.attackAuc
+    out[k + 'attackAucWithoutPrivacy'] = p.attackAucWithoutPrivacy
+    out[k + 'metric'] = r.decentralized.mean
+    out[k + 'metricWithoutPrivacy'] = p.metricWithoutPrivacy
+    out[k + 'costPoints'] = cost
+    out[k + 'goalsPassed'] = r.details.goals.filter((g) => g.pass === true).length
+    out[k + 'seconds'] = (performance.now() - t0) / 1000
+    sums.attackAuc += p.attackAuc ?? NaN
+    sums.attackAucWithoutPrivacy += p.attackAucWithoutPrivacy ?? NaN
+    sums.costPoints += cost ?? NaN
+  }
+  for (const [key, v] of Object.entries(sums)) out[`mean.${key}`] = v / seeds.length
+  return out
+}

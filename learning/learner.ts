@@ -32,6 +32,11 @@ export interface LearnerInit {
   weights?: Float32Array
   /** Seed of the initial weights when none are given: peers of one network should share it (default 0). */
   initSeed?: number | string
+  /**
+   * Output bias of the initial weights when none are given (the spec's outputBiasInit wins). Default: this
+   * shard's own mean on the link scale (model/prior.ts); a network passes one pooled start to all its peers.
+   */
+  outputBias?: ArrayLike<number> | null
   /** Reset the optimizer slots when merged weights arrive via setWeights (default false). */
   resetOptimizerOnSetWeights?: boolean
   /**
@@ -89,7 +94,8 @@ export class DatasetLearner implements Learner {
     this.resetOptimizer = init.resetOptimizerOnSetWeights ?? false
     this.labelFlip = init.labelFlip ?? false
     this.privacy = init.privacy ?? null
-    this.state = init.model.initialState(init.initSeed ?? 0, init.weights)
+    const bias = init.weights != null || init.model.fixedOutputBias ? null : (init.outputBias ?? init.model.outputPrior(init.dataset, own))
+    this.state = init.model.initialState(init.initSeed ?? 0, init.weights, bias)
   }
 
   numExamples (): number { return this.shardLength }

@@ -67,7 +67,11 @@ export async function loadLocalData (manifest: NetworkManifest, dataFile: string
   return { dataset, model }
 }
 
-/** Builds the daemon's learner over `dataFile`. All peers start from the same weights (seeded by the network id). */
+/**
+ * Builds the daemon's learner over `dataFile`. All peers share the initial kernels (seeded by the network id); the
+ * output bias starts at the manifest model's outputBiasInit when it sets one, else at this peer's own data mean
+ * (learning/model/prior.ts; gossip averages the starts in the first rounds).
+ */
 export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLearner> {
   let file = init.dataFile
   if (statSync(file).isDirectory()) {

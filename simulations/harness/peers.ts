@@ -20,7 +20,7 @@ import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
 import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
-import { Model } from '../../learning/model.js'
+import { Model, addPriorStats, priorBias } from '../../learning/model.js'
 import { DatasetLearner, evaluateWeights } from '../../learning/learner.js'
 import { partition } from '../../learning/partition.js'
 import { primaryMetric, type Task } from '../../learning/metrics.js'
@@ -150,6 +150,11 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const poisoned = scenario.adversaries.fraction > 0 && flipsLabels(scenario.adversaries.attack) ? flippedView(dataset) : null
   const adversaryCount = init.adversaries.length
   const initSeed = `${String(scenario.seed)}:init`
+  // The network's common start: every peer (and FedAvg's server) starts its output bias at the pooled training
+  // rows' mean (log claim frequency, log-odds, log class priors), the figure a consortium publishes in the
+  // manifest's model spec as outputBiasInit (docs/design-notes.md, "Honest starts"). Local-only models start
+  // from their own shard's mean; the centralized baseline from the pooled rows'.
+  const networkStart = model.fixedOutputBias ? null : priorBias(addPriorStats(shards.map((s) => model.priorStats(dataset, s.indices))))
   const batchSize = scenario.batchSize
   const learners = new Map<number, DatasetLearner>()
   const simPeers = new Map<number, SimPeer>()
@@ -177,6 +182,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       shard: shards[ctx.index],
       seed: `${String(scenario.seed)}:learner:${ctx.index}`,
       initSeed,
+      outputBias: networkStart,
       batchSize
     })
     learners.set(ctx.index, learner)
@@ -331,7 +337,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         }
         return { column: dataset.partitionColumn, peers: out }
       },
-      initialWeights: async () => model.initialWeights(initSeed),
+      initialWeights: async () => model.initialWeights(initSeed, networkStart),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]

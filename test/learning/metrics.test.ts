@@ -61,9 +61,9 @@ test('regression metrics', () => {
 })
 
 test('computeMetrics per task and primary metrics', () => {
-  assert.deepEqual(Object.keys(computeMetrics('binary', [1, 0], [0.7, 0.2])).sort(), ['accuracy', 'auc', 'examples', 'logLoss'])
+  assert.deepEqual(Object.keys(computeMetrics('binary', [1, 0], [0.7, 0.2])).sort(), ['accuracy', 'auc', 'examples', 'gini', 'logLoss'], 'binary metrics (gini added)')
   assert.deepEqual(Object.keys(computeMetrics('count', [1, 0], [0.7, 0.2])).sort(),
-    ['devianceExplained', 'examples', 'nullDeviance', 'poissonDeviance', 'poissonDeviancePerExposure', 'predictedOverObserved'])
+    ['devianceExplained', 'examples', 'gini', 'nullDeviance', 'poissonDeviance', 'poissonDeviancePerExposure', 'predictedOverObserved'], 'count metrics (gini added)')
   assert.deepEqual(primaryMetric('count'), { name: 'poissonDeviance', higherIsBetter: false })
   assert.deepEqual(primaryMetric('multiclass'), { name: 'accuracy', higherIsBetter: true })
 })

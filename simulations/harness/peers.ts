@@ -17,17 +17,19 @@ import type { SimPeer } from '../world.js'
 import type { EnvironmentInit, PeerEnvironment } from './world-host.js'
 import type { RegionPeerFigures } from '../regions.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
+import { testResampler } from './resampled.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
-import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
+import { loadDataset } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
 import { Model, addPriorStats, priorBias } from '../../learning/model.js'
 import { DatasetLearner, evaluateWeights } from '../../learning/learner.js'
 import { partition } from '../../learning/partition.js'
-import { primaryMetric, type Task } from '../../learning/metrics.js'
 import { runBaseline } from '../../learning/baseline.js'
 import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
 import { setBackend, type BackendName } from '../../learning/backend.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
+
+export { describeMetric } from './peer-metric.js'
 
 export class SimulationSetupError extends Error {
   static override name = 'SimulationSetupError'
@@ -58,26 +60,6 @@ export function identitySeed (scenario: Scenario, i: number): Uint8Array {
 
 export function peerKeys (scenario: Scenario): PeerKey[] {
   return Array.from({ length: scenario.peers }, (_, i) => toHex(generateIdentity(identitySeed(scenario, i)).signPublicKey))
-}
-
-function labelTask (dataset: Scenario['dataset']): Task | null {
-  const spec = typeof dataset === 'string' ? (dataset === 'mnist' ? { columns: [{ role: 'label', kind: 'classes' }] } : BUILTIN_DATASETS[dataset]) : dataset
-  const label = (spec as { columns?: Array<{ role: string, kind?: string }> } | undefined)?.columns?.find((c) => c.role === 'label')
-  switch (label?.kind) {
-    case 'classes': return 'multiclass'
-    case 'binary': return 'binary'
-    case 'count': return 'count'
-    case 'numeric': return 'regression'
-    default: return null
-  }
-}
-
-/** The scenario's main metric, from the dataset's label (without loading the data). */
-export async function describeMetric (scenario: Scenario): Promise<{ name: string, higherIsBetter: boolean }> {
-  const task = labelTask(scenario.dataset)
-  if (task != null) return primaryMetric(task)
-  const dataset = await loadDataset(scenario.dataset as never)
-  return primaryMetric(dataset.task)
 }
 
 function codecSpec (codec: Scenario['codec']): CodecSpec {
@@ -255,6 +237,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     return peer
   }
 
+  const resample = testResampler(model, dataset, scenario.evaluation.resamples, `${String(scenario.seed)}:bootstrap`)
+
   const trainFresh = (index: number, steps: number, weights?: Float32Array, learningRate?: number): DatasetLearner => {
     const l = new DatasetLearner({ model, dataset, shard: shards[index], seed: `${String(scenario.seed)}:baseline:${index}`, initSeed, batchSize, weights })
     if (learningRate != null) l.learningRate = learningRate
@@ -282,27 +266,29 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         }
       },
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
-      localOnly: async (args: { steps: number }) => {
+      localOnly: async (args: { steps: number, intervalPeers?: number[] }) => {
         const out: Array<[number, MetricValues]> = []
+        const sampled: Array<[number, Float32Array]> = []
         for (const index of init.owned) {
           if (init.adversaries.includes(index)) continue
           const l = trainFresh(index, localOnlySteps(index, args.steps))
           out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
           if (byKey) localOnlyWeights.set(index, l.weights())
+          if (args.intervalPeers?.includes(index) === true) sampled.push([index, l.weights()])
           l.dispose()
         }
-        return out
+        return { perPeer: out, resampled: resample(sampled) }
       },
       /**
        * Key partitions (freMTPL2freq by Region): each honest peer's final model and its local-only model (kept by
        * the localOnly task, else trained here the same way) scored on its own region's rows of the test split
        * (regions.ts). Null for other partitions.
        */
-      regions: async (args: { steps: number }): Promise<{ column: string | null, peers: RegionPeerFigures[] } | null> => {
+      regions: async (args: { steps: number, metric: string }): Promise<{ column: string | null, peers: RegionPeerFigures[] } | null> => {
         const codes = dataset.partitionCodes
         const values = dataset.partitionValues
         if (!byKey || codes == null || values == null) return null
-        const metric = primaryMetric(dataset.task).name
+        const metric = args.metric
         const testByCode = new Map<number, number[]>()
         for (const r of dataset.test) {
           let g = testByCode.get(codes[r])
@@ -346,6 +332,11 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       }),
       evaluateWeights: async (args: { weights: Float32Array, which: 'curve' | 'final' }) =>
         evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights),
+      /** Bootstrap sums (harness/resampled.ts) of given weights, or of these honest peers' current models. */
+      resampled: async (args: { weights?: Float32Array, peers?: number[] }) =>
+        resample(args.weights != null ? [[-1, args.weights]] : (args.peers ?? []).filter((i) => simPeers.has(i)).map((i) => [i, simPeers.get(i)!.weights()])),
+      /** Each owned peer's shard name (`Rhone-Alpes#3`, `peer-7`). */
+      peerNames: async () => init.owned.map((i): [number, string] => [i, shards[i].id]),
       /** Pooled data, one model, `epochs` passes (default 10), learning's runBaseline (linear rate decay). */
       centralized: async (args: { epochs: number | null }) => {
         const epochs = args.epochs ?? 10
@@ -357,7 +348,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
           batchSize,
           evaluateTrain: false
         })
-        return { metrics: r.test, epochs }
+        return { metrics: r.test, epochs, resampled: r.weights != null ? resample([[-1, r.weights]]) : [] }
       }
     },
     close: () => { model.dispose() }

@@ -171,7 +171,7 @@ test('fremtpl-like region split with real peers: the small region is far better 
     assert.match(await readFile(paths.html, 'utf8'), /<canvas id="regions">/)
 
     // With a sample as large as the test split, the last curve point is the final figure.
-    const whole = await runScenario({ ...scenario, evaluation: { every: 2, curveRows: 100000 } }, { workers: 0, baselines: false })
+    const whole = await runScenario({ ...scenario, evaluation: { ...scenario.evaluation, every: 2, curveRows: 100000 } }, { workers: 0, baselines: false })
     assert.equal(whole.curve.at(-1)!.mean, whole.decentralized.mean)
     assert.equal(whole.regions, null, 'no baselines: no local-only models to compare with')
     // Deterministic: same scenario and seed, same region report (here with a worker thread).

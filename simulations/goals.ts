@@ -10,6 +10,8 @@
  * - `variantCollapses: { variant: 'plain-mean', below: 0.5 }`: that variant's mean ends below a value.
  * - `consensusRecovers: { healRound: 10, factor: 1.5, withinRounds: 5 }`: consensus distance back under
  *   factor x its value before the split within withinRounds rounds of the heal.
+ * - `variantSignalKept: { variant: 'poisson-mlp', min: 0.98 }`: a Poisson variant with its own centralized
+ *   baseline keeps at least that share of the deviance its centralized model explains.
  * - `minSignalKept: 0.98`: Poisson tasks: the network keeps >= 98% of the deviance the centralized model
  *   explains (signalKept: the decentralized mean's deviance explained / the centralized model's).
  * - `maxRssMiB: 4096`.
@@ -143,6 +145,16 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
       target: `<= ${(Number(g.within) * 100).toFixed(1)}% worse`,
       measured: gap == null ? 'n/a' : `${(gap * 100).toFixed(2)}% worse (${f(vd)} vs ${f(vc)})`,
       pass: gap == null ? null : gap <= Number(g.within)
+    })
+  }
+  if (goals.variantSignalKept != null) {
+    const g = goals.variantSignalKept as { variant: string, min: number }
+    const kept = results.details.variants.find((x) => x.name === g.variant)?.signalKept ?? null
+    out.push({
+      goal: `variant '${g.variant}': signal kept against its own centralized baseline`,
+      target: `>= ${(Number(g.min) * 100).toFixed(1)}%`,
+      measured: kept == null ? 'n/a' : `${(kept * 100).toFixed(1)}%`,
+      pass: kept == null ? null : kept >= Number(g.min)
     })
   }
   if (goals.maxRssMiB != null) {

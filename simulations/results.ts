@@ -72,6 +72,8 @@ export interface VariantResult {
   refused: Record<string, number>
   /** The variant's own centralized baseline, when it changes the model or data (else the base's applies). */
   centralized?: { value: number | null, epochs: number }
+  /** Poisson tasks, with its own centralized baseline: the share of that model's explained deviance it keeps. */
+  signalKept?: number
 }
 
 /** A goal's verdict; `note` says when the margin lies inside the interval of what it measures. */

@@ -199,6 +199,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
           const c = await vsim.handles[0].task('centralized', { epochs: vs.baselines.centralizedEpochs ?? null }) as { metrics: MetricValues, epochs: number }
           const value = c.metrics[metric.name]
           result.centralized = { value: typeof value === 'number' && Number.isFinite(value) ? sig(value) : null, epochs: c.epochs }
+          // Poisson: the share of its own centralized model's explained deviance the variant's network keeps
+          const de = meanMetrics(vr.final.map(([, m]) => m))?.devianceExplained
+          const ce = c.metrics.devianceExplained
+          if (task === 'count' && de != null && ce != null && ce > 0) result.signalKept = sig(de / ce)
         }
         variants.push(result)
       } finally {

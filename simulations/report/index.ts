@@ -14,7 +14,7 @@
 import type { Results } from '../results.js'
 import { CHARTS, type ChartConfig, type ChartDef } from './charts.js'
 import { escapeHtml, jsonForScript, loadChartJs, loadClientScript } from './assets.js'
-import { goals, header, regionTable, summary, variants } from './tables.js'
+import { goals, header, peerTable, regionTable, summary, variants } from './tables.js'
 
 export { CHARTS, type ChartDef, type ChartConfig } from './charts.js'
 export { runDescription } from './tables.js'
@@ -50,6 +50,7 @@ ${summary(results)}
 ${goals(results)}
 ${variants(results)}
 ${regionTable(results)}
+${peerTable(results)}
 <div class="charts">
 ${sections}
 </div>

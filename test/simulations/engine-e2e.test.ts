@@ -67,6 +67,9 @@ test('murmur simulate --json: a tiny run writes results.json and report.html wit
     const bad = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--topology', 'torus', '--out', out], { cwd: root, encoding: 'utf8' })
     assert.equal(bad.status, 1)
     assert.match(bad.stderr, /ScenarioError: .*topology\.kind/s)
+    const noDir = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--data-dir', join(dir, 'missing'), '--out', out], { cwd: root, encoding: 'utf8' })
+    assert.equal(noDir.status, 1, 'a missing --data-dir fails')
+    assert.match(noDir.stderr, /ScenarioError: --data-dir .*missing: no such folder/, 'and names the flag and the folder')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -224,7 +224,7 @@ export class DatasetLearner implements Learner {
 }
 
 /** Metrics of `weights` on some rows of a dataset (through a model runtime). */
-export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array, options: { cache?: boolean } = {}): MetricValues {
+export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array, options: { cache?: boolean, gini?: boolean } = {}): MetricValues {
   if (rows.length === 0) return { examples: 0 }
   const pred = model.predict(weights, dataset, rows, { cache: options.cache })
   const n = rows.length
@@ -237,7 +237,7 @@ export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Arr
     p = new Float32Array(n)
     for (let i = 0; i < n; i++) p[i] = pred[i * 2 + 1]
   }
-  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight })
+  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight, gini: options.gini })
 }
 
 /** Creates the learner of one peer. */

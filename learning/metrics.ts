@@ -242,9 +242,11 @@ export function regressionMetrics (y: Num, p: Num, w?: Num | null): { mse: numbe
 
 /**
  * All metrics of a task from predictions: binary -> p(positive) per row; multiclass -> n x k probabilities;
- * count -> expected counts (frequency x exposure); regression -> predicted values.
+ * count -> expected counts (frequency x exposure); regression -> predicted values. A count task's Gini needs a
+ * sort of the rows: only with `gini: true` (hundreds of peers evaluate every few rounds); the bootstrap figures
+ * (bootstrap.ts) always have it.
  */
-export function computeMetrics (task: Task, y: Num, pred: Num, options: { numClasses?: number, exposure?: Num | null, weight?: Num | null, nullFrequency?: number } = {}): Record<string, number> {
+export function computeMetrics (task: Task, y: Num, pred: Num, options: { numClasses?: number, exposure?: Num | null, weight?: Num | null, nullFrequency?: number, gini?: boolean } = {}): Record<string, number> {
   const w = options.weight ?? null
   switch (task) {
     case 'binary': {
@@ -256,7 +258,7 @@ export function computeMetrics (task: Task, y: Num, pred: Num, options: { numCla
       return { accuracy: multiclassAccuracy(y, pred, k, w), logLoss: multiclassLogLoss(y, pred, k, w), examples: y.length }
     }
     case 'count':
-      return { ...poissonMetrics(y, pred, options.exposure, w, options.nullFrequency), gini: poissonGiniWeighted(y, pred, options.exposure, w), examples: y.length }
+      return { ...poissonMetrics(y, pred, options.exposure, w, options.nullFrequency), ...(options.gini === true ? { gini: poissonGiniWeighted(y, pred, options.exposure, w) } : {}), examples: y.length }
     case 'regression':
       return { ...regressionMetrics(y, pred, w), examples: y.length }
   }

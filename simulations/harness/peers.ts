@@ -138,6 +138,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   // from their own shard's mean; the centralized baseline from the pooled rows'.
   const networkStart = model.fixedOutputBias ? null : priorBias(addPriorStats(shards.map((s) => model.priorStats(dataset, s.indices))))
   const batchSize = scenario.batchSize
+  // a count task's Gini costs a sort per evaluation: only when it is the goal metric (the intervals have it anyway)
+  const gini = scenario.metric === 'gini'
   const learners = new Map<number, DatasetLearner>()
   const simPeers = new Map<number, SimPeer>()
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
@@ -225,7 +227,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       sendsOnReceive: averagingRule(engine.params.rule).traits.sendsOnReceive,
       evaluate: async (which) => {
         const t0 = performance.now()
-        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally {
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights, { gini }) } finally {
           const ms = performance.now() - t0
           timing.evaluateMs += ms
           addTo(timing.evaluateMsByRound, ms)
@@ -272,7 +274,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         for (const index of init.owned) {
           if (init.adversaries.includes(index)) continue
           const l = trainFresh(index, localOnlySteps(index, args.steps))
-          out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
+          out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights, { gini })])
           if (byKey) localOnlyWeights.set(index, l.weights())
           if (args.intervalPeers?.includes(index) === true) sampled.push([index, l.weights()])
           l.dispose()
@@ -306,7 +308,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
           else exposure = shard.indices.length
           const score = (weights: Float32Array): number | null => {
             if (rows.length === 0) return null
-            const v = evaluateWeights(model, dataset, rows, weights)[metric]
+            const v = evaluateWeights(model, dataset, rows, weights, { gini })[metric]
             return typeof v === 'number' && Number.isFinite(v) ? v : null
           }
           const peer = simPeers.get(index)
@@ -331,7 +333,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         return result
       }),
       evaluateWeights: async (args: { weights: Float32Array, which: 'curve' | 'final' }) =>
-        evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights),
+        evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights, { gini }),
       /** Bootstrap sums (harness/resampled.ts) of given weights, or of these honest peers' current models. */
       resampled: async (args: { weights?: Float32Array, peers?: number[] }) =>
         resample(args.weights != null ? [[-1, args.weights]] : (args.peers ?? []).filter((i) => simPeers.has(i)).map((i) => [i, simPeers.get(i)!.weights()])),

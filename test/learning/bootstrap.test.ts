@@ -14,7 +14,7 @@ const cases: Array<{ task: Task, y: number[], pred: number[], exposure?: number[
 
 test('per-row terms give exactly computeMetrics, each row once and under integer counts (= duplicated rows)', () => {
   for (const c of cases) {
-    const opts = { exposure: c.exposure ?? null, numClasses: c.numClasses }
+    const opts = { exposure: c.exposure ?? null, numClasses: c.numClasses, gini: true }
     const direct = computeMetrics(c.task, c.y, c.pred, opts)
     const terms = rowTerms(c.task, c.y, c.pred, opts)
     const once = metricsAt(terms, null)

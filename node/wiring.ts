@@ -68,9 +68,18 @@ export async function loadLocalData (manifest: NetworkManifest, dataFile: string
 }
 
 /**
- * Builds the daemon's learner over `dataFile`. All peers share the initial kernels (seeded by the network id); the
- * output bias starts at the manifest model's outputBiasInit when it sets one, else at this peer's own data mean
- * (learning/model/prior.ts; gossip averages the starts in the first rounds).
+ * The output-bias start of a daemon whose manifest sets no outputBiasInit (that one wins when set): a count or
+ * value model starts at its own rows' mean (log claim frequency, mean value: shards' levels are comparable and
+ * 0 means one claim a year), a classifier at 0, common to all peers, because under label skew its own priors
+ * would start peers logits apart (docs/design-notes.md, "Honest starts"). null: the learner's own-mean default.
+ */
+function daemonStart (model: Model): Float32Array | null {
+  return model.output === 'sigmoid' || model.output === 'softmax' ? new Float32Array(model.outputDim) : null
+}
+
+/**
+ * Builds the daemon's learner over `dataFile`. All peers share the initial kernels (seeded by the network id);
+ * the output bias starts as `daemonStart` says.
  */
 export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLearner> {
   let file = init.dataFile
@@ -83,7 +92,7 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
   const learner: DatasetLearner = createLearner({
-    model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
+    model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id, outputBias: daemonStart(model)
   })
   const out = learner as unknown as DaemonLearner
   out.appendRecords = (records, source, batch) => {

@@ -83,8 +83,11 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
     const [c] = await Promise.all([
       sim.handles[0].task('centralized', { epochs: b.centralizedEpochs ?? null }) as Promise<{ metrics: MetricValues, epochs: number, resampled?: ResampledSums[] }>
     ])
-    result.centralized = { value: pick(c.metrics), metrics: c.metrics, epochs: c.epochs }
     sums.centralized = addSums(c.resampled ?? [])
+    // the bootstrap point (one model) adds what the baseline's evaluation leaves out: a count task's Gini
+    const metrics: MetricValues = { ...c.metrics }
+    for (const [k, v] of Object.entries(sums.centralized?.point ?? {})) if (!(k in metrics)) metrics[k] = v
+    result.centralized = { value: pick(metrics), metrics, epochs: c.epochs }
   }
   if (b.localOnly) {
     signal?.throwIfAborted()

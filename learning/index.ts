@@ -37,8 +37,10 @@ export { partition, apportion, PARTITION_KINDS, type PartitionKind, type Partiti
 export { DatasetLearner, createLearner, evaluateWeights, type LearnerInit } from './learner.js'
 export {
   primaryMetric, computeMetrics, binaryAccuracy, binaryLogLoss, rocAuc, multiclassAccuracy, multiclassLogLoss,
-  poissonUnitDeviance, poissonMetrics, regressionMetrics, type Task, type PrimaryMetric, type PoissonMetrics
+  poissonUnitDeviance, poissonMetrics, regressionMetrics, poissonGini, goalMetric, GOAL_METRICS, TASK_METRICS, UnknownMetricError,
+  type Task, type PrimaryMetric, type PoissonMetrics
 } from './metrics.js'
+export { drawResamples, rowTerms, metricsAt, resampledMetrics, percentileInterval, type Resamples, type RowTerms } from './bootstrap.js'
 export { runBaseline, type BaselineOptions, type BaselineResult } from './baseline.js'
 export * as defaults from './constants.js'
 export { createFileLearner, evaluateWeightsOnFile, FileLearner, type FileLearnerInit } from './file-learner.js'

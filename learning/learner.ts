@@ -32,6 +32,11 @@ export interface LearnerInit {
   weights?: Float32Array
   /** Seed of the initial weights when none are given: peers of one network should share it (default 0). */
   initSeed?: number | string
+  /**
+   * Output bias of the initial weights when none are given (the spec's outputBiasInit wins). Default: this
+   * shard's own mean on the link scale (model/prior.ts); a network passes one pooled start to all its peers.
+   */
+  outputBias?: ArrayLike<number> | null
   /** Reset the optimizer slots when merged weights arrive via setWeights (default false). */
   resetOptimizerOnSetWeights?: boolean
   /**
@@ -89,7 +94,8 @@ export class DatasetLearner implements Learner {
     this.resetOptimizer = init.resetOptimizerOnSetWeights ?? false
     this.labelFlip = init.labelFlip ?? false
     this.privacy = init.privacy ?? null
-    this.state = init.model.initialState(init.initSeed ?? 0, init.weights)
+    const bias = init.weights != null || init.model.fixedOutputBias ? null : (init.outputBias ?? init.model.outputPrior(init.dataset, own))
+    this.state = init.model.initialState(init.initSeed ?? 0, init.weights, bias)
   }
 
   numExamples (): number { return this.shardLength }
@@ -218,7 +224,7 @@ export class DatasetLearner implements Learner {
 }
 
 /** Metrics of `weights` on some rows of a dataset (through a model runtime). */
-export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array, options: { cache?: boolean } = {}): MetricValues {
+export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Array, weights: Float32Array, options: { cache?: boolean, gini?: boolean } = {}): MetricValues {
   if (rows.length === 0) return { examples: 0 }
   const pred = model.predict(weights, dataset, rows, { cache: options.cache })
   const n = rows.length
@@ -231,7 +237,7 @@ export function evaluateWeights (model: Model, dataset: Dataset, rows: Uint32Arr
     p = new Float32Array(n)
     for (let i = 0; i < n; i++) p[i] = pred[i * 2 + 1]
   }
-  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight })
+  return computeMetrics(dataset.task, y, p, { numClasses: dataset.numClasses, exposure, weight, gini: options.gini })
 }
 
 /** Creates the learner of one peer. */

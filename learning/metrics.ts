@@ -11,7 +11,7 @@ export type Task = 'binary' | 'multiclass' | 'count' | 'regression'
 
 export interface PrimaryMetric { name: string, higherIsBetter: boolean }
 
-/** The metric each task is judged by. */
+/** The metric each task is judged by when none is chosen. */
 export function primaryMetric (task: Task): PrimaryMetric {
   switch (task) {
     case 'binary': return { name: 'accuracy', higherIsBetter: true }
@@ -19,6 +19,36 @@ export function primaryMetric (task: Task): PrimaryMetric {
     case 'count': return { name: 'poissonDeviance', higherIsBetter: false }
     case 'regression': return { name: 'mse', higherIsBetter: false }
   }
+}
+
+/** Metrics a goal may be stated in (`metric:` in a scenario, `--metric`). */
+export const GOAL_METRICS = ['accuracy', 'auc', 'gini', 'logLoss', 'poissonDeviance', 'devianceExplained', 'mse'] as const
+export type GoalMetricName = typeof GOAL_METRICS[number]
+
+/** The goal metrics each task has (what computeMetrics reports for it). */
+export const TASK_METRICS: Record<Task, readonly GoalMetricName[]> = {
+  binary: ['accuracy', 'auc', 'gini', 'logLoss'],
+  multiclass: ['accuracy', 'logLoss'],
+  count: ['poissonDeviance', 'devianceExplained', 'gini'],
+  regression: ['mse']
+}
+
+const HIGHER_IS_BETTER = new Set(['accuracy', 'auc', 'gini', 'devianceExplained', 'r2', 'predictedOverObserved'])
+
+/** A metric that does not exist, or that the task does not have. */
+export class UnknownMetricError extends Error {
+  static override name = 'UnknownMetricError'
+  override name = 'UnknownMetricError'
+}
+
+/** The goal metric `name` for a task (its direction), or the task's primary metric without one. */
+export function goalMetric (task: Task, name?: string | null): PrimaryMetric {
+  if (name == null || name === '') return primaryMetric(task)
+  const allowed = TASK_METRICS[task]
+  if (!(allowed as readonly string[]).includes(name)) {
+    throw new UnknownMetricError(`metric '${name}' is not one of a ${task} task's: ${allowed.join(', ')}`)
+  }
+  return { name, higherIsBetter: HIGHER_IS_BETTER.has(name) }
 }
 
 type Num = ArrayLike<number>
@@ -48,23 +78,84 @@ export function binaryLogLoss (y: Num, p: Num, w?: Num | null): number {
   return y.length === 0 ? NaN : s / wsum(w, y.length)
 }
 
-/** ROC AUC (Mann-Whitney, ties counted half). NaN when only one class is present. */
-export function rocAuc (y: Num, score: Num): number {
-  const n = y.length
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a] - score[b])
-  let pos = 0; let neg = 0; let rankSumPos = 0
+/** Row indices ordered by ascending score (a stable order: ties keep row order). */
+export function scoreOrder (score: Num): Uint32Array {
+  const order = Uint32Array.from({ length: score.length }, (_, i) => i)
+  return order.sort((a, b) => score[a] - score[b] || a - b)
+}
+
+/**
+ * ROC AUC (Mann-Whitney, ties counted half) with row weights, over rows already in ascending score order
+ * (`scoreOrder`): one pass, so many reweightings of one model (bootstrap) sort once. NaN with one class only.
+ */
+export function rocAucOrdered (y: Num, score: Num, order: ArrayLike<number>, w?: Num | null): number {
+  let pos = 0; let neg = 0; let pairs = 0
   let i = 0
+  const n = order.length
   while (i < n) {
     let j = i
-    while (j + 1 < n && score[order[j + 1]] === score[order[i]]) j++
-    const avgRank = (i + j) / 2 + 1
-    for (let k = i; k <= j; k++) {
-      if (y[order[k]] >= 0.5) { pos++; rankSumPos += avgRank } else neg++
+    let gp = 0; let gn = 0
+    while (j < n && score[order[j]] === score[order[i]]) {
+      const r = order[j]
+      const wr = w == null ? 1 : w[r]
+      if (y[r] >= 0.5) gp += wr; else gn += wr
+      j++
     }
-    i = j + 1
+    pairs += gp * neg + 0.5 * gp * gn
+    pos += gp; neg += gn
+    i = j
   }
-  if (pos === 0 || neg === 0) return NaN
-  return (rankSumPos - pos * (pos + 1) / 2) / (pos * neg)
+  if (!(pos > 0) || !(neg > 0)) return NaN
+  return pairs / (pos * neg)
+}
+
+/** ROC AUC (Mann-Whitney, ties counted half). NaN when only one class is present. */
+export function rocAuc (y: Num, score: Num): number {
+  return rocAucOrdered(y, score, scoreOrder(score))
+}
+
+/**
+ * Gini index of a frequency model (the actuaries' ordered Lorenz curve): policies ranked from the highest predicted
+ * frequency (mu / exposure) down; the concentration curve plots the share of observed claims against the share of
+ * exposure; Gini = 2 x the area under it - 1 (0 for a model that ranks no better than one frequency for all, 1 at
+ * most). `orderAsc` is the rows in ascending predicted frequency (scoreOrder of mu / exposure); w weights rows.
+ */
+export function poissonGiniOrdered (y: Num, freq: Num, exposure: Num | null | undefined, orderAsc: ArrayLike<number>, w?: Num | null): number {
+  let ty = 0; let tv = 0
+  const n = orderAsc.length
+  for (let k = 0; k < n; k++) {
+    const r = orderAsc[k]
+    const wr = w == null ? 1 : w[r]
+    ty += wr * y[r]; tv += wr * (exposure == null ? 1 : exposure[r])
+  }
+  if (!(ty > 0) || !(tv > 0)) return NaN
+  let area = 0; let cy = 0
+  let i = n - 1
+  while (i >= 0) {
+    let j = i
+    let gy = 0; let gv = 0
+    while (j >= 0 && freq[orderAsc[j]] === freq[orderAsc[i]]) {
+      const r = orderAsc[j]
+      const wr = w == null ? 1 : w[r]
+      gy += wr * y[r]; gv += wr * (exposure == null ? 1 : exposure[r])
+      j--
+    }
+    // a tie group is one straight segment of the curve (trapezoid)
+    area += (gv / tv) * (cy + gy / 2) / ty
+    cy += gy
+    i = j
+  }
+  return 2 * area - 1
+}
+
+function poissonGiniWeighted (y: Num, mu: Num, exposure: Num | null | undefined, w: Num | null): number {
+  const freq = Float64Array.from({ length: y.length }, (_, i) => mu[i] / (exposure == null ? 1 : Math.max(exposure[i], 1e-12)))
+  return poissonGiniOrdered(y, freq, exposure, scoreOrder(freq), w)
+}
+
+/** Gini index of expected counts mu (frequency x exposure) against counts y (see poissonGiniOrdered). */
+export function poissonGini (y: Num, mu: Num, exposure?: Num | null): number {
+  return poissonGiniWeighted(y, mu, exposure, null)
 }
 
 /** Multiclass accuracy; probs is row-major n x k, y holds class indices. */
@@ -151,19 +242,23 @@ export function regressionMetrics (y: Num, p: Num, w?: Num | null): { mse: numbe
 
 /**
  * All metrics of a task from predictions: binary -> p(positive) per row; multiclass -> n x k probabilities;
- * count -> expected counts (frequency x exposure); regression -> predicted values.
+ * count -> expected counts (frequency x exposure); regression -> predicted values. A count task's Gini needs a
+ * sort of the rows: only with `gini: true` (hundreds of peers evaluate every few rounds); the bootstrap figures
+ * (bootstrap.ts) always have it.
  */
-export function computeMetrics (task: Task, y: Num, pred: Num, options: { numClasses?: number, exposure?: Num | null, weight?: Num | null, nullFrequency?: number } = {}): Record<string, number> {
+export function computeMetrics (task: Task, y: Num, pred: Num, options: { numClasses?: number, exposure?: Num | null, weight?: Num | null, nullFrequency?: number, gini?: boolean } = {}): Record<string, number> {
   const w = options.weight ?? null
   switch (task) {
-    case 'binary':
-      return { accuracy: binaryAccuracy(y, pred, w), logLoss: binaryLogLoss(y, pred, w), auc: rocAuc(y, pred), examples: y.length }
+    case 'binary': {
+      const auc = rocAucOrdered(y, pred, scoreOrder(pred), w)
+      return { accuracy: binaryAccuracy(y, pred, w), logLoss: binaryLogLoss(y, pred, w), auc, gini: 2 * auc - 1, examples: y.length }
+    }
     case 'multiclass': {
       const k = options.numClasses ?? Math.round(pred.length / Math.max(1, y.length))
       return { accuracy: multiclassAccuracy(y, pred, k, w), logLoss: multiclassLogLoss(y, pred, k, w), examples: y.length }
     }
     case 'count':
-      return { ...poissonMetrics(y, pred, options.exposure, w, options.nullFrequency), examples: y.length }
+      return { ...poissonMetrics(y, pred, options.exposure, w, options.nullFrequency), ...(options.gini === true ? { gini: poissonGiniWeighted(y, pred, options.exposure, w) } : {}), examples: y.length }
     case 'regression':
       return { ...regressionMetrics(y, pred, w), examples: y.length }
   }

@@ -19,8 +19,10 @@ import {
 import { batchTensors, gather, makeBuffers } from './model/batch.js'
 import { lossSumOf } from './model/ops.js'
 import { Predictor } from './model/predict.js'
+import { outputPrior, priorStats, type PriorStats } from './model/prior.js'
 import { createTrainer, DenseTrainer, isLinear, TfTrainer, type Trainer, type TrainOptions, type TrainResult } from './trainers/index.js'
 
+export { priorBias, addPriorStats, type PriorStats } from './model/prior.js'
 export { schemaHashOf, flattenWeights, unflattenWeights, type ModelInfo, type TensorData, type ParamInfo, type TrainState } from './model/layout.js'
 
 export class Model {
@@ -67,8 +69,11 @@ export class Model {
 
   get hiddenSizes (): number[] { return this.lay.layers.slice(0, -1).map((l) => l.outDim) }
 
-  /** Deterministic initial weights: Glorot-uniform kernels for networks, zeros for linear models; output bias from the spec. */
-  initialWeights (seed: number | string = 0): Float32Array {
+  /**
+   * Deterministic initial weights: Glorot-uniform kernels for networks, zeros for linear models. The output bias
+   * is the spec's `outputBiasInit` when set, else `outputBias` (the data's own mean: `outputPrior`), else 0.
+   */
+  initialWeights (seed: number | string = 0, outputBias?: ArrayLike<number> | null): Float32Array {
     const w = new Float32Array(this.numParams)
     const rng = createRng(seed).fork('init')
     const linear = isLinear(this.lay)
@@ -83,15 +88,34 @@ export class Model {
       }
     }
     const out = this.lay.layers[this.lay.layers.length - 1]
-    if (this.spec.outputBiasInit != null) w.fill(this.spec.outputBiasInit, out.bias.offset, out.bias.offset + out.bias.size)
+    const fixed = this.spec.outputBiasInit
+    if (typeof fixed === 'number') w.fill(fixed, out.bias.offset, out.bias.offset + out.bias.size)
+    else if (fixed != null) w.set(fixed, out.bias.offset)
+    else if (outputBias != null) {
+      if (outputBias.length !== out.bias.size) throw new WeightsMismatchError(`outputBias has ${outputBias.length} values, the output has ${out.bias.size}`)
+      for (let i = 0; i < out.bias.size; i++) w[out.bias.offset + i] = outputBias[i]
+    }
     return w
   }
 
-  /** A fresh training state (initial weights from the seed, zero optimizer slots). */
-  initialState (seed: number | string = 0, weights?: Float32Array): TrainState {
+  /** Whether the spec fixes the initial output bias (`outputBiasInit`), so the data's mean is not used. */
+  get fixedOutputBias (): boolean { return this.spec.outputBiasInit != null }
+
+  /** The data's own mean on the link scale over `rows`: the honest start of the output bias (model/prior.ts). */
+  outputPrior (data: TensorData, rows: ArrayLike<number>): Float32Array {
+    return outputPrior(this.output, this.outputDim, data, rows)
+  }
+
+  /** The prior's sufficient statistics over `rows` (they add up across shards: addPriorStats). */
+  priorStats (data: TensorData, rows: ArrayLike<number>): PriorStats {
+    return priorStats(this.output, this.outputDim, data, rows)
+  }
+
+  /** A fresh training state (initial weights from the seed and output bias, zero optimizer slots). */
+  initialState (seed: number | string = 0, weights?: Float32Array, outputBias?: ArrayLike<number> | null): TrainState {
     if (weights != null) this.checkWeights(weights)
     return {
-      weights: weights != null ? Float32Array.from(weights) : this.initialWeights(seed),
+      weights: weights != null ? Float32Array.from(weights) : this.initialWeights(seed, outputBias),
       optimizer: this.optimizerSlots > 0 ? new Float32Array(this.optimizerSlots * this.numParams) : null,
       step: 0
     }

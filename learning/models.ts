@@ -14,10 +14,10 @@ export const BUILTIN_MODELS: Record<string, ModelSpecInput> = {
   softmax: { type: 'softmax', optimizer: { type: 'adam', learningRate: 0.01 } },
   linear: { type: 'linear', optimizer: { type: 'adam', learningRate: 0.01 } },
   mlp: { type: 'mlp', hidden: [128], activation: 'relu', optimizer: { type: 'adam', learningRate: 0.003 } },
-  'poisson-glm': { type: 'poisson-glm', outputBiasInit: -2.3, batchSize: 512, optimizer: { type: 'adam', learningRate: 0.01 } },
+  'poisson-glm': { type: 'poisson-glm', batchSize: 512, optimizer: { type: 'adam', learningRate: 0.01 } },
   /** For 28x28 grey images (mnist); trains on cpu / tensorflow backends only. */
   cnn: { type: 'cnn', inputShape: [28, 28, 1], conv: [{ filters: 8, kernel: 3, pool: 2 }, { filters: 16, kernel: 3, pool: 2 }], hidden: [64], optimizer: { type: 'adam', learningRate: 0.001 } },
-  'poisson-mlp': { type: 'poisson-mlp', hidden: [20, 15, 10], activation: 'tanh', outputBiasInit: -2.3, batchSize: 512, optimizer: { type: 'adam', learningRate: 0.002 } }
+  'poisson-mlp': { type: 'poisson-mlp', hidden: [20, 15, 10], activation: 'tanh', batchSize: 512, optimizer: { type: 'adam', learningRate: 0.002 } }
 }
 export const BUILTIN_MODEL_NAMES = Object.keys(BUILTIN_MODELS)
 

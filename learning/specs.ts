@@ -39,8 +39,11 @@ export const ModelSpecSchema = z.object({
   optimizer: OptimizerSpecSchema.default({ type: 'adam', l2: 0, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
   /** Default minibatch size when the caller gives none. */
   batchSize: z.number().int().positive().max(1 << 20).optional(),
-  /** Initial output bias (e.g. log of the mean claim frequency for Poisson models). */
-  outputBiasInit: z.number().finite().optional(),
+  /**
+   * Initial output bias shared by every peer (e.g. a published log claim frequency), one value or one per output
+   * unit (softmax). Default: the training rows' own mean on the link scale (learning/model/prior.ts).
+   */
+  outputBiasInit: z.union([z.number().finite(), z.array(z.number().finite()).min(1).max(65536)]).optional(),
   /** cnn: image shape [height, width, channels] of the feature vector (row-major, channels last). */
   inputShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]).optional(),
   /** cnn: convolution blocks (3x3 'same' convolution, activation, then max-pooling of `pool`). */

@@ -332,7 +332,8 @@ async function runTestnetOnce (init: TestnetInit, rogue: Rogue | null): Promise<
       const t0 = performance.now()
       try {
         const { runScenario } = await import('../simulations/run.js')
-        const r = await runScenario(sim, { variants: false, workers: init.workers })
+        // the daemons' figures are in their primary metric: the simulator's baselines in the same one
+        const r = await runScenario({ ...sim, metric: sim.metric ?? metric.name as Scenario['metric'] }, { variants: false, workers: init.workers })
         baselines = {
           centralized: r.centralized.value,
           localOnly: r.localOnly.mean,

@@ -87,7 +87,20 @@ export async function loadLocalData (manifest: NetworkManifest, dataFile: string
   return { dataset, model }
 }
 
-/** Builds the daemon's learner over `dataFile`. All peers start from the same weights (seeded by the network id). */
+/**
+ * The output-bias start of a daemon whose manifest sets no outputBiasInit (that one wins when set): a count or
+ * value model starts at its own rows' mean (log claim frequency, mean value: shards' levels are comparable and
+ * 0 means one claim a year), a classifier at 0, common to all peers, because under label skew its own priors
+ * would start peers logits apart (docs/design-notes.md, "Honest starts"). null: the learner's own-mean default.
+ */
+function daemonStart (model: Model): Float32Array | null {
+  return model.output === 'sigmoid' || model.output === 'softmax' ? new Float32Array(model.outputDim) : null
+}
+
+/**
+ * Builds the daemon's learner over `dataFile`. All peers share the initial kernels (seeded by the network id);
+ * the output bias starts as `daemonStart` says.
+ */
 export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLearner> {
   let file = init.dataFile
   if (statSync(file).isDirectory()) {
@@ -101,7 +114,7 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   const localValidation = init.localValidation ?? 0.1
   const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
   const learner: DatasetLearner = createLearner({
-    model, dataset, localValidation, seed: init.seed, initSeed: init.manifest.id, privacy
+    model, dataset, localValidation, seed: init.seed, initSeed: init.manifest.id, outputBias: daemonStart(model), privacy
   })
   const out = learner as unknown as DaemonLearner
   out.appendRecords = (records, source, batch) => {

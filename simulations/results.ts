@@ -1,7 +1,11 @@
 /**
  * The results of a simulation: `results.json` (everything, stable keys) and the summary (`--json`), whose keys
  * are fixed for tooling: scenario, peers, rounds, seed, rule, metric, decentralized, centralized, localOnly,
- * fedavg, curve, bytesPerPeerPerRound, refused, wallSeconds, peerStepsPerSecond, maxRssMiB.
+ * fedavg, curve, bytesPerPeerPerRound, refused, wallSeconds, peerStepsPerSecond, maxRssMiB, signalKept,
+ * signalKeptInterval. Each of decentralized (the mean over honest peers), centralized, localOnly and fedavg also
+ * carries `metrics` (every metric of the task) and `intervals` (their 95% bootstrap intervals over the test rows,
+ * simulations/intervals.ts); `signalKept` is the share of the centralized model's explained deviance the network
+ * keeps (Poisson tasks; null otherwise).
  *
  * Everything except the timing fields (wallSeconds, peerStepsPerSecond, maxRssMiB and the `timing` section) is
  * identical for the same scenario and seed.
@@ -14,8 +18,12 @@ import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
 import { renderPersonal, type PersonalReport } from './personal.js'
 import { privacySummary, renderPrivacy, type PrivacyResults, type PrivacySummary } from './privacy.js'
+import type { Figure, Interval } from './intervals.js'
 
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
+
+/** Every metric of a figure and its interval (absent for variants and light test environments). */
+type Metrics = Partial<Figure>
 
 export interface Summary {
   scenario: string
@@ -24,16 +32,19 @@ export interface Summary {
   seed: number | string
   rule: string
   metric: { name: string, higherIsBetter: boolean }
-  decentralized: { mean: number | null, min: number | null, p10: number | null, consensusDistance: number | null }
-  centralized: { value: number | null }
-  localOnly: { mean: number | null }
-  fedavg: { value: number | null }
+  decentralized: { mean: number | null, min: number | null, p10: number | null, consensusDistance: number | null } & Metrics
+  centralized: { value: number | null } & Metrics
+  localOnly: { mean: number | null } & Metrics
+  fedavg: { value: number | null } & Metrics
   curve: CurvePoint[]
   bytesPerPeerPerRound: number
   refused: Record<string, number>
   wallSeconds: number
   peerStepsPerSecond: number
   maxRssMiB: number
+  /** Poisson tasks: network deviance explained / centralized deviance explained (null otherwise). */
+  signalKept: number | null
+  signalKeptInterval: Interval | null
   /** Scenarios with privacy or membership inference only (simulations/privacy.ts). */
   privacy?: PrivacySummary
 }
@@ -44,6 +55,17 @@ export interface DataSummary {
   trainRows: number
   testRows: number
   badRows: { count: number, examples: string[], lines: number[] }
+}
+
+/** How the intervals were made, and the paired intervals of the network's gap to the centralized model. */
+export interface BootstrapDetails {
+  resamples: number
+  level: number
+  /** Honest peers whose models give the intervals of means over peers. */
+  intervalPeers: number[]
+  /** Relative gap behind centralized in the goal metric (0.01 = 1% worse), and the ratio as goals state it. */
+  gapToCentralized: Interval | null
+  ratioToCentralized: Interval | null
 }
 
 export interface BaselineResults {
@@ -63,9 +85,12 @@ export interface VariantResult {
   refused: Record<string, number>
   /** The variant's own centralized baseline, when it changes the model or data (else the base's applies). */
   centralized?: { value: number | null, epochs: number }
+  /** Poisson tasks, with its own centralized baseline: the share of that model's explained deviance it keeps. */
+  signalKept?: number
 }
 
-export interface GoalResult { goal: string, target: string, measured: string, pass: boolean | null }
+/** A goal's verdict; `note` says when the margin lies inside the interval of what it measures. */
+export interface GoalResult { goal: string, target: string, measured: string, pass: boolean | null, note?: string }
 
 export interface Results extends Summary {
   description: string | null
@@ -89,7 +114,11 @@ export interface Results extends Summary {
     stragglers: number[]
     perRound: Array<Omit<RoundRecord, 'wallMs'>>
     finalMetrics: MetricValues
-    perPeer: Array<{ index: number, key: string, metric: number | null, localOnly: number | null, bytesSent: number, bytesReceived: number }>
+    /** The label's task (binary, multiclass, count, regression); null from light test environments. */
+    task: string | null
+    bootstrap: BootstrapDetails
+    /** name: the peer's shard (`Rhone-Alpes#3` for key partitions, else `peer-7`). */
+    perPeer: Array<{ index: number, name: string, key: string, metric: number | null, localOnly: number | null, bytesSent: number, bytesReceived: number }>
     baselines: BaselineResults
     variants: VariantResult[]
     goals: GoalResult[]
@@ -182,39 +211,73 @@ export function summaryOf (results: Results): Summary {
     wallSeconds: results.wallSeconds,
     peerStepsPerSecond: results.peerStepsPerSecond,
     maxRssMiB: results.maxRssMiB,
+    signalKept: results.signalKept,
+    signalKeptInterval: results.signalKeptInterval,
     ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {})
   }
 }
 
 const fmt = (v: number | null | undefined, digits = 4): string => v == null || !Number.isFinite(v) ? '-' : Number(v.toPrecision(digits)).toString()
 
+/** Metrics shown beside the goal metric, per task (the goal metric itself is left out). */
+export function extraMetrics (task: string | null, goal: string): string[] {
+  const cols = task === 'binary' ? ['auc', 'logLoss', 'accuracy']
+    : task === 'count' ? ['devianceExplained', 'predictedOverObserved', 'poissonDeviance']
+      : task === 'multiclass' ? ['accuracy', 'logLoss'] : []
+  return cols.filter((c) => c !== goal)
+}
+
+const ivText = (iv: Interval | undefined, digits = 4): string => iv == null ? '' : `[${fmt(iv[0], digits)}, ${fmt(iv[1], digits)}]`
+
+/** The peer that did worst in the goal metric, by name. */
+export function worstPeer (results: Results): { name: string, value: number } | null {
+  const hib = results.metric.higherIsBetter
+  let worst: { name: string, value: number } | null = null
+  for (const p of results.details.perPeer) {
+    if (p.metric == null) continue
+    if (worst == null || (hib ? p.metric < worst.value : p.metric > worst.value)) worst = { name: p.name, value: p.metric }
+  }
+  return worst
+}
+
 /** The table printed after a run. */
 export function renderTable (results: Results): string {
   const m = results.metric
-  const rows: Array<[string, string, string, string, string]> = [
-    ['', `mean ${m.name}`, 'worst peer', '10th pct', 'consensus dist.'],
-    ['decentralized', fmt(results.decentralized.mean), fmt(results.decentralized.min), fmt(results.decentralized.p10), fmt(results.decentralized.consensusDistance, 3)],
-    ['centralized (pooled)', fmt(results.centralized.value), '', '', ''],
-    ['local-only', fmt(results.localOnly.mean), '', '', ''],
-    ['FedAvg (server)', fmt(results.fedavg.value), '', '', '']
+  const extra = extraMetrics(results.details.task ?? null, m.name)
+  const cells = (f: Metrics): string[] => extra.map((k) => fmt(f.metrics?.[k]))
+  const goalCell = (f: Metrics): string => ivText(f.intervals?.[m.name])
+  const rows: string[][] = [
+    ['', `mean ${m.name}`, '95% interval', 'worst peer', '10th pct', 'consensus dist.', ...extra],
+    ['decentralized', fmt(results.decentralized.mean), goalCell(results.decentralized), fmt(results.decentralized.min), fmt(results.decentralized.p10), fmt(results.decentralized.consensusDistance, 3), ...cells(results.decentralized)],
+    ['centralized (pooled)', fmt(results.centralized.value), goalCell(results.centralized), '', '', '', ...cells(results.centralized)],
+    ['local-only', fmt(results.localOnly.mean), goalCell(results.localOnly), '', '', '', ...cells(results.localOnly)],
+    ['FedAvg (server)', fmt(results.fedavg.value), goalCell(results.fedavg), '', '', '', ...cells(results.fedavg)]
   ]
   for (const v of results.details.variants) {
-    rows.push([`variant ${v.name}`, fmt(v.decentralized.mean), fmt(v.decentralized.min), fmt(v.decentralized.p10), fmt(v.decentralized.consensusDistance, 3)])
-    if (v.centralized != null) rows.push([`  its centralized`, fmt(v.centralized.value), '', '', ''])
+    rows.push([`variant ${v.name}`, fmt(v.decentralized.mean), '', fmt(v.decentralized.min), fmt(v.decentralized.p10), fmt(v.decentralized.consensusDistance, 3), ...extra.map(() => '')])
+    if (v.centralized != null) rows.push([`  its centralized`, fmt(v.centralized.value), '', '', '', '', ...extra.map(() => '')])
   }
-  const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...rows.map((r) => r[c].length)))
-  const line = (r: string[]): string => r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ')
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
+  const line = (r: string[]): string => r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ').trimEnd()
+  const worst = worstPeer(results)
   const out = [
     `${results.scenario}: ${results.peers} peers, ${results.rounds} rounds, rule ${results.rule}, seed ${String(results.seed)}` +
       (results.details.attack != null ? `, attack ${results.details.attack}` : ''),
-    `metric: ${m.name} (${m.higherIsBetter ? 'higher' : 'lower'} is better)`,
+    `metric: ${m.name} (${m.higherIsBetter ? 'higher' : 'lower'} is better); intervals: ${Math.round((results.details.bootstrap?.level ?? 0.95) * 100)}% bootstrap over the test rows`,
     '',
     line(rows[0]),
     ...rows.slice(1).map(line),
-    '',
+    ''
+  ]
+  if (results.signalKept != null) {
+    const iv = results.signalKeptInterval
+    out.push(`signal kept: ${pct(results.signalKept)}${iv != null ? ` [${pct(iv[0])}, ${pct(iv[1])}]` : ''} of the centralized model's explained deviance`)
+  }
+  if (worst != null) out.push(`worst peer: ${worst.name} (${m.name} ${fmt(worst.value)})`)
+  out.push(
     `bytes per peer per round: ${fmt(results.bytesPerPeerPerRound, 4)}   refused: ${Object.entries(results.refused).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
-  ]
+  )
   const bad = results.data?.badRows
   if (bad != null && bad.count > 0) out.push(`skipped ${bad.count} bad row(s) of ${results.data!.name} (onBadRow skip); first:`, ...bad.examples.slice(0, 3).map((e) => `  ${e}`))
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
@@ -222,7 +285,10 @@ export function renderTable (results: Results): string {
   if (results.privacy != null) out.push('', ...renderPrivacy(results.privacy))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')
-    for (const g of results.details.goals) out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)
+    for (const g of results.details.goals) {
+      out.push(`  ${g.pass == null ? '?' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: target ${g.target}, measured ${g.measured}`)
+      if (g.note != null) out.push(`        (${g.note})`)
+    }
   }
   return out.join('\n')
 }

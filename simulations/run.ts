@@ -24,6 +24,9 @@ import { sig } from './stats.js'
 import { runPersonal, type PersonalReport } from './personal.js'
 import { privacyResults } from './privacy.js'
 import { gatherPrivacy, runWithoutPrivacy } from './privacy-run.js'
+import { addSums, evenlySpaced, type ResampledSums } from './harness/resampled.js'
+import { figureOf, gapIntervals, signalKept } from './intervals.js'
+import type { Task } from '../learning/metrics.js'
 
 export interface RunOptions {
   workers?: number
@@ -39,14 +42,34 @@ export interface RunOptions {
 }
 
 /** What the peer-environment module's describeMetric returns. */
-interface MetricModule { describeMetric?: (scenario: Scenario) => Promise<{ name: string, higherIsBetter: boolean }> }
+interface MetricModule { describeMetric?: (scenario: Scenario) => Promise<{ name: string, higherIsBetter: boolean, task?: Task }> }
 
-export async function describeMetric (scenario: Scenario, factoryModule: string): Promise<{ name: string, higherIsBetter: boolean }> {
+/** The scenario's goal metric (the peer environment's describeMetric, e.g. harness/peer-metric.ts) and its task. */
+export async function describeMetric (scenario: Scenario, factoryModule: string): Promise<{ name: string, higherIsBetter: boolean, task?: Task }> {
   const mod = await import(factoryModule) as MetricModule
   return mod.describeMetric != null ? await mod.describeMetric(scenario) : { name: 'accuracy', higherIsBetter: true }
 }
 
-async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }, signal?: AbortSignal): Promise<BaselineResults> {
+/** Mean of every metric over models (in the order given), or null for none. */
+function meanMetrics (list: readonly MetricValues[]): MetricValues | null {
+  if (list.length === 0) return null
+  const out: MetricValues = {}
+  for (const m of list) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v / list.length
+  return out
+}
+
+/** The baselines' models under the bootstrap resamples, and the mean of every metric over local-only peers. */
+interface BaselineSums { centralized: ResampledSums | null, localOnly: ResampledSums | null, fedavg: ResampledSums | null, localOnlyMean: MetricValues | null, fedavgMetrics: MetricValues | null }
+
+/** Runs a world task the light test environments may lack (null then). */
+async function optionalTask<T> (sim: Simulation, name: string, args: (world: number) => unknown): Promise<T[] | null> {
+  try { return await sim.task<T>(name, args) } catch (err) {
+    if (new RegExp(`has no task '${name}'`).test((err as Error).message)) return null
+    throw err
+  }
+}
+
+async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }, intervalPeers: number[], sums: BaselineSums, signal?: AbortSignal): Promise<BaselineResults> {
   const b = scenario.baselines
   const honest = new Set(Array.from({ length: scenario.peers }, (_, i) => i).filter((i) => !sim.adversaries.includes(i)))
   const result: BaselineResults = {
@@ -61,16 +84,22 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
   if (b.centralized) {
     signal?.throwIfAborted()
     const [c] = await Promise.all([
-      sim.handles[0].task('centralized', { epochs: b.centralizedEpochs ?? null }) as Promise<{ metrics: MetricValues, epochs: number }>
+      sim.handles[0].task('centralized', { epochs: b.centralizedEpochs ?? null }) as Promise<{ metrics: MetricValues, epochs: number, resampled?: ResampledSums[] }>
     ])
-    result.centralized = { value: pick(c.metrics), metrics: c.metrics, epochs: c.epochs }
+    sums.centralized = addSums(c.resampled ?? [])
+    // the bootstrap point (one model) adds what the baseline's evaluation leaves out: a count task's Gini
+    const metrics: MetricValues = { ...c.metrics }
+    for (const [k, v] of Object.entries(sums.centralized?.point ?? {})) if (!(k in metrics)) metrics[k] = v
+    result.centralized = { value: pick(metrics), metrics, epochs: c.epochs }
   }
   if (b.localOnly) {
     signal?.throwIfAborted()
     const steps = scenario.rounds * scenario.localSteps
-    const parts = await sim.task<Array<[number, MetricValues]>>('localOnly', () => ({ steps }))
-    const perPeer = parts.flat().filter(([i]) => honest.has(i)).sort((a, b) => a[0] - b[0])
-      .map(([i, m]): [number, number] => [i, m[metric.name]]).filter(([, v]) => Number.isFinite(v))
+    const parts = await sim.task<{ perPeer: Array<[number, MetricValues]>, resampled: ResampledSums[] | null }>('localOnly', () => ({ steps, intervalPeers }))
+    const all = parts.flatMap((p) => p.perPeer).filter(([i]) => honest.has(i)).sort((a, b) => a[0] - b[0])
+    sums.localOnly = addSums(parts.flatMap((p) => p.resampled ?? []))
+    sums.localOnlyMean = meanMetrics(all.map(([, m]) => m))
+    const perPeer = all.map(([i, m]): [number, number] => [i, m[metric.name]]).filter(([, v]) => Number.isFinite(v))
     const mean = perPeer.length > 0 ? perPeer.reduce((s, [, v]) => s + v, 0) / perPeer.length : null
     result.localOnly = { mean: mean == null ? null : sig(mean), perPeer: perPeer.map(([i, v]) => [i, sig(v)]), steps }
   }
@@ -78,7 +107,7 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
     // McMahan et al.: each round a fraction C of clients (honest ones: a server would vet its clients) trains
     // localSteps from the global model; the server averages weighted by example counts.
     const rng = createRng(scenario.seed).fork('fedavg')
-    const clientsPerRound = Math.max(1, Math.round(b.fedavgFraction * honest.size))
+    const clientsPerRound = Math.min(honest.size, Math.max(b.fedavgMinClients, Math.round(b.fedavgFraction * honest.size)))
     const honestList = [...honest]
     let global = await sim.handles[0].task('initialWeights', {}) as Float32Array
     const curve: Array<{ round: number, value: number }> = []
@@ -104,8 +133,10 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
         const v = pick(await sim.handles[0].task('evaluateWeights', { weights: global, which: 'curve' }) as MetricValues)
         if (v != null) curve.push({ round: r, value: v })
         if (last) {
-          const fin = pick(await sim.handles[0].task('evaluateWeights', { weights: global, which: 'final' }) as MetricValues)
-          result.fedavg = { value: fin, curve, clientsPerRound }
+          const finMetrics = await sim.handles[0].task('evaluateWeights', { weights: global, which: 'final' }) as MetricValues
+          result.fedavg = { value: pick(finMetrics), curve, clientsPerRound }
+          sums.fedavgMetrics = finMetrics
+          sums.fedavg = addSums((await optionalTask<ResampledSums[]>(sim, 'resampled', (w) => w === 0 ? { weights: global } : {}))?.flat() ?? [])
         }
       }
     }
@@ -116,10 +147,15 @@ async function runBaselines (sim: Simulation, scenario: Scenario, metric: { name
 export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<Results> {
   const factoryModule = options.factoryModule ?? DEFAULT_FACTORY_MODULE
   const started = performance.now()
-  const metric = await describeMetric(scenario, factoryModule)
+  const { task, ...metric } = await describeMetric(scenario, factoryModule)
   options.onPhase?.('starting peers')
   const sim = await Simulation.create(scenario, { workers: options.workers, factoryModule })
   let data: DataSummary | null = null
+  const honestIndices = Array.from({ length: scenario.peers }, (_, i) => i).filter((i) => !sim.adversaries.includes(i))
+  const intervalPeers = scenario.evaluation.resamples > 0 ? evenlySpaced(honestIndices, scenario.evaluation.intervalPeers) : []
+  const sums: BaselineSums = { centralized: null, localOnly: null, fedavg: null, localOnlyMean: null, fedavgMetrics: null }
+  let decentralizedSums: ResampledSums | null = null
+  let peerNames = new Map<number, string>()
   let run: DecentralizedResult
   let baselines: BaselineResults
   let regions: RegionReport | null = null
@@ -138,7 +174,9 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     } else {
       run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
       if (wantsPrivacy) privacyOwn = await gatherPrivacy(sim)
+      decentralizedSums = addSums((await optionalTask<ResampledSums[]>(sim, 'resampled', (w) => ({ peers: intervalPeers.filter((i) => sim.shares[w].includes(i)) })))?.flat() ?? [])
     }
+    peerNames = new Map((await optionalTask<Array<[number, string]>>(sim, 'peerNames', () => ({})))?.flat() ?? [])
     if (options.baselines === false) {
       baselines = {
         centralized: { value: null, metrics: null, epochs: null, skipped: 'not requested' },
@@ -148,7 +186,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     } else {
       options.onPhase?.('baselines')
       baselineStarted.t = performance.now()
-      baselines = await runBaselines(sim, scenario, metric, options.signal)
+      baselines = await runBaselines(sim, scenario, metric, intervalPeers, sums, options.signal)
       if (scenario.baselines.localOnly && scenario.transport !== 'libp2p') {
         options.onPhase?.('regions')
         regions = await runRegions(sim, scenario, metric, run, baselines)
@@ -184,6 +222,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
           const c = await vsim.handles[0].task('centralized', { epochs: vs.baselines.centralizedEpochs ?? null }) as { metrics: MetricValues, epochs: number }
           const value = c.metrics[metric.name]
           result.centralized = { value: typeof value === 'number' && Number.isFinite(value) ? sig(value) : null, epochs: c.epochs }
+          // Poisson: the share of its own centralized model's explained deviance the variant's network keeps
+          const de = meanMetrics(vr.final.map(([, m]) => m))?.devianceExplained
+          const ce = c.metrics.devianceExplained
+          if (task === 'count' && de != null && ce != null && ce > 0) result.signalKept = sig(de / ce)
         }
         variants.push(result)
       } finally {
@@ -200,6 +242,13 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const finalMetrics: MetricValues = {}
   for (const [, m] of run.final) for (const [k, v] of Object.entries(m)) finalMetrics[k] = (finalMetrics[k] ?? 0) + v / run.final.length
   for (const k of Object.keys(finalMetrics)) finalMetrics[k] = sig(finalMetrics[k])
+  const level = 0.95
+  const dec = figureOf(decentralizedSums, run.final.length > 0 ? finalMetrics : null, level)
+  const cen = figureOf(sums.centralized, baselines.centralized.metrics, level)
+  const loc = figureOf(sums.localOnly, sums.localOnlyMean, level)
+  const fed = figureOf(sums.fedavg, sums.fedavgMetrics, level)
+  const kept = task === 'count' ? signalKept(dec, cen, level) : null
+  const gaps = gapIntervals(dec, cen, metric, level)
   const results: Results = {
     scenario: scenario.name,
     peers: scenario.peers,
@@ -207,10 +256,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     seed: scenario.seed,
     rule: ruleLabel(scenario.rule),
     metric,
-    decentralized,
-    centralized: { value: baselines.centralized.value },
-    localOnly: { mean: baselines.localOnly.mean },
-    fedavg: { value: baselines.fedavg.value },
+    decentralized: { ...decentralized, ...dec.figure },
+    centralized: { value: baselines.centralized.value, ...cen.figure },
+    localOnly: { mean: baselines.localOnly.mean, ...loc.figure },
+    fedavg: { value: baselines.fedavg.value, ...fed.figure },
     curve,
     bytesPerPeerPerRound: sig(bytesTotal / (scenario.peers * scenario.rounds)),
     refused: sortKeys(run.refused),
@@ -218,6 +267,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     peerStepsPerSecond: sig(run.trainingSteps / Math.max(1e-9, run.wallSeconds), 4),
     maxRssMiB: sig(run.maxRssMiB, 4),
     data,
+    signalKept: kept?.value ?? null,
+    signalKeptInterval: kept?.interval ?? null,
     description: scenario.description ?? null,
     regions,
     ...(personal != null ? { personal } : {}),
@@ -238,8 +289,11 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
         relativeConsensusDistance: rest.relativeConsensusDistance == null ? null : sig(rest.relativeConsensusDistance)
       })),
       finalMetrics,
+      task: task ?? null,
+      bootstrap: { resamples: scenario.evaluation.resamples, level, intervalPeers, gapToCentralized: gaps.gap, ratioToCentralized: gaps.ratio },
       perPeer: run.keys.map((key, index) => ({
         index,
+        name: peerNames.get(index) ?? `peer-${index}`,
         key: key.slice(0, 16),
         metric: finalByPeer.has(index) ? sig(finalByPeer.get(index) as number) : null,
         localOnly: localByPeer.get(index) ?? null,
@@ -276,7 +330,7 @@ async function runRegions (sim: Simulation, scenario: Scenario, metric: { name: 
   if ((scenario.partition as { kind: string }).kind !== 'by-key') return null
   let parts: Array<{ column: string | null, peers: RegionPeerFigures[] } | null>
   try {
-    parts = await sim.task('regions', () => ({ steps: scenario.rounds * scenario.localSteps }))
+    parts = await sim.task('regions', () => ({ steps: scenario.rounds * scenario.localSteps, metric: metric.name }))
   } catch (err) {
     if (/has no task 'regions'/.test((err as Error).message)) return null
     throw err

@@ -17,6 +17,7 @@ import YAML from 'yaml'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import type { PartitionOptions } from '../learning/partition.js'
 import { PrivacySpecSchema } from '../learning/specs.js'
+import { GOAL_METRICS } from '../learning/metrics.js'
 
 export class ScenarioError extends Error {
   static override name = 'ScenarioError'
@@ -157,17 +158,23 @@ export const scenarioSchema = z.object({
     /** Evaluate every peer every N rounds (the last round is always evaluated). */
     every: z.number().int().min(1).default(1),
     /** Rows of the held-out test split used for the per-round curve (the final figures use all of it). */
-    curveRows: z.number().int().min(10).default(1000)
-  }).strict().default({ every: 1, curveRows: 1000 }),
+    curveRows: z.number().int().min(10).default(1000),
+    /** Bootstrap resamples of the test rows behind every final figure's interval (0: no intervals). */
+    resamples: z.number().int().min(0).max(2000).default(200),
+    /** Peers (evenly spaced) whose models give the interval of a mean over peers. */
+    intervalPeers: z.number().int().min(1).max(10_000).default(24)
+  }).strict().default({ every: 1, curveRows: 1000, resamples: 200, intervalPeers: 24 }),
   baselines: z.object({
     centralized: z.boolean().default(true),
     localOnly: z.boolean().default(true),
     fedavg: z.boolean().default(true),
     /** FedAvg: share of clients sampled per round (McMahan et al.'s C). */
     fedavgFraction: z.number().gt(0).max(1).default(0.1),
+    /** FedAvg: at least this many clients per round (all honest peers when fewer). */
+    fedavgMinClients: z.number().int().min(1).default(10),
     /** Epochs of the centralized baseline (default: as many examples as the peers see together). */
     centralizedEpochs: z.number().int().min(1).optional()
-  }).strict().default({ centralized: true, localOnly: true, fedavg: true, fedavgFraction: 0.1 }),
+  }).strict().default({ centralized: true, localOnly: true, fedavg: true, fedavgFraction: 0.1, fedavgMinClients: 10 }),
   /**
    * Personal models (simulations/personal.ts): each peer holds out `validation` of its shard (seeded; also
    * withheld from its network and local-only training and from the centralized baseline) and ends with the blend
@@ -197,6 +204,11 @@ export const scenarioSchema = z.object({
     /** Test-split rows per attack as non-members (default: as many as the neighbour's training rows). */
     nonMembers: z.number().int().min(1).max(1_000_000).optional()
   }).strict().nullable().default(null),
+  /**
+   * The metric goals and the table are stated in (learning/metrics.ts GOAL_METRICS; the task must have it).
+   * Default: auc for binary labels, else the task's primary metric (accuracy, poissonDeviance, mse).
+   */
+  metric: z.enum(GOAL_METRICS).optional(),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */
   goals: z.looseObject({}).default({}),
   workers: z.number().int().min(0).max(64).optional(),

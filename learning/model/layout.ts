@@ -131,6 +131,9 @@ export function buildLayout (spec: ModelSpec, info: ModelInfo): Layout {
     throw new InvalidSpecError(`invalid model spec: model.loss: '${spec.loss}' does not fit a '${spec.type}' model on a ${info.task} label (its loss is '${loss}')`, 'model.loss')
   }
   const outputDim = output === 'softmax' ? numClasses : 1
+  if (Array.isArray(spec.outputBiasInit) && spec.outputBiasInit.length !== outputDim) {
+    throw new InvalidSpecError(`invalid model spec: model.outputBiasInit: ${spec.outputBiasInit.length} values, the output has ${outputDim} unit(s)`, 'model.outputBiasInit')
+  }
   const hidden = spec.type === 'mlp' || spec.type === 'poisson-mlp' || spec.type === 'cnn' ? (spec.hidden ?? []) : []
   const layers: Layer[] = []
   const params: ParamInfo[] = []

@@ -20,17 +20,19 @@ import { holdOutShards, personalTask, trainingView } from './personal-task.js'
 import { cryptoTiming, envelopeMemo, memoizedEnvelopes } from './envelopes.js'
 import { stateSyncTasks } from './catch-up-tasks.js'
 import { PrivacyWorld } from './privacy-peers.js'
+import { testResampler } from './resampled.js'
 import { createBehaviour, flipsLabels } from '../attacks/index.js'
-import { loadDataset, BUILTIN_DATASETS } from '../../learning/builtin.js'
+import { loadDataset } from '../../learning/builtin.js'
 import type { Dataset } from '../../learning/dataset.js'
-import { Model } from '../../learning/model.js'
+import { Model, addPriorStats, priorBias } from '../../learning/model.js'
 import { DatasetLearner, evaluateWeights } from '../../learning/learner.js'
 import { partition } from '../../learning/partition.js'
-import { primaryMetric, type Task } from '../../learning/metrics.js'
 import { runBaseline } from '../../learning/baseline.js'
 import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
 import { setBackend, type BackendName } from '../../learning/backend.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
+
+export { describeMetric } from './peer-metric.js'
 
 export class SimulationSetupError extends Error {
   static override name = 'SimulationSetupError'
@@ -61,26 +63,6 @@ export function identitySeed (scenario: Scenario, i: number): Uint8Array {
 
 export function peerKeys (scenario: Scenario): PeerKey[] {
   return Array.from({ length: scenario.peers }, (_, i) => toHex(generateIdentity(identitySeed(scenario, i)).signPublicKey))
-}
-
-function labelTask (dataset: Scenario['dataset']): Task | null {
-  const spec = typeof dataset === 'string' ? (dataset === 'mnist' ? { columns: [{ role: 'label', kind: 'classes' }] } : BUILTIN_DATASETS[dataset]) : dataset
-  const label = (spec as { columns?: Array<{ role: string, kind?: string }> } | undefined)?.columns?.find((c) => c.role === 'label')
-  switch (label?.kind) {
-    case 'classes': return 'multiclass'
-    case 'binary': return 'binary'
-    case 'count': return 'count'
-    case 'numeric': return 'regression'
-    default: return null
-  }
-}
-
-/** The scenario's main metric, from the dataset's label (without loading the data). */
-export async function describeMetric (scenario: Scenario): Promise<{ name: string, higherIsBetter: boolean }> {
-  const task = labelTask(scenario.dataset)
-  if (task != null) return primaryMetric(task)
-  const dataset = await loadDataset(scenario.dataset as never)
-  return primaryMetric(dataset.task)
 }
 
 function codecSpec (codec: Scenario['codec']): CodecSpec {
@@ -156,7 +138,14 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const poisoned = scenario.adversaries.fraction > 0 && flipsLabels(scenario.adversaries.attack) ? flippedView(dataset) : null
   const adversaryCount = init.adversaries.length
   const initSeed = `${String(scenario.seed)}:init`
+  // The network's common start: every peer (and FedAvg's server) starts its output bias at the pooled training
+  // rows' mean (log claim frequency, log-odds, log class priors), the figure a consortium publishes in the
+  // manifest's model spec as outputBiasInit (docs/design-notes.md, "Honest starts"). Local-only models start
+  // from their own shard's mean; the centralized baseline from the pooled rows'.
+  const networkStart = model.fixedOutputBias ? null : priorBias(addPriorStats(shards.map((s) => model.priorStats(dataset, s.indices))))
   const batchSize = scenario.batchSize
+  // a count task's Gini costs a sort per evaluation: only when it is the goal metric (the intervals have it anyway)
+  const gini = scenario.metric === 'gini'
   const learners = new Map<number, DatasetLearner>()
   const privacy = scenario.privacy != null || scenario.membershipInference != null
     ? new PrivacyWorld({ scenario, dataset, model, shards, keys, adversaries: init.adversaries })
@@ -188,6 +177,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       shard: shards[ctx.index],
       seed: `${String(scenario.seed)}:learner:${ctx.index}`,
       initSeed,
+      outputBias: networkStart,
       batchSize,
       privacy: privacy?.privacyFor(ctx.index)
     })
@@ -252,7 +242,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       sendsOnReceive: averagingRule(engine.params.rule).traits.sendsOnReceive,
       evaluate: async (which) => {
         const t0 = performance.now()
-        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally {
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights, { gini }) } finally {
           const ms = performance.now() - t0
           timing.evaluateMs += ms
           addTo(timing.evaluateMsByRound, ms)
@@ -263,6 +253,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     simPeers.set(ctx.index, peer)
     return peer
   }
+
+  const resample = testResampler(model, dataset, scenario.evaluation.resamples, `${String(scenario.seed)}:bootstrap`)
 
   const trainFresh = (index: number, steps: number, weights?: Float32Array, learningRate?: number): DatasetLearner => {
     const l = new DatasetLearner({ model, dataset, shard: shards[index], seed: `${String(scenario.seed)}:baseline:${index}`, initSeed, batchSize, weights })
@@ -304,27 +296,29 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         }
       },
       /** Each honest peer alone: the same number of steps as in the network, at most 20 epochs of its shard. */
-      localOnly: async (args: { steps: number }) => {
+      localOnly: async (args: { steps: number, intervalPeers?: number[] }) => {
         const out: Array<[number, MetricValues]> = []
+        const sampled: Array<[number, Float32Array]> = []
         for (const index of init.owned) {
           if (init.adversaries.includes(index)) continue
           const l = trainFresh(index, localOnlySteps(index, args.steps))
-          out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights)])
+          out.push([index, evaluateWeights(model, dataset, dataset.test, l.state.weights, { gini })])
           if (keepLocal) localOnlyWeights.set(index, l.weights())
+          if (args.intervalPeers?.includes(index) === true) sampled.push([index, l.weights()])
           l.dispose()
         }
-        return out
+        return { perPeer: out, resampled: resample(sampled) }
       },
       /**
        * Key partitions (freMTPL2freq by Region): each honest peer's final model and its local-only model (kept by
        * the localOnly task, else trained here the same way) scored on its own region's rows of the test split
        * (regions.ts). Null for other partitions.
        */
-      regions: async (args: { steps: number }): Promise<{ column: string | null, peers: RegionPeerFigures[] } | null> => {
+      regions: async (args: { steps: number, metric: string }): Promise<{ column: string | null, peers: RegionPeerFigures[] } | null> => {
         const codes = dataset.partitionCodes
         const values = dataset.partitionValues
         if (!byKey || codes == null || values == null) return null
-        const metric = primaryMetric(dataset.task).name
+        const metric = args.metric
         const testByCode = new Map<number, number[]>()
         for (const r of dataset.test) {
           let g = testByCode.get(codes[r])
@@ -342,7 +336,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
           else exposure = shard.indices.length
           const score = (weights: Float32Array): number | null => {
             if (rows.length === 0) return null
-            const v = evaluateWeights(model, dataset, rows, weights)[metric]
+            const v = evaluateWeights(model, dataset, rows, weights, { gini })[metric]
             return typeof v === 'number' && Number.isFinite(v) ? v : null
           }
           const peer = simPeers.get(index)
@@ -368,7 +362,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       dataInfo: async () => ({ name: dataset.name, rows: dataset.size, trainRows: dataset.train.length, testRows: dataset.test.length, badRows: dataset.badRows }),
       /** Each owned honest peer's privacy spent, and the curious members' membership-inference attacks. */
       privacy: async () => ({ peers: privacy?.report(init.owned) ?? [], membership: privacy?.membership(init.owned) ?? [] }),
-      initialWeights: async () => model.initialWeights(initSeed),
+      initialWeights: async () => model.initialWeights(initSeed, networkStart),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]
@@ -376,7 +370,12 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         return result
       }),
       evaluateWeights: async (args: { weights: Float32Array, which: 'curve' | 'final' }) =>
-        evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights),
+        evaluateWeights(model, dataset, args.which === 'curve' ? curveRows : dataset.test, args.weights, { gini }),
+      /** Bootstrap sums (harness/resampled.ts) of given weights, or of these honest peers' current models. */
+      resampled: async (args: { weights?: Float32Array, peers?: number[] }) =>
+        resample(args.weights != null ? [[-1, args.weights]] : (args.peers ?? []).filter((i) => simPeers.has(i)).map((i) => [i, simPeers.get(i)!.weights()])),
+      /** Each owned peer's shard name (`Rhone-Alpes#3`, `peer-7`). */
+      peerNames: async () => init.owned.map((i): [number, string] => [i, shards[i].id]),
       /** Pooled data, one model, `epochs` passes (default 10), learning's runBaseline (linear rate decay). */
       centralized: async (args: { epochs: number | null }) => {
         const epochs = args.epochs ?? 10
@@ -388,7 +387,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
           batchSize,
           evaluateTrain: false
         })
-        return { metrics: r.test, epochs }
+        return { metrics: r.test, epochs, resampled: r.weights != null ? resample([[-1, r.weights]]) : [] }
       }
     },
     close: () => { model.dispose() }

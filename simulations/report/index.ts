@@ -14,9 +14,9 @@
 import type { Results } from '../results.js'
 import { CHARTS, type ChartConfig, type ChartDef } from './charts.js'
 import { escapeHtml, jsonForScript, loadChartJs, loadClientScript } from './assets.js'
-import { goals, header, regionTable, summary, variants } from './tables.js'
 import { personalTable } from './personal-table.js'
 import { privacyTable } from './privacy-table.js'
+import { goals, header, peerTable, regionTable, summary, variants } from './tables.js'
 
 export { CHARTS, type ChartDef, type ChartConfig } from './charts.js'
 export { runDescription } from './tables.js'
@@ -54,6 +54,7 @@ ${variants(results)}
 ${regionTable(results)}
 ${personalTable(results)}
 ${privacyTable(results)}
+${peerTable(results)}
 <div class="charts">
 ${sections}
 </div>

@@ -27,7 +27,10 @@ test('TF.js learners behind the engine: epidemic averaging trains a shared model
   const keys = sim.members.map((m) => m.key)
   keys.forEach((k) => net.neighbours.set(k, keys.filter((o) => o !== k)))
   const clock = new StepClock()
-  const learners = shards.map((shard, i) => createLearner({ model, dataset: data, shard, seed: i, batchSize: 16 }))
+  // one common start for the network (as a manifest's outputBiasInit gives): here the pooled rows' log-odds; each
+  // one-label shard's own log-odds (about +-5) would start the peers apart
+  const start = model.outputPrior(data, data.train)
+  const learners = shards.map((shard, i) => createLearner({ model, dataset: data, shard, seed: i, batchSize: 16, outputBias: start }))
   const engines = sim.members.map((m, i) => peerEngine({ averaging: { rule: 'epidemic', fanout: 2 }, localSteps: 5, evaluateEveryRounds: 0 })({
     transport: net.transport(m.key), learner: learners[i], store: new MemoryStore(), clock, rng: rng.fork(`p${i}`), envelopes: m.envelopes
   }))

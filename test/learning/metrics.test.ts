@@ -61,9 +61,10 @@ test('regression metrics', () => {
 })
 
 test('computeMetrics per task and primary metrics', () => {
-  assert.deepEqual(Object.keys(computeMetrics('binary', [1, 0], [0.7, 0.2])).sort(), ['accuracy', 'auc', 'examples', 'logLoss'])
+  assert.deepEqual(Object.keys(computeMetrics('binary', [1, 0], [0.7, 0.2])).sort(), ['accuracy', 'auc', 'examples', 'gini', 'logLoss'], 'binary metrics (gini added)')
   assert.deepEqual(Object.keys(computeMetrics('count', [1, 0], [0.7, 0.2])).sort(),
-    ['devianceExplained', 'examples', 'nullDeviance', 'poissonDeviance', 'poissonDeviancePerExposure', 'predictedOverObserved'])
+    ['devianceExplained', 'examples', 'nullDeviance', 'poissonDeviance', 'poissonDeviancePerExposure', 'predictedOverObserved'], 'count metrics')
+  assert.ok('gini' in computeMetrics('count', [1, 0], [0.7, 0.2], { gini: true }), 'a count Gini on request (it sorts the rows)')
   assert.deepEqual(primaryMetric('count'), { name: 'poissonDeviance', higherIsBetter: false })
   assert.deepEqual(primaryMetric('multiclass'), { name: 'accuracy', higherIsBetter: true })
 })

@@ -56,7 +56,7 @@ test('murmur simulate --json: a tiny run writes results.json and report.html wit
     assert.equal(r.status, 0, r.stderr)
     const summary = JSON.parse(r.stdout)
     assert.deepEqual(Object.keys(summary), ['scenario', 'peers', 'rounds', 'seed', 'rule', 'metric', 'decentralized', 'centralized', 'localOnly',
-      'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB'])
+      'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval'], 'summary keys: the old ones, then signal kept')
     assert.equal(summary.peers, 6)
     assert.equal(summary.curve.length, 2)
     for (const k of ['centralized', 'fedavg']) assert.equal(typeof summary[k].value, 'number', k)
@@ -67,6 +67,9 @@ test('murmur simulate --json: a tiny run writes results.json and report.html wit
     const bad = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--topology', 'torus', '--out', out], { cwd: root, encoding: 'utf8' })
     assert.equal(bad.status, 1)
     assert.match(bad.stderr, /ScenarioError: .*topology\.kind/s)
+    const noDir = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--data-dir', join(dir, 'missing'), '--out', out], { cwd: root, encoding: 'utf8' })
+    assert.equal(noDir.status, 1, 'a missing --data-dir fails')
+    assert.match(noDir.stderr, /ScenarioError: --data-dir .*missing: no such folder/, 'and names the flag and the folder')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

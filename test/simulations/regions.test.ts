@@ -135,6 +135,19 @@ test('fremtpl-like region split with real peers: the small region is far better 
       goals: { smallRegionsBeatLocal: [{ minImprovement: 0.05 }, { minImprovement: 0.05, on: 'own' }] }
     })
     const results = await runScenario(scenario, { workers: 0 })
+    // part 7: peers named by the region they hold (one peer per region here: no #k suffix)
+    assert.deepEqual(results.details.perPeer.map((p) => p.name), ['East', 'Isle', 'North', 'South'], 'peers named by their region')
+    // part 4: a count task's figures carry every metric, intervals and the signal kept
+    const dm = results.decentralized.metrics ?? {}
+    for (const k of ['poissonDeviance', 'devianceExplained', 'predictedOverObserved', 'gini']) assert.ok(Number.isFinite(dm[k]), `decentralized.metrics.${k}`)
+    assert.ok(Math.abs(dm.predictedOverObserved - 1) < 0.3, `predicted/observed ${dm.predictedOverObserved} (a ratio of totals near 1)`)
+    const civ = results.centralized.intervals?.devianceExplained
+    const cde = results.centralized.metrics?.devianceExplained as number
+    assert.ok(civ != null && civ[0] <= cde && cde <= civ[1], `centralized deviance explained ${cde} inside its interval ${String(civ)}`)
+    assert.ok(results.signalKept != null && results.signalKept > 0.8 && results.signalKept < 1.2, `signal kept ${results.signalKept}`)
+    const kiv = results.signalKeptInterval
+    assert.ok(kiv != null && kiv[0] < kiv[1], `signal kept interval ${String(kiv)}`)
+    assert.ok(results.localOnly.intervals?.poissonDeviance != null, 'local-only figure has intervals too')
     const r = results.regions
     assert.ok(r != null, 'a by-key partition gets a region report')
     assert.equal(r.column, 'Region')
@@ -171,7 +184,7 @@ test('fremtpl-like region split with real peers: the small region is far better 
     assert.match(await readFile(paths.html, 'utf8'), /<canvas id="regions">/)
 
     // With a sample as large as the test split, the last curve point is the final figure.
-    const whole = await runScenario({ ...scenario, evaluation: { every: 2, curveRows: 100000 } }, { workers: 0, baselines: false })
+    const whole = await runScenario({ ...scenario, evaluation: { ...scenario.evaluation, every: 2, curveRows: 100000 } }, { workers: 0, baselines: false })
     assert.equal(whole.curve.at(-1)!.mean, whole.decentralized.mean)
     assert.equal(whole.regions, null, 'no baselines: no local-only models to compare with')
     // Deterministic: same scenario and seed, same region report (here with a worker thread).

@@ -9,7 +9,7 @@ import { summaryOf, renderTable } from '../../simulations/results.js'
 
 const factoryModule = new URL('./fixtures/averaging-peers.ts', import.meta.url).href
 const SUMMARY_KEYS = ['scenario', 'peers', 'rounds', 'seed', 'rule', 'metric', 'decentralized', 'centralized', 'localOnly',
-  'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB']
+  'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval']
 
 test('runScenario: baselines, variants, goals, results.json and report.html (light peers)', async () => {
   const scenario = parseScenario({
@@ -25,7 +25,7 @@ test('runScenario: baselines, variants, goals, results.json and report.html (lig
   const results = await runScenario(scenario, { workers: 0, factoryModule })
   const summary = summaryOf(results)
   assert.deepEqual(Object.keys(summary), SUMMARY_KEYS)
-  assert.deepEqual(Object.keys(summary.decentralized), ['mean', 'min', 'p10', 'consensusDistance'])
+  assert.deepEqual(Object.keys(summary.decentralized), ['mean', 'min', 'p10', 'consensusDistance', 'metrics', 'intervals'], 'the old keys first, then every metric and its interval')
   assert.deepEqual(Object.keys(summary.metric), ['name', 'higherIsBetter'])
   assert.equal(summary.curve.length, 4)
   assert.deepEqual(Object.keys(summary.curve[0]), ['round', 'mean', 'min', 'p10'])

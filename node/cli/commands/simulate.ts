@@ -6,6 +6,7 @@
  *   npx murmur simulate                                   # the default scenario (100 peers, MNIST, non-IID)
  *   npx murmur simulate --scenario byzantine --json
  *   npx murmur simulate --scenario my.yaml --peers 50 --rule epidemic:fanout=4,merge=clipped --attack sign-flip:fraction=0.2
+ *   npx murmur simulate --scenario fremtpl-regions --data-dir ~/data --local-steps 20 --batch-size 256 --metric devianceExplained
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError, Option } from 'commander'
@@ -33,6 +34,10 @@ export interface SimulateFlags {
   workers?: number
   backend?: string
   transport?: string
+  localSteps?: number
+  batchSize?: number
+  metric?: string
+  dataDir?: string
   out: string
   json?: boolean
   baselines: boolean
@@ -63,6 +68,9 @@ export async function overridesFromFlags (flags: SimulateFlags): Promise<Record<
   if (flags.workers != null) o.workers = flags.workers
   if (flags.backend != null) o.backend = flags.backend
   if (flags.transport != null) o.transport = flags.transport
+  if (flags.localSteps != null) o.localSteps = flags.localSteps
+  if (flags.batchSize != null) o.batchSize = flags.batchSize
+  if (flags.metric != null) o.metric = flags.metric
   return o
 }
 
@@ -81,6 +89,11 @@ export function register (program: Command): void {
     .option('--model <m>', 'model name or JSON spec (softmax, logistic, mlp, poisson-glm, poisson-mlp, ...)')
     .option('--codec <c>', 'payload codec: float32 | float16 | int8 | topk:fraction=0.01')
     .option('--attack <a>', "adversaries: 'sign-flip:scale=1000,fraction=0.2', 'alie', 'ipm', 'noise', 'label-flip', 'dissensus', 'replay', 'equivocation', or 'none'")
+    .option('--local-steps <n>', 'local training steps per round', positiveInt('local-steps'))
+    .option('--batch-size <n>', 'minibatch size of every peer and baseline', positiveInt('batch-size'))
+    .addOption(new Option('--metric <m>', 'goal metric of the table and goals (the task must have it; default auc for binary labels, else accuracy, poissonDeviance or mse)')
+      .choices(['accuracy', 'auc', 'gini', 'logLoss', 'poissonDeviance', 'devianceExplained', 'mse']))
+    .option('--data-dir <dir>', 'folder the datasets are read from (default: MURMUR_DATA_DIR, else ../shared/datasets)')
     .option('--seed <s>', 'seed (every random choice follows from it)')
     .option('--workers <n>', 'worker threads (default: 2, or fewer for tiny runs; 0 runs in the main thread)', positiveInt('workers'))
     .addOption(new Option('--backend <b>', 'TF.js backend').choices(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']))
@@ -91,9 +104,17 @@ export function register (program: Command): void {
     .option('--no-variants', "skip the scenario's variants")
     .option('--no-progress', 'no progress bar')
     .action(async (flags: SimulateFlags) => {
-      const { loadScenario } = await import('../../../simulations/scenario.js')
+      const { loadScenario, ScenarioError } = await import('../../../simulations/scenario.js')
       const { runScenario, writeOutputs } = await import('../../../simulations/run.js')
       const { renderTable, summaryOf } = await import('../../../simulations/results.js')
+      if (flags.dataDir != null) {
+        // every dataset load (this thread and the worker threads, which inherit the environment) reads from here
+        const { resolve } = await import('node:path')
+        const { existsSync } = await import('node:fs')
+        const dir = resolve(flags.dataDir)
+        if (!existsSync(dir)) throw new ScenarioError(`--data-dir ${flags.dataDir}: no such folder`)
+        process.env.MURMUR_DATA_DIR = dir
+      }
       const scenario = await loadScenario(flags.scenario, await overridesFromFlags(flags))
       const showProgress = flags.progress && flags.json !== true && process.stderr.isTTY === true
       let bar: { start: (total: number, value: number, payload?: object) => void, update: (value: number, payload?: object) => void, stop: () => void, setTotal: (n: number) => void } | null = null

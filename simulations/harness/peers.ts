@@ -200,7 +200,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     const nonces = ctx.rng.fork('nonces')
     const real = sealedEnvelopes(sealInit)({ signer: createSigner(identity, timer?.crypto), membership, randomBytes: (n) => nonces.bytes(n) })
     const envelopes = memo == null ? real : memoizedEnvelopes(real, memo, { self: ctx.key, membership, config: envelopeInit })
-    const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
+    const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount, roundMs: scenario.network.roundMs }) : null
     const engine = peerEngine({
       averaging: scenario.rule,
       localSteps: scenario.localSteps,

@@ -47,3 +47,24 @@ test('flood of valid updates and junk: at most the per-round rate accepted from 
   const off = await flooded({ senderUpdatesPerRound: 1e9, senderUpdateBurst: 1e9 })
   off.accepted.forEach((n, i) => { assert.ok(n > 4 * cap, `rate off: receiver ${i} accepts ${n} of the rogue's updates (the guard is what stops them)`) })
 })
+
+test('simulator: a flooding peer (flood:perSecond=40 at 250 ms rounds) is refused RATE_LIMITED past the rate, its junk MALFORMED', async () => {
+  const { loadScenario } = await import('../../simulations/scenario.js')
+  const { runScenario } = await import('../../simulations/run.js')
+  const scenario = await loadScenario('default', {
+    peers: 6,
+    rounds: 4,
+    network: { roundMs: 250 },
+    rule: { rule: 'epidemic', fanout: 5 },
+    adversaries: { fraction: 1 / 6, attack: { kind: 'flood', perSecond: 40, junk: 0.25 } },
+    evaluation: { every: 4, curveRows: 200 },
+    baselines: { centralized: false, localOnly: false, fedavg: false }
+  })
+  const r = await runScenario(scenario, { workers: 0, variants: false })
+  // 10 messages a round to each of 5 receivers: 7-8 valid copies and its own update (the rate lets 2 a round in,
+  // 4 at first) and 2-3 junk; counted over at least the 3 rounds whose floods arrive before the run ends
+  const refused = r.refused as Record<string, number>
+  assert.ok((refused.RATE_LIMITED ?? 0) >= 5 * 3 * 4, `the valid flood is RATE_LIMITED: ${JSON.stringify(refused)}`)
+  assert.ok((refused.MALFORMED ?? 0) >= 5 * 3 * 2, `the junk is refused: ${JSON.stringify(refused)}`)
+  assert.ok(r.decentralized.mean != null && r.decentralized.mean > 0.5, `the honest peers still learn: ${String(r.decentralized.mean)}`)
+})

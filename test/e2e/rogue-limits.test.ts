@@ -6,7 +6,8 @@
 //   (node/store/update-log.ts) and with the engine's rate off (senderUpdatesPerRound 1e9).
 // - half-streams:count=64: 64 update streams opened and left half-sent. The honest daemon's RSS grows by less
 //   than 64 MiB, the stalled streams are aborted at the read timeout (counted), and the rogue's own updates are
-//   accepted again afterwards. Checked to fail with the read timeout raised to 10 minutes.
+//   accepted again afterwards. Checked to fail with the read timeout raised to 10 minutes (the streams are then
+//   held until the 60 s message deadline).
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'

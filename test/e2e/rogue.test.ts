@@ -25,7 +25,7 @@ const RUN = { peers: PEERS, rounds: 40, roundIntervalMs: 100, baselines: false }
 /**
  * Accuracy (as a fraction) the honest mean may lose to one rogue: the issue's 2 points. With plain clipping the
  * weight attack (the negated model at the clamped mass, 2x the receiver's) lost 1.0 to 2.4 points over 9 runs;
- * the redescending clip (a model beyond 4 radii pulls less the farther it is) holds it within 1 point
+ * the redescending clip (a model beyond 2 radii pulls less the farther it is) holds it within 1 point
  * (BENCHMARKS.md, "Session 9: rogue member").
  */
 const TOLERANCE = { scale: 0.02, weight: 0.02 } as const

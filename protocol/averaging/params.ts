@@ -10,7 +10,7 @@
 import { z } from 'zod'
 
 /** Defaults of the bounded-influence fields (`influenceFields`). */
-export const DEFAULT_CLIP = { multiplier: 1, floor: 1e-3, redescend: 2, maxExampleCount: 1_000_000, maxWeightRatio: 2 } as const
+export const DEFAULT_CLIP = { multiplier: 1, floor: 1e-3, redescend: 4, maxExampleCount: 1_000_000, maxWeightRatio: 2 } as const
 
 export const MERGES = ['mean', 'median', 'trimmed-mean', 'clipped'] as const
 export type MergeName = typeof MERGES[number]

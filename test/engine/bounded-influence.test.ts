@@ -117,11 +117,11 @@ test('simulator, 10 peers, 1 attacker: with default bounded influence the honest
 test('bound parameters: defaults in every rule, \'off\' and a fixed radius accepted, a bad one named', () => {
   for (const rule of AVERAGING_RULES) {
     const p = parseAveragingParams({ rule }) as unknown as Record<string, unknown>
-    assert.deepEqual(p.clip, { multiplier: 1, floor: 1e-3, redescend: 2 }, `${rule}: adaptive clipping by default`)
+    assert.deepEqual(p.clip, { multiplier: 1, floor: 1e-3, redescend: 4 }, `${rule}: adaptive clipping by default`)
     assert.equal(p.maxWeightRatio, 2, `${rule}: weight ratio bound by default`)
   }
   assert.equal((parseAveragingParams({ rule: 'epidemic', clip: 'off' }) as { clip: unknown }).clip, 'off', 'clip off')
-  assert.deepEqual((parseAveragingParams({ rule: 'push-sum', clip: { radius: 5 } }) as { clip: unknown }).clip, { radius: 5, multiplier: 1, floor: 1e-3, redescend: 2 }, 'fixed radius')
+  assert.deepEqual((parseAveragingParams({ rule: 'push-sum', clip: { radius: 5 } }) as { clip: unknown }).clip, { radius: 5, multiplier: 1, floor: 1e-3, redescend: 4 }, 'fixed radius')
   assert.throws(() => parseAveragingParams({ rule: 'epidemic', clip: { radius: -1 } }, 'network.json: averaging'),
     (e: Error) => e.name === 'InvalidAveragingParamsError' && /network\.json: averaging\.clip/.test(e.message), 'a bad radius is named')
   assert.throws(() => parseAveragingParams({ rule: 'epidemic', maxWeightRatio: 0.5 }), (e: Error) => /maxWeightRatio/.test(e.message), 'a ratio below 1 is named')
@@ -147,8 +147,8 @@ test('redescending clip: a negated model claiming weight 1e30 barely moves the h
     for (let r = 0; r < 40; r++) await syncRound(net, peers)
     return Math.max(...peers.slice(1).map((p) => Math.hypot(...p.learner.w.map((v, j) => v - T[j])))) / norm(T)
   }
-  const clean = await error(2, false)
-  const on = await error(2)
+  const clean = await error(4, false)
+  const on = await error(4)
   const off = await error(1e12)
-  assert.ok(on - clean < (off - clean) / 5, `worst honest relative error: clean ${clean.toFixed(4)}, attacked ${on.toFixed(4)} with the default redescend 2, ${off.toFixed(4)} with plain clipping`)
+  assert.ok(on - clean < (off - clean) / 5, `worst honest relative error: clean ${clean.toFixed(4)}, attacked ${on.toFixed(4)} with the default redescend 4, ${off.toFixed(4)} with plain clipping`)
 })

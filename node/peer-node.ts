@@ -207,7 +207,7 @@ export class PeerNode {
       const envelopes = opts.envelopes ?? createDaemonEnvelopes({
         manifest, keyring, identity, schemaHash: learner.schemaHash, numParams: learner.numParams, maxBytes: transport.maxMessageBytes
       })
-      const behaviour = attack != null ? await daemonBehaviour(attack, manifest.members.length) : null
+      const behaviour = attack != null ? await daemonBehaviour(attack, { members: manifest.members.length, roundMs: options.roundIntervalMs, transport, log: log.child({ component: 'attack' }) }) : null
       if (attack != null) log.warn({ attack: attack.kind, params: attack.params, behaviour: behaviour?.name }, 'THIS DAEMON IS AN ATTACKER (--attack, for testing): what it sends is rewritten by the attack')
       const engine = peerEngine({
         averaging: { rule: manifest.rule.name, ...manifest.rule.params },

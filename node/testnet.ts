@@ -173,6 +173,8 @@ export interface TestnetInit {
   attack?: string
   /** With `attack`: the clean run's summary from an earlier `runTestnet` of the same testnet, instead of running it again. */
   clean?: Record<string, unknown>
+  /** The seed of the data split (default the scenario's): benchmarks repeat a run over several splits. */
+  seed?: number
 }
 
 /** The rogue daemon of an attacked run: its index (the last) and its `--attack` value. */
@@ -259,7 +261,8 @@ export async function runTestnet (init: TestnetInit): Promise<Record<string, unk
 
 async function runTestnetOnce (init: TestnetInit, rogue: Rogue | null): Promise<Record<string, unknown>> {
   const started = performance.now()
-  const scenario = await resolveTestnetScenario(init.scenario, init.peers)
+  const resolved = await resolveTestnetScenario(init.scenario, init.peers)
+  const scenario = init.seed == null ? resolved : { ...resolved, seed: init.seed, sim: { ...resolved.sim, seed: init.seed } }
   const rounds = init.rounds ?? scenario.rounds
   const sim: Scenario = { ...scenario.sim, rounds, variants: [] }
   const own = init.dir == null

@@ -87,7 +87,12 @@ const topologySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('s-random'), s: z.number().int().min(1) }).strict()
 ])
 
-export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation', 'scale', 'weight'] as const
+export const ATTACK_KINDS = ['sign-flip', 'noise', 'alie', 'ipm', 'label-flip', 'dissensus', 'replay', 'equivocation', 'scale', 'weight', 'flood', 'half-streams'] as const
+/**
+ * Attacks only a daemon can run (`murmur daemon --attack`): half-streams opens update streams and never finishes
+ * them, and the simulator's transport delivers whole messages, with no streams to leave half-sent.
+ */
+export const DAEMON_ONLY_ATTACKS: readonly AttackKind[] = ['half-streams']
 export type AttackKind = typeof ATTACK_KINDS[number]
 
 export const attackSchema = z.object({
@@ -103,13 +108,24 @@ export const attackSchema = z.object({
   /** scale: factor every weight is multiplied by. */
   factor: positive.optional(),
   /** weight: the mass / push-sum weight and example count the attacker claims. */
-  value: positive.optional()
+  value: positive.optional(),
+  /** flood: extra messages per second to each neighbour (valid signed copies of its update, or junk). */
+  perSecond: positive.max(10_000).optional(),
+  /** flood: the fraction of the flood that is junk (random bytes the size of an envelope); default 0. */
+  junk: fraction.optional(),
+  /** half-streams: update streams opened to each neighbour, each sent part of a message and never finished. */
+  count: z.number().int().min(1).max(4096).optional(),
+  /** half-streams: the message length each stream declares (default: the network's largest message). */
+  bytes: z.number().int().min(1).max(0xffff_ffff).optional()
 }).strict()
 export type AttackSpec = z.infer<typeof attackSchema>
 
 const adversariesSchema = z.object({
   fraction: fraction.default(0),
-  attack: attackSchema.default({ kind: 'sign-flip', scale: 1000 })
+  attack: attackSchema.default({ kind: 'sign-flip', scale: 1000 }).refine((a) => !DAEMON_ONLY_ATTACKS.includes(a.kind), {
+    path: ['kind'],
+    message: 'half-streams needs streams, which the simulator\'s transport does not have (it delivers whole messages): run it against real daemons with `murmur testnet --attack half-streams:count=N`'
+  })
 }).strict()
 
 const nameOrObject = z.union([z.string().min(1), z.looseObject({})])

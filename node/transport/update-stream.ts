@@ -45,7 +45,8 @@ async function write (stream: Stream, data: Uint8Array | Uint8ArrayList, signal?
   if (!stream.send(data)) await stream.onDrain({ signal })
 }
 
-function header (total: number): Uint8Array {
+/** The first frame's body: version, kind, and the message's total length (the receiver allocates it). */
+export function frameHeader (total: number): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES)
   h[0] = FRAME_VERSION
   new DataView(h.buffer).setUint32(4, total, false)
@@ -55,7 +56,7 @@ function header (total: number): Uint8Array {
 /** Writes one message in chunks (waiting for drain), then closes the writable end. */
 export async function writeMessage (stream: Stream, bytes: Uint8Array, chunkBytes: number, signal?: AbortSignal): Promise<void> {
   if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) throw new RangeError(`chunkBytes must be within 1..${MAX_CHUNK_BYTES}`)
-  await write(stream, lp.encode.single(header(bytes.length)), signal)
+  await write(stream, lp.encode.single(frameHeader(bytes.length)), signal)
   for (let off = 0; off < bytes.length; off += chunkBytes) {
     signal?.throwIfAborted()
     await write(stream, lp.encode.single(bytes.subarray(off, Math.min(bytes.length, off + chunkBytes))), signal)

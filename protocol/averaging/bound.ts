@@ -12,6 +12,11 @@
  * cannot move the median; with fewer than half of the senders far away, the lower median is an honest
  * distance), and at least `floor`. Before any distance has been seen, the own model's norm stands in for the
  * median: tau = max(floor, multiplier x |x_self|).
+ *
+ * Redescending (`redescendingRadius`): a model farther than `redescend` x tau is clipped to a radius that
+ * shrinks with its distance, tau x (redescend x tau / d), so an absurdly far model (a sign flip x1000, a negated
+ * model claiming a huge mass) pulls less than an honest one at the radius. The most any input can pull is still
+ * tau (at d = redescend x tau), so no sender gains by it.
  */
 import { LengthMismatchError, type Vector } from './vector.js'
 
@@ -40,6 +45,16 @@ export function clipToward (self: Float32Array, x: Float32Array, tau: number, di
   const out = new Float32Array(x.length)
   for (let i = 0; i < x.length; i++) out[i] = self[i] + (x[i] - self[i]) * scale
   return { weights: out, distance, clipped: true }
+}
+
+/**
+ * The radius a model at distance `distance` is clipped to: tau within `redescend` x tau, beyond it
+ * tau x redescend x tau / distance (continuous at redescend x tau, falling to 0 far away). `redescend` Infinity:
+ * plain clipping.
+ */
+export function redescendingRadius (tau: number, distance: number, redescend: number): number {
+  const edge = redescend * tau
+  return distance > edge && Number.isFinite(edge) ? tau * edge / distance : tau
 }
 
 export interface AdaptiveRadiusInit {

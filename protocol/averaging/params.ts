@@ -10,7 +10,7 @@
 import { z } from 'zod'
 
 /** Defaults of the bounded-influence fields (`influenceFields`). */
-export const DEFAULT_CLIP = { multiplier: 1, floor: 1e-3, maxExampleCount: 1_000_000, maxWeightRatio: 2 } as const
+export const DEFAULT_CLIP = { multiplier: 1, floor: 1e-3, redescend: 4, maxExampleCount: 1_000_000, maxWeightRatio: 2 } as const
 
 export const MERGES = ['mean', 'median', 'trimmed-mean', 'clipped'] as const
 export type MergeName = typeof MERGES[number]
@@ -39,7 +39,8 @@ export const robustMergeFields = {
  * protocol/averaging/bound.ts and docs/averaging.md "Bounded influence"):
  * - `clip`: self-centred clipping of every received model to a radius tau around the receiver's own. `radius`
  *   fixes tau; otherwise tau = `multiplier` x the lower median of the latest distance of each recent sender,
- *   at least `floor`. `'off'` turns clipping off.
+ *   at least `floor`; a model farther than `redescend` x tau is clipped to tau x redescend x tau / distance
+ *   (far outliers pull less than honest models at the radius). `'off'` turns clipping off.
  * - `maxExampleCount`: sender-reported example counts and masses are clamped to this.
  * - `maxWeightRatio`: a sender's mass or push-sum weight is clamped to this many times the receiver's own mass.
  */
@@ -48,9 +49,10 @@ export const clipSchema = z.union([
   z.object({
     radius: z.number().positive().finite().optional().describe('fixed clipping radius (else adaptive)'),
     multiplier: z.number().positive().finite().default(DEFAULT_CLIP.multiplier).describe('adaptive radius: multiple of the median recent distance'),
-    floor: z.number().positive().finite().default(DEFAULT_CLIP.floor).describe('adaptive radius: smallest radius')
+    floor: z.number().positive().finite().default(DEFAULT_CLIP.floor).describe('adaptive radius: smallest radius'),
+    redescend: z.number().min(1).finite().default(DEFAULT_CLIP.redescend).describe('a model farther than this many radii is clipped to a radius shrinking with its distance')
   }).strict()
-]).default({ multiplier: DEFAULT_CLIP.multiplier, floor: DEFAULT_CLIP.floor })
+]).default({ multiplier: DEFAULT_CLIP.multiplier, floor: DEFAULT_CLIP.floor, redescend: DEFAULT_CLIP.redescend })
 export type ClipParams = z.output<typeof clipSchema>
 
 export const influenceFields = {
@@ -63,7 +65,7 @@ export type InfluenceParams = z.output<typeof influenceSchema>
 
 /** The default bounds, spelled out (what `murmur network create` writes into a new manifest). */
 export function defaultInfluence (): InfluenceParams {
-  return { clip: { multiplier: DEFAULT_CLIP.multiplier, floor: DEFAULT_CLIP.floor }, maxExampleCount: DEFAULT_CLIP.maxExampleCount, maxWeightRatio: DEFAULT_CLIP.maxWeightRatio }
+  return { clip: { multiplier: DEFAULT_CLIP.multiplier, floor: DEFAULT_CLIP.floor, redescend: DEFAULT_CLIP.redescend }, maxExampleCount: DEFAULT_CLIP.maxExampleCount, maxWeightRatio: DEFAULT_CLIP.maxWeightRatio }
 }
 
 const robustMergeSchema = z.object(robustMergeFields)

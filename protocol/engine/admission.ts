@@ -2,7 +2,8 @@
  * Admission of arriving envelopes, and the one owner of replay protection: the engine's replay guard (restored
  * from the store's marks) goes to the envelope seam with every `open`, whose validator checks it cheap-first
  * (REPLAYED before the signature is verified; EQUIVOCATION once the signature proves it). Then the engine's own
- * checks (sender, length, the rule's kinds and round window, weight), then the replay mark is committed.
+ * checks (sender, length, the rule's kinds and round window, weight, the sender's rate per round), then the
+ * replay mark is committed.
  * Serialised: the check and the commit of one envelope are never interleaved with another's, so two copies of
  * an envelope arriving together cannot both pass.
  */
@@ -14,6 +15,7 @@ import type { RoundClock } from './round-clock.js'
 import type { ReplayMark } from './store.js'
 import type { PeerEngineComponents, UpdateHeader } from './types.js'
 import type { StateOpened, StateResponse } from './state-sync.js'
+import { SenderRate } from './sender-rate.js'
 
 /** An envelope accepted (its replay mark committed, to be persisted with its log entry) or refused. */
 export type Admitted =
@@ -46,6 +48,7 @@ export function roundWindowRefusal (round: number, ours: number, median: number 
 export class Admission {
   private guard: ReplayGuard
   private lock: Promise<unknown> = Promise.resolve()
+  private readonly rate: SenderRate
   constructor (
     private readonly c: PeerEngineComponents,
     private readonly options: Readonly<PeerEngineOptions>,
@@ -53,6 +56,7 @@ export class Admission {
     private readonly host: AdmissionHost
   ) {
     this.guard = this.newGuard()
+    this.rate = new SenderRate(options.senderUpdatesPerRound, options.senderUpdateBurst)
   }
 
   private newGuard (marks?: ReplayMark[]): ReplayGuard {
@@ -119,6 +123,8 @@ export class Admission {
       if (r != null) return refused(r, `round ${header.round}, ours ${ours}`)
     }
     if (!(Number.isFinite(header.weight) && header.weight >= 0)) return refused(RefusalReason.MALFORMED, `weight ${header.weight}`)
+    // last: only an update that would be accepted spends the sender's rate
+    if (!this.rate.take(header.sender, ours)) return refused(RefusalReason.RATE_LIMITED, `more than ${this.rate.perRound} updates per round (burst ${this.rate.burst}) from this sender`)
     const mark = this.guard.commit(header.sender, header.seq, id)
     // Lamport rules follow a later accepted round, within the clock's bound (round-clock.ts)
     this.host.clock.follow(header.round)

@@ -2,9 +2,10 @@
  * The engine's bound step: before any rule sees an accepted update, the core bounds how far it can move this
  * peer, so every rule (and a new one) gets it: the sender's example count and mass are clamped to what the
  * parameters allow (`maxExampleCount`; at most `maxWeightRatio` times our own mass), and its model is clipped to
- * the adaptive radius around ours (protocol/averaging/bound.ts). Each clip or clamp is counted by reason.
+ * the adaptive radius around ours, redescending for far outliers (protocol/averaging/bound.ts). Each clip or
+ * clamp is counted by reason.
  */
-import { AdaptiveRadius, clipToward } from '../averaging/bound.js'
+import { AdaptiveRadius, clipToward, distanceTo, redescendingRadius } from '../averaging/bound.js'
 import type { InfluenceParams } from '../averaging/params.js'
 import { norm } from '../averaging/vector.js'
 import type { AcceptedUpdate } from './rules/types.js'
@@ -40,7 +41,8 @@ export class InfluenceBound {
     }
     if (this.radius != null) {
       const tau = this.radius.radius(() => norm(own))
-      const r = clipToward(own, update.weights, tau)
+      const distance = distanceTo(own, update.weights)
+      const r = clipToward(own, update.weights, this.params.clip === 'off' ? tau : redescendingRadius(tau, distance, this.params.clip.redescend), distance)
       this.radius.record(header.sender, r.distance)
       if (r.clipped) {
         out = { ...out, weights: r.weights }

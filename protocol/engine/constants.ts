@@ -39,6 +39,13 @@ export const defaultPeerEngineOptions = {
   roundRefusalMargin: 100,
   /** Reordered envelopes from one sender are accepted within this many sequence numbers. */
   replayWindow: DEFAULT_REPLAY_WINDOW,
+  /**
+   * Updates one sender may have accepted per local round (sender-rate.ts): every rule needs at most one, pairwise
+   * two (a request and a reply); beyond it RATE_LIMITED.
+   */
+  senderUpdatesPerRound: 2,
+  /** Bucket depth of the per-sender rate: updates a sender may have accepted at once (a faster sender, a catch-up). */
+  senderUpdateBurst: 4,
   /** Keep envelope bytes in the update log (the simulator turns this off to save memory). */
   logEnvelopeBytes: true,
   /** Record refused envelopes in the update log too. */

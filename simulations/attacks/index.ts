@@ -15,6 +15,8 @@
  * | equivocation  | two different envelopes with the same sequence number to every recipient (EQUIVOCATION)  |
  * | scale         | honest * factor (default 1e29): one finite, signed, absurdly large model                 |
  * | weight        | -honest, claiming weight `value` (default 1e30) and the largest example count, to dominate merges |
+ * | flood         | `perSecond` extra messages a second to each neighbour: fresh signed copies of its update, a `junk` fraction of random bytes (RATE_LIMITED, MALFORMED) |
+ * | half-streams  | daemon only (node/attack.ts): `count` update streams to each neighbour, part of a message each, never finished; the simulator refuses it (no streams) |
  *
  * @example
  * ```ts
@@ -23,7 +25,7 @@
  * ```
  */
 import type { Behaviour, BehaviourContext, OutgoingUpdate } from '../../protocol/engine/types.js'
-import type { AttackSpec } from '../scenario.js'
+import { ScenarioError, type AttackSpec } from '../scenario.js'
 import { alieZ, meanOf, stdOf } from './math.js'
 
 export { alieZ, meanOf, stdOf, normalQuantile } from './math.js'
@@ -33,6 +35,10 @@ export interface AttackContext {
   peers: number
   /** Byzantine peers in the network. */
   adversaries: number
+  /** Length of a round (ms): the simulator's `network.roundMs`, the daemon's round interval. */
+  roundMs?: number
+  /** A clock (ms) for rates in real time (the daemon); without it a round lasts `roundMs`. */
+  now?: () => number
 }
 
 export const DEFAULT_ATTACK_PARAMS = {
@@ -41,7 +47,11 @@ export const DEFAULT_ATTACK_PARAMS = {
   ipmEpsilon: 0.5,
   dissensusEpsilon: 1.5,
   scaleFactor: 1e29,
-  weightValue: 1e30
+  weightValue: 1e30,
+  floodPerSecond: 50,
+  floodJunk: 0,
+  halfStreams: 64,
+  roundMs: 1000
 } as const
 
 /** The models an attacker sees this round: its own honest one and the last one from each neighbour. */
@@ -169,6 +179,45 @@ export function weight (value: number): Behaviour {
   }
 }
 
+/**
+ * After each round's sends, `perSecond` x (time since the last round) extra messages to every neighbour: valid
+ * envelopes (this round's update again, each with a fresh sequence number, so no replay guard stops them) and,
+ * for a `junk` fraction, random bytes the size of an envelope. Receivers refuse what is past the rule's rate
+ * per round (RATE_LIMITED) and the junk (MALFORMED); the daemon's transport also limits messages per second.
+ */
+export function flood (perSecond: number, junk: number, clock: { roundMs: number, now?: () => number }): Behaviour {
+  let last: OutgoingUpdate | null = null
+  let lastAt: number | null = null
+  let owed = 0
+  return {
+    name: `flood ${perSecond}/s${junk > 0 ? ` (${Math.round(junk * 100)}% junk)` : ''}`,
+    outgoing: (update) => { last = update; return update },
+    afterSend: async (ctx, options) => {
+      const now = clock.now?.()
+      const elapsed = now != null && lastAt != null ? Math.min(now - lastAt, 10 * clock.roundMs) : clock.roundMs
+      if (now != null) lastAt = now
+      owed += perSecond * elapsed / 1000
+      const n = Math.floor(owed)
+      owed -= n
+      const update = last
+      if (n === 0 || ctx.neighbours.length === 0) return
+      const junkCount = update == null ? n : Math.round(n * junk)
+      const size = ctx.sentLog[0]?.bytes.length ?? 1024
+      for (let i = 0; i < n; i++) {
+        options?.signal?.throwIfAborted()
+        let bytes: Uint8Array
+        if (i < junkCount || update == null) {
+          bytes = ctx.rng.bytes(size)
+        } else {
+          const { to: _to, weights, ...fields } = update
+          bytes = (await ctx.seal({ ...fields, seq: ctx.nextSeq() }, weights)).bytes
+        }
+        await Promise.all(ctx.neighbours.map(async (peer) => { try { await ctx.send(peer, bytes, options) } catch {} }))
+      }
+    }
+  }
+}
+
 /** The engine behaviour for an attack, or null when the attack works on data only (label-flip). */
 export function createBehaviour (attack: AttackSpec, context: AttackContext): Behaviour | null {
   switch (attack.kind) {
@@ -181,6 +230,8 @@ export function createBehaviour (attack: AttackSpec, context: AttackContext): Be
     case 'equivocation': return equivocation()
     case 'scale': return scale(attack.factor ?? DEFAULT_ATTACK_PARAMS.scaleFactor)
     case 'weight': return weight(attack.value ?? DEFAULT_ATTACK_PARAMS.weightValue)
+    case 'flood': return flood(attack.perSecond ?? DEFAULT_ATTACK_PARAMS.floodPerSecond, attack.junk ?? DEFAULT_ATTACK_PARAMS.floodJunk, { roundMs: context.roundMs ?? DEFAULT_ATTACK_PARAMS.roundMs, ...(context.now != null ? { now: context.now } : {}) })
+    case 'half-streams': throw new ScenarioError('attack half-streams: the simulator\'s transport delivers whole messages and has no streams to leave half-sent; it runs on a daemon only (`murmur testnet --attack half-streams:count=N`)')
     case 'label-flip': return null
   }
 }

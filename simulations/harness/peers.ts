@@ -203,7 +203,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     const real = sealedEnvelopes(sealInit)({ signer: createSigner(identity, timer?.crypto), membership, randomBytes: (n) => nonces.bytes(n) })
     const memoized = memo == null ? real : memoizedEnvelopes(real, memo, { self: ctx.key, membership, config: envelopeInit })
     const envelopes = privacy?.watch(ctx.index, memoized, () => currentRound) ?? memoized
-    const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount }) : null
+    const behaviour = ctx.attack != null ? createBehaviour(ctx.attack, { peers: scenario.peers, adversaries: adversaryCount, roundMs: scenario.network.roundMs }) : null
     const engine = peerEngine({
       averaging: scenario.rule,
       localSteps: scenario.localSteps,

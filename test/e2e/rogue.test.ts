@@ -1,6 +1,6 @@
 // A rogue member among real daemons (`murmur testnet --attack`, `murmur daemon --attack`): the last of 4 daemons
-// sends a model scaled by 1e29, or claims a weight of 1e30; the honest peers' held-out metric stays within 2
-// points (weight: 3, see TOLERANCE) of the clean run of the same testnet (same seed), because the receivers bound
+// sends a model scaled by 1e29, or claims a weight of 1e30 for its negated model; the honest peers' held-out
+// metric stays within 2 points of the clean run of the same testnet (same seed), because the receivers bound
 // every sender's influence (docs/averaging.md, "Bounded influence"). Checked to fail with the bounds off (rule
 // params clip 'off', maxWeightRatio and maxExampleCount 1e40, in the testnet's default scenario): honest mean
 // 0.872 (scale) and 0.213 (weight) against a clean 0.968.
@@ -23,12 +23,12 @@ const PEERS = 4
  */
 const RUN = { peers: PEERS, rounds: 40, roundIntervalMs: 100, baselines: false }
 /**
- * Accuracy (as a fraction) the honest mean may lose to one rogue: the issue's 2 points. The weight attack gets 3:
- * one rogue in 4 sending the negated model at the clamped mass (2x the receiver's) is about 2 points on average
- * (40 rounds, 9 runs: drops 1.0 to 2.4 points, the clean run itself varying by 1 point between runs), so 2 would
- * fail about one run in three; with the bounds off it loses 75 points, so 3 still tells the defence is on.
+ * Accuracy (as a fraction) the honest mean may lose to one rogue: the issue's 2 points. With plain clipping the
+ * weight attack (the negated model at the clamped mass, 2x the receiver's) lost 1.0 to 2.4 points over 9 runs;
+ * the redescending clip (a model beyond 4 radii pulls less the farther it is) holds it to -0.2 to 1.6 points
+ * over 5 runs (BENCHMARKS.md, "Session 9: rogue member"), 2.5 to 2.8 with plain clipping on the same seeds.
  */
-const TOLERANCE = { scale: 0.02, weight: 0.03 } as const
+const TOLERANCE = { scale: 0.02, weight: 0.02 } as const
 
 type Summary = Record<string, any>
 
@@ -60,7 +60,7 @@ describe('one rogue daemon among 4 (testnet --attack)', { timeout: 240_000, skip
     assert.ok(Number((s.bounded as Record<string, number>).CLIPPED ?? 0) > 0, `the honest peers clipped the rogue's models: bounded ${JSON.stringify(s.bounded)}`)
   })
 
-  it('weight:value=1e30: its claimed mass is clamped, the honest mean stays within 3 points', async () => {
+  it('weight:value=1e30: its claimed mass is clamped and its far model redescends, the honest mean stays within 2 points', async () => {
     const s = await runTestnet({ ...RUN, attack: 'weight:value=1e30', clean })
     checkAttacked(s, 'weight')
     const b = s.bounded as Record<string, number>

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AdaptiveRadius, clipToward, lowerMedian } from '../../protocol/averaging/bound.js'
+import { AdaptiveRadius, clipToward, lowerMedian, redescendingRadius } from '../../protocol/averaging/bound.js'
+import { createBehaviour } from '../../simulations/attacks/index.js'
 import { AVERAGING_RULES, parseAveragingParams, type Behaviour } from '../../protocol/engine/index.js'
 import { norm } from '../../protocol/averaging/vector.js'
 import { complete } from '../averaging/graphs.js'
@@ -116,12 +117,38 @@ test('simulator, 10 peers, 1 attacker: with default bounded influence the honest
 test('bound parameters: defaults in every rule, \'off\' and a fixed radius accepted, a bad one named', () => {
   for (const rule of AVERAGING_RULES) {
     const p = parseAveragingParams({ rule }) as unknown as Record<string, unknown>
-    assert.deepEqual(p.clip, { multiplier: 1, floor: 1e-3 }, `${rule}: adaptive clipping by default`)
+    assert.deepEqual(p.clip, { multiplier: 1, floor: 1e-3, redescend: 4 }, `${rule}: adaptive clipping by default`)
     assert.equal(p.maxWeightRatio, 2, `${rule}: weight ratio bound by default`)
   }
   assert.equal((parseAveragingParams({ rule: 'epidemic', clip: 'off' }) as { clip: unknown }).clip, 'off', 'clip off')
-  assert.deepEqual((parseAveragingParams({ rule: 'push-sum', clip: { radius: 5 } }) as { clip: unknown }).clip, { radius: 5, multiplier: 1, floor: 1e-3 }, 'fixed radius')
+  assert.deepEqual((parseAveragingParams({ rule: 'push-sum', clip: { radius: 5 } }) as { clip: unknown }).clip, { radius: 5, multiplier: 1, floor: 1e-3, redescend: 4 }, 'fixed radius')
   assert.throws(() => parseAveragingParams({ rule: 'epidemic', clip: { radius: -1 } }, 'network.json: averaging'),
     (e: Error) => e.name === 'InvalidAveragingParamsError' && /network\.json: averaging\.clip/.test(e.message), 'a bad radius is named')
   assert.throws(() => parseAveragingParams({ rule: 'epidemic', maxWeightRatio: 0.5 }), (e: Error) => /maxWeightRatio/.test(e.message), 'a ratio below 1 is named')
+})
+
+test('redescending radius: tau up to redescend x tau, then shrinking with the distance', () => {
+  assert.equal(redescendingRadius(2, 5, 4), 2, 'within 4 radii: clipped to tau')
+  assert.equal(redescendingRadius(2, 8, 4), 2, 'at the edge: tau (continuous)')
+  assert.ok(Math.abs(redescendingRadius(2, 80, 4) - 0.2) < 1e-12, 'ten times the edge: a tenth of tau')
+  assert.equal(redescendingRadius(2, 1e30, Infinity), 2, 'Infinity: plain clipping')
+})
+
+test('redescending clip: a negated model claiming weight 1e30 barely moves the honest peers; with plain clipping it drags them', async () => {
+  // 5 epidemic peers on a complete graph, each training toward its own target around T (their mean); the rogue
+  // (peer 0) sends the negation of its model at the clamped mass, far outside the honest spread. Error: the
+  // honest peers' worst distance to T.
+  const T = Float32Array.of(20, -10, 5, 15)
+  const target = (i: number): Float32Array => Float32Array.from(T, (v, j) => v + 3 * Math.cos(i * 1.7 + j))
+  const error = async (redescend: number, attack = true): Promise<number> => {
+    const weight = attack ? createBehaviour({ kind: 'weight', value: 1e30 }, { peers: 5, adversaries: 1 })! : {}
+    const { net, peers } = buildPeers({ n: 5, dim: 4, graph: complete, seed: 'redescend', init: { averaging: { rule: 'epidemic', fanout: 4, clip: { multiplier: 1, floor: 1e-3, redescend } }, localSteps: 1, evaluateEveryRounds: 0 }, behaviours: new Map([[0, weight]]), targets: target })
+    peers.forEach((p) => { p.learner.lr = 0.3 })
+    for (let r = 0; r < 40; r++) await syncRound(net, peers)
+    return Math.max(...peers.slice(1).map((p) => Math.hypot(...p.learner.w.map((v, j) => v - T[j])))) / norm(T)
+  }
+  const clean = await error(4, false)
+  const on = await error(4)
+  const off = await error(1e12)
+  assert.ok(on - clean < (off - clean) / 5, `worst honest relative error: clean ${clean.toFixed(4)}, attacked ${on.toFixed(4)} with the default redescend 4, ${off.toFixed(4)} with plain clipping`)
 })

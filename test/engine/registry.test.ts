@@ -15,7 +15,7 @@ const MINIMAL = { name: 't', peers: 4, rounds: 1, dataset: 'digits', model: 'sof
 
 test('the registry names five rules; parameters and scenario files accept each, and refuse unknown names', () => {
   assert.deepEqual([...AVERAGING_RULES], ['pairwise', 'push-sum', 'epidemic', 'dpsgd', 'gossip-learning'], 'registry order')
-  assert.deepEqual(parseAveragingParams({ rule: 'gossip-learning' }), { rule: 'gossip-learning', weighting: 'examples', fanout: 1, clip: { multiplier: 1, floor: 1e-3 }, maxExampleCount: 1e6, maxWeightRatio: 2 }, 'defaults filled')
+  assert.deepEqual(parseAveragingParams({ rule: 'gossip-learning' }), { rule: 'gossip-learning', weighting: 'examples', fanout: 1, clip: { multiplier: 1, floor: 1e-3, redescend: 4 }, maxExampleCount: 1e6, maxWeightRatio: 2 }, 'defaults filled')
   for (const rule of AVERAGING_RULES) {
     assert.equal(parseScenario({ ...MINIMAL, rule }, 't.yaml').rule.rule, rule, `scenario accepts rule ${rule}`)
   }

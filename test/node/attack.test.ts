@@ -22,8 +22,15 @@ describe('parseDaemonAttack', () => {
 
 describe('daemonBehaviour', () => {
   it('is the simulator\'s behaviour for the attack', async () => {
-    const b = await daemonBehaviour(await parseDaemonAttack('sign-flip:scale=1000'), 4)
+    const context = { members: 4, roundMs: 1000, transport: { libp2p: null as never, maxMessageBytes: 4096 } }
+    const b = await daemonBehaviour(await parseDaemonAttack('sign-flip:scale=1000'), context)
     assert.equal(b.name, 'sign-flip x1000', 'named as the simulator names it')
     assert.equal(typeof b.outgoing, 'function', 'it rewrites outgoing updates')
+    const f = await daemonBehaviour(await parseDaemonAttack('flood:perSecond=50,junk=0.5'), context)
+    assert.equal(f.name, 'flood 50/s (50% junk)', 'flood is the simulator\'s, paced on the wall clock')
+    const h = await daemonBehaviour(await parseDaemonAttack('half-streams:count=64'), context)
+    assert.equal(h.name, 'half-streams x64', 'half-streams is the daemon\'s own')
+    await assert.rejects(parseDaemonAttack('half-streams:count=0'), (e: Error) => e instanceof DaemonAttackError && /count/.test(e.message), 'a stream count below 1')
+    await assert.rejects(parseDaemonAttack('flood:junk=2'), (e: Error) => e instanceof DaemonAttackError && /junk/.test(e.message), 'a junk fraction above 1')
   })
 })

@@ -119,3 +119,37 @@ test('weight: the negated model claiming weight 1e30 and the largest uint32 exam
   assert.deepEqual([...out.weights], [-2, -2], 'a wrong model')
   assert.equal(one(await createBehaviour({ kind: 'weight', value: 5 }, { peers: 10, adversaries: 1 })!.outgoing!(update(), ctx())).weight, 5, 'value sets the claim')
 })
+
+test('flood: perSecond x roundMs extra messages to every neighbour, fresh signed copies and a junk fraction', async () => {
+  const sealed: number[] = []
+  const c = ctx({ seal: async (fields) => { sealed.push(fields.seq); return { bytes: Uint8Array.from([fields.seq]), id: String(fields.seq) } }, sentLog: [{ id: 'i', seq: 7, round: 1, kind: 0, to: ['b'], bytes: new Uint8Array(32) }] })
+  const b = createBehaviour({ kind: 'flood', perSecond: 30, junk: 0.5 }, { peers: 10, adversaries: 1, roundMs: 200 })!
+  assert.ok(!Array.isArray(await b.outgoing!(update(), c)), 'the round\'s own update goes out unchanged')
+  await b.afterSend!(c)
+  // 30/s x 0.2 s = 6 messages, half junk, each to both neighbours
+  assert.equal(c.sent.length, 12, `6 messages to each of 2 neighbours: ${c.sent.length}`)
+  assert.deepEqual(sealed, [100, 101, 102], 'three valid copies, each with a fresh sequence number')
+  const junk = c.sent.filter(([, bytes]) => bytes.length === 32)
+  assert.equal(junk.length, 6, 'three junk messages the size of an envelope, to each neighbour')
+  // the fraction of a message owed carries over: 7/s x 0.2 s = 1.4 a round: 1 sent (0.4 left), 1 (0.8), 2 (0.2)
+  const slow = createBehaviour({ kind: 'flood', perSecond: 7 }, { peers: 10, adversaries: 1, roundMs: 200 })!
+  const c2 = ctx({ neighbours: ['b'] })
+  await slow.outgoing!(update(), c2)
+  await slow.afterSend!(c2)
+  assert.equal(c2.sent.length, 1, 'round 1: 1.4 owed, 1 sent')
+  await slow.afterSend!(c2)
+  assert.equal(c2.sent.length, 2, 'round 2: 1.8 owed, 1 sent')
+  await slow.afterSend!(c2)
+  assert.equal(c2.sent.length, 4, 'round 3: 2.2 owed, 2 sent')
+})
+
+const base = { peers: 10, rounds: 3, dataset: 'mnist', model: 'softmax' }
+
+test('half-streams: the simulator refuses it by name (no streams in its transport), in a scenario and directly', async () => {
+  const { parseScenario, ScenarioError } = await import('../../simulations/scenario.js')
+  assert.throws(() => parseScenario({ ...base, adversaries: { fraction: 0.1, attack: { kind: 'half-streams', count: 64 } } }, 'x.yaml'),
+    (e: Error) => e instanceof ScenarioError && /adversaries\.attack\.kind: half-streams needs streams/.test(e.message), 'a scenario with half-streams fails, naming the field')
+  assert.throws(() => createBehaviour({ kind: 'half-streams', count: 4 }, { peers: 10, adversaries: 1 }), (e: Error) => e.name === 'ScenarioError' && /daemon only/.test(e.message), 'no simulator behaviour')
+  const flood = parseScenario({ ...base, adversaries: { fraction: 0.1, attack: { kind: 'flood', perSecond: 50 } } }, 'y.yaml')
+  assert.equal(flood.adversaries.attack.kind, 'flood', 'flood is a simulator attack')
+})

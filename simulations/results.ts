@@ -6,6 +6,7 @@
  * Everything except the timing fields (wallSeconds, peerStepsPerSecond, maxRssMiB and the `timing` section) is
  * identical for the same scenario and seed.
  */
+import type { ExactGlmFigures } from './exact-glm.js'
 import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
@@ -62,6 +63,8 @@ export interface Results extends Summary {
    * Null for other partitions, without baselines, and in libp2p mode.
    */
   regions: RegionReport | null
+  /** Rule glm-newton: the peers' coefficients, deviance and totals against the pooled fit (exact-glm.ts). */
+  exactGlm?: ExactGlmFigures
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>

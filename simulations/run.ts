@@ -21,6 +21,7 @@ import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
+import { exactGlmFigures, type ExactGlmFigures, type ExactGlmPeer, type ExactGlmPooled } from './exact-glm.js'
 
 export interface RunOptions {
   workers?: number
@@ -119,6 +120,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let run: DecentralizedResult
   let baselines: BaselineResults
   let regions: RegionReport | null = null
+  let exactGlm: ExactGlmFigures | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -128,6 +130,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       run = await runOverLibp2p(scenario, { metric, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized (libp2p)' }) })
     } else {
       run = await sim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'decentralized' }) })
+    }
+    if ((scenario.rule as { rule: string }).rule === 'glm-newton' && scenario.transport !== 'libp2p') {
+      options.onPhase?.('exact GLM: the pooled fit')
+      exactGlm = await runExactGlm(sim, scenario.peers)
     }
     if (options.baselines === false) {
       baselines = {
@@ -199,6 +205,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     maxRssMiB: sig(run.maxRssMiB, 4),
     description: scenario.description ?? null,
     regions,
+    ...(exactGlm != null ? { exactGlm } : {}),
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,
@@ -245,6 +252,25 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
 function ownsCentralized (base: Scenario, variant: Scenario): boolean {
   const same = (k: 'model' | 'dataset' | 'batchSize' | 'rounds' | 'localSteps' | 'baselines'): boolean => JSON.stringify(base[k]) === JSON.stringify(variant[k])
   return !(same('model') && same('dataset') && same('batchSize') && same('rounds') && same('localSteps') && same('baselines'))
+}
+
+/** rule glm-newton: every honest peer's coefficients against the pooled fit (computed on world 0). */
+async function runExactGlm (sim: Simulation, peers: number): Promise<ExactGlmFigures | null> {
+  const parts = await sim.task<{ pooled: ExactGlmPooled | null, peers: ExactGlmPeer[] } | null>('exactGlm', (w) => ({ pooled: w === 0 }))
+  const pooled = parts.find((p) => p?.pooled != null)?.pooled
+  if (pooled == null) return null
+  const all = parts.flatMap((p) => p?.peers ?? [])
+  const figures = exactGlmFigures(pooled, all, peers)
+  // the fit's own deviance and totals: the worst peer's coefficients on every training row
+  const worst = all.find((p) => p.index === figures.worstPeer) ?? all[0]
+  if (worst != null) {
+    const f = await sim.handles[0].task('exactGlmTrainFit', { coefficients: worst.coefficients }) as { deviance: number, predictedOverObserved: number }
+    figures.worstPeerDeviance = f.deviance
+    figures.worstPeerDevianceRelDiff = sig(Math.abs(f.deviance - pooled.deviance) / pooled.deviance)
+    figures.deviance5Digits = Math.abs(f.deviance - pooled.deviance) / pooled.deviance < 5e-6
+    figures.worstPeerPredictedOverObserved = f.predictedOverObserved
+  }
+  return figures
 }
 
 /** Per-region figures for key partitions (regions.ts), or null (other partitions, or light test peers). */

@@ -9,7 +9,7 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule, parseAveragingParams } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import { partitionOptions, type Scenario } from '../scenario.js'
@@ -28,6 +28,8 @@ import { runBaseline } from '../../learning/baseline.js'
 import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
 import { setBackend, type BackendName } from '../../learning/backend.js'
 import type { ModelSpecInput } from '../../learning/specs.js'
+import type { GlmNetworkLearner } from '../../learning/glm/index.js'
+import { exactGlmSetup } from './exact-glm.js'
 
 export class SimulationSetupError extends Error {
   static override name = 'SimulationSetupError'
@@ -112,6 +114,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
     throw new SimulationSetupError(`partition ${JSON.stringify(scenario.partition)} made ${shards.length} shards for ${scenario.peers} peers; set peers: ${shards.length}`)
   }
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
+  // rule glm-newton: every peer is an exact-GLM learner (harness/exact-glm.ts) gossiping statistics
+  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model, { phases: (parseAveragingParams(scenario.rule) as { phases?: number[] }).phases }) : null
+  const glmLearners = new Map<number, GlmNetworkLearner>()
   // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
   // (learning's runBaseline does the same): every model gets the same schedule.
   const baseRate = model.spec.optimizer.learningRate ?? DEFAULT_LEARNING_RATE[model.spec.optimizer.type]
@@ -121,8 +126,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   // group key; the validator configuration is shared by every peer of this world (the memo relies on it).
   const envelopeInit = {
     networkId: toHex(sha256(new TextEncoder().encode(`murmur-sim:${scenario.name}:${String(scenario.seed)}`))),
-    schemaHash: model.schemaHash,
-    numParams: model.numParams,
+    schemaHash: exact?.schemaHash ?? model.schemaHash,
+    numParams: exact?.numParams ?? model.numParams,
     codec: codecSpec(scenario.codec),
     maxBytes: 64 * 1024 * 1024,
     normBound: null
@@ -156,7 +161,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   // Key partitions (regions): the local-only task keeps each peer's model for the regions task to score
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
-  const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? 1))
+  const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? Math.max(1, Math.ceil(shards[index].indices.length / batchSize))))
   const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[], cryptoMsByRound: [] as number[] }
   let currentRound = 0
   const addTo = (list: number[], ms: number): void => { list[currentRound] = (list[currentRound] ?? 0) + ms }
@@ -171,7 +176,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
-    const learner = new DatasetLearner({
+    const glmLearner = exact?.learner(shards[ctx.index].indices, (w, split) => evaluateWeights(model, dataset, split === 'test' ? dataset.test : curveRows, w)) ?? null
+    if (glmLearner != null) glmLearners.set(ctx.index, glmLearner)
+    const datasetLearner = glmLearner != null ? null : new DatasetLearner({
       model,
       dataset: ctx.attack != null && poisoned != null ? poisoned : dataset,
       shard: shards[ctx.index],
@@ -179,7 +186,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       initSeed,
       batchSize
     })
-    learners.set(ctx.index, learner)
+    if (datasetLearner != null) learners.set(ctx.index, datasetLearner)
+    const learner = glmLearner ?? (datasetLearner as DatasetLearner)
     const train = learner.train.bind(learner)
     learner.train = async (steps, options) => {
       const t0 = performance.now()
@@ -226,24 +234,24 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       beginRound: async (round) => {
         if (round !== currentRound) bookCrypto()
         currentRound = round
-        learner.learningRate = rateAt(round)
+        if (datasetLearner != null) datasetLearner.learningRate = rateAt(round)
         await engine.beginRound()
       },
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
-      weights: () => engine.weights(),
+      weights: () => glmLearner?.modelWeights() ?? engine.weights(),
       // the rule says whether handling a message may send (pairwise answers a request); the others send when a
       // round begins, and the scheduler then delivers the rest of a round in one window
       sendsOnReceive: averagingRule(engine.params.rule).traits.sendsOnReceive,
       evaluate: async (which) => {
         const t0 = performance.now()
-        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights) } finally {
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, glmLearner?.modelWeights() ?? (datasetLearner as DatasetLearner).state.weights) } finally {
           const ms = performance.now() - t0
           timing.evaluateMs += ms
           addTo(timing.evaluateMsByRound, ms)
         }
       },
-      dispose: () => { learner.dispose() }
+      dispose: () => { datasetLearner?.dispose() }
     }
     simPeers.set(ctx.index, peer)
     return peer
@@ -332,6 +340,14 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
         return { column: dataset.partitionColumn, peers: out }
       },
       initialWeights: async () => model.initialWeights(initSeed),
+      /** rule glm-newton: each honest peer's coefficients and estimate, and the pooled fit when asked. */
+      exactGlm: async (args: { pooled: boolean }) => exact == null
+        ? null
+        : {
+            pooled: args.pooled ? exact.pooled() : null,
+            peers: init.owned.filter((i) => !init.adversaries.includes(i) && glmLearners.has(i)).map((i) => exact.describe(i, glmLearners.get(i) as GlmNetworkLearner))
+          },
+      exactGlmTrainFit: async (args: { coefficients: number[] }) => exact?.trainFit(args.coefficients) ?? null,
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]

@@ -33,7 +33,7 @@ export interface ExactGlmFigures {
   maxAbsCoefDiff: number
   /** The coefficient where maxAbsCoefDiff is reached. */
   worstColumn: string | null
-  /** First round after which every honest peer's coefficients were within 1e-3 of the pooled ones (null: never). */
+  /** Fewest rounds after which every honest peer's coefficients were within 1e-3 of the pooled ones (null: never). */
   roundsTo1e3: number | null
   /** The peer where maxAbsCoefDiff is reached. */
   worstPeer: number | null
@@ -81,10 +81,12 @@ export function exactGlmFigures (pooled: ExactGlmPooled, peers: readonly ExactGl
       if (Math.abs(r - 1) > Math.abs(ratio - 1)) ratio = r
     } else dev = Infinity
   }
+  // history[t]: the coefficients after t rounds (where round t evaluated); the final ones come after them all
   const rounds = Math.max(0, ...peers.map((p) => p.history.length))
+  const after = (p: ExactGlmPeer, t: number): readonly number[] | undefined => t < p.history.length ? p.history[t] : t === p.history.length ? p.coefficients : undefined
   let roundsTo: number | null = null
-  for (let t = rounds - 1; t >= 0; t--) {
-    if (!peers.every((p) => p.history[t] != null && diffOf(p.history[t]) <= 1e-3)) break
+  for (let t = rounds; t >= 0; t--) {
+    if (!peers.every((p) => { const b = after(p, t); return b != null && diffOf(b) <= 1e-3 })) break
     roundsTo = t
   }
   return {
@@ -93,7 +95,6 @@ export function exactGlmFigures (pooled: ExactGlmPooled, peers: readonly ExactGl
     aliased: ref.filter((b) => b == null).length,
     maxAbsCoefDiff: sig(maxAbs),
     worstColumn,
-    // history[t] is where round t evaluated, i.e. the coefficients after t rounds of communication
     roundsTo1e3: roundsTo,
     worstPeer,
     devianceRelDiff: sig(dev),
@@ -107,4 +108,13 @@ export function exactGlmFigures (pooled: ExactGlmPooled, peers: readonly ExactGl
     pooledIterations: pooled.iterations,
     pooledTestMetrics: pooled.testMetrics
   }
+}
+
+/** One line for the summary table. */
+export function exactGlmLine (e: ExactGlmFigures): string {
+  const f = (x: number | null, d = 3): string => x == null ? '-' : x.toPrecision(d)
+  return `exact GLM vs the pooled fit (${e.peers} peers, ${e.columns} columns, ${e.aliased} aliased): max |b - b_pooled| ${f(e.maxAbsCoefDiff)} (${e.worstColumn ?? '-'}), ` +
+    `within 1e-3 after ${e.roundsTo1e3 ?? '-'} rounds; worst peer's deviance ${f(e.worstPeerDeviance, 8)} vs ${f(e.pooledDeviance, 8)} ` +
+    `(${e.deviance5Digits ? '5 significant digits' : `rel. diff ${f(e.worstPeerDevianceRelDiff)}`}), predicted/observed ${f(e.worstPeerPredictedOverObserved, 7)}; ` +
+    `push-sum estimate: deviance rel. diff ${f(e.devianceRelDiff)}, predicted/observed ${f(e.predictedOverObservedWorst, 7)}`
 }

@@ -6,7 +6,7 @@
  * Everything except the timing fields (wallSeconds, peerStepsPerSecond, maxRssMiB and the `timing` section) is
  * identical for the same scenario and seed.
  */
-import type { ExactGlmFigures } from './exact-glm.js'
+import { exactGlmLine, type ExactGlmFigures } from './exact-glm.js'
 import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
@@ -196,6 +196,7 @@ export function renderTable (results: Results): string {
     `bytes per peer per round: ${fmt(results.bytesPerPeerPerRound, 4)}   refused: ${Object.entries(results.refused).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `wall: ${results.wallSeconds.toFixed(1)} s   peer steps/s: ${results.peerStepsPerSecond.toFixed(0)}   max RSS: ${results.maxRssMiB.toFixed(0)} MiB`
   ]
+  if (results.exactGlm != null) out.push('', exactGlmLine(results.exactGlm))
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
   if (results.details.goals.length > 0) {
     out.push('', 'goals:')

@@ -78,6 +78,17 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   }
   // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
+  if (init.manifest.rule.name === 'glm-newton') {
+    // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added)
+    const { exactGlmFor } = await import('../learning/glm/index.js')
+    const params = init.manifest.rule.params as { phases?: number[] }
+    const glm = exactGlmFor(dataset, model).learner(dataset.train, { phases: params.phases, evaluate: (w) => evaluateWeights(model, dataset, dataset.train, w) })
+    const out = glm as unknown as DaemonLearner
+    out.loadedBytes = dataset.loadedPosition?.offset
+    out.loadedFile = file
+    out.primaryMetric = primaryMetric(dataset.task)
+    return out
+  }
   const learner: DatasetLearner = createLearner({
     model, dataset, localValidation: init.localValidation ?? 0.1, seed: init.seed, initSeed: init.manifest.id
   })

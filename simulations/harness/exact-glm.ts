@@ -4,19 +4,13 @@
  * network estimate, and on request the pooled fit on all training rows) that run.ts turns into
  * `results.exactGlm` (simulations/exact-glm.ts).
  */
-import { sha256, toHex } from '../../crypto/index.js'
 import type { Dataset } from '../../learning/dataset.js'
 import type { Model } from '../../learning/model.js'
 import { evaluateWeights } from '../../learning/learner.js'
 import {
-  computeStats, fitPooled, glmDesign, glmFamily, glmRows, GlmNetworkLearner, summarizeGlm, type GlmDesign, type GlmFamily
+  computeStats, exactGlmFor, fitPooled, glmRows, summarizeGlm, type GlmDesign, type GlmFamily, type GlmNetworkLearner
 } from '../../learning/glm/index.js'
 import type { ExactGlmPeer, ExactGlmPooled } from '../exact-glm.js'
-
-export class ExactGlmSetupError extends Error {
-  static override name = 'ExactGlmSetupError'
-  override name = 'ExactGlmSetupError'
-}
 
 export interface ExactGlmSetup {
   design: GlmDesign
@@ -32,28 +26,16 @@ export interface ExactGlmSetup {
   describe: (index: number, learner: GlmNetworkLearner) => ExactGlmPeer
 }
 
-/** The family of a linear model: poisson-glm -> poisson (log, offset log exposure), logistic -> binomial. */
-function familyOf (model: Model): GlmFamily {
-  switch (model.spec.type) {
-    case 'poisson-glm': return glmFamily('poisson')
-    case 'logistic': return glmFamily('binomial')
-    default: throw new ExactGlmSetupError(`rule glm-newton fits an exact GLM: the model must be poisson-glm or logistic, not '${model.spec.type}'`)
-  }
-}
-
 export function exactGlmSetup (dataset: Dataset, model: Model, options: { phases?: readonly number[] } = {}): ExactGlmSetup {
-  const family = familyOf(model)
-  const design = glmDesign(dataset)
-  if (model.numParams !== design.numFeatures + 1) throw new ExactGlmSetupError(`the model has ${model.numParams} weights, the GLM design reads ${design.numFeatures} features and a bias`)
-  const schemaHash = toHex(sha256(new TextEncoder().encode(JSON.stringify({ exactGlm: 1, family: family.name, names: design.names }))))
-  const probe = new GlmNetworkLearner({ design, family, rows: glmRows(dataset), numExamples: 0, schemaHash })
-  const base = glmRows(dataset)
+  const glm = exactGlmFor(dataset, model)
+  const { design, family } = glm
+  const probe = glm.learner(new Uint32Array(0))
   return {
     design,
     family,
-    schemaHash,
-    numParams: probe.numParams,
-    learner: (rows, evaluate) => new GlmNetworkLearner({ design, family, rows: { ...base, rows }, numExamples: rows.length, schemaHash, evaluate, phases: options.phases }),
+    schemaHash: glm.schemaHash,
+    numParams: glm.numParams,
+    learner: (rows, evaluate) => glm.learner(rows, { phases: options.phases, evaluate }),
     pooled: () => {
       const fit = fitPooled(design, family, glmRows(dataset, dataset.train))
       const s = summarizeGlm(fit, design.references)

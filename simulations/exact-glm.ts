@@ -4,6 +4,7 @@
  * predicted / observed totals of the network's own estimate (the average statistics times the peer count).
  */
 import { sig } from './stats.js'
+import type { GlmSummary } from '../learning/glm/index.js'
 
 export interface ExactGlmPooled {
   names: string[]
@@ -50,6 +51,8 @@ export interface ExactGlmFigures {
   predictedOverObservedWorst: number
   /** Per round t: the largest |b - b_pooled| over peers of the coefficients after t rounds. */
   trace: number[]
+  /** R's summary(glm) table from the first honest peer's estimate (average statistics x peers); null before any. */
+  table?: { summary: GlmSummary, text: string } | null
   pooledIterations: number
   pooledTestMetrics: Record<string, number>
 }

@@ -270,6 +270,10 @@ async function runExactGlm (sim: Simulation, peers: number): Promise<ExactGlmFig
     figures.deviance5Digits = Math.abs(f.deviance - pooled.deviance) / pooled.deviance < 5e-6
     figures.worstPeerPredictedOverObserved = f.predictedOverObserved
   }
+  // the table an actuary reads (R's summary(glm)), from the first honest peer's estimate; written to glm-summary.txt
+  const first = all.reduce((m, p) => Math.min(m, p.index), Infinity)
+  const world = sim.shares.findIndex((share) => share.includes(first))
+  if (world >= 0) figures.table = await sim.handles[world].task('exactGlmTable', { index: first }) as ExactGlmFigures['table']
   return figures
 }
 
@@ -301,6 +305,7 @@ export async function writeOutputs (results: Results, dir: string): Promise<{ js
   const json = join(dir, 'results.json')
   const html = join(dir, 'report.html')
   await writeFile(json, JSON.stringify(results, null, 2) + '\n')
+  if (results.exactGlm?.table != null) await writeFile(join(dir, 'glm-summary.txt'), results.exactGlm.table.text)
   await writeFile(html, await renderReport(results))
   return { json, html }
 }

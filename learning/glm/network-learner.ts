@@ -79,6 +79,7 @@ export class GlmNetworkLearner implements Learner {
   private readonly phases: readonly number[]
   private evaluations = 0
   private estimate: GlmStats | null = null
+  private stepped: GlmStats | null = null
 
   constructor (init: GlmNetworkLearnerInit) {
     this.design = init.design
@@ -102,6 +103,9 @@ export class GlmNetworkLearner implements Learner {
 
   /** The coefficients of each evaluation, oldest first (the last HISTORY rounds): convergence traces. */
   history (): Float64Array[] { return this.trail.map((b) => b.slice()) }
+
+  /** The estimate of the last Newton step (the end of the last complete phase; null before any). */
+  steppedEstimate (): GlmStats | null { return this.stepped?.clone() ?? null }
 
   /** The last estimate of the network's average working statistics this peer stepped from (null before any). */
   networkEstimate (): GlmStats | null { return this.estimate?.clone() ?? null }
@@ -204,6 +208,7 @@ export class GlmNetworkLearner implements Learner {
     }
     const sol = solveWorking(est, { intercept: this.design.intercept })
     if (!sol.beta.every(Number.isFinite)) return
+    this.stepped = est
     // a trust region around where we evaluated: early estimates mix few peers' rows and may be far off
     const from = this.evaluatedAt ?? at
     const m = this.maxStep

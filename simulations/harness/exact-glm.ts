@@ -8,7 +8,7 @@ import type { Dataset } from '../../learning/dataset.js'
 import type { Model } from '../../learning/model.js'
 import { evaluateWeights } from '../../learning/learner.js'
 import {
-  computeStats, exactGlmFor, fitPooled, glmRows, summarizeGlm, type GlmDesign, type GlmFamily, type GlmNetworkLearner
+  computeStats, exactGlmFor, fitFromEstimate, formatGlmSummary, type GlmSummary, fitPooled, glmRows, summarizeGlm, type GlmDesign, type GlmFamily, type GlmNetworkLearner
 } from '../../learning/glm/index.js'
 import type { ExactGlmPeer, ExactGlmPooled } from '../exact-glm.js'
 
@@ -22,6 +22,8 @@ export interface ExactGlmSetup {
   pooled: () => ExactGlmPooled
   /** The deviance and predicted / observed of given coefficients on every training row (exact). */
   trainFit: (coefficients: readonly number[]) => { deviance: number, predictedOverObserved: number }
+  /** The coefficient table (R's summary(glm)) from a peer's network estimate, for `peers` peers. */
+  table: (learner: GlmNetworkLearner, peers: number) => { summary: GlmSummary, text: string } | null
   /** What the exactGlm task reports of one peer. */
   describe: (index: number, learner: GlmNetworkLearner) => ExactGlmPeer
 }
@@ -52,6 +54,12 @@ export function exactGlmSetup (dataset: Dataset, model: Model, options: { phases
     trainFit: (coefficients) => {
       const st = computeStats(design, family, glmRows(dataset, dataset.train), Float64Array.from(coefficients), 0)
       return { deviance: st.deviance, predictedOverObserved: st.sumWMu / st.sumWY }
+    },
+    table: (learner, peers) => {
+      const est = learner.steppedEstimate() ?? learner.networkEstimate()
+      if (est == null) return null
+      const summary = summarizeGlm(fitFromEstimate(design, family, est, peers), design.references)
+      return { summary, text: formatGlmSummary(summary) }
     },
     describe: (index, learner) => {
       const est = learner.networkEstimate()

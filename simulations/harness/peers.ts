@@ -348,6 +348,10 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
             peers: init.owned.filter((i) => !init.adversaries.includes(i) && glmLearners.has(i)).map((i) => exact.describe(i, glmLearners.get(i) as GlmNetworkLearner))
           },
       exactGlmTrainFit: async (args: { coefficients: number[] }) => exact?.trainFit(args.coefficients) ?? null,
+      exactGlmTable: async (args: { index: number }) => {
+        const l = glmLearners.get(args.index)
+        return exact != null && l != null ? exact.table(l, scenario.peers) : null
+      },
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]

@@ -72,6 +72,7 @@ export async function writeLayersModel (manifest: NetworkManifest, weights: Floa
   const { tf } = await import('../learning/index.js')
   if (options.dataFile == null) throw new NoModelError('export needs a data file with the network\'s schema to know the input width (--data)')
   const { model, dataset } = await loadLocalData(manifest, options.dataFile, options.backend ?? 'wasm')
+  weights = (await import('./wiring.js')).linearModelOf(manifest, weights, model.numParams)
   model.checkWeights(weights)
   const d = model.describe()
   const parts = model.unflatten(weights)

@@ -51,9 +51,11 @@ export function fitFromNetworkVector (design: GlmDesign, family: GlmFamily, vect
   const length = statsLength(design.p)
   if (vector.length < length) throw new GlmStatsError(`the model has ${vector.length} values, fewer than the ${length} statistics of a ${design.p}-column GLM: not an exact GLM (rule glm-newton) model`, 'length')
   const data = Float64Array.from({ length }, (_, i) => vector[i])
-  if (data[0] !== GLM_WORKING_VERSION || data[1] !== FAMILY_CODES[family.name] || data[3] !== design.p) {
+  // slot 0 is the rule's mark: +version after a Newton step, -version while the statistics mix (rules/glm-newton.ts)
+  if (Math.abs(data[0]) !== GLM_WORKING_VERSION || data[1] !== FAMILY_CODES[family.name] || data[3] !== design.p) {
     throw new GlmStatsError(`the model does not start with ${family.name} working statistics for ${design.p} columns (header ${data[0]}, ${data[1]}, ${data[3]}): not an exact GLM (rule glm-newton) model`, 'version')
   }
   if (!(data[4] > 0)) throw new GlmStatsError('the estimate holds no rows yet: run more rounds', 'n')
+  data[0] = GLM_WORKING_VERSION
   return fitFromEstimate(design, family, new GlmStats(data), peers, options)
 }

@@ -19,7 +19,7 @@ export interface ExactGlm {
   schemaHash: string
   /** Length of a GlmNetworkLearner's vector. */
   numParams: number
-  learner: (rows: Uint32Array, options?: { phases?: readonly number[], evaluate?: (model: Float32Array, split: 'local' | 'test') => MetricValues }) => GlmNetworkLearner
+  learner: (rows: Uint32Array, options?: { evaluate?: (model: Float32Array, split: 'local' | 'test') => MetricValues }) => GlmNetworkLearner
 }
 
 /** The family of a linear model type, or an error naming it. */
@@ -38,6 +38,6 @@ export function exactGlmFor (dataset: Dataset, model: Model): ExactGlm {
   const schemaHash = toHex(sha256(new TextEncoder().encode(JSON.stringify({ exactGlm: 1, family: family.name, names: design.names }))))
   const base = glmRows(dataset)
   const make = (rows: Uint32Array, options: Parameters<ExactGlm['learner']>[1] = {}): GlmNetworkLearner =>
-    new GlmNetworkLearner({ design, family, rows: { ...base, rows }, numExamples: rows.length, schemaHash, phases: options.phases, evaluate: options.evaluate })
+    new GlmNetworkLearner({ design, family, rows: { ...base, rows }, numExamples: rows.length, schemaHash, evaluate: options.evaluate })
   return { design, family, schemaHash, numParams: make(new Uint32Array(0)).numParams, learner: make }
 }

@@ -7,15 +7,14 @@
  * | statistics | statsLength(p) | working statistics (working.ts), see below |
  * | model | numFeatures + 1 | the linear model of beta in the dataset model's layout (kernel, then the bias) |
  *
- * - `train()` evaluates this peer's working statistics at its current coefficients; the following
- *   `weights()` read gives, in the statistics part, the INCREMENT since the previous evaluation (the whole vector
- *   the first time), which the rule adds to its push-sum numerator (gradient tracking: the network's sum of
- *   numerators stays the sum of every peer's current statistics). A later read gives a zero increment, so no
- *   increment is counted twice.
+ * - `train()` evaluates this peer's working statistics at its current coefficients (no pass over the rows
+ *   when they did not change); `weights()` gives them in the statistics part, and the rule starts each phase's
+ *   push-sum from them.
  * - `setWeights(v)` takes the rule's estimate of the network's average working statistics (the statistics
- *   part) and takes the Newton / IRLS step from it: beta = I^-1 r. The model part of `v` says at which
+ *   part); when its first slot is GLM_WORKING_VERSION (the rule's STEP mark, at the end of a phase) it takes the
+ *   Newton / IRLS step from it, beta = I^-1 r; with -GLM_WORKING_VERSION (HOLD, the mixing rounds) it keeps it. The model part of `v` says at which
  *   coefficients this peer last evaluated (the rule passes ours back): after a restart from a checkpoint the
- *   learner re-evaluates there, so the next increment is exact again.
+ *   learner starts from there.
  *
  * Each step moves no coefficient by more than `maxStep` from where this peer last evaluated (a trust region:
  * the first estimates mix few peers' rows; near the fit the steps are far smaller and Newton's is taken whole).
@@ -26,7 +25,6 @@ import type { GlmFamily } from './family.js'
 import type { GlmDesign } from './design.js'
 import { GlmStats, statsLength, type GlmRows } from './stats.js'
 import { emptyWorking, solveWorking, workingStats } from './working.js'
-import { phaseOf } from './phases.js'
 import { GlmFitError } from './errors.js'
 import { GLM_MAX_HALVINGS, GLM_MAX_STEP, GLM_WORKING_VERSION } from './constants.js'
 
@@ -39,12 +37,6 @@ export interface GlmNetworkLearnerInit {
   numExamples: number
   /** Schema hash peers must share (e.g. the hash of the design names and family). */
   schemaHash: string
-  /**
-   * Phase lengths in rounds (phases.ts; default [1]: a step every round): the Newton step is taken at the end
-   * of each phase only; in the rounds between, the coefficients stay and the rule's push-sum mixes the
-   * statistics at them further (no pass over the rows).
-   */
-  phases?: readonly number[]
   /** Largest change of any coefficient in one step (a trust region; default GLM_MAX_STEP). */
   maxStep?: number
   /** Metrics of the model part (the linear model) on local or test rows; default: none. */
@@ -71,13 +63,8 @@ export class GlmNetworkLearner implements Learner {
   /** Coefficients and statistics of the last evaluation (what the rule's numerator holds of this peer). */
   private evaluatedAt: Float64Array | null = null
   private evaluated: GlmStats | null = null
-  /** Where a restored vector says we last evaluated (re-evaluated lazily before the next increment). */
-  private restoredAt: { beta: Float64Array, b0: number } | null = null
-  private increment: Float64Array
   private readonly maxStep: number
   private readonly trail: Float64Array[] = []
-  private readonly phases: readonly number[]
-  private evaluations = 0
   private estimate: GlmStats | null = null
   private stepped: GlmStats | null = null
 
@@ -89,11 +76,9 @@ export class GlmNetworkLearner implements Learner {
     this.schemaHash = init.schemaHash
     this.evaluateModel = init.evaluate
     this.maxStep = init.maxStep ?? GLM_MAX_STEP
-    this.phases = init.phases ?? [1]
     this.statsLength = statsLength(init.design.p)
     this.numParams = this.statsLength + init.design.numFeatures + 1
     this.beta = new Float64Array(init.design.p)
-    this.increment = emptyWorking(init.family, init.design.p).data
   }
 
   numExamples (): number { return this.count }
@@ -140,21 +125,13 @@ export class GlmNetworkLearner implements Learner {
     return this.trainSync()
   }
 
-  /** Evaluates the working statistics at the current coefficients (one pass over the rows). */
+  /** Evaluates the working statistics at the current coefficients (one pass over the rows; none when unchanged). */
   trainSync (): TrainResult {
-    if (this.restoredAt != null) {
-      const r = this.restoredAt
-      this.restoredAt = null
-      if (!sameBeta(this.evaluatedAt, r.beta)) { this.evaluated = this.evaluateAt(r.beta, r.b0); this.evaluatedAt = r.beta }
-    }
-    this.evaluations++
-    if (sameBeta(this.evaluatedAt, this.beta)) {
-      // a mixing round: the statistics at these coefficients are already in the numerator
-      this.increment = emptyWorking(this.family, this.design.p).data
-      this.trail.push(this.beta.slice())
-      if (this.trail.length > HISTORY) this.trail.shift()
-      const e = this.evaluated as GlmStats
-      return { steps: 0, loss: e.n > 0 ? e.deviance / e.n : NaN, examples: 0 }
+    this.trail.push(this.beta.slice())
+    if (this.trail.length > HISTORY) this.trail.shift()
+    if (this.evaluated != null && sameBeta(this.evaluatedAt, this.beta)) {
+      // a mixing round: the statistics at these coefficients are already known
+      return { steps: 0, loss: this.evaluated.n > 0 ? this.evaluated.deviance / this.evaluated.n : NaN, examples: 0 }
     }
     let s = this.evaluateAt(this.beta, this.nullIntercept)
     for (let h = 0; !(Number.isFinite(s.deviance) && s.score.every(Number.isFinite)); h++) {
@@ -163,23 +140,16 @@ export class GlmNetworkLearner implements Learner {
       this.beta = this.beta.map((b, j) => (b + prev[j]) / 2)
       s = this.evaluateAt(this.beta, this.nullIntercept)
     }
-    const inc = s.data.slice()
-    const old = this.evaluated?.data
-    if (old != null) for (let i = 4; i < inc.length; i++) inc[i] -= old[i]
-    this.increment = inc
     this.evaluated = s
     this.evaluatedAt = this.beta.slice()
-    this.trail.push(this.evaluatedAt)
-    if (this.trail.length > HISTORY) this.trail.shift()
     return { steps: 1, loss: s.n > 0 ? s.deviance / s.n : NaN, examples: s.n }
   }
 
-  /** [increment | model at the last evaluation]; the increment only once per evaluation (module comment). */
+  /** [this peer's statistics at its last evaluation (a zero vector before any) | the model there]. */
   weights (): Float32Array {
     const out = new Float32Array(this.numParams)
-    out.set(this.increment)
+    out.set(this.evaluated?.data ?? emptyWorking(this.family, this.design.p).data)
     out.set(this.modelWeights(this.evaluatedAt ?? this.beta), this.statsLength)
-    this.increment = emptyWorking(this.family, this.design.p).data
     return out
   }
 
@@ -191,11 +161,13 @@ export class GlmNetworkLearner implements Learner {
   setWeights (weights: Float32Array): void {
     if (weights.length !== this.numParams) throw new GlmFitError(`setWeights: got ${weights.length} values, the exact GLM vector has ${this.numParams}`)
     const est = new GlmStats(Float64Array.from(weights.subarray(0, this.statsLength)))
-    if (est.data[0] !== GLM_WORKING_VERSION || !(est.n > 0)) return // no estimate yet (a fresh vector)
+    const mark = est.data[0]
+    if (Math.abs(mark) !== GLM_WORKING_VERSION || !(est.n > 0)) return // no estimate yet (a fresh vector)
+    est.data[0] = GLM_WORKING_VERSION
     const at = this.betaOfModel(weights.subarray(this.statsLength))
-    if (this.evaluatedAt == null) this.restoredAt = { beta: at, b0: this.nullIntercept } // a restart
+    if (this.evaluatedAt == null) this.beta = at // a restart (or a share before the first round: at = 0)
     this.estimate = est
-    if (this.evaluations === 0 || !phaseOf(this.evaluations - 1, this.phases).last) return // a mixing round: hold the coefficients
+    if (mark !== GLM_WORKING_VERSION) return // HOLD: a mixing round, the coefficients stay
     if ((this.evaluatedAt ?? at).every((b) => b === 0)) {
       try {
         const b0 = this.family.startIntercept(est.sumWY, est.sumW, est.sumWMu)

@@ -37,7 +37,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model, options: { phases
     family,
     schemaHash: glm.schemaHash,
     numParams: glm.numParams,
-    learner: (rows, evaluate) => glm.learner(rows, { phases: options.phases, evaluate }),
+    learner: (rows, evaluate) => glm.learner(rows, { evaluate }),
     pooled: () => {
       const fit = fitPooled(design, family, glmRows(dataset, dataset.train))
       const s = summarizeGlm(fit, design.references)

@@ -69,7 +69,7 @@ test('glm-newton: a share is absorbed with its push-sum weight; the learner gets
     const want = (sb[i] + 0.5 * sa[i]) / 1.5
     assert.ok(Math.abs(est[i] - want) <= 1e-6 * Math.abs(want), `slot ${i}: ${est[i]} vs (s_b + s_a / 2) / 1.5 = ${want}`)
   }
-  assert.equal(est[0], 2, 'the header stays the working-statistics header')
+  assert.equal(est[0], -2, 'mid-phase the learner gets the HOLD mark (no Newton step)')
 })
 
 test('glm-newton: statistics with a wrong header, a non-finite or out-of-bound value or too many rows are refused MALFORMED', async () => {

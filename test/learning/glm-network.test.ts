@@ -25,7 +25,7 @@ function buildGlmPeers (caseName: string, n: number, graph: Graph, averaging: { 
   const learners = Array.from({ length: n }, (_, k) => {
     const own = Uint32Array.from({ length: total }, (_, r) => r).filter((r) => r % n === k)
     const peerRows: GlmRows = { ...rows, rows: own }
-    return new GlmNetworkLearner({ design, family, rows: peerRows, numExamples: own.length, schemaHash: 'cd'.repeat(32), phases: averaging.phases })
+    return new GlmNetworkLearner({ design, family, rows: peerRows, numExamples: own.length, schemaHash: 'cd'.repeat(32) })
   })
   const rng = createRng(`glm-net:${caseName}`)
   const sim = simulatedNetwork({ members: n, rng: rng.fork('net'), schemaHash: 'cd'.repeat(32), numParams: learners[0].numParams })

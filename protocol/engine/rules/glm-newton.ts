@@ -40,6 +40,9 @@ export const glmNewtonParamsSchema = z.object({
 }).strict()
 export type GlmNewtonParams = z.output<typeof glmNewtonParamsSchema>
 
+/** Shares of later phases kept at most (a sender ahead of us by a phase sends one per round). */
+const MAX_PENDING = 256
+
 /** The rule cannot run with this learner or these engine options. */
 export class GlmNewtonSetupError extends Error {
   static override name = 'GlmNewtonSetupError'
@@ -49,7 +52,7 @@ export class GlmNewtonSetupError extends Error {
 /** The length of the statistics part of a GLM network learner's vector, from its header. */
 function statsPart (v: Float32Array): number {
   const p = v[3]
-  if (v[0] !== GLM_WORKING_VERSION || !(Number.isInteger(p) && p > 0 && p <= GLM_MAX_COLUMNS) || statsLength(p) > v.length) {
+  if (Math.abs(v[0]) !== GLM_WORKING_VERSION || !(Number.isInteger(p) && p > 0 && p <= GLM_MAX_COLUMNS) || statsLength(p) > v.length) {
     throw new GlmNewtonSetupError('rule glm-newton needs the exact GLM learner (its vector starts with working statistics); set the model to an exact GLM')
   }
   return statsLength(p)
@@ -61,9 +64,11 @@ class GlmNewtonRule implements AveragingRule {
   private w: number
   /** Push-sum numerator of the statistics part (header slots hold the constant header). */
   private num: Float64Array | null = null
-  /** This peer's current statistics (the sum of its learner's increments). */
+  /** This peer's statistics as its learner last gave them. */
   private own: Float64Array | null = null
   private phase = -1
+  /** Shares of a later phase than ours (a sender ahead of us), absorbed when we start that phase. */
+  private pending: Array<{ phase: number, x: Float64Array, weight: number }> = []
 
   constructor (private readonly ctx: RuleContext<GlmNewtonParams>) {
     this.w = ctx.mass()
@@ -78,15 +83,21 @@ class GlmNewtonRule implements AveragingRule {
     if (this.num == null) {
       this.num = new Float64Array(length)
       for (let i = 0; i < 4; i++) this.num[i] = v[i]
+      this.num[0] = GLM_WORKING_VERSION
     }
     return this.num
   }
 
-  /** [num / w | model] as the learner's vector (its model part from `model`). */
-  private estimate (model: Float32Array, length: number): Float32Array {
+  /**
+   * [num / w | model] as the learner's vector (its model part from `model`). Slot 0 is the mark the learner
+   * reads: GLM_WORKING_VERSION (STEP: take the Newton step from this estimate; also what travels) or its
+   * negative (HOLD: the coefficients stay).
+   */
+  private estimate (model: Float32Array, length: number, step: boolean): Float32Array {
     const num = this.numerator(model, length)
     const out = new Float32Array(model.length)
     for (let i = 0; i < 4; i++) out[i] = num[i]
+    if (!step) out[0] = -GLM_WORKING_VERSION
     for (let i = 4; i < length; i++) out[i] = num[i] / this.w
     out.set(model.subarray(length), length)
     return out
@@ -99,19 +110,28 @@ class GlmNewtonRule implements AveragingRule {
     const targets = ctx.params.fanout === 'all' ? all : ctx.rng.sample(all, ctx.params.fanout)
     const { vector, share } = await ctx.exclusive(() => {
       const num = this.numerator(honest, length)
-      const own = (this.own ??= new Float64Array(length))
-      for (let i = 4; i < length; i++) own[i] += honest[i]
+      const previous = this.own
+      const own = Float64Array.from(honest.subarray(0, length))
+      this.own = own
       const phase = phaseOf(ctx.round, ctx.params.phases).phase
       if (!ctx.params.track && phase !== this.phase) {
         // a new phase: a fresh push-sum of every peer's statistics at its new coefficients
         for (let i = 4; i < length; i++) num[i] = own[i]
         this.w = ctx.mass()
-      } else {
-        for (let i = 4; i < length; i++) num[i] += honest[i] // this peer's increment (tracking)
+        for (const p of this.pending) {
+          if (p.phase !== phase) continue
+          for (let i = 4; i < length; i++) num[i] += p.weight * p.x[i]
+          this.w += p.weight
+        }
+        this.pending = this.pending.filter((p) => p.phase > phase)
+      } else if (ctx.params.track) {
+        // tracking: add this peer's increment since its previous statistics (all of them the first time; a
+        // restart counts them again: tracking is not restart-safe)
+        for (let i = 4; i < length; i++) num[i] += own[i] - (previous?.[i] ?? 0)
       }
       this.phase = phase
-      const v = this.estimate(honest, length)
-      ctx.setModel(v)
+      const v = this.estimate(honest, length, true)
+      ctx.setModel(this.estimate(honest, length, false))
       const s = this.w / (targets.length + 1)
       if (targets.length > 0) {
         const keep = 1 / (targets.length + 1)
@@ -133,7 +153,7 @@ class GlmNewtonRule implements AveragingRule {
     const num = this.numerator(own, length)
     for (let i = 4; i < length; i++) num[i] += weight * x[i]
     this.w += weight
-    this.ctx.setModel(this.estimate(own, length))
+    this.ctx.setModel(this.estimate(own, length, false))
   }
 
   async receive ({ header, weights }: AcceptedUpdate): Promise<ReceiveOutcome> {
@@ -144,23 +164,38 @@ class GlmNewtonRule implements AveragingRule {
       const length = statsPart(own)
       let x: GlmStats
       try {
-        x = decodeWorking(weights.subarray(0, length), new GlmStats(Float64Array.from(own.subarray(0, length))), { maxRows: ctx.params.maxExampleCount, maxValue: ctx.params.maxStatistic })
+        x = decodeWorking(weights.subarray(0, length), new GlmStats(Float64Array.from(this.numerator(own, length))), { maxRows: ctx.params.maxExampleCount, maxValue: ctx.params.maxStatistic })
       } catch (err) {
         if ((err as Error).name !== 'GlmStatsError') throw err
         return { merged: false, refusal: RefusalReason.MALFORMED }
       }
       // a share of an earlier phase: its push-sum is over (restarting mode)
-      if (!ctx.params.track && phaseOf(header.round, ctx.params.phases).phase < this.phase) return { merged: false, refusal: RefusalReason.STALE_ROUND }
+      const senderPhase = phaseOf(header.round, ctx.params.phases).phase
+      if (!ctx.params.track && senderPhase < this.phase) return { merged: false, refusal: RefusalReason.STALE_ROUND }
       // a weight near Number.MAX_VALUE would overflow ours to Infinity (the engine clamps it before us anyway)
       if (!Number.isFinite(this.w + header.weight)) return { merged: false, refusal: RefusalReason.NON_FINITE }
       if (!mergeAllowed) { this.w += header.weight; return { merged: false, refusal: null } }
+      if (!ctx.params.track && senderPhase > this.phase && this.phase >= 0) {
+        // a share of a phase we have not started: it belongs to that phase's push-sum (bounded: the oldest goes)
+        this.pending.push({ phase: senderPhase, x: x.data, weight: header.weight })
+        if (this.pending.length > MAX_PENDING) this.pending.shift()
+        return { merged: true, refusal: null }
+      }
       this.absorb(x.data, header.weight, length, own)
       return { merged: true, refusal: null }
     })
   }
 
-  async endRound (): Promise<void> {
-    this.ctx.metrics?.set(ENGINE_METRICS.pushSumWeight, this.w)
+  async endRound (round: number): Promise<void> {
+    const ctx = this.ctx
+    ctx.metrics?.set(ENGINE_METRICS.pushSumWeight, this.w)
+    // the end of a phase: the learner takes the Newton step from this estimate (the round decides, for every peer alike)
+    if (this.num != null && phaseOf(round, ctx.params.phases).last) {
+      await ctx.exclusive(() => {
+        const own = ctx.model()
+        ctx.setModel(this.estimate(own, statsPart(own), true))
+      })
+    }
   }
 
   roundComplete (): boolean { return true }
@@ -173,6 +208,7 @@ class GlmNewtonRule implements AveragingRule {
     this.w = cp.pushSumWeight
     this.num = new Float64Array(length)
     for (let i = 0; i < 4; i++) this.num[i] = v[i]
+    this.num[0] = GLM_WORKING_VERSION
     for (let i = 4; i < length; i++) this.num[i] = v[i] * this.w
   }
 

@@ -21,8 +21,11 @@ import { GlmStatsError } from './errors.js'
 import { FAMILY_CODES } from './family.js'
 import { GLM_ALIAS_TOLERANCE, GLM_WORKING_VERSION } from './constants.js'
 
-/** The fit implied by an estimate of the AVERAGE working statistics over `peers` peers (uniform push-sum). */
-export function fitFromEstimate (design: GlmDesign, family: GlmFamily, estimate: GlmStats, peers: number, options: { rounds?: number, converged?: boolean } = {}): GlmFit {
+/**
+ * The fit implied by an estimate of the AVERAGE working statistics over `peers` peers (uniform push-sum): the
+ * coefficients are its Newton / IRLS solution, or `coefficients` when given (a peer's current ones).
+ */
+export function fitFromEstimate (design: GlmDesign, family: GlmFamily, estimate: GlmStats, peers: number, options: { rounds?: number, converged?: boolean, coefficients?: Float64Array } = {}): GlmFit {
   if (!(Number.isInteger(peers) && peers >= 1)) throw new GlmStatsError(`the number of peers must be a positive integer, got ${peers}`, 'peers')
   const total = estimate.clone().scale(peers)
   total.data[4] = Math.round(total.data[4]) // a row count (the estimate carries push-sum rounding)
@@ -31,7 +34,7 @@ export function fitFromEstimate (design: GlmDesign, family: GlmFamily, estimate:
   return {
     family,
     names: design.names,
-    coefficients: sol.beta.map((b, j) => sol.aliased[j] === 1 ? NaN : b),
+    coefficients: (options.coefficients ?? sol.beta).map((b, j) => sol.aliased[j] === 1 ? NaN : b),
     aliased: sol.aliased,
     rank: sol.rank,
     covUnscaled: choleskyInverse(chol),
@@ -44,8 +47,11 @@ export function fitFromEstimate (design: GlmDesign, family: GlmFamily, estimate:
 }
 
 /**
- * The fit from a GLM network learner's vector ([statistics | ...], network-learner.ts), checking that its
- * header is the design's (working statistics of this family and width).
+ * The fit from a GLM network learner's vector ([statistics | linear model], network-learner.ts), checking that
+ * its header is the design's (working statistics of this family and width). With the STEP mark the estimate is
+ * the one the peer just stepped from and the coefficients its solution; with HOLD (statistics still mixing after
+ * a phase began) the coefficients are the peer's current ones, from the model part, and the estimate, already
+ * at those coefficients, gives the deviance and standard errors.
  */
 export function fitFromNetworkVector (design: GlmDesign, family: GlmFamily, vector: ArrayLike<number>, peers: number, options: { rounds?: number } = {}): GlmFit {
   const length = statsLength(design.p)
@@ -56,6 +62,10 @@ export function fitFromNetworkVector (design: GlmDesign, family: GlmFamily, vect
     throw new GlmStatsError(`the model does not start with ${family.name} working statistics for ${design.p} columns (header ${data[0]}, ${data[1]}, ${data[3]}): not an exact GLM (rule glm-newton) model`, 'version')
   }
   if (!(data[4] > 0)) throw new GlmStatsError('the estimate holds no rows yet: run more rounds', 'n')
+  const hold = data[0] !== GLM_WORKING_VERSION
   data[0] = GLM_WORKING_VERSION
-  return fitFromEstimate(design, family, new GlmStats(data), peers, options)
+  const d = design.numFeatures
+  if (vector.length !== length + d + 1) throw new GlmStatsError(`the model has ${vector.length} values, an exact GLM of this design ${length + d + 1}`, 'length')
+  const current = Float64Array.from(design.source, (s) => vector[length + (s < 0 ? d : s)])
+  return fitFromEstimate(design, family, new GlmStats(data), peers, { ...options, ...(hold ? { coefficients: current } : {}) })
 }

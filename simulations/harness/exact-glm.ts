@@ -28,7 +28,7 @@ export interface ExactGlmSetup {
   describe: (index: number, learner: GlmNetworkLearner) => ExactGlmPeer
 }
 
-export function exactGlmSetup (dataset: Dataset, model: Model, options: { phases?: readonly number[] } = {}): ExactGlmSetup {
+export function exactGlmSetup (dataset: Dataset, model: Model): ExactGlmSetup {
   const glm = exactGlmFor(dataset, model)
   const { design, family } = glm
   const probe = glm.learner(new Uint32Array(0))

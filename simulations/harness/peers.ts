@@ -9,7 +9,7 @@
  */
 import type { MetricValues, PeerKey } from '../../protocol/interfaces.js'
 import { createRng } from '../../protocol/rng.js'
-import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule, parseAveragingParams } from '../../protocol/engine/index.js'
+import { peerEngine, MemoryStore, sealedEnvelopes, staticMembership, averagingRule } from '../../protocol/engine/index.js'
 import type { CodecSpec } from '../../protocol/codecs/index.js'
 import { generateIdentity, createSigner, toHex, sha256 } from '../../crypto/index.js'
 import { partitionOptions, type Scenario } from '../scenario.js'
@@ -115,7 +115,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   }
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
   // rule glm-newton: every peer is an exact-GLM learner (harness/exact-glm.ts) gossiping statistics
-  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model, { phases: (parseAveragingParams(scenario.rule) as { phases?: number[] }).phases }) : null
+  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model) : null
   const glmLearners = new Map<number, GlmNetworkLearner>()
   // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
   // (learning's runBaseline does the same): every model gets the same schedule.

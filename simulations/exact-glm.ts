@@ -121,3 +121,9 @@ export function exactGlmLine (e: ExactGlmFigures): string {
     `(${e.deviance5Digits ? '5 significant digits' : `rel. diff ${f(e.worstPeerDevianceRelDiff)}`}), predicted/observed ${f(e.worstPeerPredictedOverObserved, 7)}; ` +
     `push-sum estimate: deviance rel. diff ${f(e.devianceRelDiff)}, predicted/observed ${f(e.predictedOverObservedWorst, 7)}`
 }
+
+/** The figures without the trace, the table and the pooled fit's test metrics (the summary JSON's `exactGlm`). */
+export function exactGlmSummary (e: ExactGlmFigures): Omit<ExactGlmFigures, 'trace' | 'table' | 'pooledTestMetrics'> {
+  const { trace: _trace, table: _table, pooledTestMetrics: _metrics, ...rest } = e
+  return rest
+}

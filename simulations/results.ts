@@ -6,7 +6,7 @@
  * Everything except the timing fields (wallSeconds, peerStepsPerSecond, maxRssMiB and the `timing` section) is
  * identical for the same scenario and seed.
  */
-import { exactGlmLine, type ExactGlmFigures } from './exact-glm.js'
+import { exactGlmLine, exactGlmSummary, type ExactGlmFigures } from './exact-glm.js'
 import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
@@ -16,6 +16,8 @@ import type { RegionReport } from './regions.js'
 export interface CurvePoint { round: number, mean: number | null, min: number | null, p10: number | null }
 
 export interface Summary {
+  /** Rule glm-newton: the key figures of results.exactGlm (no trace, no table). */
+  exactGlm?: Omit<ExactGlmFigures, 'trace' | 'table' | 'pooledTestMetrics'>
   scenario: string
   peers: number
   rounds: number
@@ -163,7 +165,8 @@ export function summaryOf (results: Results): Summary {
     refused: results.refused,
     wallSeconds: results.wallSeconds,
     peerStepsPerSecond: results.peerStepsPerSecond,
-    maxRssMiB: results.maxRssMiB
+    maxRssMiB: results.maxRssMiB,
+    ...(results.exactGlm != null ? { exactGlm: exactGlmSummary(results.exactGlm) } : {})
   }
 }
 

@@ -72,6 +72,7 @@ export async function writeLayersModel (manifest: NetworkManifest, weights: Floa
   const { tf } = await import('../learning/index.js')
   if (options.dataFile == null) throw new NoModelError('export needs a data file with the network\'s schema to know the input width (--data)')
   const { model, dataset } = await loadLocalData(manifest, options.dataFile, options.backend ?? 'wasm')
+  weights = (await import('./wiring.js')).linearModelOf(manifest, weights, model.numParams)
   model.checkWeights(weights)
   const d = model.describe()
   const parts = model.unflatten(weights)
@@ -125,4 +126,27 @@ export async function evaluateModel (o: ModelSource & { data: string, backend?: 
   const { evaluateWeightsOnFile } = await import('./wiring.js')
   const r = await evaluateWeightsOnFile(m.manifest, resolve(o.data), m.weights, o.backend)
   return { round: m.round, rows: r.rows, metrics: r.metrics, source: m.source }
+}
+
+/**
+ * `murmur export --format glm`: the coefficient table of an exact GLM network (rule glm-newton) from this
+ * peer's model: its estimate of the average statistics times the network's member count (learning/glm
+ * export.ts). The design comes from the network's dataset spec read on `data` (default: the daemon's file).
+ */
+export async function exportGlm (o: ModelSource & { data?: string, backend?: string }): Promise<{ round: number, source: string, peers: number, summary: import('../learning/glm/index.js').GlmSummary, text: string }> {
+  const m = await loadModel(o)
+  const glm = await import('../learning/glm/index.js')
+  const dataFile = o.data ?? m.dataFile
+  if (dataFile == null) throw new NoModelError('export --format glm needs a data file with the network\'s schema to build the design (--data)')
+  const { loadLocalData } = await import('./wiring.js')
+  const { dataset } = await loadLocalData(m.manifest, resolve(dataFile), o.backend ?? 'wasm')
+  const type = (m.manifest.model as { type?: string } | string)
+  const name = typeof type === 'string' ? type : type.type
+  const family = glm.glmFamily(name === 'logistic' ? 'binomial' : 'poisson')
+  const design = glm.glmDesign(dataset)
+  const peers = m.manifest.members.length
+  if (peers < 1) throw new NoModelError('the manifest lists no members: the number of peers the statistics average over is unknown')
+  const fit = glm.fitFromNetworkVector(design, family, m.weights, peers, { rounds: m.round })
+  const summary = glm.summarizeGlm(fit, design.references)
+  return { round: m.round, source: m.source, peers, summary, text: glm.formatGlmSummary(summary) }
 }

@@ -113,6 +113,16 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
   const localValidation = init.localValidation ?? 0.1
   const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
+  if (init.manifest.rule.name === 'glm-newton') {
+    // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added)
+    const { exactGlmFor } = await import('../learning/glm/index.js')
+    const glm = exactGlmFor(dataset, model).learner(dataset.train, { evaluate: (w) => evaluateWeights(model, dataset, dataset.train, w) })
+    const out = glm as unknown as DaemonLearner
+    out.loadedBytes = dataset.loadedPosition?.offset
+    out.loadedFile = file
+    out.primaryMetric = primaryMetric(dataset.task)
+    return out
+  }
   const learner: DatasetLearner = createLearner({
     model, dataset, localValidation, seed: init.seed, initSeed: init.manifest.id, outputBias: daemonStart(model), privacy
   })
@@ -129,9 +139,18 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   return out
 }
 
+/**
+ * The linear model in a vector: an exact-GLM network's vector (rule glm-newton) is [statistics | linear model]
+ * (learning/glm/network-learner.ts), its last `numParams` values; any other model is returned as it is.
+ */
+export function linearModelOf (manifest: NetworkManifest, weights: Float32Array, numParams: number): Float32Array {
+  return manifest.rule.name === 'glm-newton' && weights.length > numParams ? weights.subarray(weights.length - numParams) : weights
+}
+
 /** Evaluates `weights` on a data file with the network's schema (`murmur evaluate`, testnet). */
 export async function evaluateWeightsOnFile (manifest: NetworkManifest, dataFile: string, weights: Float32Array, backend = 'wasm'): Promise<{ rows: number, metrics: Record<string, number>, primary: { name: string, higherIsBetter: boolean } }> {
   const { dataset, model } = await loadLocalData(manifest, dataFile, backend)
+  weights = linearModelOf(manifest, weights, model.numParams)
   model.checkWeights(weights)
   const metrics = evaluateWeights(model, dataset, dataset.train, weights)
   return { rows: dataset.train.length, metrics, primary: primaryMetric(dataset.task) }

@@ -10,6 +10,7 @@
  * Everything except the timing fields (wallSeconds, peerStepsPerSecond, maxRssMiB and the `timing` section) is
  * identical for the same scenario and seed.
  */
+import { exactGlmLine, exactGlmSummary, type ExactGlmFigures } from './exact-glm.js'
 import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { CatchUpSummary } from './harness/catch-up.js'
@@ -26,6 +27,8 @@ export interface CurvePoint { round: number, mean: number | null, min: number | 
 type Metrics = Partial<Figure>
 
 export interface Summary {
+  /** Rule glm-newton: the key figures of results.exactGlm (no trace, no table). */
+  exactGlm?: Omit<ExactGlmFigures, 'trace' | 'table' | 'pooledTestMetrics'>
   scenario: string
   peers: number
   rounds: number
@@ -106,6 +109,8 @@ export interface Results extends Summary {
   personal?: PersonalReport
   /** Differential privacy spent per peer and the membership-inference attack (simulations/privacy.ts). */
   privacy?: PrivacyResults
+  /** Rule glm-newton: the peers' coefficients, deviance and totals against the pooled fit (exact-glm.ts). */
+  exactGlm?: ExactGlmFigures
   details: {
     scenario: Scenario
     ruleParams: Record<string, unknown>
@@ -213,7 +218,8 @@ export function summaryOf (results: Results): Summary {
     maxRssMiB: results.maxRssMiB,
     signalKept: results.signalKept,
     signalKeptInterval: results.signalKeptInterval,
-    ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {})
+    ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {}),
+    ...(results.exactGlm != null ? { exactGlm: exactGlmSummary(results.exactGlm) } : {})
   }
 }
 
@@ -280,6 +286,7 @@ export function renderTable (results: Results): string {
   )
   const bad = results.data?.badRows
   if (bad != null && bad.count > 0) out.push(`skipped ${bad.count} bad row(s) of ${results.data!.name} (onBadRow skip); first:`, ...bad.examples.slice(0, 3).map((e) => `  ${e}`))
+  if (results.exactGlm != null) out.push('', exactGlmLine(results.exactGlm))
   if (results.regions != null) out.push('', ...renderRegions(results.regions))
   if (results.personal != null) out.push('', ...renderPersonal(results.personal))
   if (results.privacy != null) out.push('', ...renderPrivacy(results.privacy))

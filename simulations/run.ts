@@ -27,6 +27,7 @@ import { gatherPrivacy, runWithoutPrivacy } from './privacy-run.js'
 import { addSums, evenlySpaced, type ResampledSums } from './harness/resampled.js'
 import { figureOf, gapIntervals, signalKept } from './intervals.js'
 import type { Task } from '../learning/metrics.js'
+import { exactGlmFigures, type ExactGlmFigures, type ExactGlmPeer, type ExactGlmPooled } from './exact-glm.js'
 
 export interface RunOptions {
   workers?: number
@@ -162,6 +163,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let personal: PersonalReport | null = null
   const wantsPrivacy = scenario.privacy != null || scenario.membershipInference != null
   let privacyOwn: Awaited<ReturnType<typeof gatherPrivacy>> | null = null
+  let exactGlm: ExactGlmFigures | null = null
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
@@ -177,6 +179,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       decentralizedSums = addSums((await optionalTask<ResampledSums[]>(sim, 'resampled', (w) => ({ peers: intervalPeers.filter((i) => sim.shares[w].includes(i)) })))?.flat() ?? [])
     }
     peerNames = new Map((await optionalTask<Array<[number, string]>>(sim, 'peerNames', () => ({})))?.flat() ?? [])
+    if ((scenario.rule as { rule: string }).rule === 'glm-newton' && scenario.transport !== 'libp2p') {
+      options.onPhase?.('exact GLM: the pooled fit')
+      exactGlm = await runExactGlm(sim, scenario.peers)
+    }
     if (options.baselines === false) {
       baselines = {
         centralized: { value: null, metrics: null, epochs: null, skipped: 'not requested' },
@@ -273,6 +279,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     regions,
     ...(personal != null ? { personal } : {}),
     ...(privacyOwn != null ? { privacy: privacyResults(scenario, privacyOwn, privacyWithout) } : {}),
+    ...(exactGlm != null ? { exactGlm } : {}),
     details: {
       scenario,
       ruleParams: parseAveragingParams(scenario.rule) as unknown as Record<string, unknown>,
@@ -325,6 +332,29 @@ function ownsCentralized (base: Scenario, variant: Scenario): boolean {
   return !(same('model') && same('dataset') && same('batchSize') && same('rounds') && same('localSteps') && same('baselines'))
 }
 
+/** rule glm-newton: every honest peer's coefficients against the pooled fit (computed on world 0). */
+async function runExactGlm (sim: Simulation, peers: number): Promise<ExactGlmFigures | null> {
+  const parts = await sim.task<{ pooled: ExactGlmPooled | null, peers: ExactGlmPeer[] } | null>('exactGlm', (w) => ({ pooled: w === 0 }))
+  const pooled = parts.find((p) => p?.pooled != null)?.pooled
+  if (pooled == null) return null
+  const all = parts.flatMap((p) => p?.peers ?? [])
+  const figures = exactGlmFigures(pooled, all, peers)
+  // the fit's own deviance and totals: the worst peer's coefficients on every training row
+  const worst = all.find((p) => p.index === figures.worstPeer) ?? all[0]
+  if (worst != null) {
+    const f = await sim.handles[0].task('exactGlmTrainFit', { coefficients: worst.coefficients }) as { deviance: number, predictedOverObserved: number }
+    figures.worstPeerDeviance = f.deviance
+    figures.worstPeerDevianceRelDiff = sig(Math.abs(f.deviance - pooled.deviance) / pooled.deviance)
+    figures.deviance5Digits = Math.abs(f.deviance - pooled.deviance) / pooled.deviance < 5e-6
+    figures.worstPeerPredictedOverObserved = f.predictedOverObserved
+  }
+  // the table an actuary reads (R's summary(glm)), from the first honest peer's estimate; written to glm-summary.txt
+  const first = all.reduce((m, p) => Math.min(m, p.index), Infinity)
+  const world = sim.shares.findIndex((share) => share.includes(first))
+  if (world >= 0) figures.table = await sim.handles[world].task('exactGlmTable', { index: first }) as ExactGlmFigures['table']
+  return figures
+}
+
 /** Per-region figures for key partitions (regions.ts), or null (other partitions, or light test peers). */
 async function runRegions (sim: Simulation, scenario: Scenario, metric: { name: string, higherIsBetter: boolean }, run: DecentralizedResult, baselines: BaselineResults): Promise<RegionReport | null> {
   if ((scenario.partition as { kind: string }).kind !== 'by-key') return null
@@ -353,6 +383,7 @@ export async function writeOutputs (results: Results, dir: string): Promise<{ js
   const json = join(dir, 'results.json')
   const html = join(dir, 'report.html')
   await writeFile(json, JSON.stringify(results, null, 2) + '\n')
+  if (results.exactGlm?.table != null) await writeFile(join(dir, 'glm-summary.txt'), results.exactGlm.table.text)
   await writeFile(html, await renderReport(results))
   return { json, html }
 }

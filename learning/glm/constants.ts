@@ -16,3 +16,7 @@ export const GLM_ALIAS_TOLERANCE = 1e-10
 export const GLM_MAX_COLUMNS = 2048
 /** Layout version of the statistics vector (first header slot). */
 export const GLM_STATS_VERSION = 1
+/** Layout version of working statistics (score slot U + I beta, working.ts): what the glm-newton rule gossips. */
+export const GLM_WORKING_VERSION = 2
+/** Network GLM: the most one Newton step may change a coefficient (design scale; a trust region). */
+export const GLM_MAX_STEP = 3

@@ -183,13 +183,16 @@ function fail (field: string, problem: string): never {
 
 /**
  * Validates a statistics vector received from a peer: version, family, width against what the manifest says,
- * exact length, finite values, counts and sums of squares non-negative. Returns a view over the same buffer.
+ * exact length, finite values, counts and sums of squares non-negative. Returns a view over the same buffer
+ * (a float64 copy when `data` is not a Float64Array). `version`: GLM_STATS_VERSION (default) or the working
+ * statistics' GLM_WORKING_VERSION (working.ts).
  */
-export function decodeStats (data: Float64Array, expected: { family: GlmFamily, p: number }): GlmStats {
+export function decodeStats (data: ArrayLike<number>, expected: { family: GlmFamily, p: number, version?: number }): GlmStats {
   const { family, p } = expected
+  const version = expected.version ?? GLM_STATS_VERSION
   if (!(Number.isInteger(p) && p > 0 && p <= GLM_MAX_COLUMNS)) fail('p', `expected width ${p} is outside 1..${GLM_MAX_COLUMNS}`)
   if (data.length < STATS_HEADER) fail('length', `${data.length} values, shorter than the ${STATS_HEADER}-value header`)
-  if (data[S.version] !== GLM_STATS_VERSION) fail('version', `${data[S.version]}, expected ${GLM_STATS_VERSION}`)
+  if (data[S.version] !== version) fail('version', `${data[S.version]}, expected ${version}`)
   if (data[S.family] !== FAMILY_CODES[family.name]) fail('family', `code ${data[S.family]}, expected ${FAMILY_CODES[family.name]} (${family.name})`)
   const power = Number.isNaN(family.power) ? 0 : family.power
   if (data[S.power] !== power) fail('power', `${data[S.power]}, expected ${power}`)
@@ -203,7 +206,7 @@ export function decodeStats (data: Float64Array, expected: { family: GlmFamily, 
   }
   for (const f of ['n', 'sumW', 'pearson', 'nullInfo'] as const) if (data[S[f]] < 0) fail(f, `${data[S[f]]} is negative`)
   for (const f of ['deviance', 'nullDeviance'] as const) if (data[S[f]] < -1e-9 * (1 + data[S.n])) fail(f, `${data[S[f]]} is negative`)
-  const stats = new GlmStats(data)
+  const stats = new GlmStats(data instanceof Float64Array ? data : Float64Array.from(data))
   const info = stats.info
   for (let i = 0; i < p; i++) if (info[packedIndex(p, i, i)] < 0) fail(`info[${i},${i}]`, 'a diagonal of the Fisher information is negative')
   return stats

@@ -10,10 +10,16 @@
  *    peers; maxAbsCoefDiff is against the pooled fit (design scale), roundsTo1e-3 the first round whose shared
  *    coefficients are all within 1e-3 of the pooled ones.
  *  - `r.{maxAbsCoefDiff,maxStdErrorRelDiff,devianceRelDiff,iterations}`: against R (null without the file).
+ *  - `network.*`: the exact GLM over the network, the fremtpl-regions scenario as built in (rule glm-newton, 220
+ *    peers, 30 rounds; --quick: 22 peers), real engines and envelopes in the simulator; results.exactGlm's
+ *    figures (maxAbsCoefDiff and roundsTo1e3 against the pooled fit, the worst peer's deviance and totals on every
+ *    training row, the push-sum estimate's deviance) and the bytes and wall time.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import type { BenchValue } from '../bench.ts'
 import { BUILTIN_DATASETS, loadDataset } from '../../learning/builtin.js'
+import { loadScenario } from '../../simulations/scenario.js'
+import { runScenario } from '../../simulations/run.js'
 import {
   glmDesign, glmFamily, glmRows, glmRowsByPartition, fitPooled, simulateDecentralized, summarizeGlm
 } from '../../learning/glm/index.js'
@@ -55,6 +61,24 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
   out['regions.devianceRelDiff'] = Math.abs(dec.fit.stats.deviance - pooled.stats.deviance) / pooled.stats.deviance
   out['regions.predictedOverObserved'] = summarizeGlm(dec.fit).ratio
   out['regions.bytesPerPeerRound'] = dec.bytesPerPeerRound
+
+  t0 = performance.now()
+  const scenario = await loadScenario('fremtpl-regions', quick ? { peers: 22 } : {})
+  const res = await runScenario(scenario, { baselines: false, variants: false, signal })
+  const e = res.exactGlm
+  out['network.peers'] = scenario.peers
+  out['network.rounds'] = scenario.rounds
+  out['network.seconds'] = (performance.now() - t0) / 1000
+  out['network.bytesPerPeerPerRound'] = res.bytesPerPeerPerRound
+  out['network.maxAbsCoefDiff'] = e?.maxAbsCoefDiff ?? null
+  out['network.worstColumn'] = e?.worstColumn ?? null
+  out['network.roundsTo1e-3'] = e?.roundsTo1e3 ?? null
+  out['network.worstPeerDevianceRelDiff'] = e?.worstPeerDevianceRelDiff ?? null
+  out['network.deviance5Digits'] = e?.deviance5Digits ?? null
+  out['network.worstPeerPredictedOverObserved'] = e?.worstPeerPredictedOverObserved ?? null
+  out['network.estimatedDevianceRelDiff'] = e?.devianceRelDiff ?? null
+  out['network.estimatedPredictedOverObservedWorst'] = e?.predictedOverObservedWorst ?? null
+  out['network.testPoissonDeviance'] = res.decentralized.mean
 
   const refPath = process.env.MURMUR_GLM_R_REFERENCE
   out['r.maxAbsCoefDiff'] = null

@@ -30,31 +30,13 @@ import { partition } from '../../learning/partition.js'
 import { runBaseline } from '../../learning/baseline.js'
 import { DEFAULT_LEARNING_RATE } from '../../learning/constants.js'
 import { setBackend, type BackendName } from '../../learning/backend.js'
-import type { ModelSpecInput } from '../../learning/specs.js'
+import { resolveModelSpec, SimulationSetupError } from './sim-models.js'
+import type { GlmNetworkLearner } from '../../learning/glm/index.js'
+import { exactGlmSetup, exactGlmTasks } from './exact-glm.js'
 
 export { describeMetric } from './peer-metric.js'
 
-export class SimulationSetupError extends Error {
-  static override name = 'SimulationSetupError'
-  override name = 'SimulationSetupError'
-}
-
-/** Model names a scenario may use, with settings that suit gossip training (plain SGD). */
-export const SIM_MODELS: Record<string, ModelSpecInput> = {
-  softmax: { type: 'softmax', optimizer: { type: 'sgd', learningRate: 0.2 } },
-  logistic: { type: 'logistic', optimizer: { type: 'sgd', learningRate: 0.2 } },
-  mlp: { type: 'mlp', hidden: [64], optimizer: { type: 'sgd', learningRate: 0.1 } },
-  'mlp-small': { type: 'mlp', hidden: [32], optimizer: { type: 'sgd', learningRate: 0.1 } },
-  'poisson-glm': { type: 'poisson-glm', optimizer: { type: 'sgd', learningRate: 0.05 } },
-  'poisson-mlp': { type: 'poisson-mlp', hidden: [32, 16], optimizer: { type: 'sgd', learningRate: 0.02 } }
-}
-
-export function resolveModelSpec (model: Scenario['model']): ModelSpecInput {
-  if (typeof model !== 'string') return model as unknown as ModelSpecInput
-  const spec = SIM_MODELS[model]
-  if (spec == null) throw new SimulationSetupError(`unknown model '${model}': use one of ${Object.keys(SIM_MODELS).join(', ')} or an inline spec`)
-  return spec
-}
+export { SIM_MODELS, resolveModelSpec, SimulationSetupError } from './sim-models.js'
 
 /** The 32-byte identity seed of peer i (deterministic from the scenario seed). */
 export function identitySeed (scenario: Scenario, i: number): Uint8Array {
@@ -100,6 +82,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const held = scenario.personal != null ? holdOutShards(partitioned, scenario.personal.validation, scenario.seed) : null
   const shards = held?.shards ?? partitioned
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
+  // rule glm-newton: every peer is an exact-GLM learner (harness/exact-glm.ts) gossiping statistics
+  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model) : null
+  const glmLearners = new Map<number, GlmNetworkLearner>()
   // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
   // (learning's runBaseline does the same): every model gets the same schedule.
   const baseRate = model.spec.optimizer.learningRate ?? DEFAULT_LEARNING_RATE[model.spec.optimizer.type]
@@ -109,8 +94,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   // group key; the validator configuration is shared by every peer of this world (the memo relies on it).
   const envelopeInit = {
     networkId: toHex(sha256(new TextEncoder().encode(`murmur-sim:${scenario.name}:${String(scenario.seed)}`))),
-    schemaHash: model.schemaHash,
-    numParams: model.numParams,
+    schemaHash: exact?.schemaHash ?? model.schemaHash,
+    numParams: exact?.numParams ?? model.numParams,
     codec: codecSpec(scenario.codec),
     maxBytes: 64 * 1024 * 1024,
     normBound: null
@@ -156,7 +141,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const byKey = (scenario.partition as { kind: string }).kind === 'by-key'
   const localOnlyWeights = new Map<number, Float32Array>()
   const keepLocal = byKey || held != null
-  const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? 1))
+  const localOnlySteps = (index: number, steps: number): number => Math.min(steps, 20 * (learners.get(index)?.stepsPerEpoch() ?? Math.max(1, Math.ceil(shards[index].indices.length / batchSize))))
   const timing = { trainMs: 0, evaluateMs: 0, memoHits: 0, memoMisses: 0, trainMsByRound: [] as number[], evaluateMsByRound: [] as number[], examplesByRound: [] as number[], cryptoMsByRound: [] as number[] }
   let currentRound = 0
   const addTo = (list: number[], ms: number): void => { list[currentRound] = (list[currentRound] ?? 0) + ms }
@@ -171,7 +156,9 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
-    const learner = new DatasetLearner({
+    const glmLearner = exact?.learner(shards[ctx.index].indices, (w, split) => evaluateWeights(model, dataset, split === 'test' ? dataset.test : curveRows, w)) ?? null
+    if (glmLearner != null) glmLearners.set(ctx.index, glmLearner)
+    const datasetLearner = glmLearner != null ? null : new DatasetLearner({
       model,
       dataset: ctx.attack != null && poisoned != null ? poisoned : dataset,
       shard: shards[ctx.index],
@@ -181,7 +168,8 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       batchSize,
       privacy: privacy?.privacyFor(ctx.index)
     })
-    learners.set(ctx.index, learner)
+    if (datasetLearner != null) learners.set(ctx.index, datasetLearner)
+    const learner = glmLearner ?? (datasetLearner as DatasetLearner)
     const train = learner.train.bind(learner)
     learner.train = async (steps, options) => {
       const t0 = performance.now()
@@ -230,25 +218,25 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       beginRound: async (round) => {
         if (round !== currentRound) bookCrypto()
         currentRound = round
-        learner.learningRate = rateAt(round)
+        if (datasetLearner != null) datasetLearner.learningRate = rateAt(round)
         await engine.beginRound()
         privacy?.afterRound(ctx.index, round)
       },
       endRound: async () => { await engine.endRound() },
       handle: async (incoming) => await engine.handleMessage(incoming),
-      weights: () => engine.weights(),
+      weights: () => glmLearner?.modelWeights() ?? engine.weights(),
       // the rule says whether handling a message may send (pairwise answers a request); the others send when a
       // round begins, and the scheduler then delivers the rest of a round in one window
       sendsOnReceive: averagingRule(engine.params.rule).traits.sendsOnReceive,
       evaluate: async (which) => {
         const t0 = performance.now()
-        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, learner.state.weights, { gini }) } finally {
+        try { return evaluateWeights(model, dataset, which === 'curve' ? curveRows : dataset.test, glmLearner?.modelWeights() ?? (datasetLearner as DatasetLearner).state.weights, { gini }) } finally {
           const ms = performance.now() - t0
           timing.evaluateMs += ms
           addTo(timing.evaluateMsByRound, ms)
         }
       },
-      dispose: () => { learner.dispose() }
+      dispose: () => { datasetLearner?.dispose() }
     }
     simPeers.set(ctx.index, peer)
     return peer
@@ -363,6 +351,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
       /** Each owned honest peer's privacy spent, and the curious members' membership-inference attacks. */
       privacy: async () => ({ peers: privacy?.report(init.owned) ?? [], membership: privacy?.membership(init.owned) ?? [] }),
       initialWeights: async () => model.initialWeights(initSeed, networkStart),
+      ...exactGlmTasks(exact, glmLearners, init, scenario.peers),
       fedavgClients: async (args: { weights: Float32Array, clients: number[], steps: number, round: number }) => args.clients.map((c) => {
         const l = trainFresh(c, args.steps, args.weights, rateAt(args.round))
         const result: [number, Float32Array, number] = [c, l.weights(), l.numExamples()]

@@ -13,8 +13,8 @@ import { buildPeers, syncRound } from './setup.js'
 
 const MINIMAL = { name: 't', peers: 4, rounds: 1, dataset: 'digits', model: 'softmax' }
 
-test('the registry names five rules; parameters and scenario files accept each, and refuse unknown names', () => {
-  assert.deepEqual([...AVERAGING_RULES], ['pairwise', 'push-sum', 'epidemic', 'dpsgd', 'gossip-learning'], 'registry order')
+test('the registry names six rules; parameters and scenario files accept each, and refuse unknown names', () => {
+  assert.deepEqual([...AVERAGING_RULES], ['pairwise', 'push-sum', 'epidemic', 'dpsgd', 'gossip-learning', 'glm-newton'], 'registry order')
   assert.deepEqual(parseAveragingParams({ rule: 'gossip-learning' }), { rule: 'gossip-learning', weighting: 'examples', fanout: 1, clip: { multiplier: 1, floor: 1e-3, redescend: 4 }, maxExampleCount: 1e6, maxWeightRatio: 2 }, 'defaults filled')
   for (const rule of AVERAGING_RULES) {
     assert.equal(parseScenario({ ...MINIMAL, rule }, 't.yaml').rule.rule, rule, `scenario accepts rule ${rule}`)

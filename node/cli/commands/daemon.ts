@@ -141,8 +141,11 @@ export function register (program: Command): void {
     })
 
   program.command('export')
-    .description('Export the model as TF.js model.json + weights (opens with @tensorflow/tfjs loadLayersModel)')
-    .requiredOption('--out <dir>', 'output directory')
+    .description('Export the model as TF.js model.json + weights (opens with @tensorflow/tfjs loadLayersModel), or\n' +
+      'with --format glm the coefficient table of an exact GLM network (rule glm-newton), as R\'s summary(glm) prints it')
+    .option('--out <dir>', 'output directory (tfjs)')
+    .option('--format <format>', 'tfjs | glm', 'tfjs')
+    .option('--json', 'glm: print the table as JSON')
     .option('--datadir <dir>', 'data directory', D.datadir)
     .option('--network <file>', 'network manifest (default: the one stored in the datadir)')
     .option('--api <url>', 'take the live model from a running daemon')
@@ -156,6 +159,14 @@ export function register (program: Command): void {
         process.stdout.write(`wrote ${p.files.join(', ')} (personal model, z ${p.z}, round ${p.round}, ${p.numParams} parameters)\n`)
         return
       }
+      if (opts.format === 'glm') {
+        const { exportGlm } = await import('../../model-io.js')
+        const r = await exportGlm({ datadir: opts.datadir, network: opts.network, api: opts.api, data: opts.data, backend: opts.backend })
+        print(opts.json === true, { round: r.round, source: r.source, peers: r.peers, ...r.summary }, () => `${r.source}, ${r.peers} peers\n${r.text}`)
+        return
+      }
+      if (opts.format !== 'tfjs') throw new Error(`--format: '${String(opts.format)}' is not tfjs or glm`)
+      if (opts.out == null) throw new Error('--out <dir> is required for the tfjs format')
       const { exportModel } = await import('../../model-io.js')
       const r = await exportModel({ datadir: opts.datadir, network: opts.network, out: opts.out, api: opts.api, data: opts.data, backend: opts.backend })
       process.stdout.write(`wrote ${r.files.join(', ')} (round ${r.round}, ${r.numParams} parameters)\n`)

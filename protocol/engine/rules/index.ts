@@ -19,8 +19,9 @@ import { pushSum } from './push-sum.js'
 import { epidemic } from './epidemic.js'
 import { dpsgd } from './dpsgd.js'
 import { gossipLearning } from './gossip-learning.js'
+import { glmNewton } from './glm-newton.js'
 
-const RULES = [pairwise, pushSum, epidemic, dpsgd, gossipLearning] as const
+const RULES = [pairwise, pushSum, epidemic, dpsgd, gossipLearning, glmNewton] as const
 
 type RuleSchema = typeof RULES[number]['schema']
 export type AveragingParams = z.output<RuleSchema>
@@ -64,4 +65,5 @@ export type { EpidemicParams } from './epidemic.js'
 export type { PushSumParams } from './push-sum.js'
 export type { PairwiseParams } from './pairwise.js'
 export type { DpsgdParams } from './dpsgd.js'
+export type { GlmNewtonParams } from './glm-newton.js'
 export * from './types.js'

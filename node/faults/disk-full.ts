@@ -5,7 +5,7 @@
  * before or after the episode is lost (after a clean stop the newest checkpoint is at least the round the
  * daemon last reported, the log at least as long, and `murmur log --verify` passes); the member merges again.
  */
-import { cpSync, mkdirSync, renameSync, rmSync, statfsSync, writeFileSync, readdirSync } from 'node:fs'
+import { closeSync, cpSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, writeSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { openStoreReadOnly } from '../store/index.js'
@@ -53,8 +53,7 @@ export const diskFull: Fault = {
       for (const f of readdirSync(aside)) cpSync(join(aside, f), join(db, f), { recursive: true })
       await net.spawn(i)
       await net.waitFor(`member ${i} merging on the tmpfs`, async () => await net.status(i), (s) => s.totals.updatesMerged > 0)
-      const fs = statfsSync(db)
-      writeFileSync(filler, Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - DISK_FULL_SPARE_BYTES)))
+      fillUpTo(filler, db)
       const t0 = Date.now()
       const during = await net.waitFor('/health to say STORE_NOT_WRITABLE', async () => await net.health(i), (h) => h.codes.includes('STORE_NOT_WRITABLE'), DISK_FULL_HEALTH_TIMEOUT_MS)
       const fullFor = seconds(t0)
@@ -89,4 +88,25 @@ export const diskFull: Fault = {
       }
     }
   }
+}
+
+/**
+ * Fills the filesystem of `dir` with the file `filler` until DISK_FULL_SPARE_BYTES are left. The daemon writes
+ * meanwhile, so the space measured may be gone by the time it is written: a write that finds the disk full
+ * ends the filling (the disk is then full, as wanted).
+ */
+function fillUpTo (filler: string, dir: string): void {
+  const fs = statfsSync(dir)
+  const want = Math.max(0, fs.bavail * fs.bsize - DISK_FULL_SPARE_BYTES)
+  const fd = openSync(filler, 'w')
+  try {
+    const chunk = Buffer.alloc(256 * 1024)
+    for (let written = 0; written < want;) {
+      const n = Math.min(chunk.length, want - written)
+      try { written += writeSync(fd, chunk, 0, n) } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') return
+        throw err
+      }
+    }
+  } finally { closeSync(fd) }
 }

@@ -5,7 +5,8 @@ import { fmt } from './tables.js'
 
 export function privacyTable (r: Results): string {
   const p = r.privacy
-  if (p == null) return ''
+  // a results.json of another shape under `privacy` (e.g. the older perRound-only section) gets no table
+  if (p == null || !Array.isArray(p.perPeer)) return ''
   const attack = p.attackPairs === 0
     ? ''
     : `<p>Membership inference (loss threshold), ${p.attackPairs} attacks: every honest-but-curious member on the last model it received from each neighbour: mean AUC <b>${fmt(p.attackAuc)}</b>` +

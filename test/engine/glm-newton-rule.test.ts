@@ -73,9 +73,11 @@ test('glm-newton: a share is absorbed with its push-sum weight; the learner gets
 })
 
 test('glm-newton: statistics with a wrong header, a non-finite or out-of-bound value or too many rows are refused MALFORMED', async () => {
-  const { b, keys, envelopes } = build()
-  await b.init()
+  // each share goes to a fresh receiver: the engine's per-sender rate (RATE_LIMITED past a burst of 4 a round)
+  // would refuse the later ones before their statistics are read
   const send = async (v: Float32Array, seq: number): Promise<string | null> => {
+    const { b, keys, envelopes } = build()
+    await b.init()
     const { bytes } = await envelopes[0].seal({ kind: UpdateKind.UPDATE, round: 0, seq, examples: 10, weight: 0.5, parents: [] }, v)
     return await b.handleMessage({ from: keys[0], bytes, via: 'direct' })
   }

@@ -2,6 +2,7 @@
  * The daemon's seams to the learning layer (a Learner over the peer's own, growing CSV file) and to the
  * engine's envelope layer (sealing and validating under the network's keyring).
  */
+import { PeerNodeConfigError } from './errors.js'
 import { resolve } from 'node:path'
 import { statSync } from 'node:fs'
 import type { Learner } from '../protocol/interfaces.js'
@@ -114,6 +115,7 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   const localValidation = init.localValidation ?? 0.1
   const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
   if (init.manifest.rule.name === 'glm-newton') {
+    if (init.manifest.privacy != null) throw new PeerNodeConfigError('the network has a privacy block and rule glm-newton: differential privacy is not available for the exact GLM (its statistics would be sent without noise); refusing to start')
     // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added)
     const { exactGlmFor } = await import('../learning/glm/index.js')
     const glm = exactGlmFor(dataset, model).learner(dataset.train, { evaluate: (w) => evaluateWeights(model, dataset, dataset.train, w) })

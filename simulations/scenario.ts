@@ -269,6 +269,7 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
   } catch (err) {
     throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
   }
+  if (s.privacy != null && (s.rule as { rule: string }).rule === 'glm-newton') throw new ScenarioError(`scenario ${where}: privacy: differential privacy is not available with rule glm-newton (its GLM statistics are sent without noise)`)
   // a target epsilon without a noise multiplier: the budget is to last the planned steps
   if (s.privacy != null && s.privacy.noiseMultiplier == null && s.privacy.steps == null) s.privacy = { ...s.privacy, steps: Math.max(1, s.rounds * s.localSteps) }
   const scenario = { ...s, name: s.name ?? fallbackName }

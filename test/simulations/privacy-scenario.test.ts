@@ -63,4 +63,6 @@ test('a scenario privacy block is validated, and a target epsilon gets the plann
   assert.equal(parseScenario({ ...base, privacy: { epsilon: 4 } }).privacy?.steps, 15, 'steps = rounds x localSteps')
   assert.equal(parseScenario({ ...base, privacy: { epsilon: 4, noiseMultiplier: 1.1 } }).privacy?.steps, undefined, 'an explicit noise multiplier needs no steps')
   assert.equal(parseScenario(base).privacy, null, 'no block: no privacy')
+  assert.throws(() => parseScenario({ ...base, rule: { rule: 'glm-newton' }, privacy: { epsilon: 4, noiseMultiplier: 1.1 } }, 'p.yaml'),
+    (e: Error) => e.name === 'ScenarioError' && /glm-newton/.test(e.message) && /p\.yaml/.test(e.message), 'privacy with the exact GLM (no noise on its statistics) is refused, not run without privacy')
 })

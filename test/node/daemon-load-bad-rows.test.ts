@@ -11,11 +11,12 @@ after(() => { rmSync(dir, { recursive: true, force: true }) })
 test('the daemon learner keeps the rows its start-up load skipped (for /status badRows.load)', async () => {
   const file = join(dir, 'peer.csv')
   writeFileSync(file, 'a,y\n1,0\nnope,1\n2,1\n3,0\n,1\n')
-  // the parts of a network manifest the learner reads: the dataset spec, the model, the id (initial weights)
+  // the parts of a network manifest the learner reads: the dataset spec, the model, the rule, the id (initial weights)
   const manifest = {
     id: 'bad-rows-net',
     dataset: { spec: { name: 'peer', file: 'peer.csv', columns: [{ name: 'a', role: 'numeric', mean: 0, std: 1 }, { name: 'y', role: 'label', kind: 'binary', classes: ['0', '1'] }] } },
-    model: { type: 'logistic' }
+    model: { type: 'logistic' },
+    rule: { name: 'epidemic', params: {} }
   }
   const learner = await createDaemonLearner({ manifest: manifest as never, dataFile: file, seed: 1, backend: 'wasm', onBadRow: 'skip', localValidation: 0 })
   try {

@@ -28,7 +28,11 @@ export interface ExactGlmSetup {
   describe: (index: number, learner: GlmNetworkLearner) => ExactGlmPeer
 }
 
-export function exactGlmSetup (dataset: Dataset, model: Model): ExactGlmSetup {
+/**
+ * `trainRows`: the rows the peers train on, together (the pooled fit's rows; without the personal models'
+ * validation rows when the scenario holds them out, as the centralized baseline does).
+ */
+export function exactGlmSetup (dataset: Dataset, model: Model, trainRows: Uint32Array = dataset.train): ExactGlmSetup {
   const glm = exactGlmFor(dataset, model)
   const { design, family } = glm
   const probe = glm.learner(new Uint32Array(0))
@@ -39,7 +43,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model): ExactGlmSetup {
     numParams: glm.numParams,
     learner: (rows, evaluate) => glm.learner(rows, { evaluate }),
     pooled: () => {
-      const fit = fitPooled(design, family, glmRows(dataset, dataset.train))
+      const fit = fitPooled(design, family, glmRows(dataset, trainRows))
       const s = summarizeGlm(fit, design.references)
       return {
         names: [...design.names],
@@ -52,7 +56,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model): ExactGlmSetup {
       }
     },
     trainFit: (coefficients) => {
-      const st = computeStats(design, family, glmRows(dataset, dataset.train), Float64Array.from(coefficients), 0)
+      const st = computeStats(design, family, glmRows(dataset, trainRows), Float64Array.from(coefficients), 0)
       return { deviance: st.deviance, predictedOverObserved: st.sumWMu / st.sumWY }
     },
     table: (learner, peers) => {

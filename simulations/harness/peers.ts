@@ -83,7 +83,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
   const shards = held?.shards ?? partitioned
   const model = new Model(resolveModelSpec(scenario.model), dataset.info)
   // rule glm-newton: every peer is an exact-GLM learner (harness/exact-glm.ts) gossiping statistics
-  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model) : null
+  const exact = (scenario.rule as { rule: string }).rule === 'glm-newton' ? exactGlmSetup(dataset, model, held != null ? trainingView(dataset, shards).train : dataset.train) : null
   const glmLearners = new Map<number, GlmNetworkLearner>()
   // The learning rate decays linearly to 5% over the run, for peers, FedAvg and the centralized baseline alike
   // (learning's runBaseline does the same): every model gets the same schedule.

@@ -12,7 +12,7 @@ import { parseScenario } from '../../simulations/scenario.js'
 import { runScenario } from '../../simulations/run.js'
 import { fixtureCase } from '../learning/glm-fixture.js'
 
-test('8 simulated peers with rule glm-newton reach the pooled fit; results carry exactGlm and the table', async () => {
+const run = async (extra: Record<string, unknown>): Promise<NonNullable<Awaited<ReturnType<typeof runScenario>>['exactGlm']>> => {
   const dir = mkdtempSync(join(tmpdir(), 'murmur-glm-sim-'))
   try {
     const c = fixtureCase('insurance-poisson-offset')
@@ -25,11 +25,20 @@ test('8 simulated peers with rule glm-newton reach the pooled fit; results carry
         name: 'insurance', file: join(dir, 'insurance.csv'), testFraction: 0.1,
         columns: [{ name: c.response, role: 'label', kind: 'count' }, { name: c.exposure, role: 'exposure' }, ...c.terms.map((t) => ({ name: t.name, role: 'categorical', categories: t.levels }))]
       },
-      model: { type: 'poisson-glm' }, rule: { rule: 'glm-newton', phases: [3, 6, 6, 15] }, topology: { kind: 's-random', s: 4 }
+      model: { type: 'poisson-glm' }, rule: { rule: 'glm-newton', phases: [3, 6, 6, 15] }, topology: { kind: 's-random', s: 4 },
+      ...extra
     }, 'test')
     const r = await runScenario(scenario, { workers: 0, baselines: false, variants: false })
-    const e = r.exactGlm
-    assert.ok(e != null, 'results.exactGlm is there for rule glm-newton')
+    assert.ok(r.exactGlm != null, 'results.exactGlm is there for rule glm-newton')
+    return r.exactGlm
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('8 simulated peers with rule glm-newton reach the pooled fit; results carry exactGlm and the table', async () => {
+  {
+    const e = await run({})
     assert.equal(e.peers, 8, 'every honest peer compared')
     assert.ok(e.maxAbsCoefDiff < 1e-4, `max coefficient difference from the pooled fit ${e.maxAbsCoefDiff}`)
     assert.ok(e.roundsTo1e3 != null && e.roundsTo1e3 <= 30, `within 1e-3 after ${e.roundsTo1e3} rounds`)
@@ -37,7 +46,11 @@ test('8 simulated peers with rule glm-newton reach the pooled fit; results carry
     assert.ok(e.worstPeerPredictedOverObserved != null && Math.abs(e.worstPeerPredictedOverObserved - 1) < 1e-3, `predicted / observed ${e.worstPeerPredictedOverObserved}`)
     assert.ok(e.table != null && /Residual deviance/.test(e.table.text), 'the summary(glm) table from a peer\'s estimate')
     assert.equal(e.trace.length, 30, 'one trace entry per round')
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('with personal models\' validation rows held out, the pooled fit is on the rows the peers train on', async () => {
+  const e = await run({ personal: { validation: 0.2 } })
+  assert.ok(e.maxAbsCoefDiff < 1e-4, `max coefficient difference from the pooled fit of the same rows ${e.maxAbsCoefDiff}`)
+  assert.ok(e.deviance5Digits, `the worst peer's deviance to 5 digits (${e.worstPeerDevianceRelDiff})`)
 })

@@ -52,18 +52,18 @@ export interface Summary {
   /** Scenarios with privacy or membership inference only (simulations/privacy.ts). */
   privacy?: PrivacySummary
   /**
-   * Rounds run (also `rounds`), the cap, why the run stopped ('plateau' with untilConverged, else 'cap') and the
-   * decentralized run's wall time in seconds.
+   * Rounds run (also `rounds`), the cap and why the run stopped ('plateau' with untilConverged, else 'cap'); the
+   * wall times are `wallSeconds` and results.json's `timing` (decentralizedSeconds, variantSeconds).
    */
   convergence: RunLength
 }
 
-export type RunLength = Omit<Convergence, 'untilConverged'> & { seconds: number }
+export type RunLength = Omit<Convergence, 'untilConverged'>
 
-/** The convergence figures of a decentralized run. */
+/** The convergence figures of a decentralized run (deterministic: no timing). */
 export function runLength (run: DecentralizedResult): RunLength {
   const { untilConverged: _settings, ...c } = run.convergence
-  return { ...c, seconds: sig(run.wallSeconds, 4) }
+  return c
 }
 
 export interface DataSummary {
@@ -153,6 +153,8 @@ export interface Results extends Summary {
     workers: number
     engineBusyMs: { begin: number, deliver: number, end: number }
     roundWallMs: number[]
+    /** Each variant's decentralized run, in seconds. */
+    variantSeconds?: Record<string, number>
   }
 }
 
@@ -253,10 +255,9 @@ export function extraMetrics (task: string | null, goal: string): string[] {
 const ivText = (iv: Interval | undefined, digits = 4): string => iv == null ? '' : `[${fmt(iv[0], digits)}, ${fmt(iv[1], digits)}]`
 
 /** '30 rounds', or with a plateau stop '41 of at most 120 rounds (plateau at round 40)', and the run's time. */
-export function roundsText (c: RunLength | undefined, rounds: number): string {
-  if (c == null) return `${rounds} rounds`
-  const stop = c.stoppedBy === 'plateau' ? `${c.roundsRun} of at most ${c.cap} rounds (plateau at round ${(c.plateauAt ?? 0) + 1})` : `${c.roundsRun} rounds`
-  return `${stop} in ${c.seconds.toFixed(1)} s`
+export function roundsText (c: RunLength | undefined, rounds: number, seconds?: number): string {
+  const stop = c?.stoppedBy === 'plateau' ? `${c.roundsRun} of at most ${c.cap} rounds (plateau at round ${(c.plateauAt ?? 0) + 1})` : `${c?.roundsRun ?? rounds} rounds`
+  return seconds == null ? stop : `${stop} in ${seconds.toFixed(1)} s`
 }
 
 /** The peer that did worst in the goal metric, by name. */
@@ -291,7 +292,7 @@ export function renderTable (results: Results): string {
   const line = (r: string[]): string => r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ').trimEnd()
   const worst = worstPeer(results)
   const out = [
-    `${results.scenario}: ${results.peers} peers, ${roundsText(results.convergence, results.rounds)}, rule ${results.rule}, seed ${String(results.seed)}` +
+    `${results.scenario}: ${results.peers} peers, ${roundsText(results.convergence, results.rounds, results.timing?.decentralizedSeconds)}, rule ${results.rule}, seed ${String(results.seed)}` +
       (results.details.attack != null ? `, attack ${results.details.attack}` : ''),
     `metric: ${m.name} (${m.higherIsBetter ? 'higher' : 'lower'} is better); intervals: ${Math.round((results.details.bootstrap?.level ?? 0.95) * 100)}% bootstrap over the test rows`,
     '',

@@ -216,6 +216,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     privacyWithout = { metric: decentralizedFigures(w.run).decentralized.mean, privacy: w.privacy }
   }
   const variants: VariantResult[] = []
+  const variantSeconds: Record<string, number> = {}
   if (options.variants !== false) {
     for (const v of scenario.variants) {
       options.onPhase?.(`variant ${v.name}`)
@@ -224,6 +225,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       try {
         const vr = await vsim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: `variant ${v.name}` }) })
         const result = variantResult(v.name, v.description, vr)
+        variantSeconds[v.name] = sig(vr.wallSeconds, 4)
         // A variant that changes the model, data or split is not comparable with the base's centralized
         // model: it gets its own (same settings as its peers: model spec, rate schedule, batch size).
         if (options.baselines !== false && vs.baselines.centralized && ownsCentralized(scenario, vs)) {
@@ -323,7 +325,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       baselineSeconds,
       workers: run.workers,
       engineBusyMs: run.busyMs,
-      roundWallMs: run.rounds.map((r) => r.wallMs)
+      roundWallMs: run.rounds.map((r) => r.wallMs),
+      ...(variants.length > 0 ? { variantSeconds } : {})
     }
   }
   results.details.goals = evaluateGoals(scenario, results)

@@ -1,5 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PlateauRule, RoundBudget } from '../../simulations/harness/plateau.js'
 import { parseScenario } from '../../simulations/scenario.js'
 import { runScenario } from '../../simulations/run.js'
@@ -76,4 +80,32 @@ test('untilConverged is validated by name', () => {
   assert.throws(() => parseScenario({ ...base, untilConverged: { patience: 0 } }), (e: Error) => e.name === 'ScenarioError' && /untilConverged\.patience/.test(e.message), 'patience >= 1, named')
   assert.throws(() => parseScenario({ ...base, untilConverged: { patiense: 2 } }), (e: Error) => e.name === 'ScenarioError' && /untilConverged.*patiense/.test(e.message), 'unknown field named')
   assert.throws(() => parseScenario({ ...base, transport: 'libp2p', untilConverged: true }), (e: Error) => e.name === 'ScenarioError' && /libp2p/.test(e.message), 'not with libp2p')
+})
+
+test('murmur simulate --until-converged: real peers on an easy problem stop before the cap; --no-until-converged runs every round', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'murmur-until-'))
+  try {
+    // 4 peers, iid sklearn digits, softmax, complete graph: settles within a few dozen rounds
+    const file = join(dir, 'easy.json')
+    await writeFile(file, JSON.stringify({
+      name: 'easy', peers: 4, rounds: 300, localSteps: 2, batchSize: 16, dataset: 'digits', partition: 'iid', model: 'softmax',
+      rule: { rule: 'epidemic', fanout: 3 }, topology: { kind: 'complete' }, evaluation: { every: 1, curveRows: 100, resamples: 0 }
+    }))
+    const root = new URL('../../', import.meta.url).pathname
+    const cli = (...args: string[]): { rounds: number, convergence: { cap: number, roundsRun: number, stoppedBy: string } } => {
+      const r = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', file, '--workers', '0', '--no-baselines', '--json', '--out', join(dir, 'out'), ...args], { cwd: root, encoding: 'utf8' })
+      assert.equal(r.status, 0, r.stderr)
+      return JSON.parse(r.stdout)
+    }
+    const until = cli('--until-converged', 'patience=3,minDelta=0.005')
+    assert.equal(until.convergence.stoppedBy, 'plateau', `stopped by the plateau rule: ${JSON.stringify(until.convergence)}`)
+    assert.ok(until.convergence.roundsRun < 100, `well before the cap of 300 (${until.convergence.roundsRun} rounds)`)
+    assert.equal(until.rounds, until.convergence.roundsRun, 'the summary says the rounds run')
+    await writeFile(file.replace('easy.json', 'set.json'), JSON.stringify({ name: 'set', peers: 4, rounds: 4, dataset: 'digits', model: 'softmax', untilConverged: { patience: 1, minDelta: 1 } }))
+    const r = spawnSync(process.execPath, ['bin/murmur.js', 'simulate', '--scenario', join(dir, 'set.json'), '--no-until-converged', '--workers', '0', '--no-baselines', '--json', '--out', join(dir, 'out2')], { cwd: root, encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout).convergence, { cap: 4, roundsRun: 4, stoppedBy: 'cap', plateauAt: null }, '--no-until-converged turns the scenario\'s rule off')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })

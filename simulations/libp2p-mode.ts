@@ -143,7 +143,9 @@ export async function runOverLibp2p (scenario: Scenario, options: { metric: { na
       wallSeconds: (performance.now() - started) / 1000,
       busyMs: { begin: 0, deliver: 0, end: 0 },
       maxRssMiB: process.memoryUsage().rss / (1024 * 1024),
-      workers: 0
+      workers: 0,
+      // untilConverged is refused with this transport (scenario.ts): every round runs
+      convergence: { cap: scenario.rounds, roundsRun: rounds.length, stoppedBy: 'cap', plateauAt: null, untilConverged: null }
     }
   } finally {
     await Promise.allSettled(transports.map(async (t) => { await t.stop() }))

@@ -15,6 +15,7 @@ import type { MetricValues } from '../protocol/interfaces.js'
 import type { Scenario } from './scenario.js'
 import type { CatchUpSummary } from './harness/catch-up.js'
 import type { DecentralizedResult, RoundRecord } from './harness/coordinator.js'
+import type { Convergence } from './harness/plateau.js'
 import { peerSummary, sig } from './stats.js'
 import type { RegionReport } from './regions.js'
 import { renderPersonal, type PersonalReport } from './personal.js'
@@ -50,6 +51,19 @@ export interface Summary {
   signalKeptInterval: Interval | null
   /** Scenarios with privacy or membership inference only (simulations/privacy.ts). */
   privacy?: PrivacySummary
+  /**
+   * Rounds run (also `rounds`), the cap and why the run stopped ('plateau' with untilConverged, else 'cap'); the
+   * wall times are `wallSeconds` and results.json's `timing` (decentralizedSeconds, variantSeconds).
+   */
+  convergence: RunLength
+}
+
+export type RunLength = Omit<Convergence, 'untilConverged'>
+
+/** The convergence figures of a decentralized run (deterministic: no timing). */
+export function runLength (run: DecentralizedResult): RunLength {
+  const { untilConverged: _settings, ...c } = run.convergence
+  return c
 }
 
 export interface DataSummary {
@@ -90,6 +104,7 @@ export interface VariantResult {
   centralized?: { value: number | null, epochs: number }
   /** Poisson tasks, with its own centralized baseline: the share of that model's explained deviance it keeps. */
   signalKept?: number
+  convergence: RunLength
 }
 
 /** A goal's verdict; `note` says when the margin lies inside the interval of what it measures. */
@@ -138,6 +153,8 @@ export interface Results extends Summary {
     workers: number
     engineBusyMs: { begin: number, deliver: number, end: number }
     roundWallMs: number[]
+    /** Each variant's decentralized run, in seconds. */
+    variantSeconds?: Record<string, number>
   }
 }
 
@@ -194,7 +211,8 @@ export function variantResult (name: string, description: string | undefined, ru
     decentralized,
     curve,
     consensus: run.rounds.map((r) => r.consensusDistance == null ? null : sig(r.consensusDistance)),
-    refused: sortKeys(run.refused)
+    refused: sortKeys(run.refused),
+    convergence: runLength(run)
   }
 }
 
@@ -218,6 +236,7 @@ export function summaryOf (results: Results): Summary {
     maxRssMiB: results.maxRssMiB,
     signalKept: results.signalKept,
     signalKeptInterval: results.signalKeptInterval,
+    convergence: results.convergence,
     ...(results.privacy != null ? { privacy: privacySummary(results.privacy) } : {}),
     ...(results.exactGlm != null ? { exactGlm: exactGlmSummary(results.exactGlm) } : {})
   }
@@ -234,6 +253,12 @@ export function extraMetrics (task: string | null, goal: string): string[] {
 }
 
 const ivText = (iv: Interval | undefined, digits = 4): string => iv == null ? '' : `[${fmt(iv[0], digits)}, ${fmt(iv[1], digits)}]`
+
+/** '30 rounds', or with a plateau stop '41 of at most 120 rounds (plateau at round 40)', and the run's time. */
+export function roundsText (c: RunLength | undefined, rounds: number, seconds?: number): string {
+  const stop = c?.stoppedBy === 'plateau' ? `${c.roundsRun} of at most ${c.cap} rounds (plateau at round ${(c.plateauAt ?? 0) + 1})` : `${c?.roundsRun ?? rounds} rounds`
+  return seconds == null ? stop : `${stop} in ${seconds.toFixed(1)} s`
+}
 
 /** The peer that did worst in the goal metric, by name. */
 export function worstPeer (results: Results): { name: string, value: number } | null {
@@ -267,7 +292,7 @@ export function renderTable (results: Results): string {
   const line = (r: string[]): string => r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ').trimEnd()
   const worst = worstPeer(results)
   const out = [
-    `${results.scenario}: ${results.peers} peers, ${results.rounds} rounds, rule ${results.rule}, seed ${String(results.seed)}` +
+    `${results.scenario}: ${results.peers} peers, ${roundsText(results.convergence, results.rounds, results.timing?.decentralizedSeconds)}, rule ${results.rule}, seed ${String(results.seed)}` +
       (results.details.attack != null ? `, attack ${results.details.attack}` : ''),
     `metric: ${m.name} (${m.higherIsBetter ? 'higher' : 'lower'} is better); intervals: ${Math.round((results.details.bootstrap?.level ?? 0.95) * 100)}% bootstrap over the test rows`,
     '',

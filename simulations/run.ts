@@ -16,7 +16,7 @@ import { createRng } from '../protocol/rng.js'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import { variantScenario, type Scenario } from './scenario.js'
 import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
-import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, sortKeys, variantResult, type BaselineResults, type DataSummary, type GoalResult, type Results, type VariantResult } from './results.js'
+import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, runLength, sortKeys, variantResult, type BaselineResults, type DataSummary, type GoalResult, type Results, type VariantResult } from './results.js'
 import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './regions.js'
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
@@ -158,6 +158,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   let decentralizedSums: ResampledSums | null = null
   let peerNames = new Map<number, string>()
   let run: DecentralizedResult
+  let ran: Scenario = scenario
   let baselines: BaselineResults
   let regions: RegionReport | null = null
   let personal: PersonalReport | null = null
@@ -183,6 +184,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       options.onPhase?.('exact GLM: the pooled fit')
       exactGlm = await runExactGlm(sim, scenario.peers)
     }
+    // the baselines train as long as the network did: local-only and FedAvg steps follow the rounds run
+    ran = { ...scenario, rounds: run.convergence.roundsRun }
     if (options.baselines === false) {
       baselines = {
         centralized: { value: null, metrics: null, epochs: null, skipped: 'not requested' },
@@ -192,14 +195,14 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     } else {
       options.onPhase?.('baselines')
       baselineStarted.t = performance.now()
-      baselines = await runBaselines(sim, scenario, metric, intervalPeers, sums, options.signal)
+      baselines = await runBaselines(sim, ran, metric, intervalPeers, sums, options.signal)
       if (scenario.baselines.localOnly && scenario.transport !== 'libp2p') {
         options.onPhase?.('regions')
-        regions = await runRegions(sim, scenario, metric, run, baselines)
+        regions = await runRegions(sim, ran, metric, run, baselines)
       }
       if (scenario.personal != null && scenario.transport !== 'libp2p') {
         options.onPhase?.('personal models')
-        personal = await runPersonal(sim, scenario, metric)
+        personal = await runPersonal(sim, ran, metric)
       }
       baselineSeconds = (performance.now() - baselineStarted.t) / 1000
     }
@@ -213,6 +216,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     privacyWithout = { metric: decentralizedFigures(w.run).decentralized.mean, privacy: w.privacy }
   }
   const variants: VariantResult[] = []
+  const variantSeconds: Record<string, number> = {}
   if (options.variants !== false) {
     for (const v of scenario.variants) {
       options.onPhase?.(`variant ${v.name}`)
@@ -221,6 +225,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       try {
         const vr = await vsim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: `variant ${v.name}` }) })
         const result = variantResult(v.name, v.description, vr)
+        variantSeconds[v.name] = sig(vr.wallSeconds, 4)
         // A variant that changes the model, data or split is not comparable with the base's centralized
         // model: it gets its own (same settings as its peers: model spec, rate schedule, batch size).
         if (options.baselines !== false && vs.baselines.centralized && ownsCentralized(scenario, vs)) {
@@ -258,7 +263,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const results: Results = {
     scenario: scenario.name,
     peers: scenario.peers,
-    rounds: scenario.rounds,
+    rounds: run.convergence.roundsRun,
     seed: scenario.seed,
     rule: ruleLabel(scenario.rule),
     metric,
@@ -267,7 +272,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     localOnly: { mean: baselines.localOnly.mean, ...loc.figure },
     fedavg: { value: baselines.fedavg.value, ...fed.figure },
     curve,
-    bytesPerPeerPerRound: sig(bytesTotal / (scenario.peers * scenario.rounds)),
+    bytesPerPeerPerRound: sig(bytesTotal / (scenario.peers * run.convergence.roundsRun)),
     refused: sortKeys(run.refused),
     wallSeconds: sig(wallSeconds, 4),
     peerStepsPerSecond: sig(run.trainingSteps / Math.max(1e-9, run.wallSeconds), 4),
@@ -275,6 +280,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     data,
     signalKept: kept?.value ?? null,
     signalKeptInterval: kept?.interval ?? null,
+    convergence: runLength(run),
     description: scenario.description ?? null,
     regions,
     ...(personal != null ? { personal } : {}),
@@ -319,7 +325,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       baselineSeconds,
       workers: run.workers,
       engineBusyMs: run.busyMs,
-      roundWallMs: run.rounds.map((r) => r.wallMs)
+      roundWallMs: run.rounds.map((r) => r.wallMs),
+      ...(variants.length > 0 ? { variantSeconds } : {})
     }
   }
   results.details.goals = evaluateGoals(scenario, results)

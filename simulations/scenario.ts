@@ -201,6 +201,17 @@ export const scenarioSchema = z.object({
     /** How z is chosen (learning/personal.ts chooseBlend): the one-standard-error rule, or the lowest loss. */
     rule: z.enum(['one-se', 'min']).default('one-se')
   }).strict().optional(),
+  /**
+   * Stop before `rounds` (then the cap) once the goal metric on the curve and the consensus distance plateau:
+   * neither improved for `patience` evaluations (harness/plateau.ts). The learning-rate schedule still spans
+   * `rounds`. `true` takes the defaults.
+   */
+  untilConverged: z.union([z.literal(true).transform(() => ({})), z.object({
+    patience: z.number().int().min(1).max(10_000).optional(),
+    minDelta: z.number().min(0).optional(),
+    consensusMinDelta: z.number().min(0).max(1).optional()
+  }).strict()]).pipe(z.object({ patience: z.number().default(5), minDelta: z.number().default(0.001), consensusMinDelta: z.number().default(0.05) }))
+    .nullable().default(null),
   /** Extra runs of the same scenario with a few fields changed, shown side by side (e.g. plain mean under attack). */
   variants: z.array(variantSchema).default([]),
   /**
@@ -269,6 +280,7 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
   } catch (err) {
     throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
   }
+  if (s.untilConverged != null && s.transport === 'libp2p') throw new ScenarioError(`scenario ${where}: untilConverged: not available with transport libp2p (it runs every round)`)
   if (s.privacy != null && (s.rule as { rule: string }).rule === 'glm-newton') throw new ScenarioError(`scenario ${where}: privacy: differential privacy is not available with rule glm-newton (its GLM statistics are sent without noise)`)
   // a target epsilon without a noise multiplier: the budget is to last the planned steps
   if (s.privacy != null && s.privacy.noiseMultiplier == null && s.privacy.steps == null) s.privacy = { ...s.privacy, steps: Math.max(1, s.rounds * s.localSteps) }

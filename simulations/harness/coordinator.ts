@@ -19,6 +19,7 @@ import { WorldHost, type PeerEnvironmentModule, type WorldInit } from './world-h
 import { siblingModule } from './module-url.js'
 import { separateTransfers } from './transfers.js'
 import { CatchUp, type CatchUpSummary } from './catch-up.js'
+import { RoundBudget, type Convergence } from './plateau.js'
 
 export { separateTransfers } from './transfers.js'
 
@@ -121,6 +122,8 @@ export interface DecentralizedResult {
   scheduler?: { windows: number, startMs: number, windowsMs: number, endMs: number, busyByRound: Array<{ begin: number, deliver: number, end: number }> }
   maxRssMiB: number
   workers: number
+  /** Rounds run, the cap, and why the run stopped (untilConverged: harness/plateau.ts). */
+  convergence: Convergence
   /** Peers that came back (late joiners, churn) and caught up by state sync; absent when none was ever offline. */
   catchUp?: CatchUpSummary
 }
@@ -254,8 +257,9 @@ export class Simulation {
     let finalOnCurveRows: Array<[number, MetricValues]> = []
     let trainingSteps = 0
     let maxRss = process.memoryUsage().rss
+    const budget = new RoundBudget(scenario.rounds, scenario.untilConverged, metric.higherIsBetter)
     const started = performance.now()
-    for (let r = 0; r < scenario.rounds; r++) {
+    for (let r = 0; r <= budget.lastRound; r++) {
       options.signal?.throwIfAborted()
       const roundStarted = performance.now()
       const roundBusy = { begin: 0, deliver: 0, end: 0 }
@@ -287,7 +291,7 @@ export class Simulation {
       }
       const endStarted = performance.now()
       scheduler.windowsMs += endStarted - windowsStarted
-      const last = r === scenario.rounds - 1
+      const last = r === budget.lastRound
       const evaluate = last ? 'final' : ((r + 1) % scenario.evaluation.every === 0 ? 'curve' : false)
       const ends = await Promise.all(this.handles.map(async (h) => await h.endRound(r, { evaluate, weights: evaluate !== false })))
       const record = this.#aggregate(r, ends, metric, offline.length, plan.partitions.active(r).length > 0)
@@ -304,8 +308,9 @@ export class Simulation {
       record.wallMs = performance.now() - roundStarted
       scheduler.endMs += performance.now() - endStarted
       rounds.push(record)
+      budget.afterRound(r, record)
       maxRss = Math.max(maxRss, process.memoryUsage().rss)
-      options.onRound?.({ round: r, rounds: scenario.rounds, mean: record.mean, metric: metric.name, elapsedMs: performance.now() - started })
+      options.onRound?.({ round: r, rounds: budget.lastRound + 1, mean: record.mean, metric: metric.name, elapsedMs: performance.now() - started })
     }
     const wallSeconds = (performance.now() - started) / 1000
     const counters = (await Promise.all(this.handles.map(async (h) => await h.counters()))).flat().sort((a, b) => a[0] - b[0])
@@ -326,6 +331,7 @@ export class Simulation {
       scheduler,
       maxRssMiB: maxRss / (1024 * 1024),
       workers: this.handles.length,
+      convergence: budget.summary(rounds.length),
       ...(catchUp.summary() != null ? { catchUp: catchUp.summary() as CatchUpSummary } : {})
     }
   }

@@ -56,7 +56,7 @@ test('murmur simulate --json: a tiny run writes results.json and report.html wit
     assert.equal(r.status, 0, r.stderr)
     const summary = JSON.parse(r.stdout)
     assert.deepEqual(Object.keys(summary), ['scenario', 'peers', 'rounds', 'seed', 'rule', 'metric', 'decentralized', 'centralized', 'localOnly',
-      'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval'], 'summary keys: the old ones, then signal kept')
+      'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval', 'convergence'], 'summary keys: the old ones, then signal kept')
     assert.equal(summary.peers, 6)
     assert.equal(summary.curve.length, 2)
     for (const k of ['centralized', 'fedavg']) assert.equal(typeof summary[k].value, 'number', k)

@@ -9,7 +9,7 @@ import { summaryOf, renderTable } from '../../simulations/results.js'
 
 const factoryModule = new URL('./fixtures/averaging-peers.ts', import.meta.url).href
 const SUMMARY_KEYS = ['scenario', 'peers', 'rounds', 'seed', 'rule', 'metric', 'decentralized', 'centralized', 'localOnly',
-  'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval']
+  'fedavg', 'curve', 'bytesPerPeerPerRound', 'refused', 'wallSeconds', 'peerStepsPerSecond', 'maxRssMiB', 'signalKept', 'signalKeptInterval', 'convergence']
 
 test('runScenario: baselines, variants, goals, results.json and report.html (light peers)', async () => {
   const scenario = parseScenario({

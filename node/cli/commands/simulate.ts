@@ -6,6 +6,7 @@
  *   npx murmur simulate                                   # the default scenario (100 peers, MNIST, non-IID)
  *   npx murmur simulate --scenario byzantine --json
  *   npx murmur simulate --scenario my.yaml --peers 50 --rule epidemic:fanout=4,merge=clipped --attack sign-flip:fraction=0.2
+ *   npx murmur simulate --scenario digits-dirichlet --until-converged patience=3 --rounds 400
  *   npx murmur simulate --scenario fremtpl-regions --data-dir ~/data --local-steps 20 --batch-size 256 --metric devianceExplained
  */
 import type { Command } from 'commander'
@@ -38,6 +39,8 @@ export interface SimulateFlags {
   batchSize?: number
   metric?: string
   dataDir?: string
+  /** true or 'patience=5,minDelta=0.001' (or JSON): stop at a plateau; false: run every round. */
+  untilConverged?: boolean | string
   out: string
   json?: boolean
   baselines: boolean
@@ -71,6 +74,13 @@ export async function overridesFromFlags (flags: SimulateFlags): Promise<Record<
   if (flags.localSteps != null) o.localSteps = flags.localSteps
   if (flags.batchSize != null) o.batchSize = flags.batchSize
   if (flags.metric != null) o.metric = flags.metric
+  if (flags.untilConverged === false) o.untilConverged = null
+  else if (flags.untilConverged === true) o.untilConverged = {}
+  else if (typeof flags.untilConverged === 'string') {
+    const t = flags.untilConverged.trim()
+    const { _: _head, ...spec } = parseCompactSpec(t.startsWith('{') ? t : `plateau:${t}`, 'until-converged', '_')
+    o.untilConverged = spec
+  }
   return o
 }
 
@@ -93,6 +103,8 @@ export function register (program: Command): void {
     .option('--batch-size <n>', 'minibatch size of every peer and baseline', positiveInt('batch-size'))
     .addOption(new Option('--metric <m>', 'goal metric of the table and goals (the task must have it; default auc for binary labels, else accuracy, poissonDeviance or mse)')
       .choices(['accuracy', 'auc', 'gini', 'logLoss', 'poissonDeviance', 'devianceExplained', 'mse']))
+    .option('--until-converged [spec]', "stop once the goal metric and the consensus distance plateau, --rounds being the cap; spec e.g. 'patience=5,minDelta=0.001,consensusMinDelta=0.05'")
+    .option('--no-until-converged', "run every round even if the scenario sets untilConverged")
     .option('--data-dir <dir>', 'folder the datasets are read from (default: MURMUR_DATA_DIR, else ../shared/datasets)')
     .option('--seed <s>', 'seed (every random choice follows from it)')
     .option('--workers <n>', 'worker threads (default: 2, or fewer for tiny runs; 0 runs in the main thread)', positiveInt('workers'))
@@ -128,7 +140,7 @@ export function register (program: Command): void {
           stream: process.stderr
         }, Presets.shades_classic)
       } else if (flags.json !== true) {
-        process.stderr.write(`simulating ${scenario.name}: ${scenario.peers} peers, ${scenario.rounds} rounds\n`)
+        process.stderr.write(`simulating ${scenario.name}: ${scenario.peers} peers, ${scenario.untilConverged != null ? 'until converged, at most ' : ''}${scenario.rounds} rounds\n`)
       }
       const results = await runScenario(scenario, {
         workers: flags.workers ?? scenario.workers,
@@ -149,7 +161,7 @@ export function register (program: Command): void {
             return
           }
           const payload = { phase: e.phase, metric: e.metric, mean: e.mean == null ? '-' : e.mean.toFixed(4) }
-          if (e.round === 0) { bar.stop(); bar.start(e.rounds, 1, payload) } else bar.update(e.round + 1, payload)
+          if (e.round === 0) { bar.stop(); bar.start(e.rounds, 1, payload) } else { bar.setTotal(e.rounds); bar.update(e.round + 1, payload) }
           if (e.round + 1 === e.rounds) bar.stop()
         }
       })

@@ -4,60 +4,19 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ColumnSpecInput } from '../../learning/specs.js'
 import { loadDatasetFromSpec } from '../../learning/dataset.js'
 import {
-  glmDesign, glmFamily, glmRows, fitPooled, summarizeGlm, formatGlmSummary, twoSidedNormal, twoSidedT, type FamilyName, type GlmRows, type GlmSummary
+  glmDesign, glmFamily, glmRows, fitPooled, summarizeGlm, formatGlmSummary, twoSidedNormal, twoSidedT, type GlmSummary
 } from '../../learning/glm/index.js'
 
-interface Term { name: string, role: 'categorical' | 'numeric' | 'log-numeric', levels?: string[] }
-interface Case {
-  name: string, call: string, family: FamilyName, power: number | null, response: string, exposure: string | null, weight: string | null
-  terms: Term[], data: Record<string, Array<number | string>>
-  names: string[], estimate: Array<number | null>, stdError: Array<number | null>, statistic: Array<number | null>, pValue: Array<number | null>
-  deviance: number, nullDeviance: number, dfResidual: number, dfNull: number, aic: number | null, dispersion: number, iterDefaultControl: number
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/glm-r-reference.json', import.meta.url), 'utf8')) as { rVersion: string, cases: Case[] }
+import { encodeCase as encode, fixture, type Case } from './glm-fixture.js'
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300)
 
-/** The spec columns and encoded rows (float64) the dataset loader would make, with values as they are (no standardization). */
-function encode (c: Case): { columns: ColumnSpecInput[], featureNames: string[], rows: GlmRows } {
-  const columns: ColumnSpecInput[] = [{ name: c.response, role: 'label', kind: 'numeric' }]
-  const featureNames: string[] = []
-  for (const t of c.terms) {
-    if (t.role === 'categorical') {
-      columns.push({ name: t.name, role: 'categorical', categories: t.levels })
-      featureNames.push(...t.levels!.map((l) => `${t.name}=${l}`), `${t.name}=other`)
-    } else {
-      columns.push({ name: t.name, role: t.role, standardize: false })
-      featureNames.push(t.role === 'log-numeric' ? `log(${t.name})` : t.name)
-    }
-  }
-  const n = c.data[c.response].length
-  const d = featureNames.length
-  const x = new Float64Array(n * d)
-  for (let r = 0; r < n; r++) {
-    let off = 0
-    for (const t of c.terms) {
-      const v = c.data[t.name][r]
-      if (t.role === 'categorical') {
-        x[r * d + off + t.levels!.indexOf(String(v))] = 1
-        off += t.levels!.length + 1
-      } else {
-        x[r * d + off] = t.role === 'log-numeric' ? Math.log(Number(v)) : Number(v)
-        off++
-      }
-    }
-  }
-  const y = Float64Array.from(c.data[c.response], Number)
-  const offset = c.exposure != null ? Float64Array.from(c.data[c.exposure], (v) => Math.log(Number(v))) : null
-  const weight = c.weight != null ? Float64Array.from(c.data[c.weight], Number) : null
-  return { columns, featureNames, rows: { x, numFeatures: d, y, offset, weight } }
-}
 
 /** Compares a summary with R's, coefficient by coefficient name. */
 function compare (c: Case, s: GlmSummary): void {

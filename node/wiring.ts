@@ -2,9 +2,9 @@
  * The daemon's seams to the learning layer (a Learner over the peer's own, growing CSV file) and to the
  * engine's envelope layer (sealing and validating under the network's keyring).
  */
-import { PeerNodeConfigError } from './errors.js'
 import { resolve } from 'node:path'
 import { statSync } from 'node:fs'
+import { PeerNodeConfigError } from './errors.js'
 import type { Learner } from '../protocol/interfaces.js'
 import { sealedEnvelopes, type Envelopes } from '../protocol/engine/index.js'
 import { createSigner, type Identity } from '../crypto/index.js'
@@ -112,8 +112,6 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   }
   // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
-  const localValidation = init.localValidation ?? 0.1
-  const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
   if (init.manifest.rule.name === 'glm-newton') {
     if (init.manifest.privacy != null) throw new PeerNodeConfigError('the network has a privacy block and rule glm-newton: differential privacy is not available for the exact GLM (its statistics would be sent without noise); refusing to start')
     // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added)
@@ -125,6 +123,8 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
     out.primaryMetric = primaryMetric(dataset.task)
     return out
   }
+  const localValidation = init.localValidation ?? 0.1
+  const privacy = daemonPrivacy(init.manifest, Math.round(dataset.train.length * (1 - localValidation)), model.defaultBatchSize, init.privacyState) ?? undefined
   const learner: DatasetLearner = createLearner({
     model, dataset, localValidation, seed: init.seed, initSeed: init.manifest.id, outputBias: daemonStart(model), privacy
   })

@@ -65,7 +65,7 @@ interface BaselineSums { centralized: ResampledSums | null, localOnly: Resampled
 /** Runs a world task the light test environments may lack (null then). */
 async function optionalTask<T> (sim: Simulation, name: string, args: (world: number) => unknown): Promise<T[] | null> {
   try { return await sim.task<T>(name, args) } catch (err) {
-    if (new RegExp(`has no task '${name}'`).test((err as Error).message)) return null
+    if ((err as Error).name === 'UnknownTaskError') return null
     throw err
   }
 }
@@ -168,8 +168,8 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const baselineStarted = { t: 0 }
   let baselineSeconds = 0
   try {
-    // the data as loaded (rows, split, skipped bad rows); a custom peer environment has no such task
-    if (factoryModule === DEFAULT_FACTORY_MODULE) data = await sim.handles[0].task('dataInfo', {}) as DataSummary
+    // the data as loaded (rows, split, skipped bad rows); a custom peer environment may have no such task
+    data = (await optionalTask<DataSummary>(sim, 'dataInfo', (w) => w === 0 ? {} : null))?.[0] ?? null
     options.onPhase?.('decentralized run')
     if (scenario.transport === 'libp2p') {
       const { runOverLibp2p } = await import('./libp2p-mode.js')

@@ -9,7 +9,7 @@ import { createKeyring } from '../../protocol/membership/index.js'
 import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
 import { toHex } from '../../crypto/index.js'
-import { simulateCatchUp, type CatchUpPrediction } from './prediction.js'
+import type { CatchUpPrediction } from './prediction.js'
 import { FaultNet, secondsSince as seconds, type PeerStatus } from './harness.js'
 import { diskFull } from './disk-full.js'
 import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
@@ -82,7 +82,7 @@ async function joinAndCatchUp (net: FaultNet, i: number, prepare: () => Promise<
   const gap = await gapOf(net, i)
   await net.runRounds(5)
   const refused = FaultNet.refused(await net.statuses(others), BAD_RESTART) - before
-  const simulator = net.predict ? await simulateCatchUp({ scenario: net.simScenario, peers: net.peers, windowRounds: net.window, localSteps: net.localSteps, joinRound: networkRound }) : null
+  const simulator = net.predict ? await net.predictCatchUp(networkRound) : null
   return {
     passed: s <= CATCH_UP_GOAL_S && refused === 0,
     recoverySeconds: s,

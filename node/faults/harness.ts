@@ -16,6 +16,7 @@ import { createTestNetwork, partitionDataset, resolveTestnetScenario } from '../
 import { spawnDaemon, waitFor, MURMUR_BIN, REPO_ROOT, type DaemonProcess } from '../processes.js'
 import { LinkProxy, memberIp } from './link-proxy.js'
 import { checkLinkShape, PacketLoss, type LinkShape } from './link-shape.js'
+import { predictionRound, simulateCatchUp, type CatchUpPrediction } from './prediction.js'
 import { FAULT_LOCAL_STEPS, FAULT_PEERS, FAULT_ROUND_INTERVAL_MS, FAULT_STEP_TIMEOUT_MS, FAULT_WINDOW_ROUNDS } from './constants.js'
 
 const exec = promisify(execFile)
@@ -82,6 +83,7 @@ export class FaultNet {
   /** The simulator scenario the network was made from (for the simulator's prediction). */
   simScenario!: Scenario
   private loss: PacketLoss | null = null
+  private readonly predictions = new Map<number, Promise<CatchUpPrediction['simulator']>>()
   manifest!: NetworkManifest
   identities: Identity[] = []
   datadirs: string[] = []
@@ -102,6 +104,20 @@ export class FaultNet {
 
   get signal (): AbortSignal | undefined { return this.init.signal }
   get predict (): boolean { return this.init.predict !== false }
+
+  /**
+   * The simulator's catch-up for a member that joined at `joinRound` (prediction.ts), run once per join round
+   * the simulator uses: faults whose joins are capped to the same round share one run.
+   */
+  async predictCatchUp (joinRound: number): Promise<CatchUpPrediction['simulator']> {
+    const at = predictionRound(this.window, joinRound)
+    let p = this.predictions.get(at)
+    if (p == null) {
+      p = simulateCatchUp({ scenario: this.simScenario, peers: this.peers, windowRounds: this.window, localSteps: this.localSteps, joinRound })
+      this.predictions.set(at, p)
+    }
+    return await p
+  }
   get localSteps (): number { return this.init.localSteps ?? FAULT_LOCAL_STEPS }
 
   /** Creates the network (plus one member identity no daemon runs: the harness's own, e.g. for `round-jump`). */

@@ -28,13 +28,18 @@ export interface PredictionInit {
   joinRound: number
 }
 
+/** The round the simulator's late joiner joins at for a join at `joinRound` (capped, at least two windows). */
+export function predictionRound (windowRounds: number, joinRound: number): number {
+  return Math.max(2 * windowRounds, Math.min(joinRound, PREDICTION_MAX_ROUND))
+}
+
 /** Runs the simulator's version of a catch-up; resolves with its figures or with the reason it could not run. */
 export async function simulateCatchUp (init: PredictionInit): Promise<CatchUpPrediction['simulator']> {
   const started = Date.now()
   try {
     const { parseScenario } = await import('../../simulations/scenario.js')
     const { runScenario } = await import('../../simulations/run.js')
-    const atRound = Math.max(2 * init.windowRounds, Math.min(init.joinRound, PREDICTION_MAX_ROUND))
+    const atRound = predictionRound(init.windowRounds, init.joinRound)
     const s = init.scenario
     const scenario = parseScenario({
       ...s,

@@ -12,7 +12,10 @@
  * deleted entries until it compacts); member 0's RSS in the last quarter is within 15% of the second quarter's.
  *
  * MURMUR_SOAK_MINUTES (default 10; --quick 3), MURMUR_SOAK_KILL_EVERY_MINUTES (default 2; 0: no kills),
- * MURMUR_SOAK_OUT (a file for the minute-by-minute samples as JSON).
+ * MURMUR_SOAK_OUT (a file for the minute-by-minute samples as JSON). For a day of the network's life in less wall
+ * time ("fast rounds"): MURMUR_SOAK_ROUND_MS (pause between rounds, default 1000), MURMUR_SOAK_PEERS (default 4),
+ * MURMUR_SOAK_ROUNDS (stop once member 0 has run this many rounds, checked every minute; MURMUR_SOAK_MINUTES is
+ * then the cap), MURMUR_SOAK_LOG_CAP_MIB (default 4), MURMUR_SOAK_LINK=none (no added RTT or loss).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { BenchModule, BenchValue } from '../bench.js'
@@ -20,7 +23,6 @@ import { FaultNet, PacketLoss } from '../../node/faults/index.js'
 
 export const name = 'soak'
 
-const LOG_CAP_BYTES = 4 * 1024 * 1024
 const RESTART_REFUSALS = ['EQUIVOCATION', 'REPLAYED']
 
 interface Sample {
@@ -44,10 +46,18 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 export const run: BenchModule['run'] = async ({ quick, signal }) => {
   const minutes = Number(process.env.MURMUR_SOAK_MINUTES ?? (quick ? 3 : 10))
   const killEvery = Number(process.env.MURMUR_SOAK_KILL_EVERY_MINUTES ?? 2)
-  const lossWhy = await PacketLoss.unavailable()
-  const link = { rttMs: 100, loss: lossWhy == null ? 0.02 : 0 }
+  const roundMs = Number(process.env.MURMUR_SOAK_ROUND_MS ?? 1000)
+  const peers = Number(process.env.MURMUR_SOAK_PEERS ?? 4)
+  const targetRounds = process.env.MURMUR_SOAK_ROUNDS == null ? null : Number(process.env.MURMUR_SOAK_ROUNDS)
+  const LOG_CAP_BYTES = Number(process.env.MURMUR_SOAK_LOG_CAP_MIB ?? 4) * 1024 * 1024
+  const noLink = process.env.MURMUR_SOAK_LINK === 'none'
+  for (const [k, v] of Object.entries({ roundMs, peers, LOG_CAP_BYTES })) {
+    if (!(Number.isFinite(v) && v >= (k === 'peers' ? 2 : 1))) throw new Error(`soak: ${k} ${v} is not a usable number (MURMUR_SOAK_* environment)`)
+  }
+  const lossWhy = noLink ? 'MURMUR_SOAK_LINK=none' : await PacketLoss.unavailable()
+  const link = noLink ? { rttMs: 0, loss: 0 } : { rttMs: 100, loss: lossWhy == null ? 0.02 : 0 }
   const net = new FaultNet({
-    peers: 4, windowRounds: 1000, roundIntervalMs: 1000, localSteps: 1, link, signal,
+    peers, windowRounds: 1000, roundIntervalMs: roundMs, localSteps: 1, link, signal,
     daemonArgs: ['--log-max-bytes', String(LOG_CAP_BYTES)],
     progress: (line) => { process.stderr.write(`soak: ${line}\n`) }
   })
@@ -78,7 +88,9 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
       }
       samples.push(sample)
       const m0 = sample.members[0]
+      const done = targetRounds != null && (m0.round ?? 0) >= targetRounds
       process.stderr.write(`soak: minute ${minute}/${minutes}: rounds ${sample.members.map((m) => m.round ?? '-').join(',')}, member 0 RSS ${m0.rssMiB?.toFixed(0) ?? '-'} MiB, disk ${sample.members.map((m) => m.diskBytes == null ? '-' : (m.diskBytes / 2 ** 20).toFixed(1)).join(',')} MiB, mean ${sample.mean?.toFixed(4) ?? '-'}\n`)
+      if (done) break
       if (killEvery > 0 && minute % killEvery === 0 && minute < minutes) {
         const member = 1 + (kills.length % (net.peers - 1))
         await net.stop(member, 'kill')
@@ -104,8 +116,10 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
     const logs = samples.flatMap((s) => s.members.flatMap((m) => m.logBytes ?? []))
     if (process.env.MURMUR_SOAK_OUT != null) writeFileSync(process.env.MURMUR_SOAK_OUT, JSON.stringify({ link: linkStats, kills, samples }, null, 1))
     const out: Record<string, BenchValue> = {
-      minutes,
+      minutes: samples.length,
       peers: net.peers,
+      roundIntervalMs: roundMs,
+      targetRounds,
       linkRttMs: link.rttMs,
       linkLoss: link.loss,
       linkLossSkipped: lossWhy,
@@ -132,7 +146,7 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
     const diskQuarter = (from: number, to: number): number => Math.max(...samples.slice(from, to).flatMap((s) => s.members.flatMap((m) => m.diskBytes ?? [])))
     out.diskLastToSecondQuarter = Number((diskQuarter(samples.length - q, samples.length) / diskQuarter(q, 2 * q)).toFixed(3))
     out.passed = out.killVerifies === true && out.finalVerifies === true && missedMinutes === 0 && refusedRestart === 0 &&
-      Math.max(...logs) <= LOG_CAP_BYTES && (samples.length < 8 || Number(out.diskLastToSecondQuarter) <= 1.5) && rssLastQuarter <= 1.15 * rssSecondQuarter
+      Math.max(...logs) <= LOG_CAP_BYTES && (targetRounds == null || Number(out.roundsRun) >= targetRounds) && (samples.length < 8 || Number(out.diskLastToSecondQuarter) <= 1.5) && rssLastQuarter <= 1.15 * rssSecondQuarter
     out.wallSeconds = Number(((Date.now() - started) / 1000).toFixed(1))
     return out
   } finally {

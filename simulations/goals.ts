@@ -25,7 +25,10 @@
  *   (regions.ts), the small regions' peers (the quarter of regions with the least training exposure) do better
  *   in the network than alone: pooled over the small regions by at least 5% (relative), and in every small
  *   region by something (> 0). `on: 'shared'` (default) scores both models on the shared test split, as the
- *   run's local-only baseline is; `on: 'own'` on each region's own test rows.
+ *   run's local-only baseline is; `on: 'own'` on each region's own test rows. `minGainKept: 0.98` (shared split
+ *   only) asks instead of a fixed improvement that the network keeps 98% of the improvement the centralized
+ *   model itself makes over the small regions alone on the same rows: what any model of this design can gain
+ *   there is a property of the data, not of the network (docs/simulation.md).
  * - `variantWithinOfCentralized: { variant: 'poisson-mlp', within: 0.02 }`: a variant that trains another model
  *   is at most 2% worse than its own centralized baseline.
  * - `privacy: { maxEpsilon: 8, maxAttackAuc: 0.53, minAttackAucWithoutPrivacy: 0.55, maxCostPoints: 3 }`: the
@@ -118,7 +121,8 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
       pass: before == null ? null : rounds != null && rounds <= g.withinRounds
     })
   }
-  for (const g of ([] as Array<{ minImprovement: number, on?: 'shared' | 'own' }>).concat(goals.smallRegionsBeatLocal ?? [])) {
+  for (const g of ([] as Array<{ minImprovement?: number, minGainKept?: number, on?: 'shared' | 'own' }>).concat(goals.smallRegionsBeatLocal ?? [])) {
+    if (g.minGainKept != null) { out.push(smallRegionsGainKept(Number(g.minGainKept), results)); continue }
     const target = Number(g.minImprovement)
     const own = g.on === 'own'
     const reg = results.regions
@@ -170,4 +174,32 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
     out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured: `${results.maxRssMiB.toFixed(0)} MiB`, pass: results.maxRssMiB <= Number(goals.maxRssMiB) })
   }
   return out
+}
+
+/**
+ * `smallRegionsBeatLocal: { minGainKept }`: on the shared test split, pooled over the small regions, the network's
+ * improvement over their local-only models against the centralized model's (the same rows: its figure is the
+ * run's centralized value), and every small region better in the network than alone.
+ */
+function smallRegionsGainKept (target: number, results: Results): GoalResult {
+  const reg = results.regions
+  const small = reg?.regions.filter((r) => r.small) ?? []
+  const alone = reg?.small.sharedLocalOnly ?? null
+  const net = reg?.small.sharedDecentralized ?? null
+  const cen = results.centralized.value
+  const hib = results.metric.higherIsBetter
+  const gain = (v: number, base: number): number => hib ? (v - base) / Math.abs(base) : (base - v) / Math.abs(base)
+  const netGain = alone == null || net == null ? null : gain(net, alone)
+  const cenGain = alone == null || cen == null ? null : gain(cen, alone)
+  const kept = netGain == null || cenGain == null || !(cenGain > 0) ? null : netGain / cenGain
+  const each = small.map((r) => r.sharedImprovement)
+  const p = (v: number | null): string => v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`
+  return {
+    goal: `small regions (${small.length} of ${reg?.regions.length ?? 0}, least exposure) in the network vs alone, on the shared test split: the share of the centralized model's gain kept`,
+    target: `>= ${p(target)} of the centralized model's improvement, every small region better`,
+    measured: reg == null
+      ? 'n/a (no per-region figures)'
+      : `${p(kept)} (network ${p(netGain)} better than alone, centralized ${p(cenGain)}); least: ${reg.small.sharedWorstRegion ?? '-'} ${p(reg.small.sharedWorstImprovement)}`,
+    pass: kept == null || each.some((v) => v == null) ? null : kept >= target && each.every((v) => (v as number) > 0)
+  }
 }

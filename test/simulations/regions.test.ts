@@ -66,6 +66,25 @@ test('goal smallRegionsBeatLocal: every small region must clear the threshold', 
   assert.equal(none.pass, null)
 })
 
+test('goal smallRegionsBeatLocal minGainKept: the network against the centralized model\'s own gain over alone, shared split', () => {
+  const scenario = parseScenario({ peers: 6, rounds: 1, dataset: 'mnist', model: 'softmax', goals: { smallRegionsBeatLocal: { minGainKept: 0.98, on: 'shared' } } })
+  // A and B small (2 of 5); on the shared split each region's network and alone figures (sharedDecentralized, sharedLocalOnly)
+  const sfig = (index: number, region: string, exposure: number, shared: number, sharedAlone: number): RegionPeerFigures =>
+    ({ ...fig(index, region, exposure, 0.3, 0.3), sharedDecentralized: shared, sharedLocalOnly: sharedAlone })
+  const report = (a: number, b: number): Results['regions'] => buildRegionReport([sfig(0, 'A', 10, a, 0.30), sfig(1, 'B', 20, b, 0.30), sfig(2, 'C', 200, 0.29, 0.3), sfig(3, 'D', 300, 0.29, 0.3), sfig(4, 'E', 400, 0.29, 0.3)], { metric: 'poissonDeviance', higherIsBetter: false, column: 'Region' })
+  const results = (regions: Results['regions'], cen: number): Results => ({ metric: { name: 'poissonDeviance', higherIsBetter: false }, decentralized: { mean: 0.29 }, centralized: { value: cen }, regions, details: { perPeer: [], variants: [], perRound: [] }, maxRssMiB: 1 }) as unknown as Results
+  // alone 0.30, centralized 0.291 (3% better), network 0.2912 on both: 0.0088 / 0.009 = 97.8% of the gain
+  const [short] = evaluateGoals(scenario, results(report(0.2912, 0.2912), 0.291))
+  assert.equal(short.pass, false, `97.8% kept is under 98%: ${JSON.stringify(short)}`)
+  assert.match(short.measured, /^97\.8% \(network 2\.9% better than alone, centralized 3\.0%\)/, short.measured)
+  const [met] = evaluateGoals(scenario, results(report(0.2910, 0.2911), 0.291))
+  assert.equal(met.pass, true, `99.4% kept: ${JSON.stringify(met)}`)
+  const [worse] = evaluateGoals(scenario, results(report(0.28, 0.301), 0.291))
+  assert.equal(worse.pass, false, `pooled gain above the centralized one, but B is worse in the network than alone: ${JSON.stringify(worse)}`)
+  const [noGain] = evaluateGoals(scenario, results(report(0.29, 0.29), 0.31))
+  assert.equal(noGain.pass, null, 'the centralized model no better than alone: undecided, not a pass')
+})
+
 test('the last curve point uses the final models on the curve rows (onCurveRows) when the harness gives them', () => {
   const rec = (round: number, mean: number, onCurveRows?: { mean: number, min: number, p10: number }) => ({ round, peersActive: 2, peersOffline: 0, evaluated: true, mean, min: mean, p10: mean, consensusDistance: 1, relativeConsensusDistance: 1, bytesSent: 0, bytesReceived: 0, messagesLost: 0, messagesUnreachable: 0, messagesDropped: 0, refused: {}, partitioned: false, wallMs: 0, ...(onCurveRows != null ? { onCurveRows } : {}) })
   const run = { metric: { name: 'accuracy', higherIsBetter: true }, rounds: [rec(0, 0.5), rec(1, 0.9, { mean: 0.75, min: 0.7, p10: 0.71 })], final: [] } as unknown as DecentralizedResult

@@ -22,5 +22,6 @@ export { SimTransport, PeerUnreachableError, AnnounceTooLargeError } from './sim
 export { VirtualClock, ClockWentBackwardsError } from './clock.js'
 export { buildTopology, isConnected, clusteringCoefficient, TopologyError, TOPOLOGY_KINDS, type Topology, type TopologySpec } from './topology.js'
 export { ChurnSchedule, PartitionSchedule, sampleLatency, minLatency, transferMs, computeFactors } from './network.js'
+export { healedLinkRounds, redialInRounds, worstRedialRounds, KEEPER_TIMERS_MS } from './redial.js'
 export { createBehaviour, flipsLabels, signFlip, noise, alie, ipm, dissensus, replay, equivocation } from './attacks/index.js'
 export { consensusDistance, peerSummary } from './stats.js'

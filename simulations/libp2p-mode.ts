@@ -119,7 +119,7 @@ export async function runOverLibp2p (scenario: Scenario, options: { metric: { na
       for (const [k, v] of Object.entries(counter.refused)) if (v - (refusedBefore[k] ?? 0) > 0) refused[k] = v - (refusedBefore[k] ?? 0)
       rounds.push({
         round: r, peersActive: peers.length, peersOffline: 0, evaluated: evaluations.length > 0,
-        mean: s?.mean ?? null, min: s?.min ?? null, p10: s?.p10 ?? null,
+        mean: s?.mean ?? null, min: s?.min ?? null, p10: s?.p10 ?? null, spread: values.length > 0 ? Math.max(...values) - Math.min(...values) : null,
         consensusDistance: cd.rms, relativeConsensusDistance: cd.relative,
         bytesSent: bytes, bytesReceived: bytes, messagesLost: 0, messagesUnreachable: 0, messagesDropped: 0,
         refused, partitioned: false, wallMs: performance.now() - t0

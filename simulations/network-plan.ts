@@ -18,7 +18,7 @@ export function planNetwork (scenario: Scenario): NetworkPlan {
   const rng = createRng(scenario.seed)
   const n = scenario.peers
   const topology = buildTopology(scenario.topology, n, rng.fork('topology'))
-  const partitions = new PartitionSchedule(scenario.network.partitions, n, rng.fork('partitions'))
+  const partitions = new PartitionSchedule(scenario.network.partitions, n, rng.fork('partitions'), scenario.network.redial)
   const bandwidth = peerBandwidths(scenario.network, n, rng)
   const { factors, stragglers } = computeFactors(n, scenario.compute.jitter, scenario.stragglers.fraction, scenario.stragglers.slowdown, rng)
   return { topology, partitions, bandwidth, computeFactor: factors, stragglers, lookaheadMs: minLatency(scenario.network.latency) }

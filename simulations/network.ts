@@ -6,7 +6,8 @@
  * sender sends, so they do not depend on which worker thread hosts which peer.
  */
 import type { Rng } from '../protocol/rng.js'
-import type { LatencySpec, NetworkSpec, PartitionEvent } from './scenario.js'
+import type { LatencySpec, NetworkSpec, PartitionEvent, RedialSpec } from './scenario.js'
+import { healedLinkRounds } from './redial.js'
 
 /** Draws one latency (ms) from the spec, never below the spec's floor. */
 export function sampleLatency (spec: LatencySpec, rng: Rng): number {
@@ -52,14 +53,25 @@ export function partitionGroups (event: PartitionEvent, n: number, rng: Rng, ind
   return groups
 }
 
-/** Which peers can reach which, round by round, under the scenario's partitions. */
+/**
+ * Which peers can reach which, round by round, under the scenario's partitions. Without `redial` a split heals
+ * at its `toRound`; with it, each link across the split comes back only when a peer's connection keeper redials
+ * it (redial.ts), from the first round that starts after that.
+ */
 export class PartitionSchedule {
   readonly #events: PartitionEvent[]
   readonly #groups: Int32Array[]
+  /** Per event that heals, with redial: the round each link across it is usable again (n x n, NaN same side). */
+  readonly #linkBack: Array<Float64Array | null>
+  readonly #n: number
 
-  constructor (events: PartitionEvent[], n: number, rng: Rng) {
+  constructor (events: PartitionEvent[], n: number, rng: Rng, redial?: RedialSpec) {
     this.#events = events
+    this.#n = n
     this.#groups = events.map((e, i) => partitionGroups(e, n, rng, i))
+    this.#linkBack = events.map((e, i) => redial == null || e.toRound == null
+      ? null
+      : healedLinkRounds(this.#groups[i], e.fromRound, e.toRound, redial, rng.fork(`redial:${i}`)).map((t) => Math.ceil(t)))
   }
 
   /** Indices of the partition events in force during `round`. */
@@ -69,10 +81,25 @@ export class PartitionSchedule {
     return out
   }
 
-  /** Whether a and b are on the same side of every split in force during `round`. */
+  /** Whether a and b are on the same side of every split in force during `round`, and their link is back. */
   reachable (a: number, b: number, round: number): boolean {
     for (const i of this.active(round)) if (this.#groups[i][a] !== this.#groups[i][b]) return false
+    for (let i = 0; i < this.#linkBack.length; i++) {
+      const back = this.#linkBack[i]
+      if (back == null || round < (this.#events[i].toRound as number)) continue
+      if (round < back[a * this.#n + b]) return false
+    }
     return true
+  }
+
+  /** Event `i`'s side of every peer. */
+  groups (i: number): Int32Array { return this.#groups[i] }
+
+  /** The first round at which the link a-b across healed event `i` is usable again (its toRound without redial). */
+  linkBackRound (i: number, a: number, b: number): number | null {
+    const e = this.#events[i]
+    if (e?.toRound == null || this.#groups[i][a] === this.#groups[i][b]) return null
+    return this.#linkBack[i]?.[a * this.#n + b] ?? e.toRound
   }
 
   get hasAny (): boolean { return this.#events.length > 0 }

@@ -298,6 +298,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
         mean: rest.mean == null ? null : sig(rest.mean),
         min: rest.min == null ? null : sig(rest.min),
         p10: rest.p10 == null ? null : sig(rest.p10),
+        spread: rest.spread == null ? null : sig(rest.spread),
         consensusDistance: rest.consensusDistance == null ? null : sig(rest.consensusDistance),
         relativeConsensusDistance: rest.relativeConsensusDistance == null ? null : sig(rest.relativeConsensusDistance)
       })),

@@ -18,6 +18,7 @@ import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import type { PartitionOptions } from '../learning/partition.js'
 import { PrivacySpecSchema } from '../learning/specs.js'
 import { GOAL_METRICS } from '../learning/metrics.js'
+import { redialSchema, type RedialSpec } from './redial.js'
 
 export class ScenarioError extends Error {
   static override name = 'ScenarioError'
@@ -56,6 +57,8 @@ const partitionEventSchema = z.object({
 }).strict().refine((p) => p.toRound == null || p.toRound > p.fromRound, { message: 'toRound must be after fromRound', path: ['toRound'] })
 export type PartitionEvent = z.infer<typeof partitionEventSchema>
 
+export type { RedialSpec }
+
 const networkSchema = z.object({
   /** Virtual duration of one round (ms). Messages that arrive later count in the next round. */
   roundMs: positive.default(1000),
@@ -74,7 +77,9 @@ const networkSchema = z.object({
     fromRound: z.number().int().min(0).default(1)
   }).strict().default({ rate: 0, downRounds: 1, fromRound: 1 }),
   /** The last `peers` peers join late: offline until round `atRound`, then they catch up (harness/catch-up.ts). */
-  lateJoin: z.object({ peers: z.number().int().min(1), atRound: z.number().int().min(1) }).strict().optional()
+  lateJoin: z.object({ peers: z.number().int().min(1), atRound: z.number().int().min(1) }).strict().optional(),
+  /** Links across a healed split come back when a keeper redials them (redial.ts). Absent: a split heals at once. */
+  redial: redialSchema.optional()
 }).strict()
 export type NetworkSpec = z.infer<typeof networkSchema>
 

@@ -10,9 +10,10 @@ import { createLibp2pTransport } from '../transport/index.js'
 import { createDaemonEnvelopes } from '../wiring.js'
 import { toHex } from '../../crypto/index.js'
 import type { CatchUpPrediction } from './prediction.js'
+import { simulatePartitionHeal, spreadTolerance, CONSENSUS_BACK_FACTOR, type PartitionHealPrediction } from './partition-prediction.js'
 import { FaultNet, secondsSince as seconds, type PeerStatus } from './harness.js'
 import { diskFull } from './disk-full.js'
-import { CATCH_UP_GOAL_S, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
+import { CATCH_UP_GOAL_S, CONSENSUS_WATCH_ROUNDS, PARTITION_WINDOWS, RECONNECT_GOAL_S, ROUND_JUMP, ROUND_JUMP_WATCH_MS, SPREAD_GOAL_S } from './constants.js'
 
 /** What one fault reports (the harness adds the metric spread before and after). */
 export interface FaultOutcome {
@@ -22,7 +23,7 @@ export interface FaultOutcome {
   recoverySeconds: number | null
   checks: Record<string, unknown>
   /** The simulator's figures for the same fault beside the daemons' (prediction.ts), where it models it. */
-  prediction?: CatchUpPrediction
+  prediction?: CatchUpPrediction | PartitionHealPrediction
 }
 
 export interface Fault {
@@ -143,6 +144,7 @@ export const FAULTS: Fault[] = [
       const pre = await net.evaluate()
       const splits = async (): Promise<number[]> => await Promise.all(members.map(async (i) => (await net.daemon(i).get<{ keeper: { splitEpisodes: number } }>('/status')).keeper.splitEpisodes))
       const splitsBefore = await splits()
+      const cutRound = await net.networkRound()
       net.partition(a, b)
       const cut = Date.now()
       await net.waitFor('the halves cut off from each other', async () => await crossLinks(net, a, b), (links) => links.every((n) => n === 0))
@@ -156,29 +158,52 @@ export const FAULTS: Fault[] = [
       const atHeal = await net.statuses(members)
       const splitRounds = atHeal.map((s) => s.round)
       const merged = atHeal.map((s) => s.totals.updatesMerged)
+      const healRound = Math.max(...splitRounds)
+      const splitMs = Date.now() - cut
       net.heal()
       const t0 = Date.now()
       await net.waitFor('every member connected across the healed split and merging', async () => ({ links: await crossLinks(net, a, b), ss: await net.statuses(members) }),
         ({ links, ss }) => links.every((n) => n > 0) && ss.every((s, k) => s.totals.updatesMerged > merged[k]), RECONNECT_GOAL_S * 3 * 1000)
       const reconnected = seconds(t0)
+      const reconnectRound = await net.networkRound()
       // the metric spread across members back to what it was before the split (or within a point of it)
-      const tolerance = Math.max(0.01, (pre?.spread ?? 0) * 0.5)
+      const tolerance = spreadTolerance(pre?.spread ?? null)
+      // and the consensus distance back under CONSENSUS_BACK_FACTOR x its value before (for the prediction; it may
+      // take longer than the spread: watched for at most CONSENSUS_WATCH_ROUNDS after the heal)
+      const consensusBack = (q: { consensus: number } | null): boolean => q != null && pre != null && q.consensus <= CONSENSUS_BACK_FACTOR * pre.consensus
       let after = await net.evaluate()
+      let spreadRound = await net.networkRound()
+      let consensusRound = consensusBack(after) ? spreadRound : null
       while ((after?.spread ?? Infinity) > (pre?.spread ?? 0) + tolerance && seconds(t0) < SPREAD_GOAL_S) {
         await net.runRounds(5)
         after = await net.evaluate()
+        spreadRound = await net.networkRound()
+        if (consensusRound == null && consensusBack(after)) consensusRound = spreadRound
       }
       const spreadSeconds = seconds(t0)
       const spreadBack = (after?.spread ?? Infinity) <= (pre?.spread ?? 0) + tolerance
+      while (net.predict && consensusRound == null && (await net.networkRound()) - healRound < CONSENSUS_WATCH_ROUNDS) {
+        await net.runRounds(5)
+        const q = await net.evaluate()
+        if (consensusBack(q)) consensusRound = await net.networkRound()
+      }
       const rounds = (await net.statuses(members)).map((s) => s.round)
+      const msPerRound = Number((splitMs / Math.max(1, healRound - cutRound)).toFixed(3))
+      const simulator = net.predict
+        ? await simulatePartitionHeal({ scenario: net.simScenario, peers: net.peers, windowRounds: net.window, localSteps: net.localSteps, halves: [a, b], cutRound, splitRounds: healRound - cutRound, msPerRound })
+        : null
       return {
         passed: reconnected <= RECONNECT_GOAL_S && spreadBack && spreadSeconds <= SPREAD_GOAL_S,
         recoverySeconds: reconnected,
         checks: {
           halves: [a, b], goalSeconds: RECONNECT_GOAL_S, spreadGoalSeconds: SPREAD_GOAL_S, splitSuspectedSeconds,
+          consensusBefore: pre?.consensus ?? null, consensusDuringSplit: split?.consensus ?? null,
           spreadBefore: pre?.spread ?? null, spreadDuringSplit: split?.spread ?? null, spreadAfter: after?.spread ?? null, spreadBackSeconds: spreadBack ? spreadSeconds : null,
           roundsAtHeal: splitRounds, roundsAfter: rounds, heldConnections: net.proxies.reduce((n, p) => n + p.stats.held, 0)
-        }
+        },
+        ...(simulator != null
+          ? { prediction: { simulator, daemons: { splitRounds: healRound - cutRound, msPerRound, roundsToReconnect: Math.max(0, reconnectRound - healRound), roundsToSpreadBack: spreadBack ? Math.max(0, spreadRound - healRound) : null, roundsToConsensusBack: consensusRound == null ? null : consensusRound - healRound, consensusBefore: pre?.consensus ?? null } } }
+          : {})
       }
     }
   },

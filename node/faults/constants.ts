@@ -21,6 +21,9 @@ export const RECONNECT_GOAL_S = 60
 /** After a partition heals, the metric spread across members must be back to its pre-split value within this. */
 export const SPREAD_GOAL_S = 300
 
+/** Rounds after the heal `partition-heal` watches for the consensus distance to come back (for the prediction). */
+export const CONSENSUS_WATCH_ROUNDS = 100
+
 /** How long `partition-heal` keeps the halves apart, in round windows. */
 export const PARTITION_WINDOWS = 3
 

@@ -43,7 +43,7 @@ export interface FaultNetInit {
   link?: Partial<LinkShape>
   /** More `murmur daemon` flags for every member (e.g. retention: `['--log-max-bytes', '4MiB']`). */
   daemonArgs?: string[]
-  /** Run the simulator's version of the catch-up faults beside the daemons (prediction.ts; default true). */
+  /** Run the simulator's version of the catch-up and partition-heal faults beside the daemons (prediction.ts, partition-prediction.ts; default true). */
   predict?: boolean
   /** Members not started at the beginning (late joiners). */
   holdBack?: number[]
@@ -243,11 +243,16 @@ export class FaultNet {
     }
   }
 
-  /** Every running member's model on the held-out rows: the primary metric per member, its mean and spread. */
-  async evaluate (): Promise<{ values: number[], mean: number, spread: number } | null> {
+  /**
+   * Every running member's model on the held-out rows: the primary metric per member, its mean and spread, and
+   * the members' consensus distance (the simulator's: RMS distance of the models from their mean).
+   */
+  async evaluate (): Promise<{ values: number[], mean: number, spread: number, consensus: number } | null> {
     try {
       const { evaluateWeightsOnFile } = await import('../wiring.js')
+      const { consensusDistance } = await import('../../simulations/stats.js')
       const values: number[] = []
+      const models: Float32Array[] = []
       for (const i of this.running()) {
         const m = await this.daemon(i).get<{ weights: string }>('/model')
         const buf = Buffer.from(m.weights, 'base64')
@@ -256,10 +261,11 @@ export class FaultNet {
         const r = await evaluateWeightsOnFile(this.manifest, this.testFile, w)
         this.metricName = r.primary.name
         values.push(r.metrics[r.primary.name])
+        models.push(w)
       }
       if (values.length === 0) return null
       const mean = values.reduce((a, b) => a + b, 0) / values.length
-      return { values, mean, spread: Math.max(...values) - Math.min(...values) }
+      return { values, mean, spread: Math.max(...values) - Math.min(...values), consensus: consensusDistance(models).rms }
     } catch (err) {
       this.say(`evaluation failed: ${(err as Error).message}`)
       return null

@@ -14,13 +14,21 @@
 import { FaultNet, type FaultNetInit } from './harness.js'
 import { resolveFaults, type FaultOutcome } from './builtins.js'
 import { LinkShapeError, PacketLoss } from './link-shape.js'
+import { predictionLine as catchUpLine, type CatchUpPrediction } from './prediction.js'
+import { partitionPredictionLine, type PartitionHealPrediction } from './partition-prediction.js'
 
 export * from './constants.js'
 export * from './spec.js'
-export { simulateCatchUp, predictionLine, PREDICTION_MAX_ROUND, type CatchUpPrediction } from './prediction.js'
+export { simulateCatchUp, PREDICTION_MAX_ROUND, type CatchUpPrediction } from './prediction.js'
+export { simulatePartitionHeal, partitionHealPlan, recoveryRounds, spreadTolerance, PARTITION_PREDICTION_MAX_SPLIT, type PartitionHealPrediction } from './partition-prediction.js'
 export { checkLinkShape, delayedPipe, LinkShapeError, PacketLoss, type LinkShape } from './link-shape.js'
 export { FAULTS, resolveFaults, type Fault, type FaultOutcome } from './builtins.js'
 export { FaultNet, type FaultNetInit, type PeerStatus } from './harness.js'
+
+/** The CLI's line for a fault's prediction (catch-up or partition-heal). */
+export function predictionLine (p: CatchUpPrediction | PartitionHealPrediction): string {
+  return 'splitRounds' in p.daemons ? partitionPredictionLine(p as PartitionHealPrediction) : catchUpLine(p as CatchUpPrediction)
+}
 
 export interface FaultResult extends FaultOutcome {
   name: string

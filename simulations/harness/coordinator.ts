@@ -83,6 +83,8 @@ export interface RoundRecord {
   mean: number | null
   min: number | null
   p10: number | null
+  /** Best minus worst peer's metric (max - min over the peers evaluated this round). */
+  spread: number | null
   consensusDistance: number | null
   relativeConsensusDistance: number | null
   bytesSent: number
@@ -356,6 +358,7 @@ export class Simulation {
       mean: summary?.mean ?? null,
       min: summary?.min ?? null,
       p10: summary?.p10 ?? null,
+      spread: values.length > 0 ? Math.max(...values) - Math.min(...values) : null,
       onCurveRows: curveSummary == null ? null : { mean: curveSummary.mean, min: curveSummary.min, p10: curveSummary.p10 },
       consensusDistance: cd?.rms ?? null,
       relativeConsensusDistance: cd?.relative ?? null,

@@ -203,7 +203,7 @@ export function register (program: Command): void {
       'partition-heal, restart-all, round-jump, disk-full; or a .yaml/.json file with faults, peers, window, scenario)\n' +
       'and report recovery per fault instead of a training summary')
     .option('--window <rounds>', 'fault harness: the rule\'s round window (maxStalenessRounds) to run at', int('--window'), 20)
-    .option('--no-prediction', 'fault harness: skip the simulator\'s run of the catch-up faults beside the daemons')
+    .option('--no-prediction', 'fault harness: skip the simulator\'s run of the catch-up and partition-heal faults beside the daemons')
     .option('--link-rtt <ms>', 'fault harness: round-trip time added on every member\'s link, e.g. 100', int('--link-rtt'))
     .option('--link-loss <share>', 'fault harness: share of packets dropped on every link, e.g. 0.02 (root and iptables)', (v: string) => Number(v))
     .option('--attack <spec>', 'for testing the defences: run clean, then again with the last daemon started with\n' +

@@ -45,5 +45,6 @@ export { runBaseline, type BaselineOptions, type BaselineResult } from './baseli
 export * as defaults from './constants.js'
 export { createFileLearner, evaluateWeightsOnFile, FileLearner, type FileLearnerInit } from './file-learner.js'
 export { exportLayersModel, toLayersModel, type ExportOptions } from './export.js'
-export { BLEND_GRID, DEFAULT_VALIDATION_FRACTION, PersonalSelectionError, holdOutRows, blendWeights, blendPredictions, chooseBlend, selectionLoss, rowContributions, pairedDifference, type BlendChoice } from './personal.js'
+export { BLEND_GRID, DEFAULT_VALIDATION_FRACTION, PersonalSelectionError, holdOutRows, blendWeights, blendPredictions, chooseBlend, labelsCanTell, selectionLoss, rowContributions, pairedDifference, type BlendChoice } from './personal.js'
+export { aucPlacements, pairedAucDifference, type PairedAuc, type Placements } from './auc-compare.js'
 export { blendModeOf, choosePersonal, evaluatePersonal, personalWeights, predictPersonal, type BlendMode, type PersonalModel, type PersonalChoice, type PersonalFigures } from './personal-model.js'

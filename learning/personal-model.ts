@@ -14,7 +14,8 @@
 import type { Dataset } from './dataset.js'
 import type { Model } from './model.js'
 import { computeMetrics } from './metrics.js'
-import { BLEND_GRID, blendPredictions, blendWeights, chooseBlend, pairedDifference, rowContributions, selectionLoss } from './personal.js'
+import { BLEND_GRID, blendPredictions, blendWeights, chooseBlend, labelsCanTell, pairedDifference, rowContributions, selectionLoss } from './personal.js'
+import { pairedAucDifference } from './auc-compare.js'
 
 export type BlendMode = 'parameters' | 'predictions'
 
@@ -29,7 +30,8 @@ export interface PersonalModel {
 export interface PersonalChoice extends PersonalModel {
   /** The selection criterion (a metric name) and its values on the peer's own validation rows. */
   loss: string
-  validation: { rows: number, network: number, localOnly: number, personal: number }
+  /** `canTell`: false when the rows cannot tell the models apart (personal.ts `labelsCanTell`): z 0 then. */
+  validation: { rows: number, network: number, localOnly: number, personal: number, canTell: boolean }
 }
 
 /** Parameter interpolation for models linear in their parameters, prediction blend for the others. */
@@ -75,8 +77,9 @@ const metricsOf = (dataset: Dataset, t: Targets, pred: Float32Array): Record<str
 /**
  * Chooses the personal model on `validation` rows: every z of `grid` (default 0, 0.1, ..., 1) scored by the
  * criterion, z by personal.ts `chooseBlend` (default: the one-standard-error rule); without validation rows
- * the network model (z = 0). The criterion is `metric` (the run's, the one the peer is judged by) when it is a
- * mean over rows (accuracy, logLoss, poissonDeviance, mse), else the task's loss (`selectionLoss`: e.g. for AUC).
+ * the network model (z = 0), and likewise when their labels cannot tell the models apart (`labelsCanTell`: one
+ * row, or one class). The criterion is `metric` (the run's, the one the peer is judged by) when it is a mean
+ * over rows (accuracy, logLoss, poissonDeviance, mse), else the task's loss (`selectionLoss`: e.g. for AUC).
  */
 export function choosePersonal (model: Model, dataset: Dataset, validation: Uint32Array, network: Float32Array, local: Float32Array, options: { grid?: readonly number[], mode?: BlendMode, rule?: 'one-se' | 'min', metric?: { name: string, higherIsBetter: boolean } } = {}): PersonalChoice {
   const mode = options.mode ?? blendModeOf(model)
@@ -85,8 +88,9 @@ export function choosePersonal (model: Model, dataset: Dataset, validation: Uint
   const loss = judged?.name ?? selectionLoss(dataset.task)
   const sign = judged?.higherIsBetter === true ? -1 : 1
   const grid = [...new Set([0, 1, ...(options.grid ?? BLEND_GRID)])].sort((a, b) => a - b)
-  if (validation.length === 0) return { mode, z: 0, network, local, loss, validation: { rows: 0, network: NaN, localOnly: NaN, personal: NaN } }
+  if (validation.length === 0) return { mode, z: 0, network, local, loss, validation: { rows: 0, network: NaN, localOnly: NaN, personal: NaN, canTell: false } }
   const t = targets(dataset, validation)
+  const canTell = labelsCanTell(t.y)
   const pn = mode === 'predictions' ? predictFor(model, dataset, validation, network) : null
   const pl = mode === 'predictions' ? predictFor(model, dataset, validation, local) : null
   const candidates = grid.map((z) => {
@@ -96,11 +100,29 @@ export function choosePersonal (model: Model, dataset: Dataset, validation: Uint
     return { z, loss: sign * metricsOf(dataset, t, pred)[loss], rows: rows ?? undefined }
   })
   const c = chooseBlend(candidates, { rule: options.rule })
-  return { mode, z: c.z, network, local, loss, validation: { rows: validation.length, network: sign * c.networkLoss, localOnly: sign * c.localLoss, personal: sign * c.loss } }
+  const z = canTell ? c.z : 0
+  const personal = canTell ? c.loss : c.networkLoss
+  return { mode, z, network, local, loss, validation: { rows: validation.length, network: sign * c.networkLoss, localOnly: sign * c.localLoss, personal: sign * personal, canTell } }
 }
 
-/** A comparison of the personal model with another on the same rows: mean difference and 95% half-width (personal.ts). */
-export interface Paired { mean: number, halfWidth: number }
+/**
+ * A comparison of the personal model with another on the same rows: mean difference and 95% half-width
+ * (personal.ts for metrics that are means over rows; auc-compare.ts, DeLong, for AUC and Gini). `bounded`: a
+ * class has a single row, so the interval uses the variance's upper bound (auc-compare.ts).
+ */
+export interface Paired { mean: number, halfWidth: number, bounded?: boolean }
+
+/**
+ * The paired difference a - b (positive: a better) of two binary models' AUC or Gini (2 AUC - 1) on the same
+ * rows (DeLong); null for other metrics, weighted rows, or one class only.
+ */
+function pairedRankDifference (task: string, metric: string, y: Float32Array, weight: Float32Array | null, a: Float32Array, b: Float32Array): Paired | null {
+  if (task !== 'binary' || weight != null || (metric !== 'auc' && metric !== 'gini')) return null
+  const d = pairedAucDifference(y, a, b)
+  if (d == null) return null
+  const k = metric === 'gini' ? 2 : 1
+  return { mean: k * d.mean, halfWidth: k * d.halfWidth, ...(d.bounded ? { bounded: true } : {}) }
+}
 
 export interface PersonalFigures {
   rows: number
@@ -108,7 +130,10 @@ export interface PersonalFigures {
   network: number | null
   localOnly: number | null
   personal: number | null
-  /** Personal minus the other (positive: personal better), with its 95% half-width; null when `metric` is not a mean over rows. */
+  /**
+   * Personal minus the other (positive: personal better), with its 95% half-width; null when `metric` has no
+   * paired interval (neither a mean over rows nor a binary AUC / Gini on unweighted rows with both classes).
+   */
   vsNetwork: Paired | null
   vsLocalOnly: Paired | null
 }
@@ -126,12 +151,15 @@ export function evaluatePersonal (model: Model, dataset: Dataset, rows: Uint32Ar
   const value = (p: Float32Array): number | null => { const v = metricsOf(dataset, t, p)[metric.name]; return typeof v === 'number' && Number.isFinite(v) ? v : null }
   const rc = (p: Float32Array): Float64Array | null => rowContributions(dataset.task, metric.name, t.y, p, { numClasses: dataset.numClasses, weight: t.weight })
   const [cn, cl, cp] = [rc(preds.network), rc(preds.localOnly), rc(preds.personal)]
+  const vs = (other: Float32Array, co: Float64Array | null): Paired | null => cp != null && co != null
+    ? pairedDifference(cp, co, metric.higherIsBetter)
+    : pairedRankDifference(dataset.task, metric.name, t.y, t.weight, preds.personal as Float32Array, other)
   return {
     rows: rows.length,
     network: value(preds.network),
     localOnly: value(preds.localOnly),
     personal: value(preds.personal),
-    vsNetwork: cp != null && cn != null ? pairedDifference(cp, cn, metric.higherIsBetter) : null,
-    vsLocalOnly: cp != null && cl != null ? pairedDifference(cp, cl, metric.higherIsBetter) : null
+    vsNetwork: vs(preds.network, cn),
+    vsLocalOnly: vs(preds.localOnly, cl)
   }
 }

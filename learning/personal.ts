@@ -10,7 +10,13 @@
  * validation rows the personal model is never worse than the better of the two models by more than that
  * standard error, and a peer whose few rows cannot tell the models apart keeps the network model. The loss is
  * the task's proper scoring rule (Poisson deviance, log loss, squared error): what the models were trained on,
- * smoother than accuracy on a few rows.
+ * smoother than accuracy on a few rows, and the only choice when the goal metric is rank-based (AUC, Gini: not a
+ * mean over rows, undefined on rows of one class).
+ *
+ * Validation rows that cannot tell keep the network model without a comparison (`labelsCanTell`, and the
+ * one-SE rule below two rows): rows whose labels all agree (a small shard's 5 validation rows, all below 50K)
+ * reward whichever model leans further towards that label, not the one that prices or ranks better, and one row
+ * has no standard error.
  *
  * Pure functions over plain arrays (no TF.js); `personal-model.ts` applies them to a `Model`.
  */
@@ -56,6 +62,16 @@ export function blendPredictions (network: ArrayLike<number>, local: ArrayLike<n
   return out
 }
 
+/**
+ * Whether validation rows with labels `y` can tell two models apart: at least two rows and at least two label
+ * values (both classes; not every count zero). Otherwise the peer keeps the network model.
+ */
+export function labelsCanTell (y: ArrayLike<number>): boolean {
+  if (y.length < 2) return false
+  for (let i = 1; i < y.length; i++) if (y[i] !== y[0]) return true
+  return false
+}
+
 /** The validation loss a task's personal model is chosen by. */
 export function selectionLoss (task: Task): 'poissonDeviance' | 'logLoss' | 'mse' {
   return task === 'count' ? 'poissonDeviance' : task === 'regression' ? 'mse' : 'logLoss'
@@ -81,11 +97,20 @@ export interface BlendCandidate {
 
 /**
  * The credibility z from `candidates` (which must include z = 0 and z = 1); a non-finite loss never wins.
- * - `rule: 'one-se'` (default when every candidate has its row losses): the SMALLEST z whose loss is within one
- *   standard error of the lowest (the SE of the paired per-row difference), Breiman's one-standard-error rule.
- *   A peer keeps the network model unless its own rows show, beyond their noise, that its own experience prices
- *   them better: credibility grows with evidence, as Buhlmann's n / (n + k) does. On the validation rows the
- *   choice is never worse than the best candidate by more than one standard error.
+ * - `rule: 'one-se'` (default when every candidate has its row losses): a peer leaves the network model only when
+ *   its validation rows show it worse than the best candidate beyond their paired 95% interval (the network
+ *   model's loss above the best's by more than 1.96 standard errors of the paired per-row difference: a
+ *   one-sided test at 2.5%); then the SMALLEST z whose loss is within one standard error of the lowest (the SE
+ *   of the paired difference), Breiman's one-standard-error rule. Credibility grows with evidence, as
+ *   Buhlmann's n / (n + k) does, and on the validation rows the choice is never worse than the best candidate
+ *   by more than one standard error. Below two rows there is no standard error: the network model (z = 0).
+ *   Why the gate: the one-SE rule alone moves a peer whose models are equally good at least one time in six (a
+ *   one-sided 1-SE excess; more with the best of 11 blends to pick from), and on Adult a US peer's 167 rows moved it to
+ *   z 0.6, 0.26 AUC points (5.8 SE) behind the network model on 14,662 US test rows (BENCHMARKS.md session 10). Why the
+ *   paired SE, not the best candidate's own SE (ESL 7.10): blends of two models differ by nearly the same amount
+ *   on every row, so the rows' spread, common to all of them, says nothing about which is better; with it a
+ *   region claiming twice as often as the rest kept z 0.2 and stayed 4.5% worse than its local model
+ *   (test/simulations/personal.test.ts).
  * - `rule: 'min'`: the lowest loss (ties within 1e-12 relative to the smaller z): never worse than either model
  *   on the validation rows, but on a few dozen rows it chases their noise.
  */
@@ -109,12 +134,18 @@ export function chooseBlend (candidates: readonly BlendCandidate[], options: { r
   if (rule === 'min') return { z: best.z, loss: best.loss, networkLoss, localLoss, bestZ: best.z }
   const bestRows = best.rows
   if (bestRows == null) throw new PersonalSelectionError("rule 'one-se' needs every candidate's per-row losses")
+  const keep = { z: 0, loss: networkLoss, networkLoss, localLoss, bestZ: best.z }
+  if (bestRows.length < 2 || best.z === 0) return keep
+  const network = sorted[0].z === 0 ? sorted[0] : null
+  if (network?.rows == null || !Number.isFinite(network.loss)) return { z: best.z, loss: best.loss, networkLoss, localLoss, bestZ: best.z }
+  // the gate: the network model within the paired 95% interval of the best candidate is kept
+  const gate = pairedDifference(network.rows, bestRows, false) // positive: the network model better; here <= 0
+  if (-gate.mean <= gate.halfWidth) return keep
   for (const c of sorted) {
     if (!Number.isFinite(c.loss) || c.rows == null) continue
     if (c === best) break
-    const d = pairedDifference(c.rows, bestRows, false) // positive: c better; here <= 0
-    const se = d.halfWidth / 1.96
-    if (-d.mean <= se) return { z: c.z, loss: c.loss, networkLoss, localLoss, bestZ: best.z }
+    const d = pairedDifference(c.rows, bestRows, false)
+    if (-d.mean <= d.halfWidth / 1.96) return { z: c.z, loss: c.loss, networkLoss, localLoss, bestZ: best.z }
   }
   return { z: best.z, loss: best.loss, networkLoss, localLoss, bestZ: best.z }
 }

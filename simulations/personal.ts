@@ -9,7 +9,7 @@
 import { sig } from './stats.js'
 import type { GoalResult } from './results.js'
 import type { PersonalPeerFigures } from './harness/personal-task.js'
-import type { PersonalFigures } from '../learning/personal-model.js'
+import type { Paired, PersonalFigures } from '../learning/personal-model.js'
 import { BLEND_GRID } from '../learning/personal.js'
 import { normalUpper } from '../learning/glm/special.js'
 import type { Simulation } from './harness/coordinator.js'
@@ -37,8 +37,11 @@ export interface PersonalReport {
   perPeer: PersonalPeerRow[]
   /** Means over each region's peers (key partitions), smallest region first; else null. */
   perRegion: PersonalRegionRow[] | null
-  /** Means over all peers, and how many kept the network model (z = 0) or their local one (z = 1). */
-  all: { own: Three, shared: Three, meanZ: number, atNetwork: number, atLocal: number }
+  /**
+   * Means over all peers, and how many kept the network model (z = 0) or their local one (z = 1); `cannotTell`:
+   * how many kept the network model because their validation rows could not tell (one row, or one class).
+   */
+  all: { own: Three, shared: Three, meanZ: number, atNetwork: number, atLocal: number, cannotTell: number }
 }
 
 const mean = (v: Array<number | null>): number | null => {
@@ -47,7 +50,7 @@ const mean = (v: Array<number | null>): number | null => {
 }
 const threeOf = (rows: PersonalFigures[]): Three => ({ network: mean(rows.map((r) => r.network)), localOnly: mean(rows.map((r) => r.localOnly)), personal: mean(rows.map((r) => r.personal)) })
 const round = (f: PersonalFigures): PersonalFigures => {
-  const p = (x: { mean: number, halfWidth: number } | null): { mean: number, halfWidth: number } | null => x == null ? null : { mean: sig(x.mean), halfWidth: sig(x.halfWidth) }
+  const p = (x: Paired | null): Paired | null => x == null ? null : { mean: sig(x.mean), halfWidth: sig(x.halfWidth), ...(x.bounded === true ? { bounded: true } : {}) }
   const v = (x: number | null): number | null => x == null ? null : sig(x)
   return { rows: f.rows, network: v(f.network), localOnly: v(f.localOnly), personal: v(f.personal), vsNetwork: p(f.vsNetwork), vsLocalOnly: p(f.vsLocalOnly) }
 }
@@ -59,7 +62,7 @@ export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['own
     const own = round(p.own)
     return {
       index: p.index, region: p.region, z: p.z, network: own.network, localOnly: own.localOnly, personal: own.personal, own, shared: round(p.shared),
-      validation: { rows: p.validation.rows, network: sig(p.validation.network), localOnly: sig(p.validation.localOnly), personal: sig(p.validation.personal) }
+      validation: { rows: p.validation.rows, network: sig(p.validation.network), localOnly: sig(p.validation.localOnly), personal: sig(p.validation.personal), canTell: p.validation.canTell }
     }
   })
   const regions = new Map<string, PersonalPeerRow[]>()
@@ -81,7 +84,8 @@ export function buildPersonalReport (parts: Array<{ ownRows: PersonalReport['own
       shared: threeOf(perPeer.map((p) => p.shared)),
       meanZ: sig(perPeer.reduce((s, p) => s + p.z, 0) / perPeer.length, 3),
       atNetwork: perPeer.filter((p) => p.z === 0).length,
-      atLocal: perPeer.filter((p) => p.z === 1).length
+      atLocal: perPeer.filter((p) => p.z === 1).length,
+      cannotTell: perPeer.filter((p) => p.validation.canTell === false).length
     }
   }
 }
@@ -122,9 +126,12 @@ export function personalGoal (report: PersonalReport | null, spec: unknown): Goa
   const target = `all peers, within the ${familyWise ? 'family-wise (Bonferroni) ' : 'paired '}95% interval${tolerance > 0 ? ` or ${(tolerance * 100).toFixed(2)}%` : ''}`
   if (report == null) return { goal, target, measured: 'n/a (no personal section: the scenario needs `personal:`)', pass: null }
   const hib = report.higherIsBetter
-  // peers whose own rows are empty (a region with no test rows) cannot be judged: counted apart
+  // peers without a figure on their own rows (a region with no test rows; AUC on rows of one class) cannot be
+  // judged: counted apart
   const peers = report.perPeer.filter((p) => p.own.rows > 0 && p.own.personal != null)
   const unmeasured = report.perPeer.length - peers.length
+  // comparisons whose interval is the variance bound (a class with a single own row: learning/auc-compare.ts)
+  const bounded = peers.reduce((k, p) => k + (p.own.vsNetwork?.bounded === true ? 1 : 0) + (p.own.vsLocalOnly?.bounded === true ? 1 : 0), 0)
   const critical = familyWise ? normalCritical(0.05 / Math.max(1, 2 * peers.length)) : 1.96
   const side = (other: 'network' | 'localOnly'): { ok: number, outside95: number, better: number, worst: string } => {
     let ok = 0; let outside95 = 0; let better = 0; let worst: { gap: number, p: PersonalPeerRow } | null = null
@@ -146,10 +153,18 @@ export function personalGoal (report: PersonalReport | null, spec: unknown): Goa
   return {
     goal,
     target,
-    measured: `${text('network', n)}; ${text('local-only', l)}${familyWise ? `; critical value ${critical.toFixed(2)}` : ''}${unmeasured > 0 ? `; ${unmeasured} peer(s) without own test rows not judged` : ''}`,
+    measured: `${text('network', n)}; ${text('local-only', l)}${familyWise ? `; critical value ${critical.toFixed(2)}` : ''}` +
+      (bounded > 0 ? `; ${bounded} comparison(s) on own rows with a single row of a class (interval from the variance bound)` : '') +
+      (unmeasured > 0 ? `; ${unmeasured} peer(s) without their ${report.metric} on own rows (no test rows, or one class) not judged` : ''),
     pass: peers.length === 0 ? null : n.ok === peers.length && l.ok === peers.length
   }
 }
+
+/** How the one-SE rule (learning/personal.ts chooseBlend) reads in the summary and the report. */
+export const ONE_SE_TEXT = 'the network model unless it is worse than the best blend beyond their paired 95% interval, else the smallest z within one (paired) standard error of the best, by'
+
+/** ` (N because their validation rows could not tell: one row or one class)`, or nothing (also for older results). */
+export const cannotTell = (r: PersonalReport): string => (r.all.cannotTell ?? 0) > 0 ? ` (${r.all.cannotTell} because their validation rows could not tell: one row or one class)` : ''
 
 const fmt = (v: number | null | undefined, d = 4): string => v == null || !Number.isFinite(v) ? '-' : Number(v.toPrecision(d)).toString()
 
@@ -167,8 +182,8 @@ export function renderPersonal (r: PersonalReport, options: { maxPeers?: number 
   const more = r.perRegion == null && r.perPeer.length > maxPeers ? [`  (${r.perPeer.length - maxPeers} more peers in results.json and report.html)`] : []
   return [
     `personal models: ${r.metric} of each peer's network, personal and local-only models, on its own rows (${r.ownRows}) and on the shared test split;`,
-    `personal = ${r.selection.blend} of network and local-only, z (local credibility) in {0, 0.1, ..., 1}: ${r.selection.rule === 'min' ? 'the best' : 'the smallest within one standard error of the best'} ${r.selection.loss} on the peer's own validation rows (${Math.round(r.selection.validationFraction * 100)}% of its shard, held out of all training); ` +
-      `${r.all.atNetwork} peers kept the network model (z 0), ${r.all.atLocal} their local one (z 1)${r.perRegion != null ? '; by region: means over its peers (peers), mean z' : ''}`,
+    `personal = ${r.selection.blend} of network and local-only, z (local credibility) in {0, 0.1, ..., 1}: ${r.selection.rule === 'min' ? 'the best' : ONE_SE_TEXT} ${r.selection.loss} on the peer's own validation rows (${Math.round(r.selection.validationFraction * 100)}% of its shard, held out of all training); ` +
+      `${r.all.atNetwork} peers kept the network model (z 0)${cannotTell(r)}, ${r.all.atLocal} their local one (z 1)${r.perRegion != null ? '; by region: means over its peers (peers), mean z' : ''}`,
     ...rows.map(line),
     ...more
   ]

@@ -40,7 +40,7 @@ export interface PersonalPeerFigures {
   z: number
   /** Selection loss name and its values on the peer's own validation rows. */
   loss: string
-  validation: { rows: number, network: number, localOnly: number, personal: number }
+  validation: { rows: number, network: number, localOnly: number, personal: number, canTell: boolean }
   own: PersonalFigures
   shared: PersonalFigures
 }

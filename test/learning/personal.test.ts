@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BLEND_GRID, blendPredictions, blendWeights, chooseBlend, holdOutRows, pairedDifference, rowContributions, selectionLoss } from '../../learning/personal.js'
+import { BLEND_GRID, blendPredictions, blendWeights, chooseBlend, holdOutRows, labelsCanTell, pairedDifference, rowContributions, selectionLoss } from '../../learning/personal.js'
+import { pairedAucDifference } from '../../learning/auc-compare.js'
 import { blendModeOf, choosePersonal, evaluatePersonal, personalWeights, predictPersonal } from '../../learning/personal-model.js'
 import { computeMetrics } from '../../learning/metrics.js'
 import { datasetFromArrays } from '../../learning/dataset.js'
@@ -68,6 +69,32 @@ test('chooseBlend, one-standard-error rule: noise keeps the network model, evide
   assert.equal(clear.z, 0.5, 'the smallest z within one standard error of the best')
   const far = chooseBlend([cand(0, net), cand(0.5, net.map((x) => x - 0.2)), cand(1, local)])
   assert.equal(far.z, 1, 'a blend clearly worse than the best is passed over')
+  // The gate: the network model 1.5 paired standard errors behind the local one (10 rows) is within the paired
+  // 95% interval and kept (the one-SE rule alone would move); 2.5 standard errors behind, it is left.
+  const spread = [0.1, 2.5, 0.3, 1.9, 0.05, 2.7, 0.6, 1.2, 0.2, 2.2]
+  const e = [1, -1, 0.5, -0.5, 1, -1, 0.5, -0.5, 1, -1] // paired noise, mean 0
+  const sdE = Math.sqrt(e.reduce((s2, x) => s2 + x * x, 0) / 9)
+  const behindBy = (k: number): number[] => spread.map((x, i) => x + 0.1 * e[i] + k * 0.1 * sdE / Math.sqrt(10))
+  const d15 = pairedDifference(behindBy(1.5), spread, false)
+  assert.ok(close(-d15.mean / (d15.halfWidth / 1.96), 1.5, 1e-9), `1.5 paired SE behind: ${-d15.mean / (d15.halfWidth / 1.96)}`)
+  const inside = chooseBlend([cand(0, behindBy(1.5)), cand(1, spread)])
+  assert.equal(inside.bestZ, 1, 'the local model has the lower mean loss')
+  assert.equal(inside.z, 0, 'within the paired 95% interval: the network model is kept')
+  assert.equal(chooseBlend([cand(0, behindBy(2.5)), cand(1, spread)]).z, 1, 'beyond it: the local model')
+})
+
+test('chooseBlend, one-standard-error rule below two rows, and labelsCanTell: rows that cannot tell keep the network model', () => {
+  // one validation row: no standard error (a zero spread would let any lower loss win, as rule min does)
+  const one = chooseBlend([{ z: 0, loss: 0.9, rows: [0.9] }, { z: 0.5, loss: 0.5, rows: [0.5] }, { z: 1, loss: 0.1, rows: [0.1] }])
+  assert.equal(one.bestZ, 1, 'the local model has the lowest loss on the one row')
+  assert.equal(one.z, 0, 'one row cannot tell: the network model')
+  assert.equal(one.loss, 0.9, 'the network model\'s loss reported as the choice\'s')
+  assert.equal(chooseBlend([{ z: 0, loss: 0.9, rows: [0.9, 0.9] }, { z: 1, loss: 0.1, rows: [0.1, 0.11] }]).z, 1, 'two rows with a clear gap: the local model')
+  assert.equal(labelsCanTell([0, 0, 0, 0, 0]), false, 'one class: cannot tell')
+  assert.equal(labelsCanTell([1]), false, 'one row: cannot tell')
+  assert.equal(labelsCanTell([]), false, 'no rows: cannot tell')
+  assert.equal(labelsCanTell([0, 0, 1]), true, 'both classes: can tell')
+  assert.equal(labelsCanTell([0, 2, 0]), true, 'counts that differ: can tell')
 })
 
 test('rowContributions: their mean is the metric (accuracy, log loss, Poisson deviance; weighted too); pairedDifference', () => {
@@ -133,6 +160,43 @@ test('choosePersonal on a logistic model: the local model when the own rows favo
     assert.ok(f.vsNetwork != null && f.vsNetwork.mean - f.vsNetwork.halfWidth > 0, 'significantly better')
     const direct = computeMetrics('binary', Float32Array.from(dataset.test, (r) => dataset.y[r]), predictPersonal(model, dataset, dataset.test, toLocal)).logLoss
     assert.ok(close(f.personal as number, direct, 1e-6), 'the personal figure is the personal predictions\' metric')
+  } finally { model.dispose() }
+})
+
+test('choosePersonal: validation rows of one class keep the network model, even where a local model fits them better', () => {
+  const { dataset, model, good } = logisticProblem()
+  try {
+    // a small shard's validation rows, all negative (as an Adult country's few rows, all below 50K); its local
+    // model predicts P(positive) near 0 everywhere, so its log loss on them is lower on every row
+    const negatives = Uint32Array.from([...dataset.train].filter((r) => dataset.y[r] < 0.5).slice(0, 12))
+    const nearZero = Float32Array.of(0, 0, -6)
+    const c = choosePersonal(model, dataset, negatives, good, nearZero)
+    assert.ok(c.validation.localOnly < c.validation.network, `the local model's log loss is lower on these rows (${c.validation.localOnly} vs ${c.validation.network})`)
+    assert.equal(c.validation.canTell, false, 'one class: the rows cannot tell')
+    assert.equal(c.z, 0, 'the network model is kept')
+    assert.equal(c.validation.personal, c.validation.network, 'the personal figure is the network model\'s')
+    assert.equal(choosePersonal(model, dataset, negatives, good, nearZero, { rule: 'min' }).z, 0, 'under rule min too')
+    // the same local model on rows of both classes is judged on its merits (and loses: it ranks nothing)
+    const mixed = choosePersonal(model, dataset, dataset.train, good, nearZero)
+    assert.equal(mixed.validation.canTell, true, 'both classes: the rows can tell')
+    assert.equal(mixed.z, 0, 'a far worse local model is not chosen')
+  } finally { model.dispose() }
+})
+
+test('evaluatePersonal by AUC: a paired DeLong interval for each comparison (AUC is not a mean over rows)', () => {
+  const { dataset, model, good, bad } = logisticProblem()
+  try {
+    const pm = { mode: 'parameters' as const, z: 1, network: bad, local: good }
+    const f = evaluatePersonal(model, dataset, dataset.test, pm, { name: 'auc', higherIsBetter: true })
+    assert.ok(f.vsNetwork != null && f.vsLocalOnly != null, 'both comparisons carry an interval')
+    assert.ok(f.vsNetwork.mean - f.vsNetwork.halfWidth > 0, `the good model ranks significantly better than the bad one: ${JSON.stringify(f.vsNetwork)}`)
+    assert.deepEqual(f.vsLocalOnly, { mean: 0, halfWidth: 0 }, 'at z 1 the personal model is the local one')
+    const y = Float32Array.from(dataset.test, (r) => dataset.y[r])
+    const d = pairedAucDifference(y, predictPersonal(model, dataset, dataset.test, pm), predictPersonal(model, dataset, dataset.test, { ...pm, z: 0 }))
+    assert.ok(d != null && close(f.vsNetwork.mean, d.mean, 1e-12) && close(f.vsNetwork.halfWidth, d.halfWidth, 1e-12), 'DeLong\'s difference of the two models\' scores')
+    assert.ok(close(f.vsNetwork.mean, (f.personal as number) - (f.network as number), 1e-9), 'the difference of the reported AUCs')
+    const g = evaluatePersonal(model, dataset, dataset.test, pm, { name: 'gini', higherIsBetter: true })
+    assert.ok(g.vsNetwork != null && close(g.vsNetwork.mean, 2 * f.vsNetwork.mean, 1e-12) && close(g.vsNetwork.halfWidth, 2 * f.vsNetwork.halfWidth, 1e-12), 'Gini = 2 AUC - 1: twice the AUC difference')
   } finally { model.dispose() }
 })
 

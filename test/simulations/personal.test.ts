@@ -14,7 +14,7 @@ import type { PersonalPeerFigures } from '../../simulations/harness/personal-tas
 const figures = (net: number, personal: number, local: number, vsNet: number, vsLocal: number, halfWidth: number): PersonalPeerFigures['own'] =>
   ({ rows: 100, network: net, localOnly: local, personal, vsNetwork: { mean: vsNet, halfWidth }, vsLocalOnly: { mean: vsLocal, halfWidth } })
 const peer = (index: number, region: string | null, z: number, own: PersonalPeerFigures['own']): PersonalPeerFigures =>
-  ({ index, region, mode: 'parameters', z, loss: 'poissonDeviance', validation: { rows: 20, network: 0.3, localOnly: 0.3, personal: 0.3 }, own, shared: own })
+  ({ index, region, mode: 'parameters', z, loss: 'poissonDeviance', validation: { rows: 20, network: 0.3, localOnly: 0.3, personal: 0.3, canTell: true }, own, shared: own })
 
 test('personalBeatsLocal: every peer within the paired interval of both models; a clear loss fails it', () => {
   const options = { metric: 'poissonDeviance', higherIsBetter: false, validationFraction: 0.2 }
@@ -41,6 +41,15 @@ test('personalBeatsLocal: every peer within the paired interval of both models; 
   assert.match(personalGoal(many(2.5), { familyWise: true }).measured, /outside their own 95% 1/, 'the per-peer count is still shown')
   assert.equal(personalGoal(many(2.5), { familyWise: true }).pass, true, 'inside the family-wise interval of 100 comparisons')
   assert.equal(personalGoal(many(4), { familyWise: true }).pass, false, '4 standard errors worse fails even family-wise')
+  // AUC figures: a comparison whose interval is the variance bound is counted; a peer without an own AUC is not judged
+  const bounded = { rows: 9, network: 0.9, localOnly: 0.7, personal: 0.9, vsNetwork: { mean: 0, halfWidth: 0 }, vsLocalOnly: { mean: 0.2, halfWidth: 2.1, bounded: true } }
+  const noAuc = { rows: 8, network: null, localOnly: null, personal: null, vsNetwork: null, vsLocalOnly: null }
+  const auc = buildPersonalReport([{ ownRows: 'region test rows', peers: [peer(0, 'A', 0, bounded), peer(1, 'B', 0, noAuc)] }], { metric: 'auc', higherIsBetter: true, validationFraction: 0.2 })
+  assert.equal(auc?.perPeer[0].own.vsLocalOnly?.bounded, true, 'the bound flag survives the rounding')
+  const g = personalGoal(auc, true)
+  assert.match(g.measured, /1 comparison\(s\) on own rows with a single row of a class/, `bounded intervals are counted: ${g.measured}`)
+  assert.match(g.measured, /1 peer\(s\) without their auc on own rows/, 'the peer without an own AUC is named apart')
+  assert.equal(g.pass, true, 'the judged peer passes')
 })
 
 /**

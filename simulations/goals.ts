@@ -4,6 +4,8 @@
  * - `minRatioToCentralized: 0.97`: decentralized mean >= 97% of centralized (for lower-is-better metrics:
  *   centralized / decentralized >= 0.97).
  * - `withinOfCentralized: 0.03`: |decentralized - centralized| / centralized <= 3%.
+ * - `worstWithinOfCentralized: 0.06`: the worst honest peer's final metric at most 6% worse than centralized
+ *   (relative, as `withinOfCentralized`; `decentralized.min` of the summary).
  * - `everyPeerBeatsLocal: true`: every honest peer's final metric beats its own local-only model.
  * - `variantWithin: { variant: 'no-attack', points: 2 }`: this run's mean within 2 points (percentage points of
  *   the metric x 100) of a variant's.
@@ -14,7 +16,7 @@
  *   baseline keeps at least that share of the deviance its centralized model explains.
  * - `minSignalKept: 0.98`: Poisson tasks: the network keeps >= 98% of the deviance the centralized model
  *   explains (signalKept: the decentralized mean's deviance explained / the centralized model's).
- * - `maxRssMiB: 4096`.
+ * - `maxRssMiB: 4096`: the peak RSS of the decentralized run and of each variant's (`timing.variantMaxRssMiB`).
  * - `personalBeatsLocal: true` (or `{ tolerance: 0.005 }`): every honest peer's personal model (scenario
  *   `personal:`) at least as good as its network and its local-only model on its own rows, within the paired 95%
  *   interval of the difference (or the relative tolerance); simulations/personal.ts.
@@ -43,6 +45,12 @@ import { marginNote } from './intervals.js'
 /** A goal result with its margin note when there is one. */
 const noted = (g: GoalResult, note: string | null): GoalResult => note == null ? g : { ...g, note }
 
+/** Relative gap of `value` behind `reference` (0.01 = 1% worse; negative: better), or null. */
+export function gapBehind (value: number | null | undefined, reference: number | null | undefined, higherIsBetter: boolean): number | null {
+  if (value == null || reference == null || !Number.isFinite(value) || !Number.isFinite(reference) || reference === 0) return null
+  return higherIsBetter ? (reference - value) / Math.abs(reference) : (value - reference) / Math.abs(reference)
+}
+
 const f = (v: number | null | undefined, d = 4): string => v == null || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(d)).toString()
 
 export function evaluateGoals (scenario: Scenario, results: Results): GoalResult[] {
@@ -60,7 +68,7 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
   }
   if (goals.withinOfCentralized != null) {
     const target = Number(goals.withinOfCentralized)
-    const gap = dec != null && cen != null ? (hib ? (cen - dec) / Math.abs(cen) : (dec - cen) / Math.abs(cen)) : null
+    const gap = gapBehind(dec, cen, hib)
     const p2 = (v: number): string => `${(v * 100).toFixed(2)}%`
     out.push(noted({
       goal: `decentralized mean ${results.metric.name} within x of centralized`,
@@ -68,6 +76,17 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
       measured: gap == null ? 'n/a' : `${p2(gap)} worse (${f(dec)} vs ${f(cen)})`,
       pass: gap == null ? null : gap <= target
     }, marginNote(target, results.details.bootstrap?.gapToCentralized ?? null, p2)))
+  }
+  if (goals.worstWithinOfCentralized != null) {
+    const target = Number(goals.worstWithinOfCentralized)
+    const worst = results.decentralized.min
+    const gap = gapBehind(worst, cen, hib)
+    out.push({
+      goal: `worst honest peer's ${results.metric.name} within x of centralized`,
+      target: `<= ${(target * 100).toFixed(1)}% worse`,
+      measured: gap == null ? 'n/a' : `${(gap * 100).toFixed(2)}% worse (${f(worst)} vs ${f(cen)})`,
+      pass: gap == null ? null : gap <= target
+    })
   }
   if (goals.minSignalKept != null) {
     const target = Number(goals.minSignalKept)
@@ -150,7 +169,7 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
     const v = results.details.variants.find((x) => x.name === g.variant)
     const vd = v?.decentralized.mean ?? null
     const vc = v?.centralized?.value ?? null
-    const gap = vd != null && vc != null ? (hib ? (vc - vd) / Math.abs(vc) : (vd - vc) / Math.abs(vc)) : null
+    const gap = gapBehind(vd, vc, hib)
     out.push({
       goal: `variant '${g.variant}' within x of its own centralized baseline`,
       target: `<= ${(Number(g.within) * 100).toFixed(1)}% worse`,
@@ -171,7 +190,10 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
     })
   }
   if (goals.maxRssMiB != null) {
-    out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured: `${results.maxRssMiB.toFixed(0)} MiB`, pass: results.maxRssMiB <= Number(goals.maxRssMiB) })
+    const runs: Array<[string, number]> = [['run', results.maxRssMiB], ...Object.entries(results.timing?.variantMaxRssMiB ?? {})]
+    const peak = Math.max(...runs.map(([, v]) => v))
+    const measured = runs.length === 1 ? `${peak.toFixed(0)} MiB` : `${peak.toFixed(0)} MiB (${runs.map(([n, v]) => `${n} ${v.toFixed(0)}`).join(', ')})`
+    out.push({ goal: 'peak memory (RSS)', target: `<= ${goals.maxRssMiB} MiB`, measured, pass: peak <= Number(goals.maxRssMiB) })
   }
   return out
 }

@@ -155,6 +155,8 @@ export interface Results extends Summary {
     roundWallMs: number[]
     /** Each variant's decentralized run, in seconds. */
     variantSeconds?: Record<string, number>
+    /** Each variant's peak memory (RSS, MiB) during its decentralized run; the `maxRssMiB` goal covers them too. */
+    variantMaxRssMiB?: Record<string, number>
   }
 }
 

@@ -217,6 +217,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   }
   const variants: VariantResult[] = []
   const variantSeconds: Record<string, number> = {}
+  const variantMaxRssMiB: Record<string, number> = {}
   if (options.variants !== false) {
     for (const v of scenario.variants) {
       options.onPhase?.(`variant ${v.name}`)
@@ -226,6 +227,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
         const vr = await vsim.run({ metric, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: `variant ${v.name}` }) })
         const result = variantResult(v.name, v.description, vr)
         variantSeconds[v.name] = sig(vr.wallSeconds, 4)
+        variantMaxRssMiB[v.name] = sig(vr.maxRssMiB, 4)
         // A variant that changes the model, data or split is not comparable with the base's centralized
         // model: it gets its own (same settings as its peers: model spec, rate schedule, batch size).
         if (options.baselines !== false && vs.baselines.centralized && ownsCentralized(scenario, vs)) {
@@ -327,7 +329,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       workers: run.workers,
       engineBusyMs: run.busyMs,
       roundWallMs: run.rounds.map((r) => r.wallMs),
-      ...(variants.length > 0 ? { variantSeconds } : {})
+      ...(variants.length > 0 ? { variantSeconds, variantMaxRssMiB } : {})
     }
   }
   results.details.goals = evaluateGoals(scenario, results)

@@ -84,3 +84,33 @@ test('FedAvg takes at least fedavgMinClients honest clients a round (all when fe
   const few = await runScenario(parseScenario({ ...base, baselines: { fedavgMinClients: 3 } }), { workers: 0, factoryModule, variants: false })
   assert.equal(few.details.baselines.fedavg.clientsPerRound, 3, 'a smaller minimum is honoured')
 })
+
+test('goals: the worst peer within x of centralized, and peak memory over the run and its variants', () => {
+  const scenario = parseScenario({ peers: 6, rounds: 1, dataset: 'digits', model: 'mlp', goals: { withinOfCentralized: 0.03, worstWithinOfCentralized: 0.06, maxRssMiB: 4096 } })
+  const results = (min: number, variantRss: Record<string, number>): Results => ({
+    metric: { name: 'accuracy', higherIsBetter: true },
+    decentralized: { mean: 0.97, min },
+    centralized: { value: 0.989 },
+    regions: null,
+    details: { perPeer: [], variants: [], perRound: [], bootstrap: { resamples: 0, level: 0.95, intervalPeers: [], gapToCentralized: null, ratioToCentralized: null } },
+    maxRssMiB: 1000,
+    timing: { variantMaxRssMiB: variantRss }
+  }) as unknown as Results
+  const worstOf = (r: Results): ReturnType<typeof evaluateGoals>[0] => evaluateGoals(scenario, r).find((g) => g.goal.startsWith('worst honest peer'))!
+  const memOf = (r: Results): ReturnType<typeof evaluateGoals>[0] => evaluateGoals(scenario, r).find((g) => g.goal.startsWith('peak memory'))!
+  // 0.989 x 0.94 = 0.92966: 0.93 is 5.97% worse, 0.92 is 6.98% worse
+  const near = worstOf(results(0.93, {}))
+  assert.equal(near.pass, true, `worst peer 0.93 is within 6% of 0.989: ${near.measured}`)
+  assert.match(near.measured, /5\.97% worse \(0\.93 vs 0\.989\)/, 'measured gap of the worst peer, not the mean')
+  assert.equal(worstOf(results(0.92, {})).pass, false, 'worst peer 0.92 is 6.98% behind: fails the 6% goal')
+  // lower-is-better metrics: the worst peer is the highest deviance
+  const poisson = evaluateGoals(scenario, { ...results(0.26, {}), metric: { name: 'poissonDeviance', higherIsBetter: false }, centralized: { value: 0.25 } } as unknown as Results)
+  assert.equal(poisson.find((g) => g.goal.startsWith('worst honest peer'))?.pass, true, 'deviance 0.26 vs 0.25 is 4% worse: within 6%')
+  assert.equal(worstOf(results(Number.NaN, {})).pass, null, 'no worst peer: no verdict')
+  assert.equal(memOf(results(0.93, { 'logistic-10k': 1200 })).pass, true, '1,000 and 1,200 MiB are within 4 GiB')
+  const big = memOf(results(0.93, { 'logistic-10k': 5000 }))
+  assert.equal(big.pass, false, "a variant's peak over 4 GiB fails the memory goal even when the run's is within it")
+  assert.match(big.measured, /5000 MiB \(run 1000, logistic-10k 5000\)/, 'each run\'s peak shown')
+  assert.throws(() => parseScenario({ peers: 6, rounds: 1, dataset: 'digits', model: 'mlp', goals: { worstWithinOfCentralized: 1.5 } }),
+    (err: Error) => err.name === 'ScenarioError' && /goals\.worstWithinOfCentralized/.test(err.message), 'a worst-peer margin above 100% is refused, naming the field')
+})

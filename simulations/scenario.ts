@@ -242,10 +242,7 @@ export const scenarioSchema = z.object({
    */
   metric: z.enum(GOAL_METRICS).optional(),
   /** Goals this scenario is meant to show; the report and the benchmark print pass or fail. */
-  goals: z.looseObject({
-    /** The worst honest peer at most this much (relative) worse than centralized (simulations/goals.ts). */
-    worstWithinOfCentralized: z.number().gt(0).max(1).optional()
-  }).default({}),
+  goals: z.looseObject({ worstWithinOfCentralized: z.number().gt(0).max(1).optional() }).default({}), // known goals: simulations/goals.ts
   workers: z.number().int().min(0).max(64).optional(),
   backend: z.string().optional(),
   transport: z.enum(['sim', 'libp2p']).default('sim')

@@ -27,6 +27,7 @@ import { GlmStats, statsLength, type GlmRows } from './stats.js'
 import { emptyWorking, solveWorking, workingStats } from './working.js'
 import { GlmFitError } from './errors.js'
 import { GLM_MAX_HALVINGS, GLM_MAX_STEP, GLM_WORKING_VERSION } from './constants.js'
+import { screenShare, type ShareBounds } from './share-bound.js'
 
 export interface GlmNetworkLearnerInit {
   design: GlmDesign
@@ -186,6 +187,15 @@ export class GlmNetworkLearner implements Learner {
     const m = this.maxStep
     this.beta = from.map((b, j) => sol.aliased[j] === 1 ? b : b + Math.max(-m, Math.min(m, sol.beta[j] - b)))
     if (this.design.intercept) this.nullIntercept = sol.nullIntercept
+  }
+
+  /**
+   * Screens a share the rule received (share-bound.ts) against this peer's last evaluation: null when an honest
+   * peer could have sent it, else what is wrong. `estimate`: the rule's running estimate before the share.
+   */
+  screenShare (share: GlmStats, estimate: GlmStats | null, bounds: ShareBounds): string | null {
+    const unitDispersion = this.family.name === 'poisson' || this.family.name === 'binomial'
+    return screenShare(share, { own: this.evaluated, beta: this.evaluatedAt, estimate, unitDispersion }, bounds)
   }
 
   async evaluate (options: AbortOptions & { split?: 'local' | 'test' } = {}): Promise<MetricValues> {

@@ -63,7 +63,7 @@ export function buildWorld (o: WorldOptions): SynthWorld {
   const total = rows.y.length
   const learners = Array.from({ length: o.peers }, (_, k) => {
     const own = Uint32Array.from({ length: total }, (_, r) => r).filter((r) => r % o.peers === k)
-    return new GlmNetworkLearner({ design, family, rows: { ...rows, rows: own }, numExamples: own.length, schemaHash: 'ab'.repeat(32) })
+    return new GlmNetworkLearner({ design, family, rows: { ...rows, rows: own }, numExamples: own.length, schemaHash: 'ab'.repeat(32), privacy: o.privacy?.(k) })
   })
   const rng = createRng('glm-synth-net')
   const sim = simulatedNetwork({ members: o.peers, rng: rng.fork('net'), schemaHash: 'ab'.repeat(32), numParams: learners[0].numParams })

@@ -113,10 +113,11 @@ export async function createDaemonLearner (init: LearnerInit): Promise<DaemonLea
   // growing: a last line still being written is left to the data feed, which goes on from where the load stopped
   const { dataset, model } = await loadLocalData(init.manifest, file, init.backend, { onBadRow: init.onBadRow, growing: true })
   if (init.manifest.rule.name === 'glm-newton') {
-    if (init.manifest.privacy != null) throw new PeerNodeConfigError('the network has a privacy block and rule glm-newton: differential privacy is not available for the exact GLM (its statistics would be sent without noise); refusing to start')
-    // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added)
+    // the exact GLM (rule glm-newton): statistics of this peer's rows as loaded (appended rows are not added);
+    // under privacy each evaluation is a release over all of them (sampling rate 1: rows = batch = 1)
     const { exactGlmFor } = await import('../learning/glm/index.js')
-    const glm = exactGlmFor(dataset, model).learner(dataset.train, { evaluate: (w) => evaluateWeights(model, dataset, dataset.train, w) })
+    const privacy = daemonPrivacy(init.manifest, 1, 1, init.privacyState) ?? undefined
+    const glm = exactGlmFor(dataset, model).learner(dataset.train, { evaluate: (w) => evaluateWeights(model, dataset, dataset.train, w), privacy })
     const out = glm as unknown as DaemonLearner
     out.loadedBytes = dataset.loadedPosition?.offset
     out.loadedFile = file

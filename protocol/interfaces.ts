@@ -43,6 +43,8 @@ export const RefusalReason = {
   BAD_PAYLOAD_HASH: 'BAD_PAYLOAD_HASH',
   NON_FINITE: 'NON_FINITE',
   NORM_BOUND: 'NORM_BOUND',
+  /** Statistics no honest peer could have sent (rule glm-newton: learning/glm/share-bound.ts). */
+  IMPLAUSIBLE_STATISTICS: 'IMPLAUSIBLE_STATISTICS',
   SELF: 'SELF',
   BUSY: 'BUSY',
   RATE_LIMITED: 'RATE_LIMITED'

@@ -22,6 +22,8 @@ export interface ExactGlmPeer {
   coefficients: number[]
   /** Coefficients of each round's evaluation (round 0 first). */
   history: number[][]
+  /** Differential privacy: the largest eigenvalue lift its releases' Fisher information needed (0: none or no privacy). */
+  privateRidge?: number
   /** The peer's estimate of the average statistics (null before any). */
   estimate: { n: number, deviance: number, sumWY: number, sumWMu: number } | null
 }
@@ -55,6 +57,12 @@ export interface ExactGlmFigures {
   table?: { summary: GlmSummary, text: string } | null
   pooledIterations: number
   pooledTestMetrics: Record<string, number>
+  /**
+   * Under differential privacy (learning/glm/private-stats.ts): each release's noisy Fisher information had its
+   * eigenvalues floored (with the matching score term, so the fixed point is unchanged); the largest lift over
+   * peers. null without privacy.
+   */
+  privateRidge: number | null
 }
 
 /** The figures of a run (`peerCount`: the network's size, which turns the average statistics into sums). */
@@ -109,7 +117,8 @@ export function exactGlmFigures (pooled: ExactGlmPooled, peers: readonly ExactGl
     predictedOverObservedWorst: ratio,
     trace: Array.from({ length: rounds }, (_, t) => sig(Math.max(0, ...peers.map((p) => p.history[t] != null ? diffOf(p.history[t]) : Infinity)), 3)),
     pooledIterations: pooled.iterations,
-    pooledTestMetrics: pooled.testMetrics
+    pooledTestMetrics: pooled.testMetrics,
+    privateRidge: peers.some((p) => (p.privateRidge ?? 0) > 0) ? sig(Math.max(...peers.map((p) => p.privateRidge ?? 0))) : null
   }
 }
 
@@ -119,7 +128,8 @@ export function exactGlmLine (e: ExactGlmFigures): string {
   return `exact GLM vs the pooled fit (${e.peers} peers, ${e.columns} columns, ${e.aliased} aliased): max |b - b_pooled| ${f(e.maxAbsCoefDiff)} (${e.worstColumn ?? '-'}), ` +
     `within 1e-3 after ${e.roundsTo1e3 ?? '-'} rounds; worst peer's deviance ${f(e.worstPeerDeviance, 8)} vs ${f(e.pooledDeviance, 8)} ` +
     `(${e.deviance5Digits ? '5 significant digits' : `rel. diff ${f(e.worstPeerDevianceRelDiff)}`}), predicted/observed ${f(e.worstPeerPredictedOverObserved, 7)}; ` +
-    `push-sum estimate: deviance rel. diff ${f(e.devianceRelDiff)}, predicted/observed ${f(e.predictedOverObservedWorst, 7)}`
+    `push-sum estimate: deviance rel. diff ${f(e.devianceRelDiff)}, predicted/observed ${f(e.predictedOverObservedWorst, 7)}` +
+    (e.privateRidge != null ? `; private releases: Fisher eigenvalues floored (largest lift ${f(e.privateRidge)}), figures of clipped, noisy statistics` : '')
 }
 
 /** The figures without the trace, the table and the pooled fit's test metrics (the summary JSON's `exactGlm`). */

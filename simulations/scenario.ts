@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import YAML from 'yaml'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
+import { phasesWithin } from '../learning/glm/phases.js'
 import type { PartitionOptions } from '../learning/partition.js'
 import { PrivacySpecSchema } from '../learning/specs.js'
 import { GOAL_METRICS } from '../learning/metrics.js'
@@ -286,9 +287,10 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
     throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
   }
   if (s.untilConverged != null && s.transport === 'libp2p') throw new ScenarioError(`scenario ${where}: untilConverged: not available with transport libp2p (it runs every round)`)
-  if (s.privacy != null && (s.rule as { rule: string }).rule === 'glm-newton') throw new ScenarioError(`scenario ${where}: privacy: differential privacy is not available with rule glm-newton (its GLM statistics are sent without noise)`)
-  // a target epsilon without a noise multiplier: the budget is to last the planned steps
-  if (s.privacy != null && s.privacy.noiseMultiplier == null && s.privacy.steps == null) s.privacy = { ...s.privacy, steps: Math.max(1, s.rounds * s.localSteps) }
+  const glm = (s.rule as { rule: string }).rule === 'glm-newton'
+  if (glm && s.membershipInference != null) throw new ScenarioError(`scenario ${where}: membershipInference: the loss-threshold attack scores models, and rule glm-newton sends statistics; not available with it`)
+  // a target epsilon without a noise multiplier: the budget is to last the planned steps (glm-newton: releases, one a phase)
+  if (s.privacy != null && s.privacy.noiseMultiplier == null && s.privacy.steps == null) s.privacy = { ...s.privacy, steps: Math.max(1, glm ? phasesWithin(s.rounds, (parseAveragingParams(s.rule, 'rule') as { phases: number[] }).phases) : s.rounds * s.localSteps) }
   const scenario = { ...s, name: s.name ?? fallbackName }
   scenario.variants.forEach((v, i) => {
     try {

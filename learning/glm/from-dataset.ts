@@ -12,6 +12,7 @@ import { glmFamily, type GlmFamily } from './family.js'
 import { glmRows } from './rows.js'
 import { GlmNetworkLearner } from './network-learner.js'
 import { GlmDesignError } from './errors.js'
+import type { PeerPrivacy } from '../privacy/peer.js'
 
 export interface ExactGlm {
   design: GlmDesign
@@ -19,7 +20,7 @@ export interface ExactGlm {
   schemaHash: string
   /** Length of a GlmNetworkLearner's vector. */
   numParams: number
-  learner: (rows: Uint32Array, options?: { evaluate?: (model: Float32Array, split: 'local' | 'test') => MetricValues }) => GlmNetworkLearner
+  learner: (rows: Uint32Array, options?: { evaluate?: (model: Float32Array, split: 'local' | 'test') => MetricValues, privacy?: PeerPrivacy }) => GlmNetworkLearner
 }
 
 /** The family of a linear model type, or an error naming it. */
@@ -38,6 +39,6 @@ export function exactGlmFor (dataset: Dataset, model: Model): ExactGlm {
   const schemaHash = toHex(sha256(new TextEncoder().encode(JSON.stringify({ exactGlm: 1, family: family.name, names: design.names }))))
   const base = glmRows(dataset)
   const make = (rows: Uint32Array, options: Parameters<ExactGlm['learner']>[1] = {}): GlmNetworkLearner =>
-    new GlmNetworkLearner({ design, family, rows: { ...base, rows }, numExamples: rows.length, schemaHash, evaluate: options.evaluate })
+    new GlmNetworkLearner({ design, family, rows: { ...base, rows }, numExamples: rows.length, schemaHash, evaluate: options.evaluate, privacy: options.privacy })
   return { design, family, schemaHash, numParams: make(new Uint32Array(0)).numParams, learner: make }
 }

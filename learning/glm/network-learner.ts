@@ -19,6 +19,10 @@
  * Each step moves no coefficient by more than `maxStep` from where this peer last evaluated (a trust region:
  * the first estimates mix few peers' rows; near the fit the steps are far smaller and Newton's is taken whole).
  * A step that lands where this peer's statistics are not finite is halved toward the previous coefficients.
+ *
+ * With `privacy` every evaluation is a differentially private release (private-stats.ts: records clipped,
+ * Gaussian noise, the Fisher information floored by a stated ridge) and one step of the peer's accountant at
+ * sampling rate 1; when the budget allows no more the learner evaluates no more and the engine sends nothing.
  */
 import type { AbortOptions, Learner, MetricValues, TrainResult } from '../../protocol/interfaces.js'
 import type { GlmFamily } from './family.js'
@@ -27,6 +31,9 @@ import { GlmStats, statsLength, type GlmRows } from './stats.js'
 import { emptyWorking, solveWorking, workingStats } from './working.js'
 import { GlmFitError } from './errors.js'
 import { GLM_MAX_HALVINGS, GLM_MAX_STEP, GLM_WORKING_VERSION } from './constants.js'
+import { screenShare, type ShareBounds } from './share-bound.js'
+import { privateWorkingStats, sensitivity } from './private-stats.js'
+import type { PeerPrivacy } from '../privacy/peer.js'
 
 export interface GlmNetworkLearnerInit {
   design: GlmDesign
@@ -39,6 +46,8 @@ export interface GlmNetworkLearnerInit {
   schemaHash: string
   /** Largest change of any coefficient in one step (a trust region; default GLM_MAX_STEP). */
   maxStep?: number
+  /** Differential privacy: each evaluation a Gaussian-mechanism release under this peer's accountant. */
+  privacy?: PeerPrivacy
   /** Metrics of the model part (the linear model) on local or test rows; default: none. */
   evaluate?: (model: Float32Array, split: 'local' | 'test') => MetricValues
 }
@@ -67,6 +76,8 @@ export class GlmNetworkLearner implements Learner {
   private readonly trail: Float64Array[] = []
   private estimate: GlmStats | null = null
   private stepped: GlmStats | null = null
+  readonly privacy: PeerPrivacy | null
+  private largestRidge = 0
 
   constructor (init: GlmNetworkLearnerInit) {
     this.design = init.design
@@ -79,7 +90,14 @@ export class GlmNetworkLearner implements Learner {
     this.statsLength = statsLength(init.design.p)
     this.numParams = this.statsLength + init.design.numFeatures + 1
     this.beta = new Float64Array(init.design.p)
+    this.privacy = init.privacy ?? null
   }
+
+  /** Whether the privacy budget is spent (the engine then sends nothing from this peer). */
+  privacyExhausted (): boolean { return this.privacy?.exhausted === true }
+
+  /** The largest ridge a private release added to this peer's Fisher information (0 without privacy). */
+  privateRidge (): number { return this.largestRidge }
 
   numExamples (): number { return this.count }
 
@@ -116,8 +134,15 @@ export class GlmNetworkLearner implements Learner {
     return beta
   }
 
-  private evaluateAt (beta: Float64Array, b0: number): GlmStats {
-    return workingStats(this.design, this.family, this.rows, beta, b0)
+  /** This peer's working statistics at (beta, b0): a private release under privacy; null once the budget is spent. */
+  private evaluateAt (beta: Float64Array, b0: number): GlmStats | null {
+    const dp = this.privacy
+    if (dp == null) return workingStats(this.design, this.family, this.rows, beta, b0)
+    if (dp.allowedSteps(1) === 0) { dp.record(0, 1); return null }
+    const release = privateWorkingStats(this.design, this.family, this.rows, beta, b0, dp.dpSgd())
+    dp.record(1)
+    this.largestRidge = Math.max(this.largestRidge, release.ridge)
+    return release.stats
   }
 
   async train (_steps: number, options: AbortOptions = {}): Promise<TrainResult> {
@@ -134,12 +159,14 @@ export class GlmNetworkLearner implements Learner {
       return { steps: 0, loss: this.evaluated.n > 0 ? this.evaluated.deviance / this.evaluated.n : NaN, examples: 0 }
     }
     let s = this.evaluateAt(this.beta, this.nullIntercept)
-    for (let h = 0; !(Number.isFinite(s.deviance) && s.score.every(Number.isFinite)); h++) {
+    for (let h = 0; s != null && !(Number.isFinite(s.deviance) && s.score.every(Number.isFinite)); h++) {
       const prev = this.evaluatedAt
       if (prev == null || h >= GLM_MAX_HALVINGS) throw new GlmFitError('the local deviance is not finite at the current coefficients and step halving did not help')
       this.beta = this.beta.map((b, j) => (b + prev[j]) / 2)
       s = this.evaluateAt(this.beta, this.nullIntercept)
     }
+    // the privacy budget is spent: no release, nothing more to send (the engine stops)
+    if (s == null) return { steps: 0, loss: NaN, examples: 0 }
     this.evaluated = s
     this.evaluatedAt = this.beta.slice()
     return { steps: 1, loss: s.n > 0 ? s.deviance / s.n : NaN, examples: s.n }
@@ -186,6 +213,19 @@ export class GlmNetworkLearner implements Learner {
     const m = this.maxStep
     this.beta = from.map((b, j) => sol.aliased[j] === 1 ? b : b + Math.max(-m, Math.min(m, sol.beta[j] - b)))
     if (this.design.intercept) this.nullIntercept = sol.nullIntercept
+  }
+
+  /**
+   * Screens a share the rule received (share-bound.ts) against this peer's last evaluation: null when an honest
+   * peer could have sent it, else what is wrong. `estimate`: the rule's running estimate before the share.
+   */
+  screenShare (share: GlmStats, estimate: GlmStats | null, bounds: ShareBounds): string | null {
+    const unitDispersion = this.family.name === 'poisson' || this.family.name === 'binomial'
+    // under privacy every slot of an honest share carries noise of std at most noiseMultiplier x clip (a convex
+    // combination of releases): six of them widen each bound
+    const dp = this.privacy?.dpSgd()
+    const noise = dp != null ? 6 * dp.noiseMultiplier * sensitivity(dp.clip) : 0
+    return screenShare(share, { own: this.evaluated, beta: this.evaluatedAt, estimate, unitDispersion }, { ...bounds, noise })
   }
 
   async evaluate (options: AbortOptions & { split?: 'local' | 'test' } = {}): Promise<MetricValues> {

@@ -32,3 +32,8 @@ export function phaseOf (round: number, schedule: readonly number[]): PhasePosit
 
 /** Default phases: 3 rounds for the start (the network's mean rate), then Newton steps every 5 rounds, 7 for the rest. */
 export const DEFAULT_PHASES: readonly number[] = [3, 5, 5, 5, 5, 7]
+
+/** Phases begun within the first `rounds` rounds: the exact GLM's releases of its statistics (one per phase). */
+export function phasesWithin (rounds: number, schedule: readonly number[]): number {
+  return rounds <= 0 ? 0 : phaseOf(rounds - 1, schedule).phase + 1
+}

@@ -99,6 +99,12 @@ export class GlmStats {
 
 /**
  * Computes a peer's statistics at `beta` (and the intercept-only model at `nullIntercept`).
+ * With `recordClip` (differential privacy, private-stats.ts), every record's contribution to the WORKING
+ * statistics (toWorking: the score slot as r_i = W_i z_i x_i) is clipped in two parts, each to L2 norm
+ * recordClip: the slots the fit reads (counts, sums, null model, score, Fisher information) are scaled by one
+ * factor, so a clipped record is a record with a smaller prior weight and the statistics stay a GLM's; the
+ * reported slots (deviances, Pearson, log-likelihood terms) by another. One record moves the working vector by
+ * at most sqrt(2) recordClip.
  *
  * @example
  * ```ts
@@ -106,7 +112,7 @@ export class GlmStats {
  * total.add(s)
  * ```
  */
-export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRows, beta: Float64Array, nullIntercept: number): GlmStats {
+export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRows, beta: Float64Array, nullIntercept: number, recordClip?: number): GlmStats {
   const p = design.p
   if (beta.length !== p) throw new GlmFitError(`beta has ${beta.length} values, the design ${p} columns`)
   if (data.numFeatures !== design.numFeatures) throw new GlmFitError(`the rows have ${data.numFeatures} features, the design reads ${design.numFeatures}`)
@@ -151,31 +157,54 @@ export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRow
     const vmu = family.variance(mu)
     const ww = w * me * me / vmu
     const sc = w * (yr - mu) * me / vmu
-    for (let a = 0; a < nnz; a++) {
-      const ia = idx[a]
-      const va = val[a]
-      U[ia] += sc * va
-      const wa = ww * va
-      const start = rowStart[ia]
-      for (let b = a; b < nnz; b++) info[start + idx[b]] += wa * val[b]
-    }
-    n++; sumW += w; sumWY += w * yr; sumWMu += w * mu
-    dev += w * family.unitDeviance(yr, mu)
-    pearson += w * (yr - mu) * (yr - mu) / vmu
+    const devR = w * family.unitDeviance(yr, mu)
+    const pearR = w * (yr - mu) * (yr - mu) / vmu
     family.logLikTerms(yr, mu, w, ll)
-    l0 += ll[0]; l1 += ll[1]
     const eta0 = b0 + off
     const mu0 = family.linkinv(eta0)
     const me0 = family.muEta(eta0)
     const v0 = family.variance(mu0)
-    nullDev += w * family.unitDeviance(yr, mu0)
-    nullScore += w * (yr - mu0) * me0 / v0
-    nullInfo += w * me0 * me0 / v0
+    const nullDevR = w * family.unitDeviance(yr, mu0)
+    const nullScoreR = w * (yr - mu0) * me0 / v0
+    const nullInfoR = w * me0 * me0 / v0
+    // differential privacy: the fit's slots scaled by f, the reported ones (deviances, Pearson, log-likelihood) by g
+    const f = recordClip == null ? 1 : clipFactorOf(recordClip, fitPart(w, yr, mu, nullScoreR + nullInfoR * b0, nullInfoR, ww, sc + ww * (eta - off), val, nnz))
+    const g = recordClip == null ? 1 : clipFactorOf(recordClip, Math.hypot(devR, pearR, ll[0], ll[1], nullDevR))
+    const fsc = f * sc
+    const fww = f * ww
+    for (let a = 0; a < nnz; a++) {
+      const ia = idx[a]
+      const va = val[a]
+      U[ia] += fsc * va
+      const wa = fww * va
+      const start = rowStart[ia]
+      for (let b = a; b < nnz; b++) info[start + idx[b]] += wa * val[b]
+    }
+    n += f; sumW += f * w; sumWY += f * w * yr; sumWMu += f * w * mu
+    dev += g * devR
+    pearson += g * pearR
+    l0 += g * ll[0]; l1 += g * ll[1]
+    nullDev += g * nullDevR
+    nullScore += f * nullScoreR
+    nullInfo += f * nullInfoR
   }
   o[S.n] = n; o[S.sumW] = sumW; o[S.sumWY] = sumWY; o[S.sumWMu] = sumWMu; o[S.deviance] = dev; o[S.pearson] = pearson
   o[S.logLik0] = l0; o[S.logLik1] = l1; o[S.nullDeviance] = nullDev; o[S.nullScore] = nullScore; o[S.nullInfo] = nullInfo
   return out
 }
+
+/**
+ * L2 norm of one record's contribution to the slots the fit reads: n, sumW, sumWY, sumWMu, the null model's
+ * working score and information, the score-slot part r_i = zw x (zw: W z, the working weight times the working
+ * response) and the packed Fisher part ww x x' (upper triangle).
+ */
+function fitPart (w: number, y: number, mu: number, nullScore: number, nullInfo: number, ww: number, zw: number, x: Float64Array, nnz: number): number {
+  let x2 = 0; let x4 = 0
+  for (let a = 0; a < nnz; a++) { const v2 = x[a] * x[a]; x2 += v2; x4 += v2 * v2 }
+  return Math.sqrt(1 + w * w + (w * y) ** 2 + (w * mu) ** 2 + nullScore * nullScore + nullInfo * nullInfo + zw * zw * x2 + ww * ww * (x2 * x2 + x4) / 2)
+}
+
+const clipFactorOf = (clip: number, norm: number): number => norm > clip ? clip / norm : 1
 
 function fail (field: string, problem: string): never {
   throw new GlmStatsError(`GLM statistics: ${field}: ${problem}`, field)

@@ -76,7 +76,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       emit: (type, detail) => { this.emit(type, detail) }
     })
     const context: RuleContext<AveragingParams> = {
-      self: this.self, params, options, rng: partnerRng, metrics: components.metrics ?? null,
+      self: this.self, params, options, rng: partnerRng, metrics: components.metrics ?? null, learner: components.learner,
       get round () { return engine._round },
       neighbours: () => this.others(),
       mass: () => this.mass(),
@@ -85,7 +85,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       exclusive: async (fn) => await this.model.exclusive(fn),
       fields: (kind, weight, parents) => this.outbox.fields(kind, weight, parents),
       send: async (fields, weights, to, honest, opts) => await this.outbox.emitUpdate(fields, weights, to, honest, opts),
-      merges: () => this.merges(),
+      merges: () => this.merges(), refuse: (reason, from) => { this.refuse(reason, from) },
       mergedBuffered: (ids) => {
         this.countMerged(ids.length)
         for (const id of ids) this.outbox.addParent(id)

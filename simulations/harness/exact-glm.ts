@@ -10,6 +10,7 @@ import { evaluateWeights } from '../../learning/learner.js'
 import {
   computeStats, exactGlmFor, fitFromEstimate, formatGlmSummary, type GlmSummary, fitPooled, glmRows, summarizeGlm, type GlmDesign, type GlmFamily, type GlmNetworkLearner
 } from '../../learning/glm/index.js'
+import type { PeerPrivacy } from '../../learning/privacy/index.js'
 import type { ExactGlmPeer, ExactGlmPooled } from '../exact-glm.js'
 
 export interface ExactGlmSetup {
@@ -17,7 +18,7 @@ export interface ExactGlmSetup {
   family: GlmFamily
   schemaHash: string
   numParams: number
-  learner: (rows: Uint32Array, evaluate: (model: Float32Array, split: 'local' | 'test') => Record<string, number>) => GlmNetworkLearner
+  learner: (rows: Uint32Array, evaluate: (model: Float32Array, split: 'local' | 'test') => Record<string, number>, privacy?: PeerPrivacy) => GlmNetworkLearner
   /** The pooled maximum-likelihood fit on every training row (the reference). */
   pooled: () => ExactGlmPooled
   /** The deviance and predicted / observed of given coefficients on every training row (exact). */
@@ -41,7 +42,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model, trainRows: Uint32
     family,
     schemaHash: glm.schemaHash,
     numParams: glm.numParams,
-    learner: (rows, evaluate) => glm.learner(rows, { evaluate }),
+    learner: (rows, evaluate, privacy) => glm.learner(rows, { evaluate, privacy }),
     pooled: () => {
       const fit = fitPooled(design, family, glmRows(dataset, trainRows))
       const s = summarizeGlm(fit, design.references)
@@ -71,6 +72,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model, trainRows: Uint32
         index,
         coefficients: Array.from(learner.coefficients()),
         history: learner.history().map((b) => Array.from(b)),
+        privateRidge: learner.privateRidge(),
         estimate: est == null ? null : { n: est.n, deviance: est.deviance, sumWY: est.sumWY, sumWMu: est.sumWMu }
       }
     }

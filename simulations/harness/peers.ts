@@ -156,7 +156,7 @@ export async function createPeerEnvironment (init: EnvironmentInit): Promise<Pee
 
   const createPeer = async (ctx: Parameters<PeerEnvironment['createPeer']>[0]): Promise<SimPeer> => {
     const identity = generateIdentity(identitySeed(scenario, ctx.index))
-    const glmLearner = exact?.learner(shards[ctx.index].indices, (w, split) => evaluateWeights(model, dataset, split === 'test' ? dataset.test : curveRows, w)) ?? null
+    const glmLearner = exact?.learner(shards[ctx.index].indices, (w, split) => evaluateWeights(model, dataset, split === 'test' ? dataset.test : curveRows, w), privacy?.privacyFor(ctx.index, 1)) ?? null
     if (glmLearner != null) glmLearners.set(ctx.index, glmLearner)
     const datasetLearner = glmLearner != null ? null : new DatasetLearner({
       model,

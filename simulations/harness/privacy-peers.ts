@@ -53,13 +53,16 @@ export class PrivacyWorld {
     this.indexOf = new Map(init.keys.map((k, i) => [k, i]))
   }
 
-  /** The privacy of peer `index` (null without a privacy block, and for adversaries). */
-  privacyFor (index: number): PeerPrivacy | undefined {
+  /**
+   * The privacy of peer `index` (null without a privacy block, and for adversaries). `sampleRate`: that of one
+   * step (default batch size / rows; 1 for the exact GLM, whose releases are over all its rows).
+   */
+  privacyFor (index: number, sampleRate?: number): PeerPrivacy | undefined {
     const { scenario, shards } = this.init
     if (scenario.privacy == null || this.init.adversaries.includes(index)) return undefined
     const rows = Math.max(1, shards[index].indices.length)
     const normal = createRng(scenario.seed).fork(`privacy:${index}`)
-    const p = new PeerPrivacy({ spec: scenario.privacy, normal: () => normal.normal(), sampleRate: Math.min(1, scenario.batchSize / rows) })
+    const p = new PeerPrivacy({ spec: scenario.privacy, normal: () => normal.normal(), sampleRate: sampleRate ?? Math.min(1, scenario.batchSize / rows) })
     this.privacy.set(index, p)
     return p
   }

@@ -63,8 +63,8 @@ function maxDiff (peers: GlmPeer[], pooled: ReturnType<typeof fitPooled>): numbe
   return worst
 }
 
-test('glm-newton parameters: uniform push-sum weights, clipping off by default, fanout all', () => {
-  assert.deepEqual(parseAveragingParams({ rule: 'glm-newton' }), { rule: 'glm-newton', weighting: 'uniform', clip: 'off', maxExampleCount: 1e6, maxWeightRatio: 2, maxStatistic: 1e15, phases: [3, 5, 5, 5, 5, 7], track: false, fanout: 'all' }, 'defaults')
+test('glm-newton parameters: uniform push-sum weights, clipping off by default, the statistics bound on, fanout all', () => {
+  assert.deepEqual(parseAveragingParams({ rule: 'glm-newton' }), { rule: 'glm-newton', weighting: 'uniform', clip: 'off', maxExampleCount: 1e6, maxWeightRatio: 2, maxStatistic: 1e15, bound: { scoreRatio: 16, scaleRatio: 100 }, phases: [3, 5, 5, 5, 5, 7], track: false, fanout: 'all' }, 'defaults')
   assert.throws(() => parseAveragingParams({ rule: 'glm-newton', phases: [] }), (e: Error) => e.name === 'InvalidAveragingParamsError' && /phases/.test(e.message), 'empty phases refused')
 })
 

@@ -63,6 +63,8 @@ test('a scenario privacy block is validated, and a target epsilon gets the plann
   assert.equal(parseScenario({ ...base, privacy: { epsilon: 4 } }).privacy?.steps, 15, 'steps = rounds x localSteps')
   assert.equal(parseScenario({ ...base, privacy: { epsilon: 4, noiseMultiplier: 1.1 } }).privacy?.steps, undefined, 'an explicit noise multiplier needs no steps')
   assert.equal(parseScenario(base).privacy, null, 'no block: no privacy')
-  assert.throws(() => parseScenario({ ...base, rule: { rule: 'glm-newton' }, privacy: { epsilon: 4, noiseMultiplier: 1.1 } }, 'p.yaml'),
-    (e: Error) => e.name === 'ScenarioError' && /glm-newton/.test(e.message) && /p\.yaml/.test(e.message), 'privacy with the exact GLM (no noise on its statistics) is refused, not run without privacy')
+  // the exact GLM releases its statistics once a phase: a target epsilon lasts the phases begun in the rounds
+  assert.equal(parseScenario({ ...base, rounds: 15, rule: { rule: 'glm-newton', phases: [3, 5] }, privacy: { epsilon: 4 } }).privacy?.steps, 4, 'glm-newton: steps = phases begun within 15 rounds (3 + 5 + 5 + 2)')
+  assert.throws(() => parseScenario({ ...base, rule: { rule: 'glm-newton' }, privacy: { epsilon: 4 }, membershipInference: {} }, 'p.yaml'),
+    (e: Error) => e.name === 'ScenarioError' && /membershipInference/.test(e.message) && /p\.yaml/.test(e.message), 'the loss-threshold attack on statistics is refused, not run on the wrong vector')
 })

@@ -51,9 +51,6 @@ function parseParams (pairs: string[]): Record<string, unknown> {
   return out
 }
 
-/** The exact GLM gossips sufficient statistics without noise: a private network must not silently run it. */
-export const GLM_PRIVACY_UNSUPPORTED = '--privacy: differential privacy is not available with rule glm-newton (its GLM statistics are sent without noise); use a rule that trains by DP-SGD, e.g. epidemic'
-
 export class NetworkCommandError extends Error {
   static override name = 'NetworkCommandError'
   override name = 'NetworkCommandError'
@@ -130,7 +127,6 @@ export function register (program: Command): void {
         const { parsePrivacySpec } = await import('../../../learning/privacy/index.js')
         const raw = await readSpec(opts.privacy, 'privacy')
         try { privacy = parsePrivacySpec(raw) } catch (err) { throw new NetworkCommandError(`--privacy: ${(err as Error).message}`) }
-        if (opts.rule === 'glm-newton') throw new NetworkCommandError(GLM_PRIVACY_UNSUPPORTED)
       }
       const identity = await admin(opts)
       const m = createNetwork({

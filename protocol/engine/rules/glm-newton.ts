@@ -15,6 +15,12 @@
  *
  * Exactness needs the sums conserved: self-centred clipping is off by default (a clipped share destroys mass);
  * the engine's weight clamp still bounds a share to `maxWeightRatio` (the honest shares lie well below).
+ * Bounded influence instead comes from `bound` (on by default): each share, when it is absorbed, is screened
+ * against this peer's own evaluation by what an honest peer's statistics satisfy (signs, a positive
+ * semi-definite Fisher information, a score within the Pearson ellipsoid, per-row scale within a ratio of
+ * ours; learning/glm/share-bound.ts) and refused IMPLAUSIBLE_STATISTICS otherwise. Honest shares are convex
+ * combinations of honest statistics and pass, so the fit stays exact. With `track` the estimate holds running
+ * increments of which no sign or ellipsoid holds: only the value and row-count bounds apply.
  */
 import { z } from 'zod'
 import { influenceFields } from '../../averaging/params.js'
@@ -27,6 +33,9 @@ import { decodeWorking } from '../../../learning/glm/working.js'
 import { GlmStats, statsLength, STATS_HEADER } from '../../../learning/glm/stats.js'
 import { GLM_MAX_COLUMNS, GLM_WORKING_VERSION } from '../../../learning/glm/constants.js'
 import { DEFAULT_PHASES, phaseOf } from '../../../learning/glm/phases.js'
+import { GlmNetworkLearner } from '../../../learning/glm/network-learner.js'
+import { DEFAULT_SHARE_BOUNDS } from '../../../learning/glm/share-bound.js'
+import type { PeerKey } from '../../interfaces.js'
 
 export const glmNewtonParamsSchema = z.object({
   rule: z.literal('glm-newton'),
@@ -34,6 +43,10 @@ export const glmNewtonParamsSchema = z.object({
   ...influenceFields,
   clip: influenceFields.clip.default('off').describe('self-centred clipping breaks the conserved sums: off unless asked for'),
   maxStatistic: z.number().positive().default(1e15).describe('largest magnitude of a received statistic (a share beyond it is refused MALFORMED)'),
+  bound: z.union([z.literal('off'), z.object({
+    scoreRatio: z.number().min(1).max(1e12).default(DEFAULT_SHARE_BOUNDS.scoreRatio).describe('largest score statistic at our coefficients over the share\'s Pearson statistic'),
+    scaleRatio: z.number().min(1).max(1e12).default(DEFAULT_SHARE_BOUNDS.scaleRatio).describe('largest per-row Fisher trace and Pearson statistic over ours')
+  }).strict()]).default({ ...DEFAULT_SHARE_BOUNDS }).describe('screen every share by what an honest peer\'s statistics satisfy (refused IMPLAUSIBLE_STATISTICS); off: only the value and row-count bounds'),
   phases: z.array(z.number().int().min(1).max(1000)).min(1).max(100).default([...DEFAULT_PHASES]).describe('phase lengths in rounds (the last repeats): peers take the Newton step at the end of each phase; the push-sum mixes the statistics in between (the learners read them)'),
   track: z.boolean().default(false).describe('gradient tracking across phases (add increments) instead of restarting the push-sum with each phase'),
   fanout: z.union([z.literal('all'), z.number().int().min(1).max(64)]).default('all').describe('out-neighbours each round (all: every current neighbour)')
@@ -68,7 +81,7 @@ class GlmNewtonRule implements AveragingRule {
   private own: Float64Array | null = null
   private phase = -1
   /** Shares of a later phase than ours (a sender ahead of us), absorbed when we start that phase. */
-  private pending: Array<{ phase: number, x: Float64Array, weight: number }> = []
+  private pending: Array<{ phase: number, x: Float64Array, weight: number, from: PeerKey }> = []
 
   constructor (private readonly ctx: RuleContext<GlmNewtonParams>) {
     this.w = ctx.mass()
@@ -120,6 +133,8 @@ class GlmNewtonRule implements AveragingRule {
         this.w = ctx.mass()
         for (const p of this.pending) {
           if (p.phase !== phase) continue
+          // screened now, against this phase's own evaluation (the one it was sent in)
+          if (this.implausible(p.x, num, length)) { ctx.refuse(RefusalReason.IMPLAUSIBLE_STATISTICS, p.from); continue }
           for (let i = 4; i < length; i++) num[i] += p.weight * p.x[i]
           this.w += p.weight
         }
@@ -147,6 +162,17 @@ class GlmNewtonRule implements AveragingRule {
       // undelivered shares come back: the sums stay conserved
       await ctx.exclusive(() => { this.absorb(vector, share * lost, length, ctx.model()) })
     }
+  }
+
+  /**
+   * Whether a share fails the bound (learning/glm/share-bound.ts) against our learner's own evaluation and the
+   * running estimate `num / w` (false when the bound is off, with tracking, or without the exact GLM learner).
+   */
+  private implausible (x: Float64Array, num: Float64Array, length: number): boolean {
+    const { params, learner } = this.ctx
+    if (params.bound === 'off' || params.track || !(learner instanceof GlmNetworkLearner)) return false
+    const estimate = new GlmStats(Float64Array.from(num.subarray(0, length), (v, i) => i < 4 ? v : v / this.w))
+    return learner.screenShare(new GlmStats(x), estimate, params.bound) != null
   }
 
   private absorb (x: ArrayLike<number>, weight: number, length: number, own: Float32Array): void {
@@ -177,10 +203,11 @@ class GlmNewtonRule implements AveragingRule {
       if (!mergeAllowed) { this.w += header.weight; return { merged: false, refusal: null } }
       if (!ctx.params.track && senderPhase > this.phase && this.phase >= 0) {
         // a share of a phase we have not started: it belongs to that phase's push-sum (bounded: the oldest goes)
-        this.pending.push({ phase: senderPhase, x: x.data, weight: header.weight })
+        this.pending.push({ phase: senderPhase, x: x.data, weight: header.weight, from: header.sender })
         if (this.pending.length > MAX_PENDING) this.pending.shift()
         return { merged: true, refusal: null }
       }
+      if (this.implausible(x.data, this.numerator(own, length), length)) return { merged: false, refusal: RefusalReason.IMPLAUSIBLE_STATISTICS }
       this.absorb(x.data, header.weight, length, own)
       return { merged: true, refusal: null }
     })

@@ -4,7 +4,7 @@
  * everything rules share: validation, replay, the update log and checkpoint batches, events, metrics, the loop.
  */
 import type { z } from 'zod'
-import type { AbortOptions, Metrics, PeerKey, RefusalReason, Rng } from '../../interfaces.js'
+import type { AbortOptions, Learner, Metrics, PeerKey, RefusalReason, Rng } from '../../interfaces.js'
 import type { PeerEngineOptions } from '../constants.js'
 import type { Checkpoint } from '../store.js'
 import type { UpdateFields, UpdateHeader, UpdateKind } from '../types.js'
@@ -36,6 +36,8 @@ export interface RuleContext<P> {
   /** The current local round. */
   readonly round: number
   readonly metrics: Metrics | null
+  /** This peer's learner (read-only use: a rule may ask a learner it knows, e.g. glm-newton's GLM learner). */
+  readonly learner: Learner
   /** The transport's current neighbours, without this peer. */
   neighbours: () => PeerKey[]
   /** This peer's merge mass under `params.weighting`: its example count (at least 1), or 1. */
@@ -49,6 +51,8 @@ export interface RuleContext<P> {
   fields: (kind: UpdateKind, weight: number, parents?: string[]) => UpdateFields
   /** Seals and sends (through the behaviour when one is installed); the honest id and who the transport took. */
   send: (fields: UpdateFields, weights: Float32Array, to: PeerKey[], honest: Float32Array, options: AbortOptions) => Promise<{ id: string, delivered: PeerKey[] }>
+  /** Counts a refusal decided outside `receive` (a share held for later and refused when it was due). */
+  refuse: (reason: RefusalReason, from: PeerKey) => void
   /** Whether this peer merges what it receives (false for a free-riding behaviour). */
   merges: () => boolean
   /** Counts updates merged outside `receive` (a buffered merge) and records their ids as parents of the next send. */

@@ -116,9 +116,12 @@ test('murmur network create --privacy: the block is validated and signed into th
     const glm = murmur(dir, ...base.map((a) => a === 'epidemic' ? 'glm-newton' : a), '--privacy', '{"epsilon":4,"noiseMultiplier":1.1}', '--out', 'glm.json')
     assert.equal(glm.code, 0, `privacy with rule glm-newton is accepted: ${glm.stderr}`)
     assert.deepEqual(parseManifest(await readFile(join(dir, 'glm.json'), 'utf8')).privacy, { epsilon: 4, delta: 1e-5, clip: 1, noiseMultiplier: 1.1 }, 'the exact GLM network carries the privacy block')
+    const glmParams = parseManifest(await readFile(join(dir, 'glm.json'), 'utf8')).rule.params
+    assert.equal(glmParams.clip, 'off', `the exact GLM's manifest keeps its rule's default, clipping off (clipping breaks its sums): ${JSON.stringify(glmParams)}`)
     const ok = murmur(dir, ...base, '--privacy', '{"epsilon":4,"noiseMultiplier":1.1}', '--out', 'network.json')
     assert.equal(ok.code, 0, ok.stderr)
     const m = parseManifest(await readFile(join(dir, 'network.json'), 'utf8'))
+    assert.equal((m.rule.params.clip as { multiplier?: number } | undefined)?.multiplier, 1, `epidemic's manifest spells out the default clipping: ${JSON.stringify(m.rule.params)}`)
     assert.deepEqual(m.privacy, { epsilon: 4, delta: 1e-5, clip: 1, noiseMultiplier: 1.1 }, 'defaults written out, as every member will read them')
     const bank = await createIdentityFile(join(dir, 'bank'))
     assert.equal(murmur(dir, 'network', 'add-member', 'network.json', '--member', memberString(bank), '--datadir', 'admin').code, 0, 'add-member')

@@ -133,8 +133,9 @@ export function register (program: Command): void {
         name: opts.name,
         model: await readSpec(opts.model, 'model'),
         dataset: { spec: await readSpec(opts.dataset, 'dataset'), ...(opts.schemaHash != null ? { schemaHash: opts.schemaHash } : {}) },
-        // bounded influence written out, so every member runs (and every reader sees) the same bounds
-        rule: { name: opts.rule, params: { ...defaultInfluence(), ...parseParams(opts.param) } },
+        // bounded influence written out, so every member runs (and every reader sees) the same bounds: the rule's
+        // own defaults where it has them (glm-newton: clipping off, it breaks the conserved sums of the exact GLM)
+        rule: { name: opts.rule, params: { ...await ruleInfluence(opts.rule, defaultInfluence()), ...parseParams(opts.param) } },
         ...(privacy != null ? { privacy } : {}),
         creator: identity,
         ...(opts.open === true ? { open: { passphrase: passphrase as string } } : {})
@@ -326,4 +327,12 @@ export function register (program: Command): void {
       ]
       process.stdout.write(lines.join('\n') + '\n')
     })
+}
+
+/** The influence bounds a rule defaults to (its schema's defaults for the fields of `fallback`); `fallback` for a rule the registry does not know (createNetwork names it). */
+async function ruleInfluence<T extends object> (rule: string, fallback: T): Promise<T> {
+  const { parseAveragingParams } = await import('../../../protocol/engine/rules/index.js')
+  let parsed: Record<string, unknown>
+  try { parsed = parseAveragingParams({ rule }) as unknown as Record<string, unknown> } catch { return fallback }
+  return Object.fromEntries(Object.entries(fallback).map(([k, v]) => [k, parsed[k] ?? v])) as T
 }

@@ -210,9 +210,10 @@ function smallRegionsGainKept (target: number, results: Results): GoalResult {
   const net = reg?.small.sharedDecentralized ?? null
   const cen = results.centralized.value
   const hib = results.metric.higherIsBetter
-  const gain = (v: number, base: number): number => hib ? (v - base) / Math.abs(base) : (base - v) / Math.abs(base)
-  const netGain = alone == null || net == null ? null : gain(net, alone)
-  const cenGain = alone == null || cen == null ? null : gain(cen, alone)
+  // a gain over alone is a negative gap behind it
+  const gain = (v: number | null): number | null => { const g = gapBehind(v, alone, hib); return g == null ? null : -g }
+  const netGain = gain(net)
+  const cenGain = gain(cen)
   const kept = netGain == null || cenGain == null || !(cenGain > 0) ? null : netGain / cenGain
   const each = small.map((r) => r.sharedImprovement)
   const p = (v: number | null): string => v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`

@@ -21,7 +21,7 @@
  */
 import type { GlmDesign } from './design.js'
 import type { GlmFamily } from './family.js'
-import { computeStats, packedIndex, type GlmRows, type GlmStats } from './stats.js'
+import { computeStats, packedIndex, STATS_SLOTS, type GlmRows, type GlmStats } from './stats.js'
 import { toWorking } from './working.js'
 import { unpackSymmetric } from './cholesky.js'
 import { symmetricEigen } from './eigen.js'
@@ -41,9 +41,6 @@ export interface PrivateRelease {
   /** Standard deviation of the noise on each slot. */
   noiseStd: number
 }
-
-const NULL_SCORE = 13
-const NULL_INFO = 14
 
 /** L2 sensitivity of a release for a record clip C: two parts of norm C each. */
 export function sensitivity (clip: number): number { return Math.SQRT2 * clip }
@@ -77,9 +74,9 @@ export function privateWorkingStats (design: GlmDesign, family: GlmFamily, rows:
     s.score[i] += dBeta
   }
   // the null model's 1 x 1 information: the same floor, with its matching score term
-  const nullLift = Math.max(0, floor - d[NULL_INFO])
-  d[NULL_INFO] += nullLift
-  d[NULL_SCORE] += nullLift * (design.intercept ? b0 : 0)
+  const nullLift = Math.max(0, floor - d[STATS_SLOTS.nullInfo])
+  d[STATS_SLOTS.nullInfo] += nullLift
+  d[STATS_SLOTS.nullScore] += nullLift * (design.intercept ? b0 : 0)
   const ridge = Math.max(nullLift, ...lift)
   return { stats: s, ridge, noiseStd: std }
 }

@@ -25,7 +25,7 @@
  * standard deviations) widens each bound by that much.
  */
 import { cholesky, choleskySolve } from './cholesky.js'
-import { GlmStats, packedIndex } from './stats.js'
+import { GlmStats, packedIndex, STATS_SLOTS } from './stats.js'
 
 /** Bounds of a glm-newton share (the rule's `bound` parameter). */
 export interface ShareBounds {
@@ -48,7 +48,7 @@ export interface ShareReference {
   unitDispersion?: boolean
 }
 
-const NON_NEGATIVE: ReadonlyArray<[number, string]> = [[4, 'n'], [5, 'sumW'], [8, 'deviance'], [9, 'pearson'], [12, 'nullDeviance'], [14, 'nullInfo']]
+const NON_NEGATIVE = (['n', 'sumW', 'deviance', 'pearson', 'nullDeviance', 'nullInfo'] as const).map((k): [number, string] => [STATS_SLOTS[k], k])
 /** Float32 travel and summation rounding, relative to a slot's scale. */
 const ROUNDING = 1e-5
 

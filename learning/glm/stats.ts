@@ -25,7 +25,9 @@ import { GlmFitError, GlmStatsError } from './errors.js'
 import { GLM_MAX_COLUMNS, GLM_STATS_VERSION } from './constants.js'
 
 export const STATS_HEADER = 15
-const S = { version: 0, family: 1, power: 2, p: 3, n: 4, sumW: 5, sumWY: 6, sumWMu: 7, deviance: 8, pearson: 9, logLik0: 10, logLik1: 11, nullDeviance: 12, nullScore: 13, nullInfo: 14 } as const
+/** Header slot of each scalar statistic (the table above). */
+export const STATS_SLOTS = { version: 0, family: 1, power: 2, p: 3, n: 4, sumW: 5, sumWY: 6, sumWMu: 7, deviance: 8, pearson: 9, logLik0: 10, logLik1: 11, nullDeviance: 12, nullScore: 13, nullInfo: 14 } as const
+const S = STATS_SLOTS
 type Field = keyof typeof S
 
 /** Length of a statistics vector for p design columns. */

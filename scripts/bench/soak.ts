@@ -51,7 +51,7 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
   const targetRounds = process.env.MURMUR_SOAK_ROUNDS == null ? null : Number(process.env.MURMUR_SOAK_ROUNDS)
   const LOG_CAP_BYTES = Number(process.env.MURMUR_SOAK_LOG_CAP_MIB ?? 4) * 1024 * 1024
   const noLink = process.env.MURMUR_SOAK_LINK === 'none'
-  for (const [k, v] of Object.entries({ roundMs, peers, LOG_CAP_BYTES })) {
+  for (const [k, v] of Object.entries({ roundMs, peers, LOG_CAP_BYTES, ...(targetRounds != null ? { targetRounds } : {}) })) {
     if (!(Number.isFinite(v) && v >= (k === 'peers' ? 2 : 1))) throw new Error(`soak: ${k} ${v} is not a usable number (MURMUR_SOAK_* environment)`)
   }
   const lossWhy = noLink ? 'MURMUR_SOAK_LINK=none' : await PacketLoss.unavailable()

@@ -24,6 +24,8 @@ export interface ExactGlmPeer {
   history: number[][]
   /** Differential privacy: the largest eigenvalue lift its releases' Fisher information needed (0: none or no privacy). */
   privateRidge?: number
+  /** Differential privacy: the share of its records its last release clipped (down-weighted). */
+  privateClippedShare?: number
   /** The peer's estimate of the average statistics (null before any). */
   estimate: { n: number, deviance: number, sumWY: number, sumWMu: number } | null
 }
@@ -63,6 +65,12 @@ export interface ExactGlmFigures {
    * peers. null without privacy.
    */
   privateRidge: number | null
+  /**
+   * Under differential privacy: the largest share of a peer's records its last release clipped. A clipped record
+   * is down-weighted, which biases the fit (with a Poisson frequency, toward fewer claims: predicted / observed
+   * below 1); a larger clip removes the bias at the price of more noise. null without privacy.
+   */
+  privateClippedShare: number | null
 }
 
 /** The figures of a run (`peerCount`: the network's size, which turns the average statistics into sums). */
@@ -118,7 +126,8 @@ export function exactGlmFigures (pooled: ExactGlmPooled, peers: readonly ExactGl
     trace: Array.from({ length: rounds }, (_, t) => sig(Math.max(0, ...peers.map((p) => p.history[t] != null ? diffOf(p.history[t]) : Infinity)), 3)),
     pooledIterations: pooled.iterations,
     pooledTestMetrics: pooled.testMetrics,
-    privateRidge: peers.some((p) => (p.privateRidge ?? 0) > 0) ? sig(Math.max(...peers.map((p) => p.privateRidge ?? 0))) : null
+    privateRidge: peers.some((p) => (p.privateRidge ?? 0) > 0) ? sig(Math.max(...peers.map((p) => p.privateRidge ?? 0))) : null,
+    privateClippedShare: peers.some((p) => p.privateClippedShare != null) ? sig(Math.max(...peers.map((p) => p.privateClippedShare ?? 0))) : null
   }
 }
 
@@ -129,7 +138,7 @@ export function exactGlmLine (e: ExactGlmFigures): string {
     `within 1e-3 after ${e.roundsTo1e3 ?? '-'} rounds; worst peer's deviance ${f(e.worstPeerDeviance, 8)} vs ${f(e.pooledDeviance, 8)} ` +
     `(${e.deviance5Digits ? '5 significant digits' : `rel. diff ${f(e.worstPeerDevianceRelDiff)}`}), predicted/observed ${f(e.worstPeerPredictedOverObserved, 7)}; ` +
     `push-sum estimate: deviance rel. diff ${f(e.devianceRelDiff)}, predicted/observed ${f(e.predictedOverObservedWorst, 7)}` +
-    (e.privateRidge != null ? `; private releases: Fisher eigenvalues floored (largest lift ${f(e.privateRidge)}), figures of clipped, noisy statistics` : '')
+    (e.privateRidge != null ? `; private releases: Fisher eigenvalues floored (largest lift ${f(e.privateRidge)}), up to ${((e.privateClippedShare ?? 0) * 100).toFixed(1)}% of a peer's records clipped, figures of clipped, noisy statistics` : '')
 }
 
 /** The figures without the trace, the table and the pooled fit's test metrics (the summary JSON's `exactGlm`). */

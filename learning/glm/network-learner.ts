@@ -78,6 +78,7 @@ export class GlmNetworkLearner implements Learner {
   private stepped: GlmStats | null = null
   readonly privacy: PeerPrivacy | null
   private largestRidge = 0
+  private lastClippedShare = 0
 
   constructor (init: GlmNetworkLearnerInit) {
     this.design = init.design
@@ -98,6 +99,9 @@ export class GlmNetworkLearner implements Learner {
 
   /** The largest ridge a private release added to this peer's Fisher information (0 without privacy). */
   privateRidge (): number { return this.largestRidge }
+
+  /** Share of this peer's records its last private release clipped (0 without privacy): the clip's bias. */
+  privateClippedShare (): number { return this.lastClippedShare }
 
   numExamples (): number { return this.count }
 
@@ -142,6 +146,7 @@ export class GlmNetworkLearner implements Learner {
     const release = privateWorkingStats(this.design, this.family, this.rows, beta, b0, dp.dpSgd())
     dp.record(1)
     this.largestRidge = Math.max(this.largestRidge, release.ridge)
+    this.lastClippedShare = release.clippedShare
     return release.stats
   }
 

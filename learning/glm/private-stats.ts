@@ -40,6 +40,11 @@ export interface PrivateRelease {
   ridge: number
   /** Standard deviation of the noise on each slot. */
   noiseStd: number
+  /**
+   * Share of the peer's records that the clip down-weighted (local, not released: the clip's bias grows with it;
+   * a clip a few times the typical record's norm keeps it near 0, at the price of more noise).
+   */
+  clippedShare: number
 }
 
 /** L2 sensitivity of a release for a record clip C: two parts of norm C each. */
@@ -53,7 +58,8 @@ export function eigenFloor (p: number, noiseStd: number): number { return noiseS
 
 /** A private release of this peer's working statistics at (beta, b0). */
 export function privateWorkingStats (design: GlmDesign, family: GlmFamily, rows: GlmRows, beta: Float64Array, b0: number, dp: GlmNoise): PrivateRelease {
-  const s = toWorking(computeStats(design, family, rows, beta, b0, dp.clip), beta, design.intercept ? b0 : 0)
+  const counted = { records: 0, clipped: 0 }
+  const s = toWorking(computeStats(design, family, rows, beta, b0, dp.clip, counted), beta, design.intercept ? b0 : 0)
   const std = dp.noiseMultiplier * sensitivity(dp.clip)
   const d = s.data
   for (let i = 4; i < d.length; i++) d[i] += std * dp.normal()
@@ -78,5 +84,5 @@ export function privateWorkingStats (design: GlmDesign, family: GlmFamily, rows:
   d[STATS_SLOTS.nullInfo] += nullLift
   d[STATS_SLOTS.nullScore] += nullLift * (design.intercept ? b0 : 0)
   const ridge = Math.max(nullLift, ...lift)
-  return { stats: s, ridge, noiseStd: std }
+  return { stats: s, ridge, noiseStd: std, clippedShare: counted.records === 0 ? 0 : counted.clipped / counted.records }
 }

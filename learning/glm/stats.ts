@@ -106,7 +106,8 @@ export class GlmStats {
  * recordClip: the slots the fit reads (counts, sums, null model, score, Fisher information) are scaled by one
  * factor, so a clipped record is a record with a smaller prior weight and the statistics stay a GLM's; the
  * reported slots (deviances, Pearson, log-likelihood terms) by another. One record moves the working vector by
- * at most sqrt(2) recordClip.
+ * at most sqrt(2) recordClip. `clipped`, when given, receives how many records had either part clipped (a local
+ * figure for choosing the clip: a clipped record is down-weighted, which biases the fit; it is not released).
  *
  * @example
  * ```ts
@@ -114,7 +115,7 @@ export class GlmStats {
  * total.add(s)
  * ```
  */
-export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRows, beta: Float64Array, nullIntercept: number, recordClip?: number): GlmStats {
+export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRows, beta: Float64Array, nullIntercept: number, recordClip?: number, clipped?: { records: number, clipped: number }): GlmStats {
   const p = design.p
   if (beta.length !== p) throw new GlmFitError(`beta has ${beta.length} values, the design ${p} columns`)
   if (data.numFeatures !== design.numFeatures) throw new GlmFitError(`the rows have ${data.numFeatures} features, the design reads ${design.numFeatures}`)
@@ -172,6 +173,7 @@ export function computeStats (design: GlmDesign, family: GlmFamily, data: GlmRow
     // differential privacy: the fit's slots scaled by f, the reported ones (deviances, Pearson, log-likelihood) by g
     const f = recordClip == null ? 1 : clipFactorOf(recordClip, fitPart(w, yr, mu, nullScoreR + nullInfoR * b0, nullInfoR, ww, sc + ww * (eta - off), val, nnz))
     const g = recordClip == null ? 1 : clipFactorOf(recordClip, Math.hypot(devR, pearR, ll[0], ll[1], nullDevR))
+    if (clipped != null) { clipped.records++; if (f < 1 || g < 1) clipped.clipped++ }
     const fsc = f * sc
     const fww = f * ww
     for (let a = 0; a < nnz; a++) {

@@ -73,6 +73,7 @@ export function exactGlmSetup (dataset: Dataset, model: Model, trainRows: Uint32
         coefficients: Array.from(learner.coefficients()),
         history: learner.history().map((b) => Array.from(b)),
         privateRidge: learner.privateRidge(),
+        ...(learner.privacy != null ? { privateClippedShare: learner.privateClippedShare() } : {}),
         estimate: est == null ? null : { n: est.n, deviance: est.deviance, sumWY: est.sumWY, sumWMu: est.sumWMu }
       }
     }

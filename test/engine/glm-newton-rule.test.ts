@@ -8,6 +8,7 @@ import { peerEngine, simulatedNetwork, MemoryStore, UpdateKind, type PeerEngine,
 import { createRng } from '../../protocol/rng.js'
 import type { Learner, MetricValues, TrainResult } from '../../protocol/interfaces.js'
 import { emptyWorking, glmFamily, statsLength, phaseOf, decodeWorking } from '../../learning/glm/index.js'
+import { parseAveragingParams } from '../../protocol/engine/rules/index.js'
 import { MemoryNetwork, StepClock } from './helpers.js'
 
 const P = 2
@@ -103,4 +104,14 @@ test('decodeWorking names the field; phaseOf follows the schedule and repeats it
     { phase: 1, last: true }, { phase: 2, last: false }, { phase: 2, last: true }, { phase: 3, last: false }
   ], 'phases of 3 then 5 rounds')
   assert.throws(() => phaseOf(0, [0]), RangeError, 'a zero-length phase is refused')
+})
+
+test('track: true is refused unless the share bound is turned off explicitly (a tracked estimate cannot be screened)', () => {
+  assert.throws(() => parseAveragingParams({ rule: 'glm-newton', track: true }, 'rule'),
+    (e: Error) => e.name === 'InvalidAveragingParamsError' && /rule\.track/.test(e.message) && /bound: 'off'/.test(e.message), 'track with the default bound is refused, naming the field')
+  const unguarded = parseAveragingParams({ rule: 'glm-newton', track: true, bound: 'off' }, 'rule') as { track: boolean, bound: unknown }
+  assert.equal(unguarded.track, true, 'asked for explicitly, tracking runs')
+  assert.equal(unguarded.bound, 'off', 'without the screen')
+  const plain = parseAveragingParams({ rule: 'glm-newton' }, 'rule') as { track: boolean, bound: unknown }
+  assert.ok(plain.track === false && plain.bound !== 'off', 'the default: no tracking, the screen on')
 })

@@ -20,7 +20,8 @@
  * semi-definite Fisher information, a score within the Pearson ellipsoid, per-row scale within a ratio of
  * ours; learning/glm/share-bound.ts) and refused IMPLAUSIBLE_STATISTICS otherwise. Honest shares are convex
  * combinations of honest statistics and pass, so the fit stays exact. With `track` the estimate holds running
- * increments of which no sign or ellipsoid holds: only the value and row-count bounds apply.
+ * increments of which no sign or ellipsoid holds: only the value and row-count bounds apply, so `track: true`
+ * is refused unless `bound: 'off'` says so.
  */
 import { z } from 'zod'
 import { influenceFields } from '../../averaging/params.js'
@@ -50,7 +51,12 @@ export const glmNewtonParamsSchema = z.object({
   phases: z.array(z.number().int().min(1).max(1000)).min(1).max(100).default([...DEFAULT_PHASES]).describe('phase lengths in rounds (the last repeats): peers take the Newton step at the end of each phase; the push-sum mixes the statistics in between (the learners read them)'),
   track: z.boolean().default(false).describe('gradient tracking across phases (add increments) instead of restarting the push-sum with each phase'),
   fanout: z.union([z.literal('all'), z.number().int().min(1).max(64)]).default('all').describe('out-neighbours each round (all: every current neighbour)')
-}).strict()
+}).strict().refine((p) => !p.track || p.bound === 'off', {
+  // a tracked estimate holds running increments, which no sign or ellipsoid bound holds: the share screen cannot
+  // run, so an unguarded network must be asked for, never fallen into
+  path: ['track'],
+  message: "true needs bound: 'off' (a tracked estimate holds running increments, which the share bound cannot screen)"
+})
 export type GlmNewtonParams = z.output<typeof glmNewtonParamsSchema>
 
 /** Shares of later phases kept at most (a sender ahead of us by a phase sends one per round). */

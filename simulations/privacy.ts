@@ -25,8 +25,14 @@ export interface PrivacyResults {
   /** Mean ROC AUC of the loss-threshold attack over every (curious member, neighbour heard from) pair (null without `membershipInference`). */
   attackAuc: number | null
   attackPairs: number
+  /**
+   * Mean ROC AUC of the offline likelihood-ratio attack (references: the models each member received from its
+   * other neighbours) over the pairs where the member heard from another neighbour; null where none.
+   */
+  liraAuc: number | null
   /** The same figures from the run without privacy (null when it was not run). */
   attackAucWithoutPrivacy: number | null
+  liraAucWithoutPrivacy: number | null
   metricWithoutPrivacy: number | null
   attacks: MembershipPair[]
   attacksWithoutPrivacy: MembershipPair[]
@@ -39,6 +45,11 @@ export interface PrivacySummary { epsilon: number | null, delta: number | null, 
 export interface WorldPrivacy { peers: PeerPrivacyReport[], membership: MembershipPair[] }
 
 const meanAuc = (pairs: MembershipPair[]): number | null => pairs.length === 0 ? null : sig(pairs.reduce((s, p) => s + p.auc, 0) / pairs.length)
+const meanLira = (pairs: MembershipPair[]): number | null => {
+  const xs = pairs.flatMap((p) => p.liraAuc ?? [])
+  return xs.length === 0 ? null : sig(xs.reduce((s, v) => s + v, 0) / xs.length)
+}
+const rounded = (p: MembershipPair): MembershipPair => ({ ...p, auc: sig(p.auc), liraAuc: p.liraAuc == null ? null : sig(p.liraAuc), meanLossMembers: sig(p.meanLossMembers), meanLossNonMembers: sig(p.meanLossNonMembers) })
 
 export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: { metric: number | null, privacy: WorldPrivacy } | null): PrivacyResults {
   const spec = scenario.privacy
@@ -56,10 +67,12 @@ export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: 
     exhaustedPeers: own.peers.filter((p) => p.exhausted).length,
     attackAuc: meanAuc(own.membership),
     attackPairs: own.membership.length,
+    liraAuc: meanLira(own.membership),
     attackAucWithoutPrivacy: without == null ? null : meanAuc(without.privacy.membership),
+    liraAucWithoutPrivacy: without == null ? null : meanLira(without.privacy.membership),
     metricWithoutPrivacy: without?.metric ?? null,
-    attacks: own.membership.map((p) => ({ ...p, auc: sig(p.auc), meanLossMembers: sig(p.meanLossMembers), meanLossNonMembers: sig(p.meanLossNonMembers) })),
-    attacksWithoutPrivacy: (without?.privacy.membership ?? []).map((p) => ({ ...p, auc: sig(p.auc), meanLossMembers: sig(p.meanLossMembers), meanLossNonMembers: sig(p.meanLossNonMembers) }))
+    attacks: own.membership.map(rounded),
+    attacksWithoutPrivacy: (without?.privacy.membership ?? []).map(rounded)
   }
 }
 
@@ -96,5 +109,6 @@ export function privacyGoals (goal: Record<string, unknown> | undefined, privacy
 export function renderPrivacy (p: PrivacyResults): string[] {
   const lines = [`privacy: budget epsilon ${f(p.budget)} at delta ${f(p.delta)}, noise multiplier ${f(p.noiseMultiplier)}, clip ${f(p.clip)}; largest spent ${f(p.epsilon)}, ${p.exhaustedPeers} of ${p.perPeer.length} peers out of budget`]
   if (p.attackPairs > 0) lines.push(`membership inference (loss threshold, ${p.attackPairs} attacks: every member on every neighbour it heard from): AUC ${f(p.attackAuc)}` + (p.attackAucWithoutPrivacy != null ? `, without privacy ${f(p.attackAucWithoutPrivacy)} (metric ${f(p.metricWithoutPrivacy)})` : ''))
+  if (p.liraAuc != null) lines.push(`membership inference (likelihood ratio, references: the other neighbours' models): AUC ${f(p.liraAuc)}` + (p.liraAucWithoutPrivacy != null ? `, without privacy ${f(p.liraAucWithoutPrivacy)}` : ''))
   return lines
 }

@@ -4,9 +4,10 @@
  * loss-threshold membership inference; the same run without privacy beside it), for several seeds
  * (MURMUR_PRIVACY_SEEDS, default 17,18,19), baselines off. --quick: 10 peers, 3 rounds, one seed.
  *
- * Keys, per seed `s<seed>.`: epsilon (largest spent), attackAuc, attackAucWithoutPrivacy, metric,
- * metricWithoutPrivacy, costPoints, goalsPassed (of 4), seconds; and `mean.` of attackAuc,
- * attackAucWithoutPrivacy, costPoints over the seeds.
+ * Keys, per seed `s<seed>.`: epsilon (largest spent), attackAuc, attackAucWithoutPrivacy, liraAuc,
+ * liraAucWithoutPrivacy (the offline likelihood-ratio attack, references: the other neighbours' models), metric,
+ * metricWithoutPrivacy, costPoints, goalsPassed (of 4), seconds; and `mean.` of the attack AUCs and costPoints
+ * over the seeds.
  */
 import type { BenchValue } from '../bench.ts'
 import { loadScenario } from '../../simulations/scenario.js'
@@ -17,7 +18,7 @@ export const name = 'privacy'
 export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSignal }): Promise<Record<string, BenchValue>> {
   const out: Record<string, BenchValue> = {}
   const seeds = quick ? [17] : (process.env.MURMUR_PRIVACY_SEEDS ?? '17,18,19').split(',').map(Number)
-  const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, costPoints: 0 }
+  const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, liraAuc: 0, liraAucWithoutPrivacy: 0, costPoints: 0 }
   for (const seed of seeds) {
     const scenario = await loadScenario('privacy', { seed, ...(quick ? { peers: 10, rounds: 3 } : {}) })
     const t0 = performance.now()
@@ -29,6 +30,8 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
     out[k + 'epsilon'] = p.epsilon
     out[k + 'attackAuc'] = p.attackAuc
     out[k + 'attackAucWithoutPrivacy'] = p.attackAucWithoutPrivacy
+    out[k + 'liraAuc'] = p.liraAuc
+    out[k + 'liraAucWithoutPrivacy'] = p.liraAucWithoutPrivacy
     out[k + 'metric'] = r.decentralized.mean
     out[k + 'metricWithoutPrivacy'] = p.metricWithoutPrivacy
     out[k + 'costPoints'] = cost
@@ -36,6 +39,8 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
     out[k + 'seconds'] = (performance.now() - t0) / 1000
     sums.attackAuc += p.attackAuc ?? NaN
     sums.attackAucWithoutPrivacy += p.attackAucWithoutPrivacy ?? NaN
+    sums.liraAuc += p.liraAuc ?? NaN
+    sums.liraAucWithoutPrivacy += p.liraAucWithoutPrivacy ?? NaN
     sums.costPoints += cost ?? NaN
   }
   for (const [key, v] of Object.entries(sums)) out[`mean.${key}`] = v / seeds.length

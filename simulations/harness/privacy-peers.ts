@@ -6,7 +6,9 @@
  *   neighbour it heard from (what its envelopes opened, exactly what the engine merges), and the `membership`
  *   task runs the loss-threshold attack on each: that neighbour's training rows against as many rows of the
  *   test split, which nobody trained on. Attacking every neighbour heard from (not one) averages over many
- *   shards: one shard of easy rows scores above 0.5 under any model, without any leak.
+ *   shards: one shard of easy rows scores above 0.5 under any model, without any leak. The same member also runs
+ *   the offline likelihood-ratio attack, with the models it received from its other neighbours as references
+ *   (at most MAX_REFERENCES, the lowest indices first).
  */
 import type { PeerKey } from '../../protocol/interfaces.js'
 import type { Envelopes } from '../../protocol/engine/types.js'
@@ -15,8 +17,11 @@ import type { Dataset } from '../../learning/dataset.js'
 import type { Model } from '../../learning/model.js'
 import type { Shard } from '../../learning/partition.js'
 import { PeerPrivacy, type PrivacyStatus } from '../../learning/privacy/index.js'
-import { lossThresholdAttack } from '../attacks/membership.js'
+import { lossThresholdAttack, referenceAttack } from '../attacks/membership.js'
 import type { Scenario } from '../scenario.js'
+
+/** References of one likelihood-ratio attack at most (each costs one prediction over the candidate rows). */
+const MAX_REFERENCES = 16
 
 /** One peer's privacy at the end of the run, and the epsilon it had spent after each round it ran. */
 export interface PeerPrivacyReport extends PrivacyStatus { index: number, perRound: Array<[number, number]> }
@@ -32,6 +37,12 @@ export interface MembershipPair {
   nonMembers: number
   meanLossMembers: number
   meanLossNonMembers: number
+  /**
+   * The offline likelihood-ratio attack (simulations/attacks/membership.ts referenceAttack) on the same model and
+   * rows, its references the models this member received from its other neighbours (null: it heard from no other).
+   */
+  liraAuc: number | null
+  references: number
 }
 
 export interface PrivacyWorldInit {
@@ -108,12 +119,15 @@ export class PrivacyWorld {
     for (const i of owned) {
       const heard = this.heard.get(i)
       if (heard == null) continue
-      for (const [target, h] of [...heard].sort((a, b) => a[0] - b[0])) {
+      const sorted = [...heard].sort((a, b) => a[0] - b[0])
+      for (const [target, h] of sorted) {
         const members = shards[target].indices
         if (members.length === 0) continue
         const want = Math.min(testRows.length, scenario.membershipInference?.nonMembers ?? members.length)
         const nonMembers = Uint32Array.from(createRng(scenario.seed).fork(`membership:${i}:${target}`).sample(testRows, want))
-        out.push({ attacker: i, target, round: h.round, ...lossThresholdAttack(model, h.weights, dataset, members, nonMembers) })
+        const references = sorted.filter(([s]) => s !== target).slice(0, MAX_REFERENCES).map(([, r]) => r.weights)
+        const lira = references.length === 0 ? null : referenceAttack(model, h.weights, references, dataset, members, nonMembers).auc
+        out.push({ attacker: i, target, round: h.round, ...lossThresholdAttack(model, h.weights, dataset, members, nonMembers), liraAuc: lira, references: references.length })
       }
     }
     return out

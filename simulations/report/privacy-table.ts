@@ -10,7 +10,10 @@ export function privacyTable (r: Results): string {
   const attack = p.attackPairs === 0
     ? ''
     : `<p>Membership inference (loss threshold), ${p.attackPairs} attacks: every honest-but-curious member on the last model it received from each neighbour: mean AUC <b>${fmt(p.attackAuc)}</b>` +
-      (p.attackAucWithoutPrivacy != null ? `; the same run without privacy: AUC <b>${fmt(p.attackAucWithoutPrivacy)}</b>, ${escapeHtml(r.metric.name)} ${fmt(p.metricWithoutPrivacy)} (with privacy ${fmt(r.decentralized.mean)})` : '') + '. 0.5 is chance.</p>'
+      (p.attackAucWithoutPrivacy != null ? `; the same run without privacy: AUC <b>${fmt(p.attackAucWithoutPrivacy)}</b>, ${escapeHtml(r.metric.name)} ${fmt(p.metricWithoutPrivacy)} (with privacy ${fmt(r.decentralized.mean)})` : '') + '. 0.5 is chance.</p>' +
+      // results.json written before the likelihood-ratio attack have no liraAuc
+      (p.liraAuc != null ? `<p id="privacy-lira">Likelihood-ratio attack (offline LiRA; references: the models each member received from its other neighbours): mean AUC <b>${fmt(p.liraAuc)}</b>` +
+        (p.liraAucWithoutPrivacy != null ? `; without privacy <b>${fmt(p.liraAucWithoutPrivacy)}</b>` : '') + '.</p>' : '')
   const rows = p.perPeer.map((x) => `<tr><td>${x.index}</td><td>${fmt(x.spent)}</td><td>${fmt(x.remaining)}</td><td>${x.steps}</td><td>${fmt(x.sampleRate, 3)}</td><td>${x.exhausted ? 'spent: not sending' : 'sending'}</td></tr>`).join('')
   return `<h2 id="privacy-summary">Differential privacy</h2>
 <p>Budget per peer: epsilon ${fmt(p.budget)} at delta ${fmt(p.delta)}; DP-SGD clip ${fmt(p.clip)}, noise multiplier ${fmt(p.noiseMultiplier)}. Largest spent: ${fmt(p.epsilon)}; ${p.exhaustedPeers} of ${p.perPeer.length} peers out of budget.</p>

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setBackend, Model, createLearner, loadDataset, datasetFromArrays } from '../../learning/index.js'
 import { PeerPrivacy, parsePrivacySpec } from '../../learning/privacy/index.js'
-import { lossThresholdAttack } from '../../simulations/attacks/membership.js'
+import { lossThresholdAttack, referenceAttack, perRowConfidence } from '../../simulations/attacks/membership.js'
 import { createRng } from '../../protocol/rng.js'
 
 await setBackend('wasm')
@@ -27,6 +27,35 @@ test('the loss-threshold attack: AUC 1 when members have lower loss, 0.5 when it
   assert.equal(sep.auc, 1, 'members all have lower loss than non-members')
   assert.ok(sep.meanLossMembers < sep.meanLossNonMembers, 'mean losses ordered')
   assert.throws(() => lossThresholdAttack(model, w, data, rows, new Uint32Array(0)), /non-member/, 'needs non-members')
+  model.dispose()
+})
+
+test('the likelihood-ratio attack: calibrated by reference models, it sees what the loss threshold misses', () => {
+  const n = 200
+  const rng = createRng('lira-unit')
+  const x = Float32Array.from({ length: n * 2 }, () => rng.normal()); const y = Float32Array.from({ length: n }, () => rng.int(2))
+  const data = datasetFromArrays({ name: 'lira', x, y, numFeatures: 2, task: 'binary', testFraction: 0.25, splitSeed: 1 })
+  const model = new Model({ type: 'logistic' }, data.info)
+  const rows = Uint32Array.from({ length: n }, (_, i) => i)
+  const out = Float32Array.from([1, 0, 0]) // what the references learned
+  const target = Float32Array.from([1, 0.5, 0]) // the target moved toward some rows
+  const references = Array.from({ length: 6 }, () => out.map((v) => v + 0.01 * rng.normal()))
+  // members: the rows the target grew more confident on than the references; whether they are easy or hard rows
+  // is left to chance, so their raw loss says little
+  const phiT = perRowConfidence(model, target, data, rows); const phiO = perRowConfidence(model, out, data, rows)
+  const members = rows.filter((r) => phiT[r] > phiO[r]); const nonMembers = rows.filter((r) => phiT[r] <= phiO[r])
+  const lira = referenceAttack(model, target, references, data, members, nonMembers)
+  const loss = lossThresholdAttack(model, target, data, members, nonMembers)
+  assert.equal(lira.references, 6, 'six references')
+  assert.ok(lira.auc > 0.97, `calibrated by the references the split is plain: AUC ${lira.auc}`)
+  assert.ok(loss.auc < lira.auc - 0.2, `the loss threshold sees much less of it: AUC ${loss.auc} against ${lira.auc}`)
+  // references equal to the target: nothing to see (every score ties)
+  assert.equal(referenceAttack(model, target, [target, target], data, members, nonMembers).auc, 0.5, 'no difference from the references: chance')
+  assert.throws(() => referenceAttack(model, target, [], data, members, nonMembers), /reference model/, 'needs a reference')
+  // phi is the logit of the true label's probability
+  const p = model.predict(target, data, rows.subarray(0, 1))
+  const pTrue = data.y[0] >= 0.5 ? p[p.length === 2 ? 1 : 0] : 1 - p[p.length === 2 ? 1 : 0]
+  assert.ok(Math.abs(phiT[0] - Math.log(pTrue / (1 - pTrue))) < 1e-4, `phi = log p - log(1 - p) (${phiT[0]})`)
   model.dispose()
 })
 

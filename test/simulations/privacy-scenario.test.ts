@@ -41,6 +41,10 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   assert.ok(p.attackAucWithoutPrivacy != null, 'the run without privacy was attacked too')
   assert.ok(p.metricWithoutPrivacy != null && p.metricWithoutPrivacy > 0.5, `metric without privacy ${p.metricWithoutPrivacy}`)
   assert.ok(p.attacksWithoutPrivacy.length > 0, 'the run without privacy was attacked by the same members')
+  const withRefs = p.attacks.filter((a) => a.references > 0)
+  assert.ok(withRefs.length > 0 && withRefs.every((a) => a.liraAuc != null && a.liraAuc >= 0 && a.liraAuc <= 1), 'members that heard from other neighbours ran the likelihood-ratio attack with them as references')
+  assert.ok(p.attacks.every((a) => (a.references === 0) === (a.liraAuc == null)), 'and only those')
+  assert.ok(p.liraAuc != null && p.liraAucWithoutPrivacy != null, `the likelihood-ratio AUC with (${p.liraAuc}) and without privacy (${p.liraAucWithoutPrivacy})`)
 
   const summary = summaryOf(results)
   assert.deepEqual(Object.keys(summary.privacy ?? {}), ['epsilon', 'delta', 'attackAuc', 'attackAucWithoutPrivacy', 'metricWithoutPrivacy'], 'the summary\'s privacy keys')
@@ -51,9 +55,11 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   }
   assert.equal(results.details.goals.find((g) => g.goal === 'largest epsilon any peer spent')?.pass, true, 'epsilon within 8')
   assert.match(renderTable(results), /membership inference \(loss threshold, \d+ attacks/, 'the table shows the attack')
+  assert.match(renderTable(results), /membership inference \(likelihood ratio/, 'and the likelihood-ratio attack')
   const html = await renderReport(results)
   assert.match(html, /id="privacy-peers"/, 'the report has the per-peer privacy table')
   assert.match(html, /id="section-privacy"/, 'and the privacy-spent chart')
+  assert.match(html, /id="privacy-lira"/, 'and the likelihood-ratio attack')
 })
 
 test('a scenario privacy block is validated, and a target epsilon gets the planned steps', () => {

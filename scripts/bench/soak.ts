@@ -11,6 +11,8 @@
  * cap; the database on disk shows no trend (last quarter's largest within 1.5x the second quarter's: LevelDB keeps
  * deleted entries until it compacts); member 0's RSS in the last quarter is within 15% of the second quarter's.
  *
+ * A /status that times out on a loaded machine is retried (up to 3 tries) and counted as `slowStatusReads`.
+ *
  * MURMUR_SOAK_MINUTES (default 10; --quick 3), MURMUR_SOAK_KILL_EVERY_MINUTES (default 2; 0: no kills),
  * MURMUR_SOAK_OUT (a file for the minute-by-minute samples as JSON). For a day of the network's life in less wall
  * time ("fast rounds"): MURMUR_SOAK_ROUND_MS (pause between rounds, default 1000), MURMUR_SOAK_PEERS (default 4),
@@ -41,6 +43,26 @@ function rssMiB (pid: number | undefined): number | null {
   } catch { return null }
 }
 
+interface SoakStatus { round: number, connections: number, refusedByReason: Record<string, number>, totals: { updatesMerged: number }, database: { diskBytes: number, log: { bytes: number } } }
+
+/** /status tries per sample (each with the API client's 10 s timeout) before the run fails. */
+const STATUS_TRIES = 3
+/**
+ * A member's /status for a sample: on a loaded machine a daemon at fast rounds can take longer than the client's
+ * timeout to answer; such a try is counted (`slowStatusReads`) and repeated, and only STATUS_TRIES in a row fail.
+ */
+async function statusWithRetries (d: { get: <T>(path: string) => Promise<T> }, member: number, slow: { reads: number }): Promise<SoakStatus> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await d.get<SoakStatus>('/status')
+    } catch (err) {
+      if ((err as Error).name !== 'TimeoutError' || attempt >= STATUS_TRIES) throw new Error(`soak: member ${member}'s /status: ${(err as Error).message} (try ${attempt} of ${STATUS_TRIES})`)
+      slow.reads++
+      process.stderr.write(`soak: member ${member}'s /status timed out (try ${attempt} of ${STATUS_TRIES}); again\n`)
+    }
+  }
+}
+
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? Number.NaN : s[Math.floor(s.length / 2)] }
 
 export const run: BenchModule['run'] = async ({ quick, signal }) => {
@@ -66,6 +88,7 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
   const merged = new Map<number, number>()
   const upSince = new Map<number, number>()
   let missedMinutes = 0
+  const slow = { reads: 0 }
   const started = Date.now()
   try {
     await net.start()
@@ -79,7 +102,7 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
       for (let i = 0; i < net.peers; i++) {
         const d = net.daemons[i]
         if (d == null) { sample.members.push({ i, up: false, rssMiB: null, diskBytes: null, logBytes: null, round: null, connections: null, merged: null, refused: {} }); continue }
-        const s = await d.get<{ round: number, connections: number, refusedByReason: Record<string, number>, totals: { updatesMerged: number }, database: { diskBytes: number, log: { bytes: number } } }>('/status')
+        const s = await statusWithRetries(d, i, slow)
         const before = merged.get(i)
         // a member up for the whole minute must have merged in it (counters restart with the process)
         if (before != null && (upSince.get(i) ?? minute) < minute - 1 && s.totals.updatesMerged <= before) missedMinutes++
@@ -131,6 +154,7 @@ export const run: BenchModule['run'] = async ({ quick, signal }) => {
       killRecoveryMaxSeconds: kills.length > 0 ? Math.max(...kills.map((k) => k.recoverySeconds)) : null,
       finalVerifies: finalVerify.every((v) => v.ok),
       missedMergeMinutes: missedMinutes,
+      slowStatusReads: slow.reads,
       refusedEquivocationOrReplayed: refusedRestart,
       member0RssSecondQuarterMiB: Number(rssSecondQuarter.toFixed(1)),
       member0RssLastQuarterMiB: Number(rssLastQuarter.toFixed(1)),

@@ -11,7 +11,8 @@
  * await writeOutputs(results, './murmur-run')                       // results.json + report.html
  * ```
  */
-export { loadScenario, parseScenario, parseScenarioText, parseCompactSpec, builtinScenarioNames, variantScenario, deepMerge, scenarioSchema, ScenarioError, ATTACK_KINDS, type Scenario, type ScenarioInput, type AttackSpec, type NetworkSpec } from './scenario.js'
+export { deepMerge } from './merge.js'
+export { loadScenario, parseScenario, parseScenarioText, parseCompactSpec, builtinScenarioNames, variantScenario, scenarioSchema, ScenarioError, ATTACK_KINDS, type Scenario, type ScenarioInput, type AttackSpec, type NetworkSpec } from './scenario.js'
 export { runScenario, writeOutputs, describeMetric, type RunOptions } from './run.js'
 export { summaryOf, renderTable, type Results, type Summary, type CurvePoint } from './results.js'
 export { renderReport } from './report.js'

@@ -17,8 +17,9 @@ import YAML from 'yaml'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import { phasesWithin } from '../learning/glm/phases.js'
 import type { PartitionOptions } from '../learning/partition.js'
-import { PrivacySpecSchema } from '../learning/specs.js'
+import { PrivacySpecSchema, parseModelSpec } from '../learning/specs.js'
 import { GOAL_METRICS } from '../learning/metrics.js'
+import { deepMerge } from './merge.js'
 import { redialSchema, type RedialSpec } from './redial.js'
 
 export class ScenarioError extends Error {
@@ -283,6 +284,8 @@ export function parseScenario (input: unknown, where = '(inline)', fallbackName 
   }
   try {
     parseAveragingParams(s.rule, 'rule')
+    // a model given as a spec is checked whole here (a built-in name is resolved with the dataset's shape later)
+    if (typeof s.model === 'object') parseModelSpec(s.model)
   } catch (err) {
     throw new ScenarioError(`scenario ${where}: ${(err as Error).message}`)
   }
@@ -342,22 +345,6 @@ export async function loadScenario (nameOrPath: string = 'default', overrides: R
   return parseScenario(merged, basename(path), fallback)
 }
 
-function isPlainObject (v: unknown): v is Record<string, unknown> {
-  return v != null && typeof v === 'object' && !Array.isArray(v)
-}
-
-/** Deep merge: objects merge key by key; anything else in `over` replaces. `undefined` in `over` is skipped. */
-export function deepMerge (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base }
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) continue
-    const b = out[k]
-    out[k] = isPlainObject(b) && isPlainObject(v) && !('kind' in v && 'kind' in b && v.kind !== b.kind) && !('rule' in v && 'rule' in b && v.rule !== b.rule)
-      ? deepMerge(b, v)
-      : v
-  }
-  return out
-}
 
 /**
  * Parses the compact command-line form of a spec: `kind`, `kind:key=value,key=value`, or JSON.

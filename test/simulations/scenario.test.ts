@@ -34,6 +34,16 @@ test('defaults are filled in; overrides merge deeply', async () => {
   assert.deepEqual(o.rule, { rule: 'pairwise' }, 'a different rule replaces the parameters of the old one')
 })
 
+test('a variant of another model type replaces the model spec; a model spec is checked when the scenario is', () => {
+  const withMlp = { ...base, model: { type: 'mlp', hidden: [32], optimizer: { type: 'adam', learningRate: 0.01 } } }
+  const s = parseScenario({ ...withMlp, variants: [{ name: 'lin', model: { type: 'logistic', optimizer: { type: 'sgd', learningRate: 0.5 } } }] }, 'v.yaml')
+  assert.deepEqual(variantScenario(s, s.variants[0]).model, { type: 'logistic', optimizer: { type: 'sgd', learningRate: 0.5 } }, 'no hidden layers, no adam fields carried over')
+  const same = parseScenario({ ...withMlp, variants: [{ name: 'wide', model: { hidden: [64] } }] }, 'v.yaml')
+  assert.deepEqual(variantScenario(same, same.variants[0]).model, { type: 'mlp', hidden: [64], optimizer: { type: 'adam', learningRate: 0.01 } }, 'the same type still merges')
+  assert.throws(() => parseScenario({ ...base, model: { type: 'logistic', hidden: [8] } }, 'm.yaml'),
+    (e: Error) => e.name === 'ScenarioError' && /m\.yaml/.test(e.message) && /model\.hidden/.test(e.message), 'a bad model spec is refused at load, naming the file and field')
+})
+
 test('validation errors name the file and the field', async () => {
   const bad = (input: Record<string, unknown>, field: RegExp): void => {
     assert.throws(() => parseScenario({ ...base, ...input }, 'x.yaml'), (e: Error) => {

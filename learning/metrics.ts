@@ -33,7 +33,7 @@ export const TASK_METRICS: Record<Task, readonly GoalMetricName[]> = {
   regression: ['mse']
 }
 
-const HIGHER_IS_BETTER = new Set(['accuracy', 'auc', 'gini', 'devianceExplained', 'r2', 'predictedOverObserved'])
+export const HIGHER_IS_BETTER = new Set(['accuracy', 'auc', 'gini', 'devianceExplained', 'r2', 'predictedOverObserved'])
 
 /** A metric that does not exist, or that the task does not have. */
 export class UnknownMetricError extends Error {

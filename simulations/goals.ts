@@ -34,7 +34,7 @@
  * - `variantWithinOfCentralized: { variant: 'poisson-mlp', within: 0.02 }`: a variant that trains another model
  *   is at most 2% worse than its own centralized baseline.
  * - `privacy: { maxEpsilon: 8, maxAttackAuc: 0.53, minAttackAucWithoutPrivacy: 0.55, maxCostPoints: 3 }`: the
- *   privacy section's figures (simulations/privacy.ts).
+ *   privacy section's figures (simulations/privacy.ts); `costMetric: accuracy` states the cost in that metric.
  */
 import type { Scenario } from './scenario.js'
 import type { GoalResult, Results } from './results.js'
@@ -178,7 +178,7 @@ export function evaluateGoals (scenario: Scenario, results: Results): GoalResult
     })
   }
   if (goals.personalBeatsLocal != null && goals.personalBeatsLocal !== false) out.push(personalGoal(results.personal ?? null, goals.personalBeatsLocal))
-  out.push(...privacyGoals(goals.privacy, results.privacy, { mean: dec, higherIsBetter: hib }))
+  out.push(...privacyGoals(goals.privacy, results.privacy, { mean: dec, higherIsBetter: hib, metrics: results.decentralized.metrics }))
   if (goals.variantSignalKept != null) {
     const g = goals.variantSignalKept as { variant: string, min: number }
     const kept = results.details.variants.find((x) => x.name === g.variant)?.signalKept ?? null

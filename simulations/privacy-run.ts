@@ -5,6 +5,8 @@
 import { parseScenario, type Scenario } from './scenario.js'
 import { Simulation, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
 import type { WorldPrivacy } from './privacy.js'
+import { decentralizedFigures } from './results.js'
+import { sig } from './stats.js'
 
 /** Each world's privacy reports and attacks, in peer-index order. */
 export async function gatherPrivacy (sim: Simulation): Promise<WorldPrivacy> {
@@ -30,4 +32,13 @@ export async function runWithoutPrivacy (scenario: Scenario, options: { metric: 
   } finally {
     await sim.close()
   }
+}
+
+/** The comparison run's goal metric, every metric (means over its peers, as the main run's) and attacks. */
+export async function comparisonWithoutPrivacy (scenario: Scenario, options: Parameters<typeof runWithoutPrivacy>[1]): Promise<{ metric: number | null, metrics: Record<string, number>, privacy: WorldPrivacy }> {
+  const w = await runWithoutPrivacy(scenario, options)
+  const metrics: Record<string, number> = {}
+  for (const [, m] of w.run.final) for (const [k, v] of Object.entries(m)) if (k !== 'examples') metrics[k] = (metrics[k] ?? 0) + v / w.run.final.length
+  for (const k of Object.keys(metrics)) metrics[k] = sig(metrics[k])
+  return { metric: decentralizedFigures(w.run).decentralized.mean, metrics, privacy: w.privacy }
 }

@@ -8,6 +8,7 @@ import type { Scenario } from './scenario.js'
 import type { MembershipPair, PeerPrivacyReport } from './harness/privacy-peers.js'
 import type { GoalResult } from './results.js'
 import { sig } from './stats.js'
+import { HIGHER_IS_BETTER } from '../learning/metrics.js'
 
 export interface PrivacyResults {
   /** The per-peer budget (epsilon) and delta, null without a privacy block. */
@@ -34,6 +35,8 @@ export interface PrivacyResults {
   attackAucWithoutPrivacy: number | null
   liraAucWithoutPrivacy: number | null
   metricWithoutPrivacy: number | null
+  /** Every metric of the run without privacy (mean over its peers; {} when it was not run). */
+  metricsWithoutPrivacy: Record<string, number>
   attacks: MembershipPair[]
   attacksWithoutPrivacy: MembershipPair[]
 }
@@ -51,7 +54,7 @@ const meanLira = (pairs: MembershipPair[]): number | null => {
 }
 const rounded = (p: MembershipPair): MembershipPair => ({ ...p, auc: sig(p.auc), liraAuc: p.liraAuc == null ? null : sig(p.liraAuc), meanLossMembers: sig(p.meanLossMembers), meanLossNonMembers: sig(p.meanLossNonMembers) })
 
-export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: { metric: number | null, privacy: WorldPrivacy } | null): PrivacyResults {
+export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: { metric: number | null, metrics?: Record<string, number>, privacy: WorldPrivacy } | null): PrivacyResults {
   const spec = scenario.privacy
   const byRound = new Map<number, number>()
   for (const p of own.peers) for (const [round, eps] of p.perRound) byRound.set(round, Math.max(byRound.get(round) ?? 0, eps))
@@ -71,6 +74,7 @@ export function privacyResults (scenario: Scenario, own: WorldPrivacy, without: 
     attackAucWithoutPrivacy: without == null ? null : meanAuc(without.privacy.membership),
     liraAucWithoutPrivacy: without == null ? null : meanLira(without.privacy.membership),
     metricWithoutPrivacy: without?.metric ?? null,
+    metricsWithoutPrivacy: without?.metrics ?? {},
     attacks: own.membership.map(rounded),
     attacksWithoutPrivacy: (without?.privacy.membership ?? []).map(rounded)
   }
@@ -85,8 +89,9 @@ const f = (v: number | null | undefined, d = 4): string => v == null || !Number.
 /**
  * The `privacy` goals: `{ maxEpsilon: 8, maxAttackAuc: 0.53, minAttackAucWithoutPrivacy: 0.55, maxCostPoints: 3 }`
  * (cost: the metric without privacy minus with it, x 100, for higher-is-better metrics; the reverse otherwise).
+ * `costMetric: accuracy` states the cost in that metric instead of the scenario's goal metric.
  */
-export function privacyGoals (goal: Record<string, unknown> | undefined, privacy: PrivacyResults | undefined, metric: { mean: number | null, higherIsBetter: boolean }): GoalResult[] {
+export function privacyGoals (goal: Record<string, unknown> | undefined, privacy: PrivacyResults | undefined, metric: { mean: number | null, higherIsBetter: boolean, metrics?: Record<string, number> }): GoalResult[] {
   if (goal == null) return []
   const out: GoalResult[] = []
   const num = (k: string): number | null => typeof goal[k] === 'number' ? goal[k] as number : null
@@ -98,9 +103,12 @@ export function privacyGoals (goal: Record<string, unknown> | undefined, privacy
   if (minAuc != null) out.push({ goal: 'membership-inference AUC without privacy', target: `>= ${minAuc}`, measured: f(privacy?.attackAucWithoutPrivacy), pass: privacy?.attackAucWithoutPrivacy == null ? null : privacy.attackAucWithoutPrivacy >= minAuc })
   const maxCost = num('maxCostPoints')
   if (maxCost != null) {
-    const w = privacy?.metricWithoutPrivacy ?? null
-    const cost = w == null || metric.mean == null ? null : (metric.higherIsBetter ? w - metric.mean : metric.mean - w) * 100
-    out.push({ goal: 'cost of privacy in the metric', target: `<= ${maxCost} points`, measured: cost == null ? 'n/a' : `${cost.toFixed(2)} points (${f(metric.mean)} vs ${f(w)} without)`, pass: cost == null ? null : cost <= maxCost })
+    const named = typeof goal.costMetric === 'string' ? goal.costMetric : null
+    const w = named == null ? privacy?.metricWithoutPrivacy ?? null : privacy?.metricsWithoutPrivacy?.[named] ?? null
+    const mean = named == null ? metric.mean : metric.metrics?.[named] ?? null
+    const higher = named == null ? metric.higherIsBetter : HIGHER_IS_BETTER.has(named)
+    const cost = w == null || mean == null ? null : (higher ? w - mean : mean - w) * 100
+    out.push({ goal: `cost of privacy in ${named ?? 'the metric'}`, target: `<= ${maxCost} points`, measured: cost == null ? 'n/a' : `${cost.toFixed(2)} points (${f(mean)} vs ${f(w)} without)`, pass: cost == null ? null : cost <= maxCost })
   }
   return out
 }

@@ -23,7 +23,7 @@ import { evaluateGoals } from './goals.js'
 import { sig } from './stats.js'
 import { runPersonal, type PersonalReport } from './personal.js'
 import { privacyResults } from './privacy.js'
-import { gatherPrivacy, runWithoutPrivacy } from './privacy-run.js'
+import { gatherPrivacy, comparisonWithoutPrivacy } from './privacy-run.js'
 import { addSums, evenlySpaced, type ResampledSums } from './harness/resampled.js'
 import { figureOf, gapIntervals, signalKept } from './intervals.js'
 import type { Task } from '../learning/metrics.js'
@@ -209,11 +209,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   } finally {
     await sim.close()
   }
-  let privacyWithout: { metric: number | null, privacy: Awaited<ReturnType<typeof gatherPrivacy>> } | null = null
+  let privacyWithout: Awaited<ReturnType<typeof comparisonWithoutPrivacy>> | null = null
   if (privacyOwn != null && scenario.privacy != null && scenario.membershipInference?.withoutPrivacy === true) {
     options.onPhase?.('without privacy')
-    const w = await runWithoutPrivacy(scenario, { metric, workers: options.workers, factoryModule, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'without privacy' }) })
-    privacyWithout = { metric: decentralizedFigures(w.run).decentralized.mean, privacy: w.privacy }
+    privacyWithout = await comparisonWithoutPrivacy(scenario, { metric, workers: options.workers, factoryModule, signal: options.signal, onRound: (e) => options.onRound?.({ ...e, phase: 'without privacy' }) })
   }
   const variants: VariantResult[] = []
   const variantSeconds: Record<string, number> = {}

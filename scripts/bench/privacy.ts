@@ -6,8 +6,8 @@
  *
  * Keys, per seed `s<seed>.`: epsilon (largest spent), attackAuc, attackAucWithoutPrivacy, liraAuc,
  * liraAucWithoutPrivacy (the offline likelihood-ratio attack, references: the other neighbours' models), metric,
- * metricWithoutPrivacy, costPoints, goalsPassed (of 4), seconds; and `mean.` of the attack AUCs and costPoints
- * over the seeds.
+ * metricWithoutPrivacy, costPoints (in the goal metric, AUC), accuracy, accuracyWithoutPrivacy, accuracyCostPoints
+ * (the goal's), goalsPassed (of 4), seconds; and `mean.` of the attack AUCs and both costs over the seeds.
  */
 import type { BenchValue } from '../bench.ts'
 import { loadScenario } from '../../simulations/scenario.js'
@@ -18,7 +18,7 @@ export const name = 'privacy'
 export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSignal }): Promise<Record<string, BenchValue>> {
   const out: Record<string, BenchValue> = {}
   const seeds = quick ? [17] : (process.env.MURMUR_PRIVACY_SEEDS ?? '17,18,19').split(',').map(Number)
-  const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, liraAuc: 0, liraAucWithoutPrivacy: 0, costPoints: 0 }
+  const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, liraAuc: 0, liraAucWithoutPrivacy: 0, costPoints: 0, accuracyCostPoints: 0 }
   for (const seed of seeds) {
     const scenario = await loadScenario('privacy', { seed, ...(quick ? { peers: 10, rounds: 3 } : {}) })
     const t0 = performance.now()
@@ -26,6 +26,8 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
     const p = r.privacy
     if (p == null) throw new Error('the privacy scenario returned no privacy section')
     const cost = p.metricWithoutPrivacy != null && r.decentralized.mean != null ? (p.metricWithoutPrivacy - r.decentralized.mean) * 100 : null
+    const accuracy = r.decentralized.metrics?.accuracy
+    const accuracyCost = accuracy != null && p.metricsWithoutPrivacy.accuracy != null ? (p.metricsWithoutPrivacy.accuracy - accuracy) * 100 : null
     const k = `s${seed}.`
     out[k + 'epsilon'] = p.epsilon
     out[k + 'attackAuc'] = p.attackAuc
@@ -35,6 +37,9 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
     out[k + 'metric'] = r.decentralized.mean
     out[k + 'metricWithoutPrivacy'] = p.metricWithoutPrivacy
     out[k + 'costPoints'] = cost
+    out[k + 'accuracy'] = accuracy ?? null
+    out[k + 'accuracyWithoutPrivacy'] = p.metricsWithoutPrivacy.accuracy ?? null
+    out[k + 'accuracyCostPoints'] = accuracyCost
     out[k + 'goalsPassed'] = r.details.goals.filter((g) => g.pass === true).length
     out[k + 'seconds'] = (performance.now() - t0) / 1000
     sums.attackAuc += p.attackAuc ?? NaN
@@ -42,6 +47,7 @@ export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSi
     sums.liraAuc += p.liraAuc ?? NaN
     sums.liraAucWithoutPrivacy += p.liraAucWithoutPrivacy ?? NaN
     sums.costPoints += cost ?? NaN
+    sums.accuracyCostPoints += accuracyCost ?? NaN
   }
   for (const [key, v] of Object.entries(sums)) out[`mean.${key}`] = v / seeds.length
   return out

@@ -40,6 +40,7 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   assert.ok(p.attackAuc != null && p.attackAuc > 0 && p.attackAuc < 1, `attack AUC ${p.attackAuc}`)
   assert.ok(p.attackAucWithoutPrivacy != null, 'the run without privacy was attacked too')
   assert.ok(p.metricWithoutPrivacy != null && p.metricWithoutPrivacy > 0.5, `metric without privacy ${p.metricWithoutPrivacy}`)
+  assert.ok(p.metricsWithoutPrivacy.accuracy > 0.5 && p.metricsWithoutPrivacy.auc === p.metricWithoutPrivacy, `every metric of the run without privacy (${JSON.stringify(p.metricsWithoutPrivacy)})`)
   assert.ok(p.attacksWithoutPrivacy.length > 0, 'the run without privacy was attacked by the same members')
   const withRefs = p.attacks.filter((a) => a.references > 0)
   assert.ok(withRefs.length > 0 && withRefs.every((a) => a.liraAuc != null && a.liraAuc >= 0 && a.liraAuc <= 1), 'members that heard from other neighbours ran the likelihood-ratio attack with them as references')
@@ -50,7 +51,7 @@ test('privacy scenario (6 peers, 2 rounds): budgets, attacks with and without pr
   assert.deepEqual(Object.keys(summary.privacy ?? {}), ['epsilon', 'delta', 'attackAuc', 'attackAucWithoutPrivacy', 'metricWithoutPrivacy'], 'the summary\'s privacy keys')
   assert.equal(summary.privacy?.delta, 1e-5, 'delta of the budget')
   const goals = results.details.goals.map((g) => g.goal)
-  for (const g of ['largest epsilon any peer spent', 'membership-inference AUC with privacy', 'membership-inference AUC without privacy', 'cost of privacy in the metric']) {
+  for (const g of ['largest epsilon any peer spent', 'membership-inference AUC with privacy', 'membership-inference AUC without privacy', 'cost of privacy in accuracy']) {
     assert.ok(goals.includes(g), `goal '${g}' checked: ${goals.join('; ')}`)
   }
   assert.equal(results.details.goals.find((g) => g.goal === 'largest epsilon any peer spent')?.pass, true, 'epsilon within 8')

@@ -2,7 +2,8 @@
  * `npm run bench -- privacy [--quick]`: the built-in `privacy` scenario (issue 17: 50 peers, 50 UCI Adult rows
  * each, an MLP, DP-SGD at epsilon 8 and delta 1e-5 per peer, every member attacking a neighbour's updates by
  * loss-threshold membership inference; the same run without privacy beside it), for several seeds
- * (MURMUR_PRIVACY_SEEDS, default 17,18,19), baselines off. --quick: 10 peers, 3 rounds, one seed.
+ * (MURMUR_PRIVACY_SEEDS, default 17,18,19; MURMUR_PRIVACY_EPSILON replaces the budget), baselines off.
+ * --quick: 10 peers, 3 rounds, one seed.
  *
  * Keys, per seed `s<seed>.`: epsilon (largest spent), attackAuc, attackAucWithoutPrivacy, liraAuc,
  * liraAucWithoutPrivacy (the offline likelihood-ratio attack, references: the other neighbours' models), metric,
@@ -18,9 +19,11 @@ export const name = 'privacy'
 export async function run ({ quick, signal }: { quick: boolean, signal?: AbortSignal }): Promise<Record<string, BenchValue>> {
   const out: Record<string, BenchValue> = {}
   const seeds = quick ? [17] : (process.env.MURMUR_PRIVACY_SEEDS ?? '17,18,19').split(',').map(Number)
+  const epsilon = process.env.MURMUR_PRIVACY_EPSILON == null ? null : Number(process.env.MURMUR_PRIVACY_EPSILON)
+  if (epsilon != null && !(epsilon > 0)) throw new Error(`privacy bench: MURMUR_PRIVACY_EPSILON ${process.env.MURMUR_PRIVACY_EPSILON} is not a positive number`)
   const sums = { attackAuc: 0, attackAucWithoutPrivacy: 0, liraAuc: 0, liraAucWithoutPrivacy: 0, costPoints: 0, accuracyCostPoints: 0 }
   for (const seed of seeds) {
-    const scenario = await loadScenario('privacy', { seed, ...(quick ? { peers: 10, rounds: 3 } : {}) })
+    const scenario = await loadScenario('privacy', { seed, ...(quick ? { peers: 10, rounds: 3 } : {}), ...(epsilon != null ? { privacy: { epsilon } } : {}) })
     const t0 = performance.now()
     const r = await runScenario(scenario, { baselines: false, signal })
     const p = r.privacy

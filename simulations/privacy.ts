@@ -108,7 +108,9 @@ export function privacyGoals (goal: Record<string, unknown> | undefined, privacy
     const mean = named == null ? metric.mean : metric.metrics?.[named] ?? null
     const higher = named == null ? metric.higherIsBetter : HIGHER_IS_BETTER.has(named)
     const cost = w == null || mean == null ? null : (higher ? w - mean : mean - w) * 100
-    out.push({ goal: `cost of privacy in ${named ?? 'the metric'}`, target: `<= ${maxCost} points`, measured: cost == null ? 'n/a' : `${cost.toFixed(2)} points (${f(mean)} vs ${f(w)} without)`, pass: cost == null ? null : cost <= maxCost })
+    // a costMetric the run has not measured (a typo, or another task's) says so instead of a bare n/a
+    const missing = named != null && mean == null && metric.metrics != null ? ` (this run has no metric '${named}': ${Object.keys(metric.metrics).join(', ')})` : ''
+    out.push({ goal: `cost of privacy in ${named ?? 'the metric'}`, target: `<= ${maxCost} points`, measured: cost == null ? `n/a${missing}` : `${cost.toFixed(2)} points (${f(mean)} vs ${f(w)} without)`, pass: cost == null ? null : cost <= maxCost })
   }
   return out
 }

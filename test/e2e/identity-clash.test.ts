@@ -59,9 +59,13 @@ describe('a copied identity run as a second daemon (3 members and the copy)', { 
     const t0 = Date.now()
     const told = await waitFor('both B processes told', async () => await Promise.all([b, copy].map(health)), (hs) => hs.every((h) => h.codes.includes('IDENTITY_IN_USE')), { timeoutMs: 60_000 })
     assert.ok(told.every((h) => h.status === 503), 'both answer /health 503')
+    // the warning line reaches the pipe on its own schedule: /health can say so first
+    const clash = /IDENTITY_IN_USE: another process is using this identity/
+    await waitFor('both B processes warned in their logs', async () => [b, copy].map((d) => d.stderrTail()), (tails) => tails.every((t) => clash.test(t)), { timeoutMs: 15_000 }).catch(() => null)
     for (const [name, d] of [['B', b], ['the copy', copy]] as const) {
-      assert.match(d.stderrTail(), /IDENTITY_IN_USE: another process is using this identity/, `${name} warned its operator`)
+      assert.match(d.stderrTail(), clash, `${name} warned its operator`)
     }
+    await waitFor('a receiver warned', async () => a.stderrTail() + c.stderrTail(), (t) => /from two processes/.test(t), { timeoutMs: 15_000 }).catch(() => null)
     assert.match(a.stderrTail() + c.stderrTail(), /from two processes/, 'a receiver warned too')
     process.stdout.write(`# identity clash: both processes told ${((Date.now() - t0) / 1000).toFixed(1)} s after the copy started\n`)
   })

@@ -42,9 +42,7 @@ function writeCsv (file: string): void {
   writeFileSync(file, lines.join('\n') + '\n')
 }
 
-const skip = process.env.MURMUR_SKIP_SLOW === '1' ? 'MURMUR_SKIP_SLOW' : false
-
-test('glm-newton with a privacy block in the simulator: budget per peer, the fit near the pooled one, the floor stated', { skip, timeout: 240_000 }, async () => {
+test('glm-newton with a privacy block in the simulator: budget per peer, the fit near the pooled one, the floor stated', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'murmur-glm-dp-sim-'))
   try {
     writeCsv(join(dir, 'synth.csv'))

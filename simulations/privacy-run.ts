@@ -5,8 +5,7 @@
 import { parseScenario, type Scenario } from './scenario.js'
 import { Simulation, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
 import type { WorldPrivacy } from './privacy.js'
-import { decentralizedFigures } from './results.js'
-import { sig } from './stats.js'
+import { decentralizedFigures, finalMetricMeans } from './results.js'
 
 /** Each world's privacy reports and attacks, in peer-index order. */
 export async function gatherPrivacy (sim: Simulation): Promise<WorldPrivacy> {
@@ -37,8 +36,6 @@ export async function runWithoutPrivacy (scenario: Scenario, options: { metric: 
 /** The comparison run's goal metric, every metric (means over its peers, as the main run's) and attacks. */
 export async function comparisonWithoutPrivacy (scenario: Scenario, options: Parameters<typeof runWithoutPrivacy>[1]): Promise<{ metric: number | null, metrics: Record<string, number>, privacy: WorldPrivacy }> {
   const w = await runWithoutPrivacy(scenario, options)
-  const metrics: Record<string, number> = {}
-  for (const [, m] of w.run.final) for (const [k, v] of Object.entries(m)) if (k !== 'examples') metrics[k] = (metrics[k] ?? 0) + v / w.run.final.length
-  for (const k of Object.keys(metrics)) metrics[k] = sig(metrics[k])
+  const { examples: _examples, ...metrics } = finalMetricMeans(w.run)
   return { metric: decentralizedFigures(w.run).decentralized.mean, metrics, privacy: w.privacy }
 }

@@ -187,6 +187,14 @@ export function roundRecords (run: DecentralizedResult): RoundRecord[] {
 }
 
 /** Curve (evaluated rounds only, all on the curve's sample) and final decentralized figures from a run. */
+/** Each metric's mean over the run's final per-peer evaluations (significant digits as the tables show them). */
+export function finalMetricMeans (run: DecentralizedResult): MetricValues {
+  const out: MetricValues = {}
+  for (const [, m] of run.final) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v / run.final.length
+  for (const k of Object.keys(out)) out[k] = sig(out[k])
+  return out
+}
+
 export function decentralizedFigures (run: DecentralizedResult): { decentralized: Summary['decentralized'], curve: CurvePoint[] } {
   const curve = roundRecords(run).filter((r) => r.evaluated).map((r) => ({ round: r.round, mean: r.mean == null ? null : sig(r.mean), min: r.min == null ? null : sig(r.min), p10: r.p10 == null ? null : sig(r.p10) }))
   const values = run.final.map(([, m]) => m[run.metric.name]).filter((v): v is number => typeof v === 'number')

@@ -16,7 +16,7 @@ import { createRng } from '../protocol/rng.js'
 import { parseAveragingParams } from '../protocol/engine/rules/index.js'
 import { variantScenario, type Scenario } from './scenario.js'
 import { Simulation, DEFAULT_FACTORY_MODULE, type DecentralizedResult, type ProgressEvent } from './harness/coordinator.js'
-import { attackLabel, decentralizedFigures, roundRecords, ruleLabel, runLength, sortKeys, variantResult, type BaselineResults, type DataSummary, type GoalResult, type Results, type VariantResult } from './results.js'
+import { attackLabel, decentralizedFigures, finalMetricMeans, roundRecords, ruleLabel, runLength, sortKeys, variantResult, type BaselineResults, type DataSummary, type GoalResult, type Results, type VariantResult } from './results.js'
 import { buildRegionReport, type RegionPeerFigures, type RegionReport } from './regions.js'
 import { renderReport } from './report.js'
 import { evaluateGoals } from './goals.js'
@@ -251,9 +251,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const finalByPeer = new Map(run.final.map(([i, m]) => [i, m[metric.name]]))
   const localByPeer = new Map(baselines.localOnly.perPeer)
   const countersByPeer = new Map(run.counters)
-  const finalMetrics: MetricValues = {}
-  for (const [, m] of run.final) for (const [k, v] of Object.entries(m)) finalMetrics[k] = (finalMetrics[k] ?? 0) + v / run.final.length
-  for (const k of Object.keys(finalMetrics)) finalMetrics[k] = sig(finalMetrics[k])
+  const finalMetrics = finalMetricMeans(run)
   const level = 0.95
   const dec = figureOf(decentralizedSums, run.final.length > 0 ? finalMetrics : null, level)
   const cen = figureOf(sums.centralized, baselines.centralized.metrics, level)

@@ -12,7 +12,7 @@ import { MemoryNetwork, StepClock } from '../engine/helpers.js'
 export interface SynthPeer { engine: PeerEngine, learner: GlmNetworkLearner }
 export interface SynthWorld { net: MemoryNetwork, peers: SynthPeer[], design: GlmDesign, rows: GlmRows, pooled: ReturnType<typeof fitPooled> }
 
-function poisson (rng: Rng, mean: number): number {
+export function poisson (rng: Rng, mean: number): number {
   // Knuth's method (means here are below 5)
   const l = Math.exp(-mean)
   let k = 0; let p = rng.next()

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRng, type Rng } from '../../protocol/rng.js'
+import { createRng } from '../../protocol/rng.js'
+import { poisson } from '../learning/glm-peers.js'
 import { epsilonOf } from '../../learning/privacy/index.js'
 import { parseScenario } from '../../simulations/scenario.js'
 import { runScenario } from '../../simulations/run.js'
@@ -22,13 +23,6 @@ const PEERS = 8
 const ROWS = 50_000
 const PHASES = [3, 6, 6, 15]
 const ROUNDS = 30 // phases begun: 3 + 6 + 6 + 15 = 4 releases
-
-function poisson (rng: Rng, mean: number): number {
-  const l = Math.exp(-mean) // Knuth's method (means here are below 3)
-  let k = 0; let p = rng.next()
-  while (p > l) { k++; p *= rng.next() }
-  return k
-}
 
 function writeCsv (file: string): void {
   const rng = createRng('glm-privacy-scenario')

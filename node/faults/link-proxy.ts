@@ -38,7 +38,9 @@ export class LinkProxy {
   constructor (private readonly upstream: () => number | null, private readonly options: { delayMs?: number } = {}) {}
 
   async start (): Promise<number> {
-    const server = createServer((socket) => { this.accept(socket) })
+    // no Nagle delay on either leg: the daemons' sockets disable it, and a proxy that re-enabled it would add up to
+    // a delayed-ACK interval (40 ms on Linux) to every small exchange, which no real path of this RTT has
+    const server = createServer({ noDelay: true }, (socket) => { this.accept(socket) })
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -78,7 +80,7 @@ export class LinkProxy {
       return
     }
     this.stats.forwarded++
-    const up = connect({ host: '127.0.0.1', port })
+    const up = connect({ host: '127.0.0.1', port, noDelay: true })
     entry.upstream = up
     up.on('error', () => { socket.destroy() })
     up.once('close', () => { socket.destroy() })

@@ -77,6 +77,23 @@ test('epidemic engines: consensus distance shrinks and models approach the avera
   assert.equal(await peers[0].engine.handleMessage(q[0].message), 'STALE_ROUND')
 })
 
+test('epidemic momentum: heavy-ball over rounds carries slow local progress (error far below plain epidemic)', async () => {
+  // every peer pulls toward the same target with a small rate: plain averaging closes (1 - lr) of the gap a round,
+  // momentum 0.8 reaches a several times smaller error in the same rounds
+  const target = Float32Array.from({ length: DIM }, (_, i) => i - 2)
+  const errorAfter = async (momentum: number): Promise<number> => {
+    const rng = createRng('g-ep-mom')
+    const { net, peers } = buildPeers({ n: 20, dim: DIM, graph: (n) => randomRegular(n, 4, rng), targets: () => target, init: { averaging: { rule: 'epidemic', fanout: 3, weighting: 'uniform', momentum }, localSteps: 1, evaluateEveryRounds: 0 } })
+    for (const p of peers) p.learner.lr = 0.02
+    for (let r = 0; r < 60; r++) await syncRound(net, peers)
+    return maxError(peers.map((p) => p.learner.w), target)
+  }
+  const plain = await errorAfter(0)
+  const heavy = await errorAfter(0.8)
+  assert.ok(plain > 1, `plain epidemic still ${plain} from the target after 60 rounds at rate 0.02`)
+  assert.ok(heavy < plain / 4, `momentum 0.8: error ${heavy} against plain ${plain}`)
+})
+
 test('pairwise: a late reply after the initiator trained again still conserves the weighted sum (delta form)', async () => {
   const target = Float32Array.of(5, -5, 0, 1, 2, 3)
   const { net, peers } = buildPeers({ n: 2, dim: DIM, graph: () => [[1], [0]], init: { averaging: { rule: 'pairwise', initiateProbability: 1, clip: 'off', maxWeightRatio: 100 }, localSteps: 1, evaluateEveryRounds: 0 }, examples: (i) => (i === 0 ? 1 : 3), targets: (i) => (i === 0 ? target : null) })

@@ -3,6 +3,12 @@
  * buffer (the newest model per sender) and is combined with the own model when the round ends, under the
  * configured merge (mean, median, trimmed-mean, clipped). Late updates may be discounted (staleness half-life)
  * and are refused beyond `maxStalenessRounds`.
+ *
+ * `momentum` (beta, default 0: off) is heavy-ball momentum over rounds, applied to the merged model: the step
+ * from the last merged model to this one (local training and mixing together) is accumulated as
+ * u = beta u + step and the model set to the last one plus u. Where each peer holds a row or two, its local steps
+ * can only fit those rows and the averaged progress per round is small; momentum carries it over rounds without
+ * larger local steps (which fit the own rows harder). The velocity is in memory only and restarts at zero.
  */
 import { z } from 'zod'
 import { combine, type CombineInput } from '../../averaging/combine.js'
@@ -18,7 +24,8 @@ export const epidemicParamsSchema = z.object({
   ...robustMergeFields,
   ...influenceFields,
   stalenessHalfLifeRounds: z.number().min(0).default(0).describe('0: no discount; else weight halves every this many rounds late'),
-  maxStalenessRounds: z.number().int().min(0).default(10).describe('updates older than this many rounds are refused (STALE_ROUND)')
+  maxStalenessRounds: z.number().int().min(0).default(10).describe('updates older than this many rounds are refused (STALE_ROUND)'),
+  momentum: z.number().min(0).max(0.95).default(0).describe('heavy-ball momentum over rounds on the merged model (0: off)')
 }).strict()
 export type EpidemicParams = z.output<typeof epidemicParamsSchema>
 
@@ -26,6 +33,9 @@ class EpidemicRule implements AveragingRule {
   readonly kinds = [UpdateKind.UPDATE]
   readonly roundTimeoutMs = null
   private readonly buffer = new Map<string, BufferedUpdate>()
+  /** With momentum: the model the last merge set, and the velocity (both null until the first merge). */
+  private anchor: Float32Array | null = null
+  private velocity: Float32Array | null = null
   constructor (private readonly ctx: RuleContext<EpidemicParams>) {}
 
   roundWindow (): { maxLag: number, maxLead: number } {
@@ -64,9 +74,27 @@ class EpidemicRule implements AveragingRule {
         mass: (trustMass ? b.mass : 1) * stalenessDiscount(ctx.round - b.round, params.stalenessHalfLifeRounds)
       }))
       const { merged } = combine({ weights: own, mass: trustMass ? ctx.mass() : 1 }, inputs, params)
-      ctx.setModel(merged)
+      ctx.setModel(params.momentum > 0 ? this.accelerate(merged, params.momentum) : merged)
     })
     ctx.mergedBuffered(buffered.map((b) => b.id))
+  }
+
+  /** Heavy-ball step over rounds (see the module comment); returns the model to set. */
+  private accelerate (merged: Float32Array, beta: number): Float32Array {
+    const anchor = this.anchor
+    if (anchor == null || anchor.length !== merged.length) {
+      this.anchor = Float32Array.from(merged)
+      this.velocity = new Float32Array(merged.length)
+      return merged
+    }
+    const u = this.velocity as Float32Array
+    const out = new Float32Array(merged.length)
+    for (let i = 0; i < merged.length; i++) {
+      u[i] = beta * u[i] + (merged[i] - anchor[i])
+      out[i] = anchor[i] + u[i]
+    }
+    anchor.set(out)
+    return out
   }
 
   roundComplete (): boolean { return true }

@@ -119,7 +119,7 @@ export class DefaultPeerEngine extends EventTarget implements Omit<PeerEngine, '
       adopted: (result) => {
         this.c.metrics?.increment(ENGINE_METRICS.stateAdoptions)
         this.c.metrics?.set(ENGINE_METRICS.round, this._round)
-        this.emit('state', result)
+        this.rule.modelReplaced?.(); this.emit('state', result)
       },
       logger: components.logger
     }, options.stateSyncMinLeadRounds)

@@ -74,3 +74,23 @@ test('a member back after a downtime longer than the window: its round clock cat
   const again = await late.engine.adoptState(answers)
   assert.equal(again.adopted, false, 'a peer that does not want state adopts nothing')
 })
+
+test('epidemic momentum: an adopted state restarts the velocity (the jump to the network is no step to carry on)', async () => {
+  const { net, peers } = buildPeers({ n: 4, dim: DIM, graph: complete, init: { ...init, averaging: { ...init.averaging, momentum: 0.8 } } })
+  for (const p of peers) await p.engine.init()
+  const late = peers[3]
+  await runRounds(net, peers, [0, 1, 2, 3], 2)
+  // the late peer drifts far from the others while it is down (its own velocity and model are stale)
+  late.learner.w = Float32Array.from(late.learner.w, (v) => v + 500)
+  await runRounds(net, peers, [3], 3)
+  await runRounds(net, peers, [0, 1, 2], 40)
+  await syncRound(net, peers)
+  assert.equal(late.engine.wantsState, true, 'after catching up the peer wants state')
+  const answers = await Promise.all(peers.slice(0, 3).map(async (p) => ({ from: p.key, bytes: await p.engine.stateEnvelope() })))
+  const r = await late.engine.adoptState(answers)
+  assert.equal(r.adopted, true, `adopted: ${JSON.stringify(r)}`)
+  await runRounds(net, peers, [0, 1, 2, 3], 3)
+  let gap = 0
+  for (let i = 0; i < DIM; i++) gap = Math.max(gap, Math.abs(late.learner.w[i] - peers[0].learner.w[i]))
+  assert.ok(gap < 1, `the adopted peer stays with the network (largest gap ${gap}; the 500 it was off would return with the velocity)`)
+})

@@ -8,7 +8,8 @@
  * from the last merged model to this one (local training and mixing together) is accumulated as
  * u = beta u + step and the model set to the last one plus u. Where each peer holds a row or two, its local steps
  * can only fit those rows and the averaged progress per round is small; momentum carries it over rounds without
- * larger local steps (which fit the own rows harder). The velocity is in memory only and restarts at zero.
+ * larger local steps (which fit the own rows harder). The velocity is in memory only and restarts at zero,
+ * as it does when the peer adopts a state from members (a jump that is no step of its own).
  */
 import { z } from 'zod'
 import { combine, type CombineInput } from '../../averaging/combine.js'
@@ -100,6 +101,8 @@ class EpidemicRule implements AveragingRule {
   roundComplete (): boolean { return true }
   weight (): number { return 1 }
   restore (): void {}
+  /** An adopted state is not a step of this peer's training: momentum starts again from it. */
+  modelReplaced (): void { this.anchor = null; this.velocity = null }
 
   rebuffer (b: BufferedUpdate): boolean {
     if (this.ctx.round - b.round > this.ctx.params.maxStalenessRounds) return false

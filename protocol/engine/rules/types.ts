@@ -84,6 +84,8 @@ export interface AveragingRule {
    * Returns whether it was buffered again. Only called when `traits.buffers` is true.
    */
   rebuffer: (update: BufferedUpdate) => boolean
+  /** The core replaced the model from outside the rule (state adopted from members): drop state tied to the old one. */
+  modelReplaced?: () => void
 }
 
 /** Properties of a rule that hold for every peer and parameter choice (the simulator's scheduler reads them). */

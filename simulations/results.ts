@@ -186,7 +186,6 @@ export function roundRecords (run: DecentralizedResult): RoundRecord[] {
   return run.rounds.map(({ onCurveRows, ...r }) => onCurveRows != null && r.evaluated ? { ...r, mean: onCurveRows.mean, min: onCurveRows.min, p10: onCurveRows.p10 } : r)
 }
 
-/** Curve (evaluated rounds only, all on the curve's sample) and final decentralized figures from a run. */
 /** Each metric's mean over the run's final per-peer evaluations (significant digits as the tables show them). */
 export function finalMetricMeans (run: DecentralizedResult): MetricValues {
   const out: MetricValues = {}
@@ -195,6 +194,7 @@ export function finalMetricMeans (run: DecentralizedResult): MetricValues {
   return out
 }
 
+/** Curve (evaluated rounds only, all on the curve's sample) and final decentralized figures from a run. */
 export function decentralizedFigures (run: DecentralizedResult): { decentralized: Summary['decentralized'], curve: CurvePoint[] } {
   const curve = roundRecords(run).filter((r) => r.evaluated).map((r) => ({ round: r.round, mean: r.mean == null ? null : sig(r.mean), min: r.min == null ? null : sig(r.min), p10: r.p10 == null ? null : sig(r.p10) }))
   const values = run.final.map(([, m]) => m[run.metric.name]).filter((v): v is number => typeof v === 'number')

@@ -34,9 +34,8 @@ class EpidemicRule implements AveragingRule {
   readonly kinds = [UpdateKind.UPDATE]
   readonly roundTimeoutMs = null
   private readonly buffer = new Map<string, BufferedUpdate>()
-  /** With momentum: the model the last merge set, and the velocity (both null until the first merge). */
-  private anchor: Float32Array | null = null
-  private velocity: Float32Array | null = null
+  /** With momentum: the model the last merge set, and the velocity (null until the first merge). */
+  private heavyBall: { anchor: Float32Array, velocity: Float32Array } | null = null
   constructor (private readonly ctx: RuleContext<EpidemicParams>) {}
 
   roundWindow (): { maxLag: number, maxLead: number } {
@@ -82,13 +81,11 @@ class EpidemicRule implements AveragingRule {
 
   /** Heavy-ball step over rounds (see the module comment); returns the model to set. */
   private accelerate (merged: Float32Array, beta: number): Float32Array {
-    const anchor = this.anchor
-    if (anchor == null || anchor.length !== merged.length) {
-      this.anchor = Float32Array.from(merged)
-      this.velocity = new Float32Array(merged.length)
+    if (this.heavyBall == null) {
+      this.heavyBall = { anchor: Float32Array.from(merged), velocity: new Float32Array(merged.length) }
       return merged
     }
-    const u = this.velocity as Float32Array
+    const { anchor, velocity: u } = this.heavyBall
     const out = new Float32Array(merged.length)
     for (let i = 0; i < merged.length; i++) {
       u[i] = beta * u[i] + (merged[i] - anchor[i])
@@ -102,7 +99,7 @@ class EpidemicRule implements AveragingRule {
   weight (): number { return 1 }
   restore (): void {}
   /** An adopted state is not a step of this peer's training: momentum starts again from it. */
-  modelReplaced (): void { this.anchor = null; this.velocity = null }
+  modelReplaced (): void { this.heavyBall = null }
 
   rebuffer (b: BufferedUpdate): boolean {
     if (this.ctx.round - b.round > this.ctx.params.maxStalenessRounds) return false
